@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test of the repository against a throwaway PostgreSQL cluster.
+#   scripts/test.sh                 build and run all tests
+#   scripts/test.sh --filter ...    extra arguments go to `dotnet test`
+# Installs PostgreSQL (and Chromium for the browser tests) from Debian's packages when missing,
+# starts a private cluster on 127.0.0.1 as the `postgres` user, and stops it at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_GENERATE_ASPNET_CERTIFICATE=false
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  echo "== installing PostgreSQL from Debian's packages"
+  # No system cluster on port 5432: the tests start their own.
+  as_root mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | as_root tee /etc/postgresql-common/createcluster.d/kavach-no-main.conf >/dev/null
+  apt_install postgresql
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing Chromium from Debian's packages (browser tests)"
+  apt_install chromium
+fi
+
+run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_dir=$(mktemp -d /tmp/kavach-pg.XXXXXX)
+chmod 755 "$pg_dir"
+if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$pg_dir"; fi
+pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+
+stop_pg() {
+  run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap stop_pg EXIT
+
+echo "== starting PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
+run_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+cat >> "$pg_dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$pg_dir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+CONF
+run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start >/dev/null
+
+# What the tests read: the connection string, and how to stop/start the server for outage tests.
+export KAVACH_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
+export KAVACH_TEST_PG_CTL="$pg_bin/pg_ctl"
+export KAVACH_TEST_PG_DATA="$pg_dir/data"
+export KAVACH_TEST_PG_LOG="$pg_dir/log"
+export KAVACH_TEST_CHROMIUM="$(command -v chromium)"
+
+echo "== building"
+UseSharedCompilation=true MSBUILDDISABLENODEREUSE=0 dotnet build KavachPolar.sln -c Release -nologo -clp:NoSummary
+dotnet build-server shutdown >/dev/null 2>&1 || true
+
+echo "== testing"
+dotnet test --solution KavachPolar.sln -c Release --no-build "$@"

@@ -1,0 +1,117 @@
+using System.Security.Claims;
+
+namespace KavachPolar;
+
+/// <summary>
+/// Settings for KavachPolar, bound from the <c>KavachPolar</c> configuration section and then
+/// from the delegate passed to <c>AddKavachPolar</c>.
+/// </summary>
+/// <remarks>
+/// Options are read through <c>IOptionsMonitor</c>: changing <see cref="WebhookSecret"/> or
+/// <see cref="WebhookSecrets"/> in a reloadable configuration source takes effect without a restart,
+/// which is how a secret is rotated.
+/// </remarks>
+public sealed class KavachPolarOptions
+{
+    /// <summary>The configuration section bound by default: <c>KavachPolar</c>.</summary>
+    public const string SectionName = "KavachPolar";
+
+    /// <summary>
+    /// Polar organization access token (<c>polar_oat_...</c>). Required. Configuration key
+    /// <c>KavachPolar:AccessToken</c>.
+    /// </summary>
+    public string AccessToken { get; set; } = "";
+
+    /// <summary>
+    /// The webhook endpoint's secret as Polar's dashboard shows it (<c>whsec_...</c> or the older
+    /// <c>polar_whs_...</c>). Required. Configuration key <c>KavachPolar:WebhookSecret</c>.
+    /// Both of Polar's key derivations are accepted, so the secret is pasted as shown.
+    /// </summary>
+    public string WebhookSecret { get; set; } = "";
+
+    /// <summary>
+    /// Previous secrets still accepted while a secret is being rotated. Polar signs each delivery
+    /// with one secret only, so keep the old one here until Polar's retries of older events are over
+    /// (about 35 minutes). Configuration key <c>KavachPolar:WebhookSecrets</c>.
+    /// </summary>
+    public IList<string> WebhookSecrets { get; } = [];
+
+    /// <summary>
+    /// The Polar organization id. When set, webhook events of other organizations are acknowledged
+    /// and ignored, and API look-ups are scoped to it. Configuration key <c>KavachPolar:OrganizationId</c>.
+    /// </summary>
+    public string? OrganizationId { get; set; }
+
+    /// <summary>
+    /// Use Polar's sandbox (<c>https://sandbox-api.polar.sh</c>) instead of production
+    /// (<c>https://api.polar.sh</c>). Default <see langword="false"/>. Configuration key <c>KavachPolar:Sandbox</c>.
+    /// </summary>
+    public bool Sandbox { get; set; }
+
+    /// <summary>
+    /// Overrides the API host chosen by <see cref="Sandbox"/>, for a local Polar emulator or a proxy.
+    /// Must be an absolute http or https URL. Configuration key <c>KavachPolar:ApiBaseUrl</c>.
+    /// </summary>
+    public Uri? ApiBaseUrl { get; set; }
+
+    /// <summary>
+    /// Called after commit whenever a user's current subscription changes (appears, changes, or
+    /// ends). Runs at least once per change, in order per user; if it throws it is retried with
+    /// back-off until it succeeds, always with the same <see cref="KavachSubscriptionChange"/>, so
+    /// make it idempotent on <see cref="KavachSubscriptionChange.EventId"/>.
+    /// </summary>
+    public Func<KavachSubscriptionChange, CancellationToken, Task>? OnSubscriptionChange { get; set; }
+
+    /// <summary>
+    /// Allowed difference between the <c>webhook-timestamp</c> header and this machine's clock, in
+    /// both directions. Default 5 minutes, as Polar's SDK uses. Configuration key
+    /// <c>KavachPolar:WebhookTolerance</c> (a <see cref="TimeSpan"/>, e.g. <c>00:05:00</c>).
+    /// </summary>
+    public TimeSpan WebhookTolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Largest webhook body accepted; larger bodies get 413 without being read. Default 256 KiB.
+    /// Configuration key <c>KavachPolar:MaxWebhookBodyBytes</c>.
+    /// </summary>
+    public int MaxWebhookBodyBytes { get; set; } = 256 * 1024;
+
+    /// <summary>
+    /// Optional map of product slugs (e.g. <c>pro</c>) to Polar product ids. When not empty,
+    /// checkout accepts only these products, by slug or by id. Configuration key
+    /// <c>KavachPolar:Products:&lt;slug&gt;</c>.
+    /// </summary>
+    public IDictionary<string, string> Products { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute
+    /// <c>successUrl</c> may point to besides the request's own origin. Configuration key
+    /// <c>KavachPolar:AllowedRedirectOrigins</c>.
+    /// </summary>
+    public IList<string> AllowedRedirectOrigins { get; } = [];
+
+    /// <summary>
+    /// The success URL used when a checkout request gives none: relative to the request's origin or
+    /// absolute on an allowed origin, and may contain <c>{CHECKOUT_ID}</c>, which Polar replaces.
+    /// When unset, Polar shows its own confirmation page. Configuration key <c>KavachPolar:SuccessUrl</c>.
+    /// </summary>
+    public string? SuccessUrl { get; set; }
+
+    /// <summary>
+    /// The claim holding the application's user id. Default <see cref="ClaimTypes.NameIdentifier"/>.
+    /// Configuration key <c>KavachPolar:UserIdClaimType</c>.
+    /// </summary>
+    public string UserIdClaimType { get; set; } = ClaimTypes.NameIdentifier;
+
+    /// <summary>
+    /// Checkouts one user may create per minute; more get 429 with <c>Retry-After</c>. Default 10.
+    /// Counted per app instance. Configuration key <c>KavachPolar:CheckoutRateLimit</c>.
+    /// </summary>
+    public int CheckoutRateLimit { get; set; } = 10;
+
+    /// <summary>
+    /// How long the webhook endpoint may spend on the database before it answers 503 so that Polar
+    /// retries. Must stay well under Polar's 10 second delivery timeout. Default 8 seconds.
+    /// Configuration key <c>KavachPolar:WebhookProcessingTimeout</c>.
+    /// </summary>
+    public TimeSpan WebhookProcessingTimeout { get; set; } = TimeSpan.FromSeconds(8);
+}
