@@ -1,0 +1,28 @@
+using KavachPolar.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace KavachPolar;
+
+/// <summary>Returned by <c>AddKavachPolar</c>, to choose where KavachPolar's tables live.</summary>
+/// <param name="services">The service collection KavachPolar was added to.</param>
+public sealed class KavachPolarBuilder(IServiceCollection services)
+{
+    /// <summary>The service collection KavachPolar was added to.</summary>
+    public IServiceCollection Services { get; } = services;
+
+    /// <summary>
+    /// Keeps <c>kavach_users</c> and KavachPolar's other tables in the host's own
+    /// <typeparamref name="TContext"/>, whose <c>OnModelCreating</c> must call
+    /// <c>modelBuilder.ApplyKavachPolarModel()</c>. Without this call KavachPolar uses
+    /// <see cref="KavachPolarDbContext"/>.
+    /// </summary>
+    /// <remarks>Safe to call more than once; the last call wins.</remarks>
+    public KavachPolarBuilder AddEntityFrameworkStore<TContext>()
+        where TContext : DbContext
+    {
+        Services.Replace(ServiceDescriptor.Scoped<IKavachDbContextAccessor, KavachDbContextAccessor<TContext>>());
+        return this;
+    }
+}

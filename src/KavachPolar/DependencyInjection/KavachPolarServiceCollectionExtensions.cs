@@ -1,0 +1,89 @@
+using KavachPolar;
+using KavachPolar.Callbacks;
+using KavachPolar.Endpoints;
+using KavachPolar.Options;
+using KavachPolar.Polar;
+using KavachPolar.Storage;
+using KavachPolar.Subscriptions;
+using KavachPolar.Webhooks;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers KavachPolar.</summary>
+public static class KavachPolarServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers KavachPolar: options bound from the <c>KavachPolar</c> configuration section and then
+    /// <paramref name="configure"/>, validated at start-up; the Polar API client; the webhook verifier
+    /// and processor; the EF Core store (<see cref="KavachPolar.Storage.KavachPolarDbContext"/> unless
+    /// <see cref="KavachPolarBuilder.AddEntityFrameworkStore{TContext}"/> says otherwise); and the
+    /// background dispatcher of <see cref="KavachPolarOptions.OnSubscriptionChange"/>.
+    /// </summary>
+    /// <remarks>
+    /// Register the DbContext yourself (<c>AddDbContext</c>). Calling this method twice is harmless:
+    /// services are registered once, and each <paramref name="configure"/> runs in call order.
+    /// </remarks>
+    public static KavachPolarBuilder AddKavachPolar(this IServiceCollection services, Action<KavachPolarOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = new KavachPolarBuilder(services);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(KavachPolarMarker)))
+        {
+            return builder;
+        }
+
+        services.AddSingleton<KavachPolarMarker>();
+
+        // Configuration first, then every configure delegate (registered above or by later calls).
+        services.AddOptions<KavachPolarOptions>().BindConfiguration(KavachPolarOptions.SectionName).ValidateOnStart();
+        var bind = services.Last(d => d.ServiceType == typeof(IConfigureOptions<KavachPolarOptions>));
+        services.Remove(bind);
+        services.Insert(0, bind);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KavachPolarOptions>, KavachPolarOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<CallbackSignal>();
+        services.TryAddSingleton<SubscriptionSynchronizer>();
+        services.TryAddSingleton<WebhookProcessor>();
+        services.TryAddSingleton<WebhookVerifierProvider>();
+        services.TryAddSingleton<CheckoutRateLimiter>();
+        services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
+        services.AddHostedService<SubscriptionChangeDispatcher>();
+
+        services.AddHttpClient<PolarApiClient>((sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptionsMonitor<KavachPolarOptions>>().CurrentValue;
+                http.BaseAddress = PolarApiClient.ResolveBaseAddress(options);
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("KavachPolar/" + typeof(PolarApiClient).Assembly.GetName().Version?.ToString(3));
+                http.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // A redirect means a wrong path or host; following it would drop the bearer token.
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            })
+            .AddStandardResilienceHandler(o =>
+            {
+                // Polar has no idempotency keys: a POST or PATCH is never retried.
+                o.Retry.DisableForUnsafeHttpMethods();
+                o.Retry.MaxRetryAttempts = 2;
+                o.Retry.Delay = TimeSpan.FromMilliseconds(300);
+                o.AttemptTimeout.Timeout = TimeSpan.FromSeconds(8);
+                o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(20);
+                o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+            });
+
+        return builder;
+    }
+
+    private sealed class KavachPolarMarker;
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace KavachPolar.Diagnostics;
+
+/// <summary>
+/// Every log line KavachPolar writes, with fixed event ids. None carries a token, a secret, a
+/// signature or a request body.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Error, "Polar rejected the access token (HTTP {StatusCode}, {Code}) at {ApiHost}. Check KavachPolar:AccessToken and KavachPolar:Sandbox: sandbox tokens only work against sandbox-api.polar.sh, production tokens only against api.polar.sh, and the token needs the checkouts, customers and subscriptions scopes.")]
+    public static partial void PolarTokenRejected(ILogger logger, int statusCode, string code, string apiHost);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Polar could not be reached for {Method} {Path}: {ErrorType}.")]
+    public static partial void PolarUnreachable(ILogger logger, string method, string path, string errorType);
+
+    [LoggerMessage(1003, LogLevel.Error, "Polar answered {Method} {Path} with an unexpected HTTP {StatusCode}: a redirect or an unreadable body usually means a proxy or a wrong ApiBaseUrl.")]
+    public static partial void PolarUnexpectedResponse(ILogger logger, string method, string path, int statusCode);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Polar refused {Method} {Path} with HTTP {StatusCode} ({Code}).")]
+    public static partial void PolarError(ILogger logger, string method, string path, int statusCode, string code);
+
+    [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
+    public static partial void WebhookRefused(ILogger logger, string reason);
+
+    [LoggerMessage(2002, LogLevel.Error, "Webhook {WebhookId} ({EventType}) is validly signed but could not be processed ({Error}); it is acknowledged and kept in kavach_polar_webhook_events for inspection and replay.")]
+    public static partial void WebhookUnprocessable(ILogger logger, string webhookId, string eventType, string error);
+
+    [LoggerMessage(2003, LogLevel.Error, "Webhook {WebhookId} could not be stored; answering 503 so that Polar retries.")]
+    public static partial void WebhookStoreFailed(ILogger logger, Exception exception, string webhookId);
+
+    [LoggerMessage(2004, LogLevel.Debug, "Webhook {WebhookId} ({EventType}): {Outcome}.")]
+    public static partial void WebhookProcessed(ILogger logger, string webhookId, string eventType, string outcome);
+
+    [LoggerMessage(2005, LogLevel.Information, "Subscription {SubscriptionId} matches no user yet (customer {CustomerId}); kept and linked when the user becomes known.")]
+    public static partial void SubscriptionUnlinked(ILogger logger, string subscriptionId, string customerId);
+
+    [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
+
+    [LoggerMessage(3002, LogLevel.Warning, "The subscription-change dispatcher could not reach the database ({ErrorType}); retrying.")]
+    public static partial void DispatcherStoreFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(4001, LogLevel.Error, "The database could not be reached while serving {Route}.")]
+    public static partial void StoreUnavailable(ILogger logger, Exception exception, string route);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Checkout refused for user {UserId}: {Reason}.")]
+    public static partial void CheckoutRefused(ILogger logger, string userId, string reason);
+}

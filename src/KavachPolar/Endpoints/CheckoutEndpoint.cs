@@ -1,0 +1,323 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using KavachPolar.Diagnostics;
+using KavachPolar.Polar;
+using KavachPolar.Storage;
+using KavachPolar.Subscriptions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Endpoints;
+
+/// <summary>
+/// <c>POST {base}/auth/polar/checkout</c>: creates a Polar checkout for the signed-in user. The
+/// server, never the client, decides which Polar customer pays: the user's bound customer, else
+/// Polar's customer with <c>external_id</c> = user id (created when missing), and the user id goes
+/// into the checkout metadata so the subscription can be linked whatever customer Polar ends up using.
+/// </summary>
+internal static class CheckoutEndpoint
+{
+    private const int MaxBodyBytes = 8 * 1024;
+
+    public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(
+        HttpContext context,
+        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
+        CheckoutRateLimiter rateLimiter,
+        SubscriptionSynchronizer synchronizer,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var options = optionsMonitor.CurrentValue;
+        var logger = loggers.CreateLogger(typeof(CheckoutEndpoint));
+        var user = RequestUser.From(context, options);
+        if (user is null)
+        {
+            return KavachProblems.Unauthorized();
+        }
+
+        var requestOrigin = SuccessUrls.OriginOf(context.Request);
+        if (IsCrossSite(context.Request, requestOrigin, options))
+        {
+            Log.CheckoutRefused(logger, user.Id, "cross-site request");
+            return KavachProblems.Create(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests cannot create checkouts.");
+        }
+
+        if (!rateLimiter.TryAcquire(user.Id, out var retryAfter))
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return KavachProblems.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many checkouts; try again later.");
+        }
+
+        var (request, bodyProblem) = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (bodyProblem is not null)
+        {
+            return bodyProblem;
+        }
+
+        var productId = ResolveProduct(request!.ProductId, options);
+        if (productId is null)
+        {
+            return KavachProblems.Create(StatusCodes.Status400BadRequest, "unknown_product", "Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs.");
+        }
+
+        string? successUrl = null;
+        var wantedSuccessUrl = request.SuccessUrl ?? options.SuccessUrl;
+        if (!string.IsNullOrEmpty(wantedSuccessUrl))
+        {
+            successUrl = SuccessUrls.Resolve(wantedSuccessUrl, requestOrigin, options.AllowedRedirectOrigins);
+            if (successUrl is null)
+            {
+                return KavachProblems.Create(StatusCodes.Status400BadRequest, "success_url_not_allowed", "The success URL is not allowed.", "Use a path on this site or an absolute URL on an origin listed in KavachPolar:AllowedRedirectOrigins.");
+            }
+        }
+
+        var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
+        var api = context.RequestServices.GetRequiredService<PolarApiClient>();
+        var ct = context.RequestAborted;
+
+        KavachUser row;
+        try
+        {
+            row = await EnsureUserAsync(db, user, time.GetUtcNow(), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            Log.StoreUnavailable(logger, e, "POST checkout");
+            return KavachProblems.StoreUnavailable();
+        }
+
+        var customerId = row.PolarCustomerId;
+        if (customerId is null)
+        {
+            var (found, problem) = await FindOrCreateCustomerAsync(api, user, context, ct).ConfigureAwait(false);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            if (found is not null)
+            {
+                try
+                {
+                    await StoreTransactions.RunAsync(
+                        db,
+                        token => synchronizer.BindCustomerToUserAsync(db, user.Id, found.Id, found.ExternalId == user.Id, "link:" + found.Id, token),
+                        ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    Log.StoreUnavailable(logger, e, "POST checkout");
+                    return KavachProblems.StoreUnavailable();
+                }
+
+                customerId = found.Id;
+            }
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [SubscriptionSynchronizer.UserIdMetadataKey] = user.Id };
+        var create = new PolarCheckoutCreate(
+            Products: [productId],
+            CustomerId: customerId,
+            ExternalCustomerId: customerId is null ? user.Id : null,
+            CustomerEmail: customerId is null ? user.Email : null,
+            CustomerName: customerId is null ? user.Name : null,
+            CustomerIpAddress: PublicClientIp(context),
+            SuccessUrl: successUrl,
+            Metadata: metadata);
+        var checkout = await api.CreateCheckoutAsync(create, ct).ConfigureAwait(false);
+        if (!checkout.IsSuccess)
+        {
+            return MapPolarError(context, checkout.Error!);
+        }
+
+        return TypedResults.Ok(new CheckoutResponse(checkout.Value!.Url, checkout.Value.Id));
+    }
+
+    /// <summary>
+    /// Looks up Polar's customer with <c>external_id</c> = user id, creating it when missing. When
+    /// Polar refuses to create it (e.g. a customer with this email already exists without an external
+    /// id), returns no customer: the checkout then carries <c>external_customer_id</c> and the metadata.
+    /// </summary>
+    private static async Task<(PolarCustomer? Customer, ProblemHttpResult? Problem)> FindOrCreateCustomerAsync(PolarApiClient api, RequestUser user, HttpContext context, CancellationToken ct)
+    {
+        var existing = await api.GetCustomerByExternalIdAsync(user.Id, ct).ConfigureAwait(false);
+        if (!existing.IsSuccess)
+        {
+            return (null, MapPolarError(context, existing.Error!));
+        }
+
+        if (existing.Value is { DeletedAt: null } customer)
+        {
+            return (customer, null);
+        }
+
+        if (user.Email is null)
+        {
+            return (null, null);
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [SubscriptionSynchronizer.UserIdMetadataKey] = user.Id };
+        var created = await api.CreateCustomerAsync(new PolarCustomerCreate(user.Email, user.Name, user.Id, metadata), ct).ConfigureAwait(false);
+        if (created.IsSuccess)
+        {
+            return (created.Value, null);
+        }
+
+        return created.Error!.Kind is PolarErrorKind.Validation or PolarErrorKind.Conflict or PolarErrorKind.Rejected
+            ? (null, null)
+            : (null, MapPolarError(context, created.Error));
+    }
+
+    private static async Task<KavachUser> EnsureUserAsync(DbContext db, RequestUser user, DateTimeOffset now, CancellationToken ct)
+    {
+        return await StoreTransactions.RunAsync(
+            db,
+            async token =>
+            {
+                await StoreTransactions.LockAsync(db, "kavach:user:" + user.Id, token).ConfigureAwait(false);
+                var row = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == user.Id, token).ConfigureAwait(false);
+                if (row is null)
+                {
+                    row = new KavachUser { Id = user.Id, Email = user.Email, Name = user.Name, CreatedAt = now, UpdatedAt = now };
+                    db.Add(row);
+                }
+                else if ((user.Email is not null && row.Email != user.Email) || (user.Name is not null && row.Name != user.Name))
+                {
+                    row.Email = user.Email ?? row.Email;
+                    row.Name = user.Name ?? row.Name;
+                    row.UpdatedAt = now;
+                }
+
+                await db.SaveChangesAsync(token).ConfigureAwait(false);
+                return row;
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private static async Task<(CheckoutRequest? Request, ProblemHttpResult? Problem)> ReadBodyAsync(HttpContext context)
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."));
+        }
+
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            return (null, KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large."));
+        }
+
+        try
+        {
+            using var limited = new MemoryStream();
+            var buffer = new byte[1024];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                if (limited.Length + read > MaxBodyBytes)
+                {
+                    return (null, KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large."));
+                }
+
+                limited.Write(buffer, 0, read);
+            }
+
+            var request = limited.Length == 0 ? null : JsonSerializer.Deserialize(limited.GetBuffer().AsSpan(0, (int)limited.Length), KavachJsonContext.Default.CheckoutRequest);
+            if (request is null || string.IsNullOrWhiteSpace(request.ProductId))
+            {
+                return (null, KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be {\"productId\": \"...\", \"successUrl\"?: \"...\"}."));
+            }
+
+            return (request, null);
+        }
+        catch (JsonException)
+        {
+            return (null, KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be {\"productId\": \"...\", \"successUrl\"?: \"...\"}."));
+        }
+    }
+
+    private static string? ResolveProduct(string? wanted, KavachPolarOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(wanted))
+        {
+            return null;
+        }
+
+        if (options.Products.Count > 0)
+        {
+            if (options.Products.TryGetValue(wanted, out var bySlug))
+            {
+                return bySlug.ToLowerInvariant();
+            }
+
+            return options.Products.Values.FirstOrDefault(v => string.Equals(v, wanted, StringComparison.OrdinalIgnoreCase))?.ToLowerInvariant();
+        }
+
+        return Guid.TryParseExact(wanted, "D", out var id) ? id.ToString("D") : null;
+    }
+
+    /// <summary>
+    /// A browser sends cookies on cross-site requests; a request without an Authorization header is
+    /// treated as cookie-authenticated and must come from this origin or an allowed one.
+    /// </summary>
+    private static bool IsCrossSite(HttpRequest request, string requestOrigin, KavachPolarOptions options)
+    {
+        if (request.Headers.Authorization.Count > 0)
+        {
+            return false;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length > 0)
+        {
+            if (string.Equals(origin, requestOrigin, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            return !options.AllowedRedirectOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string? PublicClientIp(HttpContext context)
+    {
+        var ip = context.Connection.RemoteIpAddress;
+        if (ip is null || IPAddress.IsLoopback(ip))
+        {
+            return null;
+        }
+
+        return (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
+    }
+
+    internal static ProblemHttpResult MapPolarError(HttpContext context, PolarApiError error)
+    {
+        switch (error.Kind)
+        {
+            case PolarErrorKind.Validation:
+                var errors = error.FieldErrors.Select(f => new Dictionary<string, string> { ["field"] = f.Field, ["message"] = f.Message }).ToList();
+                return KavachProblems.Create(StatusCodes.Status422UnprocessableEntity, "polar_validation_failed", "Polar rejected the checkout.", null, new Dictionary<string, object?> { ["errors"] = errors });
+            case PolarErrorKind.TokenRejected:
+                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_token_rejected", "The payment provider rejected this server's credentials.");
+            case PolarErrorKind.Conflict:
+                return KavachProblems.Create(StatusCodes.Status409Conflict, "polar_conflict", "The payment provider reported a conflict.");
+            case PolarErrorKind.NotFound:
+            case PolarErrorKind.Rejected:
+                return KavachProblems.Create(StatusCodes.Status400BadRequest, "polar_rejected", "The payment provider refused the request.");
+            case PolarErrorKind.RateLimited:
+                var wait = error.RetryAfter ?? TimeSpan.FromSeconds(30);
+                context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return KavachProblems.Create(StatusCodes.Status503ServiceUnavailable, "polar_rate_limited", "The payment provider is busy; try again shortly.");
+            case PolarErrorKind.Unexpected:
+                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_unexpected_response", "The payment provider answered unexpectedly.");
+            default:
+                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_unavailable", "The payment provider is unavailable; try again shortly.");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace KavachPolar.Endpoints;
+
+internal sealed record CheckoutRequest(string? ProductId, string? SuccessUrl);
+
+internal sealed record CheckoutResponse(string Url, string Id);
+
+internal sealed record SubscriptionResponse(KavachSubscription? Subscription);
+
+internal sealed record WebhookAck(string Outcome);
+
+internal sealed record ReconcileRequest(string? CheckoutId);
+
+/// <summary>KavachPolar's own JSON: camelCase, as the HTTP contract says.</summary>
+[JsonSourceGenerationOptions(
+    JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
+[JsonSerializable(typeof(CheckoutRequest))]
+[JsonSerializable(typeof(CheckoutResponse))]
+[JsonSerializable(typeof(SubscriptionResponse))]
+[JsonSerializable(typeof(ReconcileRequest))]
+[JsonSerializable(typeof(WebhookAck))]
+[JsonSerializable(typeof(KavachSubscriptionChange))]
+internal sealed partial class KavachJsonContext : JsonSerializerContext;

@@ -1,0 +1,38 @@
+using KavachPolar.Endpoints;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Microsoft.AspNetCore.Routing;
+
+/// <summary>Maps KavachPolar's HTTP routes.</summary>
+public static class KavachPolarEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c> and <c>GET subscription</c> for
+    /// the signed-in user, and <c>POST webhook</c> for Polar (anonymous, signature-checked).
+    /// </summary>
+    /// <param name="endpoints">The app or a route group.</param>
+    /// <param name="basePath">The prefix, default <c>/api/kavach</c>.</param>
+    /// <returns>The route group, to add conventions to the three routes.</returns>
+    /// <remarks>Call once per base path. The webhook route ignores authorization and anti-forgery policies.</remarks>
+    public static RouteGroupBuilder MapKavachPolar(this IEndpointRouteBuilder endpoints, string basePath = "/api/kavach")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(basePath);
+        var group = endpoints.MapGroup(basePath.TrimEnd('/') + "/auth/polar");
+        group.WithTags("KavachPolar");
+
+        group.MapPost("/checkout", CheckoutEndpoint.HandleAsync)
+            .WithName("KavachPolarCheckout")
+            .DisableAntiforgery();
+        group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
+            .WithName("KavachPolarSubscription");
+        group.MapPost("/webhook", WebhookEndpoint.HandleAsync)
+            .WithName("KavachPolarWebhook")
+            .AllowAnonymous()
+            .DisableAntiforgery()
+            .DisableRequestTimeout();
+
+        return group;
+    }
+}

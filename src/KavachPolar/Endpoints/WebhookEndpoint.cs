@@ -1,0 +1,187 @@
+using System.Buffers;
+using KavachPolar.Diagnostics;
+using KavachPolar.Storage;
+using KavachPolar.Webhooks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace KavachPolar.Endpoints;
+
+/// <summary>
+/// <c>POST {base}/auth/polar/webhook</c>: Standard Webhooks verification over the raw bytes, then
+/// dedup and processing in one transaction. 2xx only after commit; 503 when the database cannot
+/// answer in time, so that Polar retries.
+/// </summary>
+internal static class WebhookEndpoint
+{
+    private static readonly TimeSpan BodyReadTimeout = TimeSpan.FromSeconds(10);
+
+    public static async Task<IResult> HandleAsync(
+        HttpContext context,
+        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
+        WebhookVerifierProvider verifiers,
+        WebhookProcessor processor,
+        ILoggerFactory loggers)
+    {
+        var options = optionsMonitor.CurrentValue;
+        var logger = loggers.CreateLogger(typeof(WebhookEndpoint));
+        var max = options.MaxWebhookBodyBytes;
+        if (context.Request.ContentLength > max)
+        {
+            return Refuse(logger, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
+        }
+
+        if (!TryGetSingle(context.Request.Headers, "webhook-id", out var id, out var idProblem)
+            | !TryGetSingle(context.Request.Headers, "webhook-timestamp", out var timestamp, out var tsProblem)
+            | !TryGetSingle(context.Request.Headers, "webhook-signature", out var signature, out var sigProblem))
+        {
+            var problem = idProblem ?? tsProblem ?? sigProblem!;
+            return Refuse(logger, StatusCodes.Status400BadRequest, problem, "The webhook-id, webhook-timestamp and webhook-signature headers must each appear exactly once.");
+        }
+
+        byte[]? rented = null;
+        try
+        {
+            int length;
+            using (var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+            {
+                readTimeout.CancelAfter(BodyReadTimeout);
+                var initial = (int)Math.Min(max + 1L, context.Request.ContentLength is { } cl ? cl + 1 : 16 * 1024);
+                var read = await ReadBodyAsync(context.Request.Body, initial, max, readTimeout.Token).ConfigureAwait(false);
+                if (read.Buffer is null)
+                {
+                    return read.TooLarge
+                        ? Refuse(logger, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is larger than KavachPolar:MaxWebhookBodyBytes.")
+                        : Refuse(logger, StatusCodes.Status400BadRequest, "body_incomplete", "The body ended before its Content-Length or took too long to arrive.");
+                }
+
+                rented = read.Buffer;
+                length = read.Length;
+            }
+
+            var body = rented.AsMemory(0, length);
+            var verification = verifiers.Current.Verify(id, timestamp, signature, body.Span);
+            if (!verification.IsValid)
+            {
+                return verification.Status switch
+                {
+                    PolarWebhookVerificationStatus.MissingHeader or PolarWebhookVerificationStatus.MalformedHeader =>
+                        Refuse(logger, StatusCodes.Status400BadRequest, "malformed_headers", "The webhook headers are malformed."),
+                    PolarWebhookVerificationStatus.TimestampTooOld or PolarWebhookVerificationStatus.TimestampTooNew =>
+                        Refuse(logger, StatusCodes.Status403Forbidden, "timestamp_out_of_tolerance", "The webhook timestamp is outside the allowed tolerance; check this server's clock."),
+                    _ => Refuse(logger, StatusCodes.Status403Forbidden, "invalid_signature", "No matching signature found."),
+                };
+            }
+
+            using var processing = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            processing.CancelAfter(options.WebhookProcessingTimeout);
+            try
+            {
+                var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
+                var outcome = await processor.ProcessAsync(db, id!, body, processing.Token).ConfigureAwait(false);
+                return TypedResults.Json(new WebhookAck(outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted);
+            }
+            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                Log.WebhookStoreFailed(logger, e, id!);
+                context.Response.Headers.RetryAfter = "10";
+                return KavachProblems.StoreUnavailable();
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static ProblemHttpResult Refuse(ILogger logger, int status, string code, string title)
+    {
+        Log.WebhookRefused(logger, code);
+        return KavachProblems.Create(status, code, title);
+    }
+
+    private static bool TryGetSingle(IHeaderDictionary headers, string name, out string? value, out string? problem)
+    {
+        var values = headers[name];
+        value = null;
+        problem = null;
+        if (StringValues.IsNullOrEmpty(values))
+        {
+            problem = "missing_header";
+            return false;
+        }
+
+        if (values.Count > 1)
+        {
+            problem = "repeated_header";
+            return false;
+        }
+
+        value = values[0];
+        if (string.IsNullOrEmpty(value))
+        {
+            problem = "missing_header";
+            return false;
+        }
+
+        return true;
+    }
+
+    private readonly record struct ReadResult(byte[]? Buffer, int Length, bool TooLarge);
+
+    /// <summary>
+    /// Reads at most <paramref name="max"/> bytes into a pooled buffer, growing it as needed. On
+    /// failure the buffer is already back in the pool and <see cref="ReadResult.Buffer"/> is null.
+    /// </summary>
+    private static async Task<ReadResult> ReadBodyAsync(Stream body, int initialSize, int max, CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, initialSize));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > max)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return new ReadResult(null, 0, true);
+                    }
+
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1L, buffer.Length * 2L));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+                if (length > max)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return new ReadResult(null, 0, true);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or BadHttpRequestException or IOException)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return new ReadResult(null, 0, false);
+        }
+
+        return new ReadResult(buffer, length, false);
+    }
+}

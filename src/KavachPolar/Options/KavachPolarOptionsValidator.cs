@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Options;
+
+/// <summary>
+/// Start-up validation of <see cref="KavachPolarOptions"/>. Every message names the configuration key
+/// to set, so a missing token stops the app with an instruction rather than failing on the first request.
+/// </summary>
+internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolarOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KavachPolarOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.AccessToken))
+        {
+            failures.Add("KavachPolar:AccessToken is required: set it to a Polar organization access token (polar_oat_...), from Settings > Developers in Polar's dashboard (sandbox.polar.sh when KavachPolar:Sandbox is true).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.WebhookSecret))
+        {
+            failures.Add("KavachPolar:WebhookSecret is required: set it to the secret of your Polar webhook endpoint (whsec_...), as the dashboard shows it.");
+        }
+
+        if (options.WebhookSecrets.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add("KavachPolar:WebhookSecrets must not contain empty entries.");
+        }
+
+        if (options.ApiBaseUrl is { } api && (!api.IsAbsoluteUri || (api.Scheme != Uri.UriSchemeHttps && api.Scheme != Uri.UriSchemeHttp)))
+        {
+            failures.Add("KavachPolar:ApiBaseUrl must be an absolute http or https URL, e.g. https://sandbox-api.polar.sh.");
+        }
+
+        if (options.WebhookTolerance <= TimeSpan.Zero || options.WebhookTolerance > TimeSpan.FromHours(1))
+        {
+            failures.Add("KavachPolar:WebhookTolerance must be more than zero and at most 01:00:00 (default 00:05:00).");
+        }
+
+        if (options.MaxWebhookBodyBytes < 1024 || options.MaxWebhookBodyBytes > 64 * 1024 * 1024)
+        {
+            failures.Add("KavachPolar:MaxWebhookBodyBytes must be between 1024 and 67108864 (default 262144).");
+        }
+
+        if (options.CheckoutRateLimit < 1)
+        {
+            failures.Add("KavachPolar:CheckoutRateLimit must be at least 1 (default 10 per minute per user).");
+        }
+
+        if (options.WebhookProcessingTimeout <= TimeSpan.Zero || options.WebhookProcessingTimeout > TimeSpan.FromSeconds(9))
+        {
+            failures.Add("KavachPolar:WebhookProcessingTimeout must be more than zero and at most 00:00:09, inside Polar's 10 second delivery timeout (default 00:00:08).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.UserIdClaimType))
+        {
+            failures.Add("KavachPolar:UserIdClaimType must not be empty (default " + System.Security.Claims.ClaimTypes.NameIdentifier + ").");
+        }
+
+        foreach (var (slug, id) in options.Products)
+        {
+            if (!Guid.TryParseExact(id, "D", out _))
+            {
+                failures.Add($"KavachPolar:Products:{slug} must be a Polar product id (a UUID).");
+            }
+        }
+
+        foreach (var origin in options.AllowedRedirectOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var o)
+                || (o.Scheme != Uri.UriSchemeHttps && o.Scheme != Uri.UriSchemeHttp)
+                || o.AbsolutePath != "/" || !string.IsNullOrEmpty(o.Query))
+            {
+                failures.Add($"KavachPolar:AllowedRedirectOrigins entries must be origins like https://app.example.org (got '{origin}').");
+            }
+        }
+
+        if (options.SuccessUrl is { Length: > 0 } successUrl
+            && !successUrl.StartsWith('/')
+            && !(Uri.TryCreate(successUrl, UriKind.Absolute, out var s) && (s.Scheme == Uri.UriSchemeHttps || s.Scheme == Uri.UriSchemeHttp)))
+        {
+            failures.Add("KavachPolar:SuccessUrl must be a path like /billing/success?checkout_id={CHECKOUT_ID} or an absolute http(s) URL.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

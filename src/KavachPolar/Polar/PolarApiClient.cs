@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using KavachPolar.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Polar;
+
+/// <summary>
+/// Polar's REST API over a typed <see cref="HttpClient"/>. Paths are spelled exactly as Polar routes
+/// them (collections end with '/', items do not) because a 307 redirect would drop the bearer token
+/// (REFERENCE.md §1.1); redirects are never followed.
+/// </summary>
+internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, ILogger<PolarApiClient> logger)
+{
+    /// <summary>The API version pinned on every request (REFERENCE.md §1.3).</summary>
+    public const string ApiVersion = "2026-10";
+
+    public static readonly Uri ProductionApi = new("https://api.polar.sh/");
+    public static readonly Uri SandboxApi = new("https://sandbox-api.polar.sh/");
+
+    public static Uri ResolveBaseAddress(KavachPolarOptions o)
+    {
+        var uri = o.ApiBaseUrl ?? (o.Sandbox ? SandboxApi : ProductionApi);
+        return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+    }
+
+    public async Task<PolarResult<PolarCustomer?>> GetCustomerByExternalIdAsync(string externalId, CancellationToken ct)
+    {
+        var result = await SendAsync(HttpMethod.Get, "v1/customers/external/" + Uri.EscapeDataString(externalId), null, PolarJsonContext.Default.PolarCustomer, ct).ConfigureAwait(false);
+        if (result.Error is { Kind: PolarErrorKind.NotFound })
+        {
+            return PolarResult<PolarCustomer?>.Success(null);
+        }
+
+        return new PolarResult<PolarCustomer?>(result.Value, result.Error);
+    }
+
+    public Task<PolarResult<PolarCustomer>> CreateCustomerAsync(PolarCustomerCreate body, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "v1/customers/", JsonContent.Create(body, PolarJsonContext.Default.PolarCustomerCreate), PolarJsonContext.Default.PolarCustomer, ct);
+
+    public Task<PolarResult<PolarCheckout>> CreateCheckoutAsync(PolarCheckoutCreate body, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "v1/checkouts/", JsonContent.Create(body, PolarJsonContext.Default.PolarCheckoutCreate), PolarJsonContext.Default.PolarCheckout, ct);
+
+    public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/checkouts/" + Uri.EscapeDataString(id), null, PolarJsonContext.Default.PolarCheckout, ct);
+
+    public Task<PolarResult<PolarSubscription>> GetSubscriptionAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/subscriptions/" + Uri.EscapeDataString(id), null, PolarJsonContext.Default.PolarSubscription, ct);
+
+    public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + Uri.EscapeDataString(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
+
+    /// <summary>Lists subscriptions matching one filter (e.g. <c>external_customer_id</c>), 100 per page.</summary>
+    public Task<PolarResult<PolarSubscriptionList>> ListSubscriptionsAsync(string filterName, string? filterValue, int page, CancellationToken ct)
+    {
+        var query = new StringBuilder("v1/subscriptions/?limit=100&page=").Append(page.ToString(CultureInfo.InvariantCulture));
+        if (filterValue is not null)
+        {
+            query.Append('&').Append(Uri.EscapeDataString(filterName)).Append('=').Append(Uri.EscapeDataString(filterValue));
+        }
+
+        var organizationId = options.CurrentValue.OrganizationId;
+        if (!string.IsNullOrEmpty(organizationId))
+        {
+            query.Append("&organization_id=").Append(Uri.EscapeDataString(organizationId));
+        }
+
+        return SendAsync(HttpMethod.Get, query.ToString(), null, PolarJsonContext.Default.PolarSubscriptionList, ct);
+    }
+
+    private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.CurrentValue.AccessToken);
+        request.Headers.Add("Polar-Version", ApiVersion);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException
+                                      or Polly.CircuitBreaker.BrokenCircuitException
+                                      || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            Log.PolarUnreachable(logger, method.Method, StripQuery(path), e.GetType().Name);
+            return PolarResult<T>.Failure(new PolarApiError(PolarErrorKind.Unavailable, null, "unreachable", [], null, null));
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                try
+                {
+                    var value = await response.Content.ReadFromJsonAsync(type, ct).ConfigureAwait(false);
+                    if (value is not null)
+                    {
+                        return PolarResult<T>.Success(value);
+                    }
+                }
+                catch (JsonException)
+                {
+                }
+
+                Log.PolarUnexpectedResponse(logger, method.Method, StripQuery(path), status);
+                return PolarResult<T>.Failure(new PolarApiError(PolarErrorKind.Unexpected, status, "invalid_response", [], null, null));
+            }
+
+            var error = await ReadErrorAsync(response, ct).ConfigureAwait(false);
+            switch (error.Kind)
+            {
+                case PolarErrorKind.TokenRejected:
+                    Log.PolarTokenRejected(logger, status, error.Code ?? "", ResolveBaseAddress(options.CurrentValue).Host);
+                    break;
+                case PolarErrorKind.Unexpected:
+                    Log.PolarUnexpectedResponse(logger, method.Method, StripQuery(path), status);
+                    break;
+                case PolarErrorKind.NotFound:
+                    break;
+                default:
+                    Log.PolarError(logger, method.Method, StripQuery(path), status, error.Code ?? "");
+                    break;
+            }
+
+            return PolarResult<T>.Failure(error);
+        }
+    }
+
+    private static async Task<PolarApiError> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var status = (int)response.StatusCode;
+        var retryAfter = RetryAfter(response);
+        if (status == 429)
+        {
+            // Polar's 429 has an empty body (REFERENCE.md §1.4): never parse it.
+            return new PolarApiError(PolarErrorKind.RateLimited, status, "rate_limited", [], retryAfter, null);
+        }
+
+        if (status >= 500)
+        {
+            return new PolarApiError(PolarErrorKind.Unavailable, status, "server_error", [], retryAfter, null);
+        }
+
+        if (status is >= 300 and < 400)
+        {
+            return new PolarApiError(PolarErrorKind.Unexpected, status, "redirect", [], null, null);
+        }
+
+        PolarErrorBody? body = null;
+        try
+        {
+            var bytes = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            if (bytes.Length > 0 && bytes.Length < 1024 * 1024)
+            {
+                body = JsonSerializer.Deserialize(bytes, PolarJsonContext.Default.PolarErrorBody);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        var code = body?.Error;
+        var fieldErrors = ReadFieldErrors(body);
+        var detail = body is { Detail.ValueKind: JsonValueKind.String } ? body.Detail.GetString() : body?.ErrorDescription;
+
+        // Polar's OAuth errors come as 401 (invalid_token, or no token) and 403 insufficient_scope;
+        // a PolarError 403 (e.g. AlreadyCanceledSubscription) is a business rule, not a token problem.
+        var kind = status switch
+        {
+            401 => PolarErrorKind.TokenRejected,
+            403 when code is "insufficient_scope" or "invalid_token" => PolarErrorKind.TokenRejected,
+            404 => PolarErrorKind.NotFound,
+            409 => PolarErrorKind.Conflict,
+            422 => PolarErrorKind.Validation,
+            _ => PolarErrorKind.Rejected,
+        };
+        return new PolarApiError(kind, status, code, fieldErrors, retryAfter, detail);
+    }
+
+    private static List<PolarFieldError> ReadFieldErrors(PolarErrorBody? body)
+    {
+        var list = new List<PolarFieldError>();
+        if (body is not { Detail.ValueKind: JsonValueKind.Array })
+        {
+            if (body is { Detail.ValueKind: JsonValueKind.String })
+            {
+                list.Add(new PolarFieldError("", body.Detail.GetString() ?? "", body.Error));
+            }
+
+            return list;
+        }
+
+        foreach (var item in body.Detail.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var parsed = item.Deserialize(PolarJsonContext.Default.PolarValidationErrorItem);
+            if (parsed is null)
+            {
+                continue;
+            }
+
+            list.Add(new PolarFieldError(FieldPath(parsed.Loc), parsed.Msg ?? "", parsed.Type));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Turns Polar's <c>loc</c> (<c>["body","CheckoutProductsCreate","products",0]</c>) into a field
+    /// path (<c>products[0]</c>): the leading <c>body</c> and pydantic's union member names go.
+    /// </summary>
+    internal static string FieldPath(JsonElement[]? loc)
+    {
+        if (loc is null)
+        {
+            return "";
+        }
+
+        var sb = new StringBuilder();
+        for (var i = 0; i < loc.Length; i++)
+        {
+            var part = loc[i];
+            if (part.ValueKind == JsonValueKind.Number)
+            {
+                sb.Append('[').Append(part.GetRawText()).Append(']');
+                continue;
+            }
+
+            var name = part.ValueKind == JsonValueKind.String ? part.GetString() ?? "" : part.GetRawText();
+            if (i == 0 && name is "body" or "query" or "path")
+            {
+                continue;
+            }
+
+            if (name.Length > 0 && char.IsUpper(name[0]))
+            {
+                continue;
+            }
+
+            if (sb.Length > 0)
+            {
+                sb.Append('.');
+            }
+
+            sb.Append(name);
+        }
+
+        return sb.ToString();
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var d = date - DateTimeOffset.UtcNow;
+            return d > TimeSpan.Zero ? d : TimeSpan.Zero;
+        }
+
+        if (response.Headers.TryGetValues("retry-after", out var values)
+            && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return null;
+    }
+
+    private static string StripQuery(string path)
+    {
+        var q = path.IndexOf('?', StringComparison.Ordinal);
+        return q < 0 ? path : path[..q];
+    }
+}

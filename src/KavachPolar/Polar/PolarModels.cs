@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace KavachPolar.Polar;
+
+// Polar's wire models, reduced to the fields KavachPolar reads. Polar adds fields over time and
+// emits null explicitly; unknown fields are ignored. Shapes: REFERENCE.md §2.3, §3.3, §4.2.
+
+internal sealed record PolarCustomer(
+    string Id,
+    string? ExternalId,
+    string? Email,
+    string? Name,
+    string? OrganizationId,
+    DateTimeOffset? DeletedAt);
+
+internal sealed record PolarSubscription(
+    string Id,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ModifiedAt,
+    string Status,
+    DateTimeOffset? CurrentPeriodEnd,
+    bool CancelAtPeriodEnd,
+    DateTimeOffset? StartedAt,
+    string CustomerId,
+    string ProductId,
+    string? CheckoutId,
+    Dictionary<string, JsonElement>? Metadata,
+    PolarCustomer? Customer);
+
+internal sealed record PolarCheckout(
+    string Id,
+    string Url,
+    string Status,
+    string? CustomerId,
+    string? SubscriptionId,
+    string? ExternalCustomerId,
+    Dictionary<string, JsonElement>? Metadata);
+
+internal sealed record PolarPagination(int TotalCount, int MaxPage);
+
+internal sealed record PolarSubscriptionList(List<PolarSubscription> Items, PolarPagination Pagination);
+
+internal sealed record PolarValidationErrorItem(JsonElement[]? Loc, string? Msg, string? Type);
+
+/// <summary>Polar's error bodies: <c>{"error","detail"}</c> or the OAuth <c>{"error","error_description"}</c> (REFERENCE.md §1.5).</summary>
+internal sealed record PolarErrorBody(string? Error, JsonElement Detail, string? ErrorDescription);
+
+internal sealed record PolarCheckoutCreate(
+    IReadOnlyList<string> Products,
+    string? CustomerId,
+    string? ExternalCustomerId,
+    string? CustomerEmail,
+    string? CustomerName,
+    string? CustomerIpAddress,
+    string? SuccessUrl,
+    IReadOnlyDictionary<string, string> Metadata);
+
+internal sealed record PolarCustomerCreate(
+    string Email,
+    string? Name,
+    string ExternalId,
+    IReadOnlyDictionary<string, string> Metadata);
+
+internal sealed record PolarSubscriptionCancel(bool CancelAtPeriodEnd);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.Strict,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(PolarCustomer))]
+[JsonSerializable(typeof(PolarSubscription))]
+[JsonSerializable(typeof(PolarCheckout))]
+[JsonSerializable(typeof(PolarSubscriptionList))]
+[JsonSerializable(typeof(PolarErrorBody))]
+[JsonSerializable(typeof(PolarValidationErrorItem[]))]
+[JsonSerializable(typeof(PolarCheckoutCreate))]
+[JsonSerializable(typeof(PolarCustomerCreate))]
+[JsonSerializable(typeof(PolarSubscriptionCancel))]
+internal sealed partial class PolarJsonContext : JsonSerializerContext;

@@ -1,0 +1,9 @@
+namespace KavachPolar.Storage;
+
+/// <summary>Column and input length limits, shared by the model and input validation.</summary>
+internal static class Limits
+{
+    public const int UserId = 256;
+    public const int PolarId = 64;
+    public const int WebhookId = 256;
+}

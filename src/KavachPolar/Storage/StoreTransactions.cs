@@ -1,0 +1,52 @@
+using System.Data;
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+
+namespace KavachPolar.Storage;
+
+/// <summary>
+/// Runs a unit of work in one transaction, through the context's execution strategy (so a host that
+/// configured retries on failure keeps them), with the locks that serialize work per Polar customer
+/// and per user across app instances.
+/// </summary>
+internal static class StoreTransactions
+{
+    private const string Npgsql = "Npgsql.EntityFrameworkCore.PostgreSQL";
+
+    public static Task<T> RunAsync<T>(DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        var strategy = db.Database.CreateExecutionStrategy();
+        return strategy.ExecuteAsync(
+            (db, work),
+            async (_, state, token) =>
+            {
+                state.db.ChangeTracker.Clear();
+                // PostgreSQL serializes through advisory locks (LockAsync). Every other provider gets
+                // SERIALIZABLE, which for SQLite means BEGIN IMMEDIATE: one writer at a time.
+                var isolation = state.db.Database.ProviderName == Npgsql ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
+                await using var tx = await state.db.Database.BeginTransactionAsync(isolation, token).ConfigureAwait(false);
+                var result = await state.work(token).ConfigureAwait(false);
+                await tx.CommitAsync(token).ConfigureAwait(false);
+                return result;
+            },
+            verifySucceeded: null,
+            ct);
+    }
+
+    /// <summary>
+    /// Takes a transaction-scoped lock on <paramref name="key"/>. Callers take at most one customer
+    /// lock and then user locks in ordinal order, which rules out deadlocks between them.
+    /// </summary>
+    public static async Task LockAsync(DbContext db, string key, CancellationToken ct)
+    {
+        if (db.Database.ProviderName == Npgsql)
+        {
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))", ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when <paramref name="e"/> is a unique-key violation, whatever the provider.</summary>
+    public static bool IsUniqueViolation(DbUpdateException e) =>
+        e.InnerException is DbException { SqlState: "23505" }
+        || (e.InnerException is DbException db && db.GetType().Name == "SqliteException" && db.ErrorCode == 19);
+}

@@ -1,0 +1,11 @@
+namespace KavachPolar.Storage;
+
+/// <summary>Values of <see cref="WebhookEventRecord.Outcome"/>.</summary>
+internal static class WebhookOutcomes
+{
+    public const string Applied = "applied";
+    public const string Stale = "stale";
+    public const string Ignored = "ignored";
+    public const string OtherOrganization = "other_organization";
+    public const string Unprocessable = "unprocessable";
+}

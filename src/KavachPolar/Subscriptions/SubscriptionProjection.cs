@@ -1,0 +1,75 @@
+using KavachPolar.Storage;
+
+namespace KavachPolar.Subscriptions;
+
+/// <summary>
+/// Derives a user's current subscription from all of that user's subscriptions, and writes it to
+/// the <c>kavach_users</c> columns.
+/// </summary>
+internal static class SubscriptionProjection
+{
+    /// <summary>
+    /// The subscription GET returns: an entitled one before other live ones, the most recently created
+    /// among equals; <see langword="null"/> when none is live.
+    /// </summary>
+    public static SubscriptionRecord? SelectCurrent(IEnumerable<SubscriptionRecord> subscriptions) =>
+        subscriptions
+            .Where(s => SubscriptionStatuses.IsLive(s.Status))
+            .OrderBy(s => SubscriptionStatuses.IsEntitled(s.Status) ? 0 : 1)
+            .ThenByDescending(s => s.CreatedAtUs)
+            .ThenBy(s => s.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    public static KavachSubscription? ToSubscription(SubscriptionRecord? s) =>
+        s is null ? null : new KavachSubscription(s.Id, s.Status, s.ProductId, s.CurrentPeriodEnd, s.CancelAtPeriodEnd);
+
+    /// <summary>What <c>kavach_users</c> says the user's current subscription is.</summary>
+    public static KavachSubscription? Read(KavachUser user) =>
+        user.PolarSubscriptionId is null
+            ? null
+            : new KavachSubscription(
+                user.PolarSubscriptionId,
+                user.PolarSubscriptionStatus ?? "",
+                user.PolarProductId ?? "",
+                user.PolarCurrentPeriodEnd,
+                user.PolarCancelAtPeriodEnd);
+
+    /// <summary>
+    /// Writes the current subscription to the user's columns. With none live, the columns are
+    /// cleared as KavachOS clears them on revoke, keeping the status the last subscription ended with.
+    /// </summary>
+    /// <returns>Whether any column changed (<c>updated_at</c> is then set to <paramref name="now"/>).</returns>
+    public static bool Write(KavachUser user, IReadOnlyCollection<SubscriptionRecord> subscriptions, DateTimeOffset now)
+    {
+        var before = (Read(user), user.PolarSubscriptionStatus);
+        var current = SelectCurrent(subscriptions);
+        if (current is not null)
+        {
+            user.PolarSubscriptionId = current.Id;
+            user.PolarSubscriptionStatus = current.Status;
+            user.PolarProductId = current.ProductId;
+            user.PolarCurrentPeriodEnd = current.CurrentPeriodEnd;
+            user.PolarCancelAtPeriodEnd = current.CancelAtPeriodEnd;
+        }
+        else
+        {
+            user.PolarSubscriptionId = null;
+            user.PolarProductId = null;
+            user.PolarCurrentPeriodEnd = null;
+            user.PolarCancelAtPeriodEnd = false;
+            var last = subscriptions.OrderByDescending(s => s.VersionUs).ThenByDescending(s => s.SourceTimestampUs).FirstOrDefault();
+            if (last is not null)
+            {
+                user.PolarSubscriptionStatus = last.Status;
+            }
+        }
+
+        if (before == (Read(user), user.PolarSubscriptionStatus))
+        {
+            return false;
+        }
+
+        user.UpdatedAt = now;
+        return true;
+    }
+}

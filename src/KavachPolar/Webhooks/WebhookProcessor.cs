@@ -1,0 +1,199 @@
+using System.Text;
+using System.Text.Json;
+using KavachPolar.Callbacks;
+using KavachPolar.Diagnostics;
+using KavachPolar.Polar;
+using KavachPolar.Storage;
+using KavachPolar.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Webhooks;
+
+/// <summary>
+/// Applies one verified webhook delivery: dedup on <c>webhook-id</c>, then the event's effects, in
+/// one transaction. Returns only after commit; database failures propagate so that the endpoint
+/// answers 503 and Polar retries.
+/// </summary>
+internal sealed class WebhookProcessor(
+    SubscriptionSynchronizer synchronizer,
+    CallbackSignal signal,
+    IOptionsMonitor<KavachPolarOptions> options,
+    TimeProvider time,
+    ILogger<WebhookProcessor> logger)
+{
+    public const string Duplicate = "duplicate";
+
+    public async Task<string> ProcessAsync(DbContext db, string webhookId, ReadOnlyMemory<byte> body, CancellationToken ct)
+    {
+        var parsed = Parse(body.Span);
+        string outcome;
+        if (parsed.Error is not null)
+        {
+            Log.WebhookUnprocessable(logger, webhookId, parsed.Type ?? "?", parsed.Error);
+            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, Encoding.UTF8.GetString(body.Span), parsed.Error, ct).ConfigureAwait(false);
+        }
+        else if (parsed.Subscription is { } subscription)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            if (!string.IsNullOrEmpty(organizationId)
+                && subscription.Customer?.OrganizationId is { } eventOrganization
+                && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase))
+            {
+                outcome = await RecordOnlyAsync(db, webhookId, parsed.Type!, WebhookOutcomes.OtherOrganization, null, null, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                outcome = await ApplySubscriptionAsync(db, webhookId, parsed.Type!, subscription, parsed.TimestampUs, ct).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type!, WebhookOutcomes.Ignored, null, null, ct).ConfigureAwait(false);
+        }
+
+        Log.WebhookProcessed(logger, webhookId, parsed.Type ?? "?", outcome);
+        return outcome;
+    }
+
+    private async Task<string> ApplySubscriptionAsync(DbContext db, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
+    {
+        try
+        {
+            var (outcome, changes) = await StoreTransactions.RunAsync(
+                db,
+                async token =>
+                {
+                    // Every delivery of this subscription takes this customer lock first, so the
+                    // duplicate check below cannot race with a concurrent twin on another instance.
+                    await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.CustomerLockKey(subscription.CustomerId), token).ConfigureAwait(false);
+                    if (await db.Set<WebhookEventRecord>().AnyAsync(e => e.Id == webhookId, token).ConfigureAwait(false))
+                    {
+                        return (Duplicate, 0);
+                    }
+
+                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token).ConfigureAwait(false);
+                    var o = result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
+                    db.Add(NewRecord(webhookId, type, o, null, null));
+                    await db.SaveChangesAsync(token).ConfigureAwait(false);
+                    return (o, result.Changes);
+                },
+                ct).ConfigureAwait(false);
+
+            if (changes > 0)
+            {
+                signal.Notify();
+            }
+
+            return outcome;
+        }
+        catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
+        {
+            // The same webhook-id committed meanwhile under another customer id: still a duplicate.
+            return Duplicate;
+        }
+    }
+
+    private async Task<string> RecordOnlyAsync(DbContext db, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        if (await db.Set<WebhookEventRecord>().AnyAsync(e => e.Id == webhookId, ct).ConfigureAwait(false))
+        {
+            return Duplicate;
+        }
+
+        db.Add(NewRecord(webhookId, type, outcome, payload, error));
+        try
+        {
+            await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        }
+        catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
+        {
+            return Duplicate;
+        }
+
+        return outcome;
+    }
+
+    private WebhookEventRecord NewRecord(string id, string type, string outcome, string? payload, string? error) => new()
+    {
+        Id = id,
+        EventType = type.Length > 128 ? type[..128] : type,
+        Outcome = outcome,
+        ReceivedAt = time.GetUtcNow(),
+        Payload = payload,
+        Error = error,
+    };
+
+    private readonly record struct ParsedEvent(string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error);
+
+    /// <summary>
+    /// Reads the envelope <c>{"type","timestamp","api_version","data"}</c>; for <c>subscription.*</c>
+    /// events, the full Subscription in <c>data</c>. Anything else is acknowledged and ignored.
+    /// </summary>
+    private static ParsedEvent Parse(ReadOnlySpan<byte> body)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(body.ToArray());
+        }
+        catch (JsonException)
+        {
+            return new ParsedEvent(null, 0, null, "the body is not JSON");
+        }
+
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("type", out var typeElement)
+                || typeElement.ValueKind != JsonValueKind.String
+                || string.IsNullOrEmpty(typeElement.GetString()))
+            {
+                return new ParsedEvent(null, 0, null, "the body has no event type");
+            }
+
+            var type = typeElement.GetString()!;
+            if (!type.StartsWith("subscription.", StringComparison.Ordinal))
+            {
+                return new ParsedEvent(type, 0, null, null);
+            }
+
+            long timestampUs = 0;
+            if (root.TryGetProperty("timestamp", out var ts) && ts.ValueKind == JsonValueKind.String && ts.TryGetDateTimeOffset(out var t))
+            {
+                timestampUs = SubscriptionSynchronizer.ToUs(t);
+            }
+
+            if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
+            {
+                return new ParsedEvent(type, timestampUs, null, "the event has no data object");
+            }
+
+            try
+            {
+                var subscription = data.Deserialize(PolarJsonContext.Default.PolarSubscription);
+                return subscription is null
+                    ? new ParsedEvent(type, timestampUs, null, "data is null")
+                    : Validate(type, timestampUs, subscription);
+            }
+            catch (JsonException e)
+            {
+                return new ParsedEvent(type, timestampUs, null, "data is not a Polar Subscription (at " + (e.Path ?? "$") + ")");
+            }
+        }
+    }
+
+    private static ParsedEvent Validate(string type, long timestampUs, PolarSubscription s)
+    {
+        if (s.Id.Length is 0 or > Limits.PolarId || s.CustomerId.Length is 0 or > Limits.PolarId || s.ProductId.Length is 0 or > Limits.PolarId || s.Status.Length is 0 or > 32)
+        {
+            return new ParsedEvent(type, timestampUs, null, "data has an empty or oversized id or status");
+        }
+
+        return new ParsedEvent(type, timestampUs, s, null);
+    }
+
+}

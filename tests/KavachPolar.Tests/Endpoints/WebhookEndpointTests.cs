@@ -1,0 +1,421 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Storage;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Endpoints;
+
+public sealed class WebhookEndpointTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
+    private PostgresDatabase _db = null!;
+    private KavachTestApp _app = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await PostgresDatabase.CreateAsync(Ct);
+        _app = await KavachTestApp.StartAsync(_db.ConnectionString);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Subscription_created_makes_the_user_active_in_the_api_and_in_kavach_users()
+    {
+        var response = await _app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+        using var user = _app.ClientFor(ExampleExternalId);
+        var json = await user.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
+        var sub = json!["subscription"]!.AsObject();
+        Assert.Equal(ExampleSubscriptionId, (string?)sub["id"]);
+        Assert.Equal("active", (string?)sub["status"]);
+        Assert.Equal(ExampleProductId, (string?)sub["productId"]);
+        Assert.Equal("2026-11-01T09:16:48.730915+00:00", (string?)sub["currentPeriodEnd"]);
+        Assert.False((bool)sub["cancelAtPeriodEnd"]!);
+
+        var rows = await _db.QueryAsync("SELECT id, email, name, polar_customer_id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end FROM kavach_users", Ct);
+        var row = Assert.Single(rows);
+        Assert.Equal(ExampleExternalId, row["id"]);
+        Assert.Equal("jane.doe@gmail.com", row["email"]);
+        Assert.Equal("Jane Doe", row["name"]);
+        Assert.Equal(ExampleCustomerId, row["polar_customer_id"]);
+        Assert.Equal(ExampleSubscriptionId, row["polar_subscription_id"]);
+        Assert.Equal("active", row["polar_subscription_status"]);
+        Assert.Equal(ExampleProductId, row["polar_product_id"]);
+        Assert.Equal(false, row["polar_cancel_at_period_end"]);
+    }
+
+    public static TheoryData<string, string?, bool> ExamplePayloads() => new()
+    {
+        // file, status GET shows afterwards (null: no live subscription), cancelAtPeriodEnd
+        { "subscription.created.json", "active", false },
+        { "subscription.active.json", "active", false },
+        { "subscription.updated.json", "active", false },
+        { "subscription.canceled.json", "active", true },
+        { "subscription.uncanceled.json", "active", false },
+        { "subscription.cycled.json", "active", false },
+        { "subscription.past_due.json", "past_due", false },
+        { "subscription.revoked.json", null, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(ExamplePayloads))]
+    public async Task Each_example_subscription_event_is_applied_as_a_snapshot(string file, string? expectedStatus, bool cancelAtPeriodEnd)
+    {
+        var payload = Example(file);
+        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+
+        var sub = await SubscriptionOfAsync((string)payload["data"]!["customer"]!["external_id"]!);
+        if (expectedStatus is null)
+        {
+            Assert.Null(sub);
+            var status = await _db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct);
+            Assert.Equal("canceled", status);
+            Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE polar_subscription_id IS NOT NULL OR polar_product_id IS NOT NULL OR polar_current_period_end IS NOT NULL OR polar_cancel_at_period_end", Ct));
+        }
+        else
+        {
+            Assert.NotNull(sub);
+            Assert.Equal(expectedStatus, (string?)sub["status"]);
+            Assert.Equal(cancelAtPeriodEnd, (bool)sub["cancelAtPeriodEnd"]!);
+            Assert.Equal((string?)payload["data"]!["current_period_end"], PolarTimestamp(sub["currentPeriodEnd"]));
+        }
+    }
+
+    [Fact]
+    public async Task The_same_delivery_three_times_gives_one_change_and_one_callback()
+    {
+        var body = Compact(Example("subscription.created.json"));
+        var id = Guid.NewGuid().ToString();
+        var outcomes = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await _app.PostWebhookAsync(body, id, ct: Ct);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            outcomes.Add((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!);
+        }
+
+        Assert.Equal(["applied", "duplicate", "duplicate"], outcomes);
+        await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty);
+        await Task.Delay(1500, Ct); // a dispatcher poll or two: a second callback would show up here
+        var change = Assert.Single(_app.Changes);
+        Assert.Equal(id, change.EventId);
+        Assert.Equal("subscription.created", change.EventType);
+        Assert.Null(change.Previous);
+        Assert.Equal("active", change.Current!.Status);
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicates_apply_once()
+    {
+        var body = Compact(Example("subscription.created.json"));
+        var id = Guid.NewGuid().ToString();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _app.PostWebhookAsync(body, id, ct: Ct)));
+        var outcomes = new List<string>();
+        foreach (var r in responses)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+            outcomes.Add((string)(await r.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!);
+        }
+
+        Assert.Equal(1, outcomes.Count(o => o == "applied"));
+        Assert.Equal(7, outcomes.Count(o => o == "duplicate"));
+    }
+
+    [Fact]
+    public async Task Updated_before_created_keeps_the_newest_snapshot()
+    {
+        var updated = Subscription("subscription.updated", "8a5c2f4e-1d3b-4a6c-9e7f-0b1c2d3e4f50", cancelAtPeriodEnd: true, createdAt: T0, modifiedAt: T0.AddMinutes(5));
+        var created = Subscription("subscription.created", "8a5c2f4e-1d3b-4a6c-9e7f-0b1c2d3e4f50", createdAt: T0);
+
+        Assert.Equal("applied", await PostOutcomeAsync(updated));
+        Assert.Equal("stale", await PostOutcomeAsync(created));
+
+        var sub = await SubscriptionOfAsync(ExampleExternalId);
+        Assert.True((bool)sub!["cancelAtPeriodEnd"]!);
+    }
+
+    [Fact]
+    public async Task Revoked_before_active_leaves_the_user_without_a_subscription()
+    {
+        const string id = "0f6b3c1a-7e2d-4b59-8a41-3c5d6e7f8091";
+        var revoked = Subscription("subscription.revoked", id, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(30));
+        var active = Subscription("subscription.active", id, createdAt: T0);
+
+        Assert.Equal("applied", await PostOutcomeAsync(revoked));
+        Assert.Equal("stale", await PostOutcomeAsync(active));
+        Assert.Null(await SubscriptionOfAsync(ExampleExternalId));
+        Assert.Equal("canceled", await _db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task Equal_versions_are_broken_by_the_event_timestamp()
+    {
+        const string id = "6c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+        var newer = Subscription("subscription.updated", id, status: "past_due", createdAt: T0, modifiedAt: T0.AddDays(1), eventTimestamp: T0.AddDays(1).AddSeconds(2));
+        var older = Subscription("subscription.updated", id, status: "active", createdAt: T0, modifiedAt: T0.AddDays(1), eventTimestamp: T0.AddDays(1).AddSeconds(1));
+        Assert.Equal("applied", await PostOutcomeAsync(newer));
+        Assert.Equal("stale", await PostOutcomeAsync(older));
+        Assert.Equal("past_due", (string?)(await SubscriptionOfAsync(ExampleExternalId))!["status"]);
+    }
+
+    [Fact]
+    public async Task Revoking_an_old_subscription_leaves_the_current_one_alone()
+    {
+        const string oldId = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+        const string newId = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", oldId, createdAt: T0)));
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", newId, createdAt: T0.AddDays(40))));
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 2);
+
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.revoked", oldId, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(41))));
+
+        Assert.Equal(newId, (string?)(await SubscriptionOfAsync(ExampleExternalId))!["id"]);
+        await Task.Delay(1500, Ct);
+        Assert.Equal(2, _app.Changes.Count); // the revoke of a subscription that was not current is no change
+    }
+
+    [Fact]
+    public async Task A_user_with_two_subscriptions_sees_the_entitled_one_before_a_past_due_one()
+    {
+        const string entitled = "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f";
+        const string pastDue = "4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a";
+        await PostOutcomeAsync(Subscription("subscription.created", entitled, createdAt: T0));
+        await PostOutcomeAsync(Subscription("subscription.past_due", pastDue, status: "past_due", createdAt: T0.AddDays(3), modifiedAt: T0.AddDays(4)));
+        Assert.Equal(entitled, (string?)(await SubscriptionOfAsync(ExampleExternalId))!["id"]);
+
+        await PostOutcomeAsync(Subscription("subscription.revoked", entitled, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(5)));
+        var sub = await SubscriptionOfAsync(ExampleExternalId);
+        Assert.Equal(pastDue, (string?)sub!["id"]);
+        Assert.Equal("past_due", (string?)sub["status"]);
+        Assert.Equal(2L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id = '{ExampleExternalId}'", Ct));
+    }
+
+    [Fact]
+    public async Task No_user_ever_sees_another_users_subscription()
+    {
+        await PostOutcomeAsync(Subscription("subscription.created", "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", externalId: "alice", customerId: "6f7a8b9c-0d1e-4f2a-9b3c-4d5e6f7a8b9c"));
+        await PostOutcomeAsync(Subscription("subscription.created", "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", externalId: "bob", customerId: "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e", status: "trialing"));
+
+        Assert.Equal("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", (string?)(await SubscriptionOfAsync("alice"))!["id"]);
+        Assert.Equal("7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d", (string?)(await SubscriptionOfAsync("bob"))!["id"]);
+        Assert.Null(await SubscriptionOfAsync("carol"));
+    }
+
+    [Fact]
+    public async Task A_customer_without_external_id_is_linked_through_checkout_metadata()
+    {
+        await PostOutcomeAsync(Subscription("subscription.created", "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", externalId: null, metadataUserId: "dave"));
+        Assert.Equal("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", (string?)(await SubscriptionOfAsync("dave"))!["id"]);
+        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'dave'", Ct));
+    }
+
+    [Fact]
+    public async Task A_subscription_matching_no_user_is_kept_and_linked_when_the_customer_becomes_known()
+    {
+        const string orphan = "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a";
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", orphan, externalId: null)));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(1L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
+
+        // A later event of the same customer names the user: both subscriptions are now theirs.
+        await PostOutcomeAsync(Subscription("subscription.created", "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", externalId: null, metadataUserId: "erin", status: "past_due", createdAt: T0.AddDays(1)));
+        var sub = await SubscriptionOfAsync("erin");
+        Assert.Equal(orphan, (string?)sub!["id"]); // entitled beats past_due
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id IS NULL", Ct));
+    }
+
+    [Fact]
+    public async Task Unknown_event_types_are_acknowledged_and_ignored()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"type":"member.created","timestamp":"2026-10-01T09:16:48.801224Z","api_version":"2026-10","data":{"id":"x"}}""");
+        var response = await _app.PostWebhookAsync(body, ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("ignored", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task Non_subscription_example_events_are_acknowledged_without_changing_users()
+    {
+        foreach (var file in new[] { "checkout.created.json", "checkout.updated.json", "order.paid.json", "customer.state_changed.json", "customer.state_changed.after_revoke.json" })
+        {
+            var response = await _app.PostWebhookAsync(Compact(Example(file)), ct: Ct);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(5L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'ignored'", Ct));
+    }
+
+    [Fact]
+    public async Task A_signed_body_that_is_not_json_is_acknowledged_and_kept_raw()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"type\":\"subscription.created\",\"data\":{oops");
+        var response = await _app.PostWebhookAsync(body, "a1b2c3d4-0000-4000-8000-000000000001", ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var row = Assert.Single(await _db.QueryAsync("SELECT outcome, payload, error FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal("unprocessable", row["outcome"]);
+        Assert.Equal(Encoding.UTF8.GetString(body), row["payload"]);
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("[2002]", StringComparison.Ordinal));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task A_subscription_event_with_wrong_types_is_acknowledged_and_kept_raw()
+    {
+        var payload = Example("subscription.created.json");
+        payload["data"]!["status"] = 42;
+        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("unprocessable", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+    }
+
+    public static TheoryData<string> RefusedDeliveries() => new()
+    {
+        "tampered body", "wrong secret", "stale timestamp", "future timestamp", "missing webhook-id", "missing webhook-timestamp",
+        "missing webhook-signature", "repeated webhook-id", "oversized body", "oversized chunked body", "garbage signature",
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedDeliveries))]
+    public async Task Refused_deliveries_get_a_4xx_and_write_nothing(string kind)
+    {
+        var body = Compact(Example("subscription.created.json"));
+        var signer = _app.Signer;
+        var request = kind switch
+        {
+            "wrong secret" => new Testing.Webhooks.PolarWebhookSigner("whsec_some_other_secret").CreateRequest(_app.WebhookUrl, body),
+            "stale timestamp" => signer.CreateRequest(_app.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(-6)),
+            "future timestamp" => signer.CreateRequest(_app.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(6)),
+            "oversized body" => signer.CreateRequest(_app.WebhookUrl, new byte[256 * 1024 + 1]),
+            _ => signer.CreateRequest(_app.WebhookUrl, body),
+        };
+        switch (kind)
+        {
+            case "tampered body":
+                var tampered = (byte[])body.Clone();
+                tampered[^3] ^= 1;
+                request.Content = new ByteArrayContent(tampered);
+                break;
+            case "missing webhook-id":
+            case "missing webhook-timestamp":
+            case "missing webhook-signature":
+                request.Headers.Remove(kind["missing ".Length..]);
+                break;
+            case "repeated webhook-id":
+                request.Headers.TryAddWithoutValidation("webhook-id", Guid.NewGuid().ToString());
+                break;
+            case "garbage signature":
+                request.Headers.Remove("webhook-signature");
+                request.Headers.TryAddWithoutValidation("webhook-signature", "v1,AAAA v1,not-base64!!");
+                break;
+            case "oversized chunked body":
+                request.Content = new StreamContent(new MemoryStream(new byte[300 * 1024]));
+                request.Headers.TransferEncodingChunked = true;
+                break;
+        }
+
+        var response = await _app.Client.SendAsync(request, Ct);
+
+        var expected = kind switch
+        {
+            "oversized body" or "oversized chunked body" => HttpStatusCode.RequestEntityTooLarge,
+            "missing webhook-id" or "missing webhook-timestamp" or "missing webhook-signature" or "repeated webhook-id" => HttpStatusCode.BadRequest,
+            _ => HttpStatusCode.Forbidden,
+        };
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        await AssertNothingWrittenAsync();
+    }
+
+    [Fact]
+    public async Task Events_of_another_organization_are_ignored_when_an_organization_is_configured()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
+        var other = Subscription("subscription.created", "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c", organizationId: "3a4b5c6d-7e8f-4a9b-8c0d-2e3f4a5b6c7d");
+        var response = await app.PostWebhookAsync(Compact(other), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("other_organization", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+
+        var ours = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        Assert.Equal("applied", (string?)(await ours.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+    }
+
+    [Fact]
+    public async Task A_callback_that_throws_is_retried_with_the_same_change_until_it_succeeds()
+    {
+        var attempts = 0;
+        _app.FailCallback = _ => Interlocked.Increment(ref attempts) <= 2;
+        var id = Guid.NewGuid().ToString();
+        await _app.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct);
+
+        await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty, TimeSpan.FromSeconds(20));
+        var change = Assert.Single(_app.Changes);
+        Assert.Equal(id, change.EventId);
+        Assert.Equal(3, attempts);
+        await KavachTestApp.EventuallyAsync(() => true);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("[3001]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Changes_reach_the_callback_in_order_per_user()
+    {
+        const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
+        await PostOutcomeAsync(Subscription("subscription.created", id, createdAt: T0));
+        await PostOutcomeAsync(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
+        await PostOutcomeAsync(Subscription("subscription.revoked", id, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(2)));
+
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 3);
+        var changes = _app.Changes.ToArray();
+        Assert.Equal(["subscription.created", "subscription.canceled", "subscription.revoked"], changes.Select(c => c.EventType));
+        Assert.Null(changes[0].Previous);
+        Assert.True(changes[1].Current!.CancelAtPeriodEnd);
+        Assert.Equal(changes[1].Current, changes[2].Previous);
+        Assert.Null(changes[2].Current);
+    }
+
+    private async Task AssertNothingWrittenAsync()
+    {
+        foreach (var table in new[] { "kavach_users", "kavach_polar_subscriptions", "kavach_polar_webhook_events", "kavach_polar_callbacks" })
+        {
+            Assert.Equal(0L, await _db.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
+        }
+    }
+
+    private async Task<string> PostOutcomeAsync(JsonObject payload)
+    {
+        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!;
+    }
+
+    private async Task<JsonObject?> SubscriptionOfAsync(string userId)
+    {
+        using var client = _app.ClientFor(userId);
+        var json = await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
+        Assert.True(json!.ContainsKey("subscription"));
+        return json["subscription"]?.AsObject();
+    }
+
+    private static string PolarTimestamp(JsonNode? isoFromApi) =>
+        Format(DateTimeOffset.Parse((string)isoFromApi!, System.Globalization.CultureInfo.InvariantCulture));
+}

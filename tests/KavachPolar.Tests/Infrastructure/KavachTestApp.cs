@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using KavachPolar.Storage;
+using KavachPolar.Testing.Webhooks;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace KavachPolar.Tests.Infrastructure;
+
+/// <summary>
+/// A host app written the way the README says, served by Kestrel on 127.0.0.1, with KavachPolar on
+/// real PostgreSQL and pointed at a Polar stand-in. Records every OnSubscriptionChange call.
+/// </summary>
+public sealed class KavachTestApp : IAsyncDisposable
+{
+    public const string DefaultSecret = "whsec_7Yt3QpL9sXw2Vb8Nc4Rz6Kd1Hf5Jm0Ga3Tu7E470LZV";
+
+    private readonly WebApplication _app;
+
+    private KavachTestApp(WebApplication app, Uri baseUrl, CapturingLoggerProvider logs, string secret)
+    {
+        _app = app;
+        BaseUrl = baseUrl;
+        Logs = logs;
+        Signer = new PolarWebhookSigner(secret);
+        Client = new HttpClient { BaseAddress = baseUrl };
+    }
+
+    public Uri BaseUrl { get; }
+
+    public Uri WebhookUrl => new(BaseUrl, "api/kavach/auth/polar/webhook");
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public CapturingLoggerProvider Logs { get; }
+
+    public PolarWebhookSigner Signer { get; set; }
+
+    public ConcurrentQueue<KavachSubscriptionChange> Changes { get; } = new();
+
+    /// <summary>Makes OnSubscriptionChange throw while it returns true.</summary>
+    public Func<KavachSubscriptionChange, bool> FailCallback { get; set; } = _ => false;
+
+    public static async Task<KavachTestApp> StartAsync(
+        string connectionString,
+        Uri? polarApi = null,
+        Action<KavachPolarOptions>? configure = null,
+        IDictionary<string, string?>? settings = null,
+        string secret = DefaultSecret,
+        Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        var logs = new CapturingLoggerProvider();
+        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
+
+        var config = new Dictionary<string, string?>
+        {
+            ["KavachPolar:AccessToken"] = "polar_oat_test_token_0123456789",
+            ["KavachPolar:WebhookSecret"] = secret,
+            ["KavachPolar:ApiBaseUrl"] = (polarApi ?? new Uri("http://127.0.0.1:9/")).AbsoluteUri,
+        };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            config[k] = v;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+
+        KavachTestApp? self = null;
+        builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(connectionString));
+        builder.Services.AddKavachPolar(o =>
+        {
+            o.OnSubscriptionChange = (change, _) =>
+            {
+                if (self!.FailCallback(change))
+                {
+                    throw new InvalidOperationException("callback failed on purpose");
+                }
+
+                self.Changes.Enqueue(change);
+                return Task.CompletedTask;
+            };
+            configure?.Invoke(o);
+        });
+        builder.Services.AddAuthentication(o => o.DefaultScheme = "TestOrCookie")
+            .AddPolicyScheme("TestOrCookie", null, o => o.ForwardDefaultSelector = ctx =>
+                ctx.Request.Headers.Authorization.ToString().StartsWith("Test ", StringComparison.Ordinal)
+                    ? TestAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddScheme<AuthenticationSchemeOptions, TestAuthenticationHandler>(TestAuthenticationHandler.SchemeName, null)
+            .AddCookie(o => o.Events.OnRedirectToLogin = ctx =>
+            {
+                ctx.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                return Task.CompletedTask;
+            });
+        builder.Services.AddAuthorization();
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGet("/test/signin", async (HttpContext ctx, string user, string? email) =>
+        {
+            var identity = new System.Security.Claims.ClaimsIdentity(TestAuthenticationHandler.Claims(user, email, null), CookieAuthenticationDefaults.AuthenticationScheme);
+            await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new System.Security.Claims.ClaimsPrincipal(identity));
+            return Results.Ok();
+        });
+        app.MapKavachPolar();
+
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>().Database.EnsureCreatedAsync();
+        }
+
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        self = new KavachTestApp(app, new Uri(address + "/"), logs, secret);
+        return self;
+    }
+
+    /// <summary>An API client signed in as <paramref name="userId"/> through the Authorization header.</summary>
+    public HttpClient ClientFor(string userId, string? email = null, string? name = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Test", string.Join('|', userId, email ?? "", name ?? ""));
+        return client;
+    }
+
+    /// <summary>A browser-like client signed in with a real cookie.</summary>
+    public async Task<HttpClient> BrowserForAsync(string userId, string? email = null)
+    {
+        var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        var client = new HttpClient(handler) { BaseAddress = BaseUrl };
+        var response = await client.GetAsync($"test/signin?user={Uri.EscapeDataString(userId)}&email={Uri.EscapeDataString(email ?? "")}");
+        response.EnsureSuccessStatusCode();
+        return client;
+    }
+
+    /// <summary>Posts a body signed as Polar would sign it.</summary>
+    public Task<HttpResponseMessage> PostWebhookAsync(byte[] body, string? webhookId = null, DateTimeOffset? timestamp = null, CancellationToken ct = default)
+    {
+        var request = Signer.CreateRequest(WebhookUrl, body, webhookId, timestamp);
+        return Client.SendAsync(request, ct);
+    }
+
+    public async Task<T> WithDbAsync<T>(Func<KavachPolarDbContext, Task<T>> work)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await work(scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>());
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after <paramref name="timeout"/>.</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null, string? because = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Condition not met in time" + (because is null ? "" : ": " + because));
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

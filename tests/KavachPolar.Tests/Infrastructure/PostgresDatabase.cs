@@ -1,0 +1,88 @@
+using Npgsql;
+
+namespace KavachPolar.Tests.Infrastructure;
+
+/// <summary>
+/// A fresh PostgreSQL database on the server that <c>scripts/test.sh</c> started. Without that
+/// server the test fails loudly: it never skips.
+/// </summary>
+public sealed class PostgresDatabase : IAsyncDisposable
+{
+    public const string EnvironmentVariable = "KAVACH_TEST_PG";
+
+    private PostgresDatabase(string serverConnectionString, string name)
+    {
+        ServerConnectionString = serverConnectionString;
+        Name = name;
+        ConnectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public string ServerConnectionString { get; }
+
+    public string Name { get; }
+
+    public string ConnectionString { get; }
+
+    public static string ServerConnectionStringOrFail() =>
+        Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException(
+                $"{EnvironmentVariable} is not set. These tests need a real PostgreSQL: run them with scripts/test.sh, which installs and starts a throwaway server.");
+
+    public static async Task<PostgresDatabase> CreateAsync(CancellationToken ct = default)
+    {
+        var server = ServerConnectionStringOrFail();
+        var name = "kavach_" + Guid.NewGuid().ToString("N")[..16];
+        await using var conn = new NpgsqlConnection(server);
+        await conn.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", conn);
+        await cmd.ExecuteNonQueryAsync(ct);
+        return new PostgresDatabase(server, name);
+    }
+
+    public async Task<T?> ScalarAsync<T>(string sql, CancellationToken ct = default)
+    {
+        await using var conn = new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is null or DBNull ? default : (T)value;
+    }
+
+    public async Task<List<Dictionary<string, object?>>> QueryAsync(string sql, CancellationToken ct = default)
+    {
+        await using var conn = new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        var rows = new List<Dictionary<string, object?>>();
+        while (await reader.ReadAsync(ct))
+        {
+            var row = new Dictionary<string, object?>(StringComparer.Ordinal);
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            await using var conn = new NpgsqlConnection(ServerConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", conn);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException)
+        {
+            // The server may be stopped by an outage test; the throwaway cluster goes away anyway.
+        }
+    }
+}
