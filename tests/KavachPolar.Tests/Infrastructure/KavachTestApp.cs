@@ -60,7 +60,9 @@ public sealed class KavachTestApp : IAsyncDisposable
         Action<KavachPolarOptions>? configure = null,
         IDictionary<string, string?>? settings = null,
         string secret = DefaultSecret,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<DbContextOptionsBuilder>? database = null,
+        bool createSchema = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -81,7 +83,17 @@ public sealed class KavachTestApp : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
 
         KavachTestApp? self = null;
-        builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(connectionString));
+        builder.Services.AddDbContext<KavachPolarDbContext>(o =>
+        {
+            if (database is null)
+            {
+                o.UseNpgsql(connectionString);
+            }
+            else
+            {
+                database(o);
+            }
+        });
         builder.Services.AddKavachPolar(o =>
         {
             o.OnSubscriptionChange = (change, _) =>
@@ -121,9 +133,10 @@ public sealed class KavachTestApp : IAsyncDisposable
         });
         app.MapKavachPolar();
 
-        await using (var scope = app.Services.CreateAsyncScope())
+        if (createSchema)
         {
-            await scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>().Database.EnsureCreatedAsync();
+            await using var scope = app.Services.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context.Database.EnsureCreatedAsync();
         }
 
         await app.StartAsync();

@@ -1,0 +1,100 @@
+using KavachPolar.Polar;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Tests.Options;
+
+public sealed class OptionsTests
+{
+    private static IHost Build(IDictionary<string, string?> settings, Action<KavachPolarOptions>? configure = null, bool twice = false)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddKavachPolar(configure);
+        if (twice)
+        {
+            builder.Services.AddKavachPolar();
+        }
+
+        return builder.Build();
+    }
+
+    private static Dictionary<string, string?> Valid() => new()
+    {
+        ["KavachPolar:AccessToken"] = "polar_oat_x",
+        ["KavachPolar:WebhookSecret"] = "whsec_x",
+    };
+
+    [Theory]
+    [InlineData("KavachPolar:AccessToken")]
+    [InlineData("KavachPolar:WebhookSecret")]
+    public async Task A_missing_required_setting_stops_start_up_naming_the_key(string key)
+    {
+        var settings = Valid();
+        settings.Remove(key);
+        using var host = Build(settings);
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains(key, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("KavachPolar:ApiBaseUrl", "ftp://polar.example")]
+    [InlineData("KavachPolar:WebhookTolerance", "00:00:00")]
+    [InlineData("KavachPolar:MaxWebhookBodyBytes", "10")]
+    [InlineData("KavachPolar:CheckoutRateLimit", "0")]
+    [InlineData("KavachPolar:WebhookProcessingTimeout", "00:00:30")]
+    [InlineData("KavachPolar:Products:pro", "not-a-uuid")]
+    [InlineData("KavachPolar:AllowedRedirectOrigins:0", "https://app.example.org/path")]
+    [InlineData("KavachPolar:SuccessUrl", "javascript:alert(1)")]
+    [InlineData("KavachPolar:UserIdClaimType", " ")]
+    public async Task An_invalid_setting_stops_start_up_naming_the_key(string key, string value)
+    {
+        var settings = Valid();
+        settings[key] = value;
+        using var host = Build(settings);
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        var expectedKey = key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key;
+        Assert.Contains(expectedKey, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configuration_is_bound_then_the_delegate_runs()
+    {
+        var settings = Valid();
+        settings["KavachPolar:Sandbox"] = "true";
+        settings["KavachPolar:OrganizationId"] = "from-config";
+        settings["KavachPolar:WebhookSecrets:0"] = "whsec_old";
+        settings["KavachPolar:Products:pro"] = "d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23";
+        settings["KavachPolar:AllowedRedirectOrigins:0"] = "https://app.example.org";
+        settings["KavachPolar:WebhookTolerance"] = "00:02:00";
+        using var host = Build(settings, o => o.OrganizationId = "from-delegate");
+
+        var o = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
+        Assert.True(o.Sandbox);
+        Assert.Equal("from-delegate", o.OrganizationId);
+        Assert.Equal(["whsec_old"], o.WebhookSecrets);
+        Assert.Equal("d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23", o.Products["pro"]);
+        Assert.Equal(["https://app.example.org"], o.AllowedRedirectOrigins);
+        Assert.Equal(TimeSpan.FromMinutes(2), o.WebhookTolerance);
+        Assert.Equal(new Uri("https://sandbox-api.polar.sh/"), PolarApiClient.ResolveBaseAddress(o));
+    }
+
+    [Fact]
+    public void The_api_host_is_production_by_default_and_api_base_url_overrides_both()
+    {
+        Assert.Equal(new Uri("https://api.polar.sh/"), PolarApiClient.ResolveBaseAddress(new KavachPolarOptions()));
+        Assert.Equal(new Uri("http://127.0.0.1:5555/"), PolarApiClient.ResolveBaseAddress(new KavachPolarOptions { Sandbox = true, ApiBaseUrl = new Uri("http://127.0.0.1:5555") }));
+    }
+
+    [Fact]
+    public void Calling_AddKavachPolar_twice_registers_services_once()
+    {
+        using var host = Build(Valid(), twice: true);
+        Assert.Single(host.Services.GetServices<IHostedService>());
+        var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
+        Assert.Equal("polar_oat_x", options.AccessToken);
+    }
+}

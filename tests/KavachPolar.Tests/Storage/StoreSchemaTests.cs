@@ -1,0 +1,102 @@
+using System.Net;
+using KavachPolar.Storage;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Storage;
+
+public sealed class StoreSchemaTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_shipped_migrations_create_the_documented_schema_and_match_the_model()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        await using (var context = new KavachPolarDbContext(options))
+        {
+            await context.Database.MigrateAsync(Ct);
+            Assert.False(context.Database.HasPendingModelChanges(), "The model changed: regenerate the migrations (see docs/architecture.md).");
+        }
+
+        var columns = (await db.QueryAsync("SELECT column_name FROM information_schema.columns WHERE table_name = 'kavach_users' ORDER BY column_name", Ct))
+            .Select(r => (string)r["column_name"]!).ToArray();
+        Assert.Equal(
+            new[] { "created_at", "email", "id", "name", "polar_cancel_at_period_end", "polar_current_period_end", "polar_customer_id", "polar_product_id", "polar_subscription_id", "polar_subscription_status", "updated_at" },
+            columns);
+        Assert.Equal("timestamp with time zone", await db.ScalarAsync<string>("SELECT data_type FROM information_schema.columns WHERE table_name = 'kavach_users' AND column_name = 'polar_current_period_end'", Ct));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
+
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, createSchema: false);
+        var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("active", await db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task A_host_dbcontext_can_own_the_tables()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        {
+            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
+            s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+        });
+
+        var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+        await using var scope = app.Services.CreateAsyncScope();
+        var host = scope.ServiceProvider.GetRequiredService<HostDbContext>();
+        var user = await host.Set<KavachUser>().SingleAsync(Ct);
+        Assert.Equal(ExampleExternalId, user.Id);
+        Assert.Equal("active", user.PolarSubscriptionStatus);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM app_notes", Ct)); // the host's own table lives beside ours
+    }
+
+    [Fact]
+    public async Task The_store_works_on_sqlite_for_the_embedded_default()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "kavach-" + Guid.NewGuid().ToString("N") + ".db");
+        try
+        {
+            await using var app = await KavachTestApp.StartAsync("", database: o => o.UseSqlite($"Data Source={file}"));
+            var first = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);
+            var again = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);
+            var revoked = await app.PostWebhookAsync(Compact(Example("subscription.revoked.json")), ct: Ct);
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            Assert.Contains("duplicate", await again.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Accepted, revoked.StatusCode);
+            await KavachTestApp.EventuallyAsync(() => app.Changes.Count == 2);
+
+            var user = await app.WithDbAsync(c => c.KavachUsers.SingleAsync(Ct));
+            Assert.Null(user.PolarSubscriptionId);
+            Assert.Equal("canceled", user.PolarSubscriptionStatus);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(file);
+        }
+    }
+
+    public sealed class HostDbContext(DbContextOptions<HostDbContext> options) : DbContext(options)
+    {
+        protected override void OnModelCreating(ModelBuilder modelBuilder)
+        {
+            modelBuilder.Entity<AppNote>().ToTable("app_notes");
+            modelBuilder.ApplyKavachPolarModel();
+        }
+    }
+
+    public sealed class AppNote
+    {
+        public int Id { get; set; }
+
+        public string Text { get; set; } = "";
+    }
+}
