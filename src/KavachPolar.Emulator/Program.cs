@@ -1,2 +1,93 @@
-Console.Error.WriteLine("The emulator host is being built; see issue 3.");
-return 1;
+using System.Globalization;
+using KavachPolar.Testing;
+using KavachPolar.Testing.Webhooks;
+
+const string Help = """
+    KavachPolar.Emulator: a local Polar (polar.sh) API, hosted checkout and webhook sender.
+
+    Usage:
+      dotnet run --project src/KavachPolar.Emulator -- [options]
+
+    Options:
+      --urls URL                 where to listen (default http://127.0.0.1:8787; port 0 picks a free one)
+      --access-token TOKEN       the bearer token the API accepts (default polar_oat_emulator_...)
+      --organization-id UUID     the organization id (a UUID version 4)
+      --webhook-url URL          register a webhook endpoint that receives every event
+      --webhook-secret SECRET    its secret (default: a new whsec_ secret, printed at start)
+      --signing legacy|standard  how the secret becomes the HMAC key (default legacy: UTF-8 of the whole secret)
+      --help                     show this text
+
+    The API is at {base}v1/..., checkout pages at {base}checkout/{client_secret}.
+    Controls (no token needed; keep the emulator on loopback):
+    """;
+
+var options = new PolarEmulatorOptions { Urls = "http://127.0.0.1:8787" };
+string? webhookUrl = null, webhookSecret = null;
+var signing = PolarWebhookSigningMode.Legacy;
+for (var i = 0; i < args.Length; i++)
+{
+    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+    switch (args[i])
+    {
+        case "--help" or "-h":
+            Console.WriteLine(Help);
+            Console.WriteLine(PolarEmulator.ControlRoutes);
+            return 0;
+        case "--urls":
+            options.Urls = Next();
+            break;
+        case "--access-token":
+            options.AccessToken = Next();
+            break;
+        case "--organization-id":
+            options.OrganizationId = Next();
+            break;
+        case "--webhook-url":
+            webhookUrl = Next();
+            break;
+        case "--webhook-secret":
+            webhookSecret = Next();
+            break;
+        case "--signing":
+            signing = Next() switch
+            {
+                "legacy" => PolarWebhookSigningMode.Legacy,
+                "standard" => PolarWebhookSigningMode.Standard,
+                var other => throw new ArgumentException($"--signing is legacy or standard, not {other}."),
+            };
+            break;
+        default:
+            Console.Error.WriteLine($"Unknown option {args[i]}. Try --help.");
+            return 2;
+    }
+}
+
+await using var emulator = await PolarEmulator.StartAsync(options);
+Console.WriteLine($"Polar emulator listening at {emulator.BaseUrl}");
+Console.WriteLine($"  API base URL     {emulator.BaseUrl}v1/");
+Console.WriteLine($"  access token     {emulator.AccessToken}");
+Console.WriteLine($"  organization id  {emulator.OrganizationId}");
+Console.WriteLine("  products:");
+foreach (var p in emulator.Products)
+{
+    var trial = p.TrialInterval is null ? "" : $", {p.TrialIntervalCount} {p.TrialInterval} trial";
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {p.Id}  {p.Name,-12} {p.PriceAmount / 100m:0.00} {p.Currency} / {p.RecurringInterval}{trial}"));
+}
+
+if (webhookUrl is not null)
+{
+    var endpoint = emulator.AddWebhookEndpoint(new Uri(webhookUrl), webhookSecret, signing);
+    Console.WriteLine($"  webhook endpoint {endpoint.Url} ({(signing == PolarWebhookSigningMode.Standard ? "standard" : "legacy")} signing)");
+    Console.WriteLine($"  webhook secret   {endpoint.Secret}");
+}
+
+Console.WriteLine("Press Ctrl+C to stop.");
+var stop = new TaskCompletionSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.TrySetResult();
+};
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+await stop.Task;
+return 0;

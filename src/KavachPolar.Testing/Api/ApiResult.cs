@@ -1,0 +1,6 @@
+using System.Text.Json.Nodes;
+
+namespace KavachPolar.Testing.Api;
+
+/// <summary>A successful API answer: status and JSON body.</summary>
+internal sealed record ApiResult(int Status, JsonNode Body);

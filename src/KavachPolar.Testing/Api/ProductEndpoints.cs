@@ -1,0 +1,33 @@
+using System.Text.Json.Nodes;
+using KavachPolar.Testing.State;
+
+namespace KavachPolar.Testing.Api;
+
+/// <summary><c>GET /v1/products/</c>, <c>GET /v1/products/{id}</c> and <c>GET /v1/orders/{id}</c>.</summary>
+internal static class ProductEndpoints
+{
+    public static ApiResult List(EmulatorStore store, ApiRequest request)
+    {
+        var errors = new ValidationErrors();
+        var (page, limit) = Pagination.Parse(request.Query, errors);
+        if (errors.Count > 0)
+        {
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        return store.Read(s =>
+        {
+            var items = new JsonArray(s.Products.Skip((page - 1) * limit).Take(limit).Select(p => (JsonNode)s.Models.Product(p)).ToArray());
+            return new ApiResult(200, Pagination.Page(items, s.Products.Count, limit));
+        });
+    }
+
+    public static ApiResult Get(EmulatorStore store, ApiRequest request)
+    {
+        var id = Pagination.PathUuid(request, "id");
+        return store.Read(s => s.FindProduct(id) is { } p ? new ApiResult(200, s.Models.Product(p)) : throw PolarApiException.NotFound());
+    }
+
+    public static ApiResult GetOrder(EmulatorStore store, ApiRequest request) =>
+        new(200, store.GetOrder(Pagination.PathUuid(request, "id")));
+}

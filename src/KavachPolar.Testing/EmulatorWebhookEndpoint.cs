@@ -1,0 +1,42 @@
+using KavachPolar.Testing.Webhooks;
+
+namespace KavachPolar.Testing;
+
+/// <summary>A webhook endpoint registered with the emulator.</summary>
+public sealed class EmulatorWebhookEndpoint
+{
+    internal EmulatorWebhookEndpoint(string id, Uri url, string secret, PolarWebhookSigningMode mode, IReadOnlySet<string>? events)
+    {
+        Id = id;
+        Url = url;
+        Secret = secret;
+        Mode = mode;
+        Events = events;
+        Signer = new PolarWebhookSigner(secret, mode);
+    }
+
+    /// <summary>The endpoint id (UUID version 4).</summary>
+    public string Id { get; }
+
+    /// <summary>Where events are POSTed.</summary>
+    public Uri Url { get; }
+
+    /// <summary>The signing secret.</summary>
+    public string Secret { get; }
+
+    /// <summary>How the secret becomes the HMAC key.</summary>
+    public PolarWebhookSigningMode Mode { get; }
+
+    /// <summary>The event types this endpoint receives; <see langword="null"/> means all.</summary>
+    public IReadOnlySet<string>? Events { get; }
+
+    /// <summary>
+    /// Whether the endpoint receives events. Polar disables an endpoint when its 10 most recent
+    /// events all failed (REFERENCE §4.6); <see cref="PolarEmulator.EnableWebhookEndpoint"/> re-enables it.
+    /// </summary>
+    public bool Enabled { get; internal set; } = true;
+
+    internal PolarWebhookSigner Signer { get; }
+
+    internal bool Receives(string type) => Events is null || Events.Contains(type);
+}

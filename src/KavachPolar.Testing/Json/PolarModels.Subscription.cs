@@ -1,0 +1,149 @@
+using System.Text.Json.Nodes;
+using KavachPolar.Testing.State;
+
+namespace KavachPolar.Testing.Json;
+
+internal sealed partial class PolarModels
+{
+    /// <summary>The full <c>Subscription</c> (REFERENCE §3.3), as REST answers and <c>subscription.*</c> events carry it.</summary>
+    public JsonObject Subscription(SubscriptionRecord s)
+    {
+        var p = store.Product(s.ProductId);
+        var c = store.Customer(s.CustomerId);
+        var o = SubscriptionCore(s, p);
+        o["metadata"] = s.Metadata.DeepClone();
+        o["custom_field_data"] = new JsonObject();
+        o["customer"] = Customer(c);
+        o["user_id"] = c.Id;
+        o["user"] = User(c);
+        o["product"] = Product(p);
+        o["discount"] = null;
+        o["price"] = Price(p);
+        o["prices"] = new JsonArray(Price(p));
+        o["meters"] = new JsonArray();
+        o["pending_update"] = null;
+        return o;
+    }
+
+    /// <summary><c>OrderSubscription</c>: metadata first, no nested objects.</summary>
+    public JsonObject OrderSubscription(SubscriptionRecord s)
+    {
+        var p = store.Product(s.ProductId);
+        var o = new JsonObject { ["metadata"] = s.Metadata.DeepClone() };
+        foreach (var (k, v) in SubscriptionCore(s, p))
+        {
+            o[k] = v?.DeepClone();
+        }
+
+        o["user_id"] = s.CustomerId;
+        return o;
+    }
+
+    private static JsonObject SubscriptionCore(SubscriptionRecord s, ProductRecord p) => new()
+    {
+        ["created_at"] = PolarJson.Date(s.CreatedAt),
+        ["modified_at"] = PolarJson.Date(s.ModifiedAt),
+        ["id"] = s.Id,
+        ["amount"] = s.Amount,
+        ["currency"] = s.Currency,
+        ["recurring_interval"] = s.RecurringInterval,
+        ["recurring_interval_count"] = s.RecurringIntervalCount,
+        ["status"] = s.Status,
+        ["current_period_start"] = PolarJson.Date(s.CurrentPeriodStart),
+        ["current_period_end"] = PolarJson.Date(s.CurrentPeriodEnd),
+        ["current_meter_period_start"] = null,
+        ["current_meter_period_end"] = null,
+        ["trial_start"] = PolarJson.Date(s.TrialStart),
+        ["trial_end"] = PolarJson.Date(s.TrialEnd),
+        ["cancel_at_period_end"] = s.CancelAtPeriodEnd,
+        ["canceled_at"] = PolarJson.Date(s.CanceledAt),
+        ["started_at"] = PolarJson.Date(s.StartedAt),
+        ["ends_at"] = PolarJson.Date(s.EndsAt),
+        ["ended_at"] = PolarJson.Date(s.EndedAt),
+        ["past_due_at"] = PolarJson.Date(s.PastDueAt),
+        ["pause_at_period_end"] = false,
+        ["paused_at"] = null,
+        ["resumes_at"] = null,
+        ["customer_id"] = s.CustomerId,
+        ["product_id"] = s.ProductId,
+        ["discount_id"] = null,
+        ["checkout_id"] = s.CheckoutId,
+        ["seats"] = null,
+        ["units"] = null,
+        ["customer_cancellation_reason"] = s.CancellationReason,
+        ["customer_cancellation_comment"] = s.CancellationComment,
+        ["price_id"] = p.PriceId,
+    };
+
+    /// <summary><c>Order</c>, as in <c>order.*</c> events. Amounts are tax-free: the emulator charges no tax.</summary>
+    public JsonObject Order(OrderRecord order)
+    {
+        var p = store.Product(order.ProductId);
+        var c = store.Customer(order.CustomerId);
+        var s = store.Subscription(order.SubscriptionId);
+        var paid = order.Status == "paid";
+        var fee = order.Subtotal == 0 ? 0 : (long)Math.Round(order.Subtotal * 0.04m + 40m, MidpointRounding.AwayFromZero);
+        return new JsonObject
+        {
+            ["id"] = order.Id,
+            ["created_at"] = PolarJson.Date(order.CreatedAt),
+            ["modified_at"] = PolarJson.Date(order.ModifiedAt),
+            ["status"] = order.Status,
+            ["paid"] = paid,
+            ["subtotal_amount"] = order.Subtotal,
+            ["discount_amount"] = 0,
+            ["net_amount"] = order.Subtotal,
+            ["tax_amount"] = 0,
+            ["total_amount"] = order.Subtotal,
+            ["applied_balance_amount"] = 0,
+            ["due_amount"] = paid ? 0 : order.Subtotal,
+            ["refunded_amount"] = 0,
+            ["refunded_tax_amount"] = 0,
+            ["currency"] = order.Currency,
+            ["billing_reason"] = order.BillingReason,
+            ["billing_name"] = order.BillingName,
+            ["billing_address"] = PolarJson.Clone(order.BillingAddress),
+            ["invoice_number"] = order.InvoiceNumber,
+            ["is_invoice_generated"] = false,
+            ["receipt_number"] = null,
+            ["seats"] = null,
+            ["units"] = null,
+            ["customer_id"] = order.CustomerId,
+            ["product_id"] = order.ProductId,
+            ["product_price_id"] = p.PriceId,
+            ["discount_id"] = null,
+            ["subscription_id"] = order.SubscriptionId,
+            ["checkout_id"] = order.CheckoutId,
+            ["next_payment_attempt_at"] = null,
+            ["metadata"] = order.Metadata.DeepClone(),
+            ["custom_field_data"] = new JsonObject(),
+            ["platform_fee_amount"] = fee,
+            ["platform_fee_currency"] = order.Currency,
+            ["customer"] = Customer(c),
+            ["user_id"] = c.Id,
+            ["user"] = User(c),
+            ["product"] = OrderProduct(p),
+            ["product_price"] = Price(p),
+            ["discount"] = null,
+            ["subscription"] = OrderSubscription(s),
+            ["items"] = new JsonArray(new JsonObject
+            {
+                ["created_at"] = PolarJson.Date(order.CreatedAt),
+                ["modified_at"] = null,
+                ["id"] = order.ItemId,
+                ["label"] = p.Name,
+                ["amount"] = order.Subtotal,
+                ["tax_amount"] = 0,
+                ["proration"] = false,
+                ["product_price_id"] = p.PriceId,
+                ["start_timestamp"] = PolarJson.Date(order.PeriodStart),
+                ["end_timestamp"] = PolarJson.Date(order.PeriodEnd),
+            }),
+            ["description"] = p.Name,
+            ["amount"] = order.Subtotal,
+            ["from_balance_amount"] = 0,
+            ["refundable_amount"] = paid ? order.Subtotal : 0,
+            ["refundable_tax_amount"] = 0,
+        };
+    }
+}

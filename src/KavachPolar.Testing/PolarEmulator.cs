@@ -1,0 +1,328 @@
+using KavachPolar.Testing.Api;
+using KavachPolar.Testing.Checkout;
+using KavachPolar.Testing.Control;
+using KavachPolar.Testing.State;
+using KavachPolar.Testing.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace KavachPolar.Testing;
+
+/// <summary>
+/// A local, in-process Polar: the REST API under <c>{BaseUrl}v1/</c>, the hosted checkout page, signed webhook
+/// delivery with Polar's retries, and a controllable clock. Start one per test (or per test class) with
+/// <see cref="StartAsync"/> and point the code under test at <see cref="BaseUrl"/> with <see cref="AccessToken"/>.
+/// </summary>
+/// <remarks>
+/// <para>All members are thread-safe. Every state change emits its webhook events synchronously, in Polar's order;
+/// delivery happens in the background. Use <see cref="WaitForDeliveriesAsync"/> before asserting on a receiver.</para>
+/// <para>The same controls are served over HTTP under <c>{BaseUrl}_emulator/</c> for the standalone tool
+/// (<c>KavachPolar.Emulator --help</c> lists them). They need no token: bind the emulator to loopback only.</para>
+/// </remarks>
+public sealed class PolarEmulator : IAsyncDisposable
+{
+    private static readonly EmulatorProductDefinition[] DemoProducts =
+    [
+        new("Pro", 1900) { Id = "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c", Description = "Everything you need to ship." },
+        new("Team", 4900) { Id = "7c1f5c4d-2d3e-4a7f-9bac-2e3f4a5b6c7d", Description = "Pro for your whole team." },
+        new("Pro Yearly", 19000, "year") { Id = "8d2a6d5e-3e4f-4b8a-8cbd-3f4a5b6c7d8e", Description = "Pro, billed yearly." },
+        new("Pro Trial", 1900) { Id = "9e3b7e6f-4f5a-4c9b-9dce-4a5b6c7d8e9f", Description = "Pro with a 14-day free trial.", TrialInterval = "day", TrialIntervalCount = 14 },
+    ];
+
+    /// <summary>The HTTP control routes served under <c>{BaseUrl}_emulator/</c>, one per line, for help texts.</summary>
+    public const string ControlRoutes = """
+          GET  /_emulator/                                    base URL, organization, products, endpoints
+          POST /_emulator/time/advance                        {"days": 31} or {"seconds": 3600}
+          POST /_emulator/checkouts/{id}/pay                  {"email": "...", "name": "..."} (both optional)
+          POST /_emulator/subscriptions/{id}/cancel           ?at_period_end=false revokes now
+          POST /_emulator/subscriptions/{id}/uncancel
+          POST /_emulator/subscriptions/{id}/revoke
+          POST /_emulator/subscriptions/{id}/fail-renewal     past_due
+          POST /_emulator/subscriptions/{id}/recover          past_due -> active
+          GET  /_emulator/events                              every webhook event (one per endpoint)
+          POST /_emulator/events/{webhook-id}/redeliver
+          GET  /_emulator/deliveries                          every delivery attempt
+          POST /_emulator/webhook-endpoints                   {"url": "...", "secret"?: "...", "signing"?: "legacy"|"standard", "events"?: [...]}
+          POST /_emulator/faults                              {"method": "GET", "path_prefix": "/v1/subscriptions/", "status": 429, "count"?: 1, "retry_after"?: 2}
+        """;
+
+    private readonly WebApplication _app;
+    private readonly EmulatorStore _store;
+    private readonly WebhookDispatcher _dispatcher;
+    private readonly FaultInjector _faults = new();
+    private readonly PolarApi _api;
+    private readonly HostedPages _pages;
+    private readonly ControlApi _control;
+    private int _disposed;
+
+    private PolarEmulator(PolarEmulatorOptions options, WebApplication app)
+    {
+        _app = app;
+        AccessToken = options.AccessToken;
+        OrganizationId = options.OrganizationId;
+        var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
+        _dispatcher = new WebhookDispatcher(options, clock);
+        _store = new EmulatorStore(options.OrganizationId, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
+        _api = new PolarApi(_store, options.AccessToken, _faults);
+        _pages = new HostedPages(_store);
+        _control = new ControlApi(this);
+    }
+
+    /// <summary>The emulator's root, with a trailing slash; the API is at <c>{BaseUrl}v1/...</c>.</summary>
+    public Uri BaseUrl => _store.BaseUrl;
+
+    /// <summary>The only bearer token the API accepts.</summary>
+    public string AccessToken { get; }
+
+    /// <summary>The organization that owns every object.</summary>
+    public string OrganizationId { get; }
+
+    /// <summary>The products on offer.</summary>
+    public IReadOnlyList<EmulatorProduct> Products => _store.PublicProducts;
+
+    /// <summary>Every customer, oldest first.</summary>
+    public IReadOnlyList<EmulatorCustomer> Customers => _store.PublicCustomers;
+
+    /// <summary>The registered webhook endpoints.</summary>
+    public IReadOnlyList<EmulatorWebhookEndpoint> WebhookEndpoints => _dispatcher.Endpoints;
+
+    /// <summary>Every delivery attempt so far, in the order they completed.</summary>
+    public IReadOnlyList<EmulatorDelivery> Deliveries => _dispatcher.Deliveries;
+
+    /// <summary>Every webhook event so far (one per endpoint and occurrence), in the order they were emitted.</summary>
+    public IReadOnlyList<EmulatorWebhookEvent> Events => _dispatcher.Events;
+
+    /// <summary>The events held back by <see cref="HoldDeliveries"/>, in emission order.</summary>
+    public IReadOnlyList<EmulatorWebhookEvent> HeldEvents => _dispatcher.HeldEvents;
+
+    /// <summary>The business clock: the time provider plus what <see cref="AdvanceTimeAsync"/> added.</summary>
+    public DateTimeOffset UtcNow => _store.Read(s => s.Now);
+
+    /// <summary>Starts an emulator listening on <see cref="PolarEmulatorOptions.Urls"/>.</summary>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public static async Task<PolarEmulator> StartAsync(PolarEmulatorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new PolarEmulatorOptions();
+        ArgumentException.ThrowIfNullOrEmpty(options.AccessToken, nameof(options));
+        if (!Ids.IsUuid4(options.OrganizationId))
+        {
+            throw new ArgumentException("OrganizationId must be a UUID version 4.", nameof(options));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.WebhookMaxAttempts, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WebhookTimeout, TimeSpan.Zero, nameof(options));
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().UseUrls(options.Urls);
+        var app = builder.Build();
+        var emulator = new PolarEmulator(options, app);
+        app.Run(emulator.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Urls.First();
+        emulator._store.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+        return emulator;
+    }
+
+    /// <summary>
+    /// Registers a webhook endpoint. It receives events emitted from now on (Polar sends nothing retroactively).
+    /// </summary>
+    /// <param name="url">Where to POST events. Unlike Polar, http and loopback URLs are accepted.</param>
+    /// <param name="secret">The signing secret; a Standard Webhooks secret (<c>whsec_</c> + base64 of 32 bytes) when null.</param>
+    /// <param name="mode">How Polar derives the HMAC key from the secret (REFERENCE §4.4).</param>
+    /// <param name="events">The event types to receive; all when null.</param>
+    public EmulatorWebhookEndpoint AddWebhookEndpoint(Uri url, string? secret = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, IEnumerable<string>? events = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret ?? PolarWebhookSigner.CreateStandardSecret(), mode,
+            events is null ? null : new HashSet<string>(events, StringComparer.Ordinal));
+        _dispatcher.AddEndpoint(endpoint);
+        return endpoint;
+    }
+
+    /// <summary>Re-enables an endpoint Polar's failure rule disabled, or disables one.</summary>
+    /// <exception cref="KeyNotFoundException">No such endpoint.</exception>
+    public void EnableWebhookEndpoint(string endpointId, bool enabled = true) => _dispatcher.SetEnabled(endpointId, enabled);
+
+    /// <summary>
+    /// Does exactly what the hosted page's Pay button does (REFERENCE §2.2, §4.7, §7 gotcha 5): confirms the checkout,
+    /// links the customer given at creation or else reuses the customer with this email as-is or creates one (with the
+    /// checkout's external customer id), creates the subscription (trialing when a trial applies) and its paid first order,
+    /// and emits the events in Polar's order.
+    /// </summary>
+    /// <param name="checkoutId">The checkout id.</param>
+    /// <param name="email">The email typed on the page; ignored when a customer is linked (the field is locked). Defaults to the checkout's <c>customer_email</c>.</param>
+    /// <param name="name">The name typed on the page; defaults to the checkout's <c>customer_name</c>.</param>
+    /// <param name="cancellationToken">Unused; the operation is synchronous.</param>
+    /// <exception cref="PolarEmulatorException">Polar would refuse: unknown, expired or already paid checkout, no or invalid email,
+    /// or 422 <c>CheckoutCustomerExternalIdMismatch</c>.</exception>
+    public Task<EmulatorPaymentResult> PayCheckoutAsync(string checkoutId, string? email = null, string? name = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Control(() => _store.Pay(checkoutId, email, name)));
+
+    /// <summary>Waits until no delivery is queued, waiting for a retry or in flight. Held events do not count.</summary>
+    public Task WaitForDeliveriesAsync(CancellationToken cancellationToken = default) => _dispatcher.WaitForIdleAsync(cancellationToken);
+
+    /// <summary>
+    /// Moves the business clock forward and plays what falls due, each at its own instant and in time order:
+    /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>), trial
+    /// conversions (the same, without <c>subscription.active</c>), scheduled cancellations (<c>updated</c>, <c>canceled</c>
+    /// again, <c>revoked</c>), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
+    /// (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
+    /// </summary>
+    public Task AdvanceTimeAsync(TimeSpan by, CancellationToken cancellationToken = default)
+    {
+        _store.Advance(by);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Cancels at period end (<c>updated</c> + <c>canceled</c>) or, with <paramref name="atPeriodEnd"/> false, revokes now.</summary>
+    /// <exception cref="PolarEmulatorException">404, or 403 <c>AlreadyCanceledSubscription</c>.</exception>
+    public Task CancelSubscriptionAsync(string subscriptionId, bool atPeriodEnd = true, CancellationToken cancellationToken = default) =>
+        Run(() => _store.Cancel(subscriptionId, atPeriodEnd));
+
+    /// <summary>Undoes a scheduled cancellation (<c>updated</c> + <c>uncanceled</c>).</summary>
+    /// <exception cref="PolarEmulatorException">404, 409 <c>SubscriptionNotScheduledToCancel</c>, or 410 when it already ended.</exception>
+    public Task UncancelSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
+        Run(() => _store.Uncancel(subscriptionId));
+
+    /// <summary>Revokes now (<c>updated</c> + <c>canceled</c> + <c>revoked</c>), as <c>DELETE /v1/subscriptions/{id}</c>.</summary>
+    /// <exception cref="PolarEmulatorException">404, or 403 <c>AlreadyCanceledSubscription</c>.</exception>
+    public Task RevokeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
+        Run(() => _store.Cancel(subscriptionId, atPeriodEnd: false));
+
+    /// <summary>
+    /// A renewal charge failed: the subscription becomes <c>past_due</c> now (<c>updated</c> + <c>past_due</c>).
+    /// Recover with <see cref="RecoverRenewalAsync"/>, or advance the clock 21 days for dunning to revoke it.
+    /// </summary>
+    /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not active or trialing.</exception>
+    public Task FailRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
+        Run(() => _store.FailRenewal(subscriptionId));
+
+    /// <summary>A dunning retry succeeded: <c>past_due</c> back to <c>active</c> (<c>updated</c> + <c>active</c>).</summary>
+    /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not past due.</exception>
+    public Task RecoverRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
+        Run(() => _store.RecoverPayment(subscriptionId));
+
+    /// <summary>Marks a subscription as pending an update, so PATCH and DELETE answer 409 <c>SubscriptionLocked</c>.</summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public void SetSubscriptionLocked(string subscriptionId, bool locked = true) => Control(() =>
+    {
+        _store.SetLocked(subscriptionId, locked);
+        return 0;
+    });
+
+    /// <summary>Sends an event again (same <c>webhook-id</c>, fresh timestamp, signature and retries), as Polar's redelivery does.</summary>
+    /// <param name="eventId">The <c>webhook-id</c>.</param>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <exception cref="KeyNotFoundException">No such event.</exception>
+    public Task RedeliverAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        _dispatcher.Redeliver(eventId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Holds every new event back instead of delivering it, until <see cref="ReleaseDeliveries"/>: for testing
+    /// out-of-order and duplicate deliveries, which Polar can produce (REFERENCE §4.6, §7 gotcha 12).
+    /// </summary>
+    public void HoldDeliveries() => _dispatcher.Hold();
+
+    /// <summary>
+    /// Stops holding and delivers the held events: in emission order, or in the order <paramref name="arrange"/>
+    /// returns. An event returned twice is delivered twice (same <c>webhook-id</c>); one left out is dropped
+    /// (<see cref="EmulatorWebhookEventStatus.Skipped"/>). First attempts stay in the returned order per endpoint.
+    /// </summary>
+    public void ReleaseDeliveries(Func<IReadOnlyList<EmulatorWebhookEvent>, IEnumerable<EmulatorWebhookEvent>>? arrange = null) =>
+        _dispatcher.Release(arrange);
+
+    /// <summary>
+    /// Makes the next <paramref name="count"/> API requests whose method is <paramref name="method"/> and whose path starts
+    /// with <paramref name="pathPrefix"/> answer as Polar does for <paramref name="statusCode"/>: 429 with an empty body and
+    /// <c>retry-after</c>; 401 with the <c>invalid_token</c> body; 403 <c>insufficient_scope</c>; 404 <c>ResourceNotFound</c>;
+    /// 409 <c>SubscriptionLocked</c>; 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page.
+    /// </summary>
+    public void InjectFault(HttpMethod method, string pathPrefix, int statusCode, int count = 1, TimeSpan? retryAfter = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentException.ThrowIfNullOrEmpty(pathPrefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _faults.Add(new InjectedFault(method, pathPrefix, statusCode, count, retryAfter));
+    }
+
+    /// <summary>Creates a customer as <c>POST /v1/customers/</c> does (emits <c>customer.created</c> and <c>customer.state_changed</c>).</summary>
+    /// <exception cref="PolarEmulatorException">422: invalid email, or the email or external id is taken.</exception>
+    public EmulatorCustomer CreateCustomer(string email, string? name = null, string? externalId = null) => Control(() =>
+    {
+        var errors = new ValidationErrors();
+        var valid = InputRules.Email(System.Text.Json.Nodes.JsonValue.Create(email), ValidationErrors.Loc("body", "email"), errors);
+        if (valid is null)
+        {
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        var json = _store.CreateCustomer(valid, name, externalId, [], null);
+        return new EmulatorCustomer(json["id"]!.GetValue<string>(), valid, name, externalId);
+    });
+
+    /// <summary>The subscription as <c>GET /v1/subscriptions/{id}</c> returns it (compact JSON).</summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public string GetSubscriptionJson(string subscriptionId) => Control(() => Json.PolarJson.Serialize(_store.GetSubscription(subscriptionId)));
+
+    /// <summary>The customer state as <c>GET /v1/customers/{id}/state</c> returns it (compact JSON).</summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public string GetCustomerStateJson(string customerId) => Control(() => Json.PolarJson.Serialize(_store.GetCustomer(customerId, external: false, state: true)));
+
+    /// <summary>Stops the server and the delivery workers. Safe to call twice.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _dispatcher.DisposeAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    internal EmulatorStore Store => _store;
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (path.StartsWithSegments("/_emulator", StringComparison.Ordinal))
+        {
+            await _control.HandleAsync(context).ConfigureAwait(false);
+        }
+        else if (PolarApi.IsApiPath(path))
+        {
+            await _api.HandleAsync(context).ConfigureAwait(false);
+        }
+        else if (!await _pages.TryHandleAsync(context).ConfigureAwait(false))
+        {
+            await PolarApi.WriteNotFoundRouteAsync(context).ConfigureAwait(false);
+        }
+    }
+
+    private static Task Run(Action action)
+    {
+        Control(() =>
+        {
+            action();
+            return 0;
+        });
+        return Task.CompletedTask;
+    }
+
+    private static T Control<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (PolarApiException e)
+        {
+            throw new PolarEmulatorException(e.StatusCode, e.Body, $"Polar would answer {e.StatusCode}: {e.Body}");
+        }
+    }
+}

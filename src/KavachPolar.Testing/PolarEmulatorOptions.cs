@@ -1,0 +1,51 @@
+namespace KavachPolar.Testing;
+
+/// <summary>Settings for <see cref="PolarEmulator.StartAsync"/>.</summary>
+public sealed class PolarEmulatorOptions
+{
+    /// <summary>The default access token: an organization access token the emulator accepts.</summary>
+    public const string DefaultAccessToken = "polar_oat_emulator_0000000000000000000000000000";
+
+    /// <summary>The default organization id (a fixed UUID version 4).</summary>
+    public const string DefaultOrganizationId = "5e1f3c2a-7b4d-4e8f-9a6b-0c1d2e3f4a5b";
+
+    /// <summary>The bearer token the API accepts. Any other token gets Polar's <c>invalid_token</c> 401.</summary>
+    public string AccessToken { get; set; } = DefaultAccessToken;
+
+    /// <summary>The organization that owns everything in the emulator.</summary>
+    public string OrganizationId { get; set; } = DefaultOrganizationId;
+
+    /// <summary>
+    /// The products to offer. When empty, the emulator seeds demo products with fixed ids:
+    /// "Pro" ($19 monthly), "Team" ($49 monthly), "Pro Yearly" ($190 yearly) and
+    /// "Pro Trial" ($19 monthly with a 14-day trial).
+    /// </summary>
+    public IList<EmulatorProductDefinition> Products { get; } = new List<EmulatorProductDefinition>();
+
+    /// <summary>
+    /// The transport clock: webhook timestamps, retry delays and the base of the business clock.
+    /// <see cref="TimeProvider.System"/> when <see langword="null"/>. <see cref="PolarEmulator.AdvanceTimeAsync"/>
+    /// moves only the business clock (subscription periods, envelope timestamps), never webhook timestamps,
+    /// so a receiver's ±5 minute tolerance keeps accepting deliveries.
+    /// </summary>
+    public TimeProvider? TimeProvider { get; set; }
+
+    /// <summary>
+    /// The delay before retry n (after failed attempt n). When an event needs more retries than the
+    /// list has entries, the last entry repeats. Polar's schedule (REFERENCE §4.6) is
+    /// <c>min(2 s·2^n, 20 min)</c> with jitter between 50 % and 100 %; the default is the upper end
+    /// of each step, without jitter: 4 s, 8 s, … 1024 s.
+    /// </summary>
+    public IList<TimeSpan> WebhookRetryDelays { get; } = Enumerable.Range(1, 9)
+        .Select(n => TimeSpan.FromMilliseconds(Math.Min(2000 * Math.Pow(2, n), 20 * 60 * 1000)))
+        .ToList();
+
+    /// <summary>How long one delivery attempt may take; 10 s as Polar.</summary>
+    public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Delivery attempts per event in total, the first included; 10 as Polar.</summary>
+    public int WebhookMaxAttempts { get; set; } = 10;
+
+    /// <summary>Where the emulator listens; port 0 picks a free port.</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:0";
+}

@@ -1,0 +1,321 @@
+using System.Text.Json.Nodes;
+using KavachPolar.Testing.Api;
+
+namespace KavachPolar.Testing.State;
+
+internal sealed partial class EmulatorStore
+{
+    private static readonly TimeSpan CheckoutTtl = TimeSpan.FromHours(24);
+
+    public string CheckoutStatus(CheckoutRecord ch) =>
+        ch.Status == "open" && Now >= ch.ExpiresAt ? "expired" : ch.Status;
+
+    public string CheckoutUrl(CheckoutRecord ch) => $"{BaseUrl}checkout/{ch.ClientSecret}";
+
+    /// <summary>
+    /// The success URL with <c>{CHECKOUT_ID}</c> replaced, or Polar's default confirmation page
+    /// (REFERENCE §2.2).
+    /// </summary>
+    public string SuccessUrl(CheckoutRecord ch) =>
+        ch.SuccessUrl is null
+            ? $"{BaseUrl}checkout/{ch.ClientSecret}/confirmation"
+            : ch.SuccessUrl.Replace("{CHECKOUT_ID}", ch.Id, StringComparison.Ordinal);
+
+    /// <summary><c>POST /v1/checkouts/</c> after request validation: the service-level checks and creation.</summary>
+    public JsonObject CreateCheckout(CheckoutCreateInput input)
+    {
+        lock (_lock)
+        {
+            var errors = new ValidationErrors();
+            for (var i = 0; i < input.ProductIds.Count; i++)
+            {
+                if (FindProduct(input.ProductIds[i]) is null)
+                {
+                    errors.Add("value_error", ValidationErrors.Loc("body", "products", i), "Product does not exist.", JsonValue.Create(input.ProductIds[i]));
+                }
+            }
+
+            CustomerRecord? customer = null;
+            if (input.CustomerId is not null && !_customers.TryGetValue(input.CustomerId, out customer))
+            {
+                errors.Add("value_error", ValidationErrors.Loc("body", "customer_id"), "Customer does not exist.", JsonValue.Create(input.CustomerId));
+            }
+
+            if (errors.Count > 0)
+            {
+                throw PolarApiException.Validation("PolarRequestValidationError", errors);
+            }
+
+            // Linking precedence (REFERENCE §2.2): customer_id, then an existing customer with the external id.
+            if (customer is null && input.ExternalCustomerId is not null)
+            {
+                customer = CustomerByExternalId(input.ExternalCustomerId);
+            }
+
+            var now = Now;
+            var successUrl = input.SuccessUrl?.Replace("%7BCHECKOUT_ID%7D", "{CHECKOUT_ID}", StringComparison.OrdinalIgnoreCase);
+            var ch = new CheckoutRecord
+            {
+                Id = Ids.NewUuid(),
+                CreatedAt = now,
+                ClientSecret = Ids.NewToken("polar_c_"),
+                ExpiresAt = now + CheckoutTtl,
+                SuccessUrl = successUrl,
+                ReturnUrl = input.ReturnUrl,
+                EmbedOrigin = input.EmbedOrigin,
+                ProductIds = input.ProductIds.Distinct().ToList(),
+                ProductId = input.ProductIds[0],
+                AllowTrial = input.AllowTrial,
+                TrialInterval = input.TrialInterval,
+                TrialIntervalCount = input.TrialIntervalCount,
+                AllowDiscountCodes = input.AllowDiscountCodes,
+                RequireBillingAddress = input.RequireBillingAddress,
+                IsBusinessCustomer = input.IsBusinessCustomer,
+                CustomerId = customer?.Id,
+                CustomerName = input.CustomerName ?? customer?.Name,
+                CustomerEmail = input.CustomerEmail ?? customer?.Email,
+                CustomerIpAddress = input.CustomerIpAddress,
+                CustomerBillingName = input.CustomerBillingName ?? customer?.BillingName,
+                CustomerBillingAddress = (JsonObject?)customer?.BillingAddress?.DeepClone(),
+                CustomerTaxId = input.CustomerTaxId,
+                Locale = input.Locale ?? customer?.Locale,
+                Metadata = input.Metadata,
+                CustomerMetadata = input.CustomerMetadata,
+                CustomFieldData = input.CustomFieldData,
+                ExternalCustomerId = input.ExternalCustomerId,
+                EmailLocked = customer is not null,
+            };
+            _checkouts.Add(ch.Id, ch);
+            var json = Models.Checkout(ch);
+            Emit("checkout.created", (JsonObject)json.DeepClone());
+            return json;
+        }
+    }
+
+    public JsonObject GetCheckout(string id)
+    {
+        lock (_lock)
+        {
+            return _checkouts.TryGetValue(id, out var ch) ? Models.Checkout(ch) : throw PolarApiException.NotFound();
+        }
+    }
+
+    /// <summary>What the hosted page needs to render a checkout, or null when the client secret is unknown.</summary>
+    public CheckoutView? FindCheckoutView(string clientSecret)
+    {
+        lock (_lock)
+        {
+            var ch = _checkouts.Values.FirstOrDefault(c => c.ClientSecret == clientSecret);
+            if (ch is null)
+            {
+                return null;
+            }
+
+            var p = Product(ch.ProductId);
+            var (trialInterval, trialCount) = Json.PolarModels.ActiveTrial(ch, p);
+            return new CheckoutView(ch.Id, CheckoutStatus(ch), p.Name, p.Description, p.PriceAmount, p.Currency, p.RecurringInterval, p.RecurringIntervalCount,
+                trialInterval, trialCount, ch.CustomerEmail, ch.CustomerName, ch.EmailLocked, ch.ReturnUrl, SuccessUrl(ch));
+        }
+    }
+
+    /// <summary>
+    /// The hosted page's Pay: confirms the checkout, links or creates the customer, creates the subscription and
+    /// its first order, and emits the events of REFERENCE §4.7 in order.
+    /// </summary>
+    public EmulatorPaymentResult Pay(string checkoutId, string? email, string? name)
+    {
+        lock (_lock)
+        {
+            if (!_checkouts.TryGetValue(checkoutId, out var ch))
+            {
+                throw PolarApiException.NotFound();
+            }
+
+            var status = CheckoutStatus(ch);
+            if (status == "expired")
+            {
+                throw PolarApiException.Polar(403, "ExpiredCheckoutError", "This checkout session has expired.");
+            }
+
+            if (status != "open")
+            {
+                throw PolarApiException.Polar(403, "NotOpenCheckout", $"This checkout session is not open: {status}.");
+            }
+
+            CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
+            email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
+            name = string.IsNullOrWhiteSpace(name) ? ch.CustomerName ?? customer?.Name : name.Trim();
+            if (email is null)
+            {
+                var missing = new ValidationErrors();
+                missing.Add("missing", ValidationErrors.Loc("body", "customer_email"), "Field required", null);
+                throw PolarApiException.Validation("PolarRequestValidationError", missing);
+            }
+
+            if (InputRules.EmailProblem(email) is { } reason)
+            {
+                var invalid = new ValidationErrors();
+                invalid.Add("value_error", ValidationErrors.Loc("body", "customer_email"), "value is not a valid email address: " + reason, JsonValue.Create(email), new JsonObject { ["reason"] = reason });
+                throw PolarApiException.Validation("RequestValidationError", invalid);
+            }
+
+            // REFERENCE §7 gotcha 5: the external id only ever lands on a customer this checkout creates.
+            var created = false;
+            if (customer is null && ch.ExternalCustomerId is not null)
+            {
+                customer = CustomerByExternalId(ch.ExternalCustomerId);
+                if (customer is not null && !string.Equals(customer.Email, email, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
+                }
+            }
+
+            customer ??= CustomerByEmail(email);
+            var now = Now;
+            var address = new JsonObject { ["line1"] = null, ["line2"] = null, ["postal_code"] = null, ["city"] = null, ["state"] = null, ["country"] = "US" };
+            if (customer is null)
+            {
+                customer = new CustomerRecord
+                {
+                    Id = Ids.NewUuid(),
+                    CreatedAt = now,
+                    Email = email,
+                    Name = name,
+                    ExternalId = ch.ExternalCustomerId,
+                    Metadata = (JsonObject)ch.CustomerMetadata.DeepClone(),
+                    BillingAddress = address,
+                    Locale = ch.Locale,
+                    DefaultPaymentMethodId = Ids.NewUuid(),
+                };
+                _customers.Add(customer.Id, customer);
+                created = true;
+            }
+            else if (ch.CustomerMetadata.Count > 0)
+            {
+                foreach (var (k, v) in ch.CustomerMetadata)
+                {
+                    customer.Metadata[k] = v?.DeepClone();
+                }
+
+                customer.ModifiedAt = now;
+            }
+
+            ch.Status = "confirmed";
+            ch.ModifiedAt = now;
+            ch.CustomerId = customer.Id;
+            ch.CustomerEmail = customer.Email;
+            ch.CustomerName = name ?? customer.Name;
+            ch.CustomerBillingAddress ??= (JsonObject)address.DeepClone();
+            ch.PaymentMethodType = "card";
+            ch.TaxAmount = 0;
+            Emit("checkout.updated", Models.Checkout(ch));
+            if (created)
+            {
+                Emit("customer.created", Models.Customer(customer));
+                EmitStateChanged(customer);
+            }
+
+            var product = Product(ch.ProductId);
+            var (trialInterval, trialCount) = Json.PolarModels.ActiveTrial(ch, product);
+            var trialEnd = trialInterval is null ? (DateTimeOffset?)null : AddInterval(now, trialInterval, trialCount ?? 1);
+            var subscription = new SubscriptionRecord
+            {
+                Id = Ids.NewUuid(),
+                CreatedAt = now,
+                Amount = product.PriceAmount,
+                Currency = product.Currency,
+                RecurringInterval = product.RecurringInterval,
+                RecurringIntervalCount = product.RecurringIntervalCount,
+                Status = trialEnd is null ? "active" : "trialing",
+                CurrentPeriodStart = now,
+                CurrentPeriodEnd = trialEnd ?? AddInterval(now, product.RecurringInterval, product.RecurringIntervalCount),
+                TrialStart = trialEnd is null ? null : now,
+                TrialEnd = trialEnd,
+                StartedAt = now,
+                CustomerId = customer.Id,
+                ProductId = product.Id,
+                CheckoutId = ch.Id,
+                Metadata = (JsonObject)ch.Metadata.DeepClone(),
+                BenefitGrantId = Ids.NewUuid(),
+            };
+            _subscriptions.Add(subscription.Id, subscription);
+            var data = Models.Subscription(subscription);
+            Emit("subscription.created", (JsonObject)data.DeepClone());
+            Emit("subscription.active", (JsonObject)data.DeepClone());
+            Emit("subscription.updated", data);
+
+            var order = NewOrder(subscription, "subscription_create", trialEnd is null ? product.PriceAmount : 0, ch.Id, now);
+            order.Status = "paid";
+            Emit("order.created", Models.Order(order));
+            order.ModifiedAt = Now;
+            Emit("order.updated", Models.Order(order));
+            Emit("order.paid", Models.Order(order));
+
+            ch.Status = "succeeded";
+            ch.ModifiedAt = Now;
+            ch.SubscriptionId = subscription.Id;
+            Emit("checkout.updated", Models.Checkout(ch));
+            EmitStateChanged(customer);
+            return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch)));
+        }
+    }
+
+    private OrderRecord NewOrder(SubscriptionRecord s, string billingReason, long amount, string? checkoutId, DateTimeOffset now)
+    {
+        var c = _customers[s.CustomerId];
+        var order = new OrderRecord
+        {
+            Id = Ids.NewUuid(),
+            CreatedAt = now,
+            Status = "pending",
+            Subtotal = amount,
+            Currency = s.Currency,
+            BillingReason = billingReason,
+            BillingName = c.BillingName ?? c.Name,
+            BillingAddress = (JsonObject?)c.BillingAddress?.DeepClone(),
+            InvoiceNumber = $"EMULATOR-{++_invoiceCounter:D4}",
+            CustomerId = c.Id,
+            ProductId = s.ProductId,
+            SubscriptionId = s.Id,
+            CheckoutId = checkoutId,
+            Metadata = (JsonObject)s.Metadata.DeepClone(),
+            ItemId = Ids.NewUuid(),
+            PeriodStart = s.CurrentPeriodStart,
+            PeriodEnd = s.CurrentPeriodEnd,
+        };
+        _orders.Add(order.Id, order);
+        return order;
+    }
+
+    public JsonObject GetOrder(string id)
+    {
+        lock (_lock)
+        {
+            return _orders.TryGetValue(id, out var o) ? Models.Order(o) : throw PolarApiException.NotFound();
+        }
+    }
+
+    /// <summary><c>GET /v1/checkouts/</c>, newest first.</summary>
+    public (JsonArray Items, int Total) ListCheckouts(IReadOnlyList<string> customerIds, IReadOnlyList<string> productIds, IReadOnlyList<string> statuses, int page, int limit)
+    {
+        lock (_lock)
+        {
+            var rows = _checkouts.Values
+                .Where(c => customerIds.Count == 0 || (c.CustomerId is not null && customerIds.Contains(c.CustomerId)))
+                .Where(c => productIds.Count == 0 || productIds.Contains(c.ProductId))
+                .Where(c => statuses.Count == 0 || statuses.Contains(CheckoutStatus(c)))
+                .OrderByDescending(c => c.CreatedAt)
+                .ToList();
+            return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Checkout(c)).ToArray()), rows.Count);
+        }
+    }
+
+    /// <summary>The product a (deprecated) <c>product_price_id</c> belongs to.</summary>
+    public string? ProductIdOfPrice(string priceId)
+    {
+        lock (_lock)
+        {
+            return _products.FirstOrDefault(p => p.PriceId == priceId)?.Id;
+        }
+    }
+}

@@ -1,0 +1,317 @@
+using System.Text.Json.Nodes;
+using KavachPolar.Testing.Api;
+
+namespace KavachPolar.Testing.State;
+
+internal sealed partial class EmulatorStore
+{
+    private const string AlreadyCanceled = "This subscription is already canceled or will be at the end of the period.";
+
+    /// <summary><c>GET /v1/subscriptions/</c>: only started subscriptions, default sort <c>-started_at</c>.</summary>
+    public (JsonArray Items, int Total) ListSubscriptions(SubscriptionQuery q)
+    {
+        lock (_lock)
+        {
+            IEnumerable<SubscriptionRecord> rows = _subscriptions.Values.Where(s => s.StartedAt is not null);
+            if (q.OrganizationIds.Count > 0 && !q.OrganizationIds.Contains(OrganizationId))
+            {
+                rows = [];
+            }
+
+            if (q.CustomerIds.Count > 0)
+            {
+                rows = rows.Where(s => q.CustomerIds.Contains(s.CustomerId));
+            }
+
+            if (q.ExternalCustomerIds.Count > 0)
+            {
+                rows = rows.Where(s => _customers[s.CustomerId].ExternalId is { } e && q.ExternalCustomerIds.Contains(e));
+            }
+
+            if (q.ProductIds.Count > 0)
+            {
+                rows = rows.Where(s => q.ProductIds.Contains(s.ProductId));
+            }
+
+            if (q.Statuses.Count > 0)
+            {
+                rows = rows.Where(s => q.Statuses.Contains(s.Status));
+            }
+
+            if (q.Active is { } active)
+            {
+                rows = rows.Where(s => active ? s.IsActive : s.IsRevoked);
+            }
+
+            if (q.CancelAtPeriodEnd is { } cape)
+            {
+                rows = rows.Where(s => s.CancelAtPeriodEnd == cape);
+            }
+
+            foreach (var group in q.Metadata.GroupBy(m => m.Key, StringComparer.Ordinal))
+            {
+                var values = group.Select(g => g.Value).ToList();
+                rows = rows.Where(s => s.Metadata[group.Key] is JsonValue v && values.Contains(v.ToString()));
+            }
+
+            var list = rows.ToList();
+            list.Sort((a, b) =>
+            {
+                foreach (var key in q.Sorting)
+                {
+                    var desc = key.StartsWith('-');
+                    var c = CompareBy(desc ? key[1..] : key, a, b);
+                    if (c != 0)
+                    {
+                        return desc ? -c : c;
+                    }
+                }
+
+                return string.CompareOrdinal(a.Id, b.Id);
+            });
+            var items = new JsonArray();
+            foreach (var s in list.Skip((q.Page - 1) * q.Limit).Take(q.Limit))
+            {
+                items.Add(Models.Subscription(s));
+            }
+
+            return (items, list.Count);
+        }
+    }
+
+    private int CompareBy(string key, SubscriptionRecord a, SubscriptionRecord b) => key switch
+    {
+        "started_at" => Nullable.Compare(a.StartedAt, b.StartedAt),
+        "current_period_end" => a.CurrentPeriodEnd.CompareTo(b.CurrentPeriodEnd),
+        "ended_at" => Nullable.Compare(a.EndedAt, b.EndedAt),
+        "ends_at" => Nullable.Compare(a.EndsAt, b.EndsAt),
+        "amount" => a.Amount.CompareTo(b.Amount),
+        "status" => string.CompareOrdinal(a.Status, b.Status),
+        "customer" => string.Compare(_customers[a.CustomerId].Email, _customers[b.CustomerId].Email, StringComparison.OrdinalIgnoreCase),
+        "product" => string.CompareOrdinal(Product(a.ProductId).Name, Product(b.ProductId).Name),
+        _ => 0,
+    };
+
+    public JsonObject GetSubscription(string id)
+    {
+        lock (_lock)
+        {
+            return Models.Subscription(RequireSubscription(id));
+        }
+    }
+
+    private SubscriptionRecord RequireSubscription(string id) =>
+        _subscriptions.TryGetValue(id, out var s) ? s : throw PolarApiException.NotFound();
+
+    /// <summary><c>PATCH /v1/subscriptions/{id}</c> for a validated variant.</summary>
+    public JsonObject UpdateSubscription(string id, SubscriptionUpdate update)
+    {
+        lock (_lock)
+        {
+            var s = RequireSubscription(id);
+            if (s.Locked)
+            {
+                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
+            }
+
+            switch (update.Variant)
+            {
+                case "SubscriptionCancel" when update.CancelAtPeriodEnd:
+                    CancelAtPeriodEnd(s, update.Reason, update.Comment);
+                    break;
+                case "SubscriptionCancel":
+                    Uncancel(s);
+                    break;
+                case "SubscriptionRevoke":
+                    RevokeNow(s, update.Reason, update.Comment);
+                    break;
+                case "SubscriptionUpdateProduct":
+                    ChangeProductOrMetadata(s, update);
+                    break;
+                default:
+                    throw PolarApiException.Polar(403, "NotPermitted", $"The emulator does not implement {update.Variant}.");
+            }
+
+            return Models.Subscription(s);
+        }
+    }
+
+    /// <summary><c>DELETE /v1/subscriptions/{id}</c>: revoke now.</summary>
+    public JsonObject RevokeSubscription(string id)
+    {
+        lock (_lock)
+        {
+            var s = RequireSubscription(id);
+            if (s.Locked)
+            {
+                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
+            }
+
+            RevokeNow(s, null, null);
+            return Models.Subscription(s);
+        }
+    }
+
+    /// <summary>Cancels at period end (<c>atPeriodEnd</c>) or revokes now, as the C# control API does.</summary>
+    public void Cancel(string id, bool atPeriodEnd)
+    {
+        lock (_lock)
+        {
+            var s = RequireSubscription(id);
+            if (atPeriodEnd)
+            {
+                CancelAtPeriodEnd(s, null, null);
+            }
+            else
+            {
+                RevokeNow(s, null, null);
+            }
+        }
+    }
+
+    public void Uncancel(string id)
+    {
+        lock (_lock)
+        {
+            Uncancel(RequireSubscription(id));
+        }
+    }
+
+    /// <summary>Marks the subscription <c>past_due</c> as a failed renewal charge does (REFERENCE §3.2).</summary>
+    public void FailRenewal(string id)
+    {
+        lock (_lock)
+        {
+            var s = RequireSubscription(id);
+            if (!s.IsActive)
+            {
+                throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
+            }
+
+            s.Status = "past_due";
+            s.PastDueAt = Now;
+            s.ModifiedAt = Now;
+            EmitSubscriptionEvents(s, "subscription.past_due");
+        }
+    }
+
+    /// <summary>A successful dunning retry: <c>past_due</c> back to <c>active</c>.</summary>
+    public void RecoverPayment(string id)
+    {
+        lock (_lock)
+        {
+            var s = RequireSubscription(id);
+            if (s.Status != "past_due")
+            {
+                throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not past due.");
+            }
+
+            s.Status = "active";
+            s.PastDueAt = null;
+            s.ModifiedAt = Now;
+            EmitSubscriptionEvents(s, "subscription.active");
+        }
+    }
+
+    public void SetLocked(string id, bool locked)
+    {
+        lock (_lock)
+        {
+            RequireSubscription(id).Locked = locked;
+        }
+    }
+
+    private void CancelAtPeriodEnd(SubscriptionRecord s, string? reason, string? comment)
+    {
+        if (!s.IsBillable || s.EndedAt is not null || s.CancelAtPeriodEnd || s.CanceledAt is not null)
+        {
+            throw PolarApiException.Polar(403, "AlreadyCanceledSubscription", AlreadyCanceled);
+        }
+
+        var now = Now;
+        s.CanceledAt = now;
+        s.CancelAtPeriodEnd = true;
+        s.EndsAt = s.CurrentPeriodEnd;
+        s.CancellationReason = reason;
+        s.CancellationComment = comment;
+        s.ModifiedAt = now;
+        EmitSubscriptionEvents(s, "subscription.canceled");
+    }
+
+    private void Uncancel(SubscriptionRecord s)
+    {
+        if (s.EndedAt is not null || s.IsRevoked)
+        {
+            throw PolarApiException.Polar(410, "ResourceUnavailable", "This subscription has already ended.");
+        }
+
+        if (!s.CancelAtPeriodEnd)
+        {
+            throw PolarApiException.Polar(409, "SubscriptionNotScheduledToCancel", "This subscription is not scheduled to cancel.");
+        }
+
+        s.CancelAtPeriodEnd = false;
+        s.EndsAt = null;
+        s.CanceledAt = null;
+        s.CancellationReason = null;
+        s.CancellationComment = null;
+        s.ModifiedAt = Now;
+        EmitSubscriptionEvents(s, "subscription.uncanceled");
+    }
+
+    private void RevokeNow(SubscriptionRecord s, string? reason, string? comment)
+    {
+        if (s.IsRevoked || s.EndedAt is not null)
+        {
+            throw PolarApiException.Polar(403, "AlreadyCanceledSubscription", AlreadyCanceled);
+        }
+
+        var now = Now;
+        s.Status = "canceled";
+        s.CanceledAt = now;
+        s.EndsAt = now;
+        s.EndedAt = now;
+        s.CancellationReason = reason ?? s.CancellationReason;
+        s.CancellationComment = comment ?? s.CancellationComment;
+        s.ModifiedAt = now;
+        EmitSubscriptionEvents(s, "subscription.canceled", "subscription.revoked");
+    }
+
+    private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
+    {
+        if (update.ProductId is { } productId)
+        {
+            var p = FindProduct(productId) ?? throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product does not exist.", JsonValue.Create(productId));
+            if (!s.IsActive)
+            {
+                throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
+            }
+
+            s.ProductId = p.Id;
+            s.Amount = p.PriceAmount;
+            s.RecurringInterval = p.RecurringInterval;
+            s.RecurringIntervalCount = p.RecurringIntervalCount;
+        }
+
+        if (update.Metadata is not null)
+        {
+            s.Metadata = update.Metadata;
+        }
+
+        s.ModifiedAt = Now;
+        EmitSubscriptionEvents(s);
+    }
+
+    /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c> (REFERENCE §4.7).</summary>
+    private void EmitSubscriptionEvents(SubscriptionRecord s, params string[] specific)
+    {
+        var data = Models.Subscription(s);
+        Emit("subscription.updated", (JsonObject)data.DeepClone());
+        foreach (var type in specific)
+        {
+            Emit(type, (JsonObject)data.DeepClone());
+        }
+
+        EmitStateChanged(_customers[s.CustomerId]);
+    }
+}

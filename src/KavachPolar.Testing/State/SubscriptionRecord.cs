@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+
+namespace KavachPolar.Testing.State;
+
+internal sealed class SubscriptionRecord
+{
+    public required string Id { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? ModifiedAt { get; set; }
+    public required long Amount { get; set; }
+    public required string Currency { get; init; }
+    public required string RecurringInterval { get; set; }
+    public required int RecurringIntervalCount { get; set; }
+    public required string Status { get; set; }
+    public required DateTimeOffset CurrentPeriodStart { get; set; }
+    public required DateTimeOffset CurrentPeriodEnd { get; set; }
+    public DateTimeOffset? TrialStart { get; set; }
+    public DateTimeOffset? TrialEnd { get; set; }
+    public bool CancelAtPeriodEnd { get; set; }
+    public DateTimeOffset? CanceledAt { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? EndsAt { get; set; }
+    public DateTimeOffset? EndedAt { get; set; }
+    public DateTimeOffset? PastDueAt { get; set; }
+    public required string CustomerId { get; init; }
+    public required string ProductId { get; set; }
+    public string? CheckoutId { get; init; }
+    public string? CancellationReason { get; set; }
+    public string? CancellationComment { get; set; }
+    public JsonObject Metadata { get; set; } = [];
+    public required string BenefitGrantId { get; init; }
+
+    /// <summary>Set by <see cref="PolarEmulator.SetSubscriptionLocked"/>: updates get 409 SubscriptionLocked.</summary>
+    public bool Locked { get; set; }
+
+    /// <summary>Entitled: Polar's "active" flag (REFERENCE §3.2).</summary>
+    public bool IsActive => Status is "active" or "trialing";
+
+    /// <summary>Polar's "revoked" flag.</summary>
+    public bool IsRevoked => Status is "canceled" or "unpaid";
+
+    /// <summary>Polar's "billable" flag.</summary>
+    public bool IsBillable => IsActive || Status == "past_due";
+}

@@ -1,0 +1,19 @@
+using System.Text.Json.Nodes;
+
+namespace KavachPolar.Testing.State;
+
+/// <summary>One validated <c>PATCH /v1/subscriptions/{id}</c> variant (REFERENCE §3.4).</summary>
+/// <param name="Variant">The pydantic model the body matched, e.g. <c>SubscriptionCancel</c>.</param>
+internal sealed record SubscriptionUpdate(string Variant)
+{
+    /// <summary>For <c>SubscriptionCancel</c>: the requested <c>cancel_at_period_end</c>.</summary>
+    public bool CancelAtPeriodEnd { get; init; }
+
+    public string? Reason { get; init; }
+
+    public string? Comment { get; init; }
+
+    public string? ProductId { get; init; }
+
+    public JsonObject? Metadata { get; init; }
+}
