@@ -8,43 +8,43 @@ namespace KavachPolar.Polar;
 
 internal sealed record PolarCustomer(
     string Id,
-    string? ExternalId,
-    string? Email,
-    string? Name,
-    string? OrganizationId,
-    DateTimeOffset? DeletedAt);
+    string? ExternalId = null,
+    string? Email = null,
+    string? Name = null,
+    string? OrganizationId = null,
+    DateTimeOffset? DeletedAt = null);
 
 internal sealed record PolarSubscription(
     string Id,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? ModifiedAt,
     string Status,
-    DateTimeOffset? CurrentPeriodEnd,
     bool CancelAtPeriodEnd,
-    DateTimeOffset? StartedAt,
     string CustomerId,
     string ProductId,
-    string? CheckoutId,
-    Dictionary<string, JsonElement>? Metadata,
-    PolarCustomer? Customer);
+    DateTimeOffset? ModifiedAt = null,
+    DateTimeOffset? CurrentPeriodEnd = null,
+    DateTimeOffset? StartedAt = null,
+    string? CheckoutId = null,
+    Dictionary<string, JsonElement>? Metadata = null,
+    PolarCustomer? Customer = null);
 
 internal sealed record PolarCheckout(
     string Id,
     string Url,
     string Status,
-    string? CustomerId,
-    string? SubscriptionId,
-    string? ExternalCustomerId,
-    Dictionary<string, JsonElement>? Metadata);
+    string? CustomerId = null,
+    string? SubscriptionId = null,
+    string? ExternalCustomerId = null,
+    Dictionary<string, JsonElement>? Metadata = null);
 
 internal sealed record PolarPagination(int TotalCount, int MaxPage);
 
 internal sealed record PolarSubscriptionList(List<PolarSubscription> Items, PolarPagination Pagination);
 
-internal sealed record PolarValidationErrorItem(JsonElement[]? Loc, string? Msg, string? Type);
+internal sealed record PolarValidationErrorItem(JsonElement[]? Loc = null, string? Msg = null, string? Type = null);
 
 /// <summary>Polar's error bodies: <c>{"error","detail"}</c> or the OAuth <c>{"error","error_description"}</c> (REFERENCE.md §1.5).</summary>
-internal sealed record PolarErrorBody(string? Error, JsonElement Detail, string? ErrorDescription);
+internal sealed record PolarErrorBody(string? Error = null, JsonElement Detail = default, string? ErrorDescription = null);
 
 internal sealed record PolarCheckoutCreate(
     IReadOnlyList<string> Products,

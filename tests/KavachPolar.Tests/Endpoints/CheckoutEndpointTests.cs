@@ -1,0 +1,302 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+
+namespace KavachPolar.Tests.Endpoints;
+
+public sealed class CheckoutEndpointTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+    private PolarEmulator _polar = null!;
+    private KavachTestApp _app = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string ProductId => _polar.Products[0].Id;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new PolarEmulatorOptions();
+        options.WebhookRetryDelays.Clear();
+        foreach (var _ in Enumerable.Range(0, 9))
+        {
+            options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
+        }
+
+        _polar = await PolarEmulator.StartAsync(options, Ct);
+        _app = await StartAppAsync();
+        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _polar.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Task<KavachTestApp> StartAppAsync(IDictionary<string, string?>? settings = null, string? connectionString = null)
+    {
+        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            all[k] = v;
+        }
+
+        return KavachTestApp.StartAsync(connectionString ?? _db.ConnectionString, _polar.BaseUrl, settings: all, createSchema: connectionString is null);
+    }
+
+    [Fact]
+    public async Task A_signed_in_user_gets_a_checkout_bound_to_their_own_polar_customer()
+    {
+        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com", "Ada Lovelace");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId, successUrl = "/billing/done?checkout_id={CHECKOUT_ID}" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        var checkoutId = (string)body["id"]!;
+        Assert.StartsWith(_polar.BaseUrl.AbsoluteUri + "checkout/polar_c_", (string)body["url"]!, StringComparison.Ordinal);
+
+        var checkout = await PolarGetAsync($"v1/checkouts/{checkoutId}");
+        var customer = Assert.Single(_polar.Customers);
+        Assert.Equal("user-1", customer.ExternalId);
+        Assert.Equal("ada.lovelace@gmail.com", customer.Email);
+        Assert.Equal(customer.Id, (string?)checkout["customer_id"]);
+        Assert.Equal("user-1", (string?)checkout["metadata"]!["kavach_user_id"]);
+        Assert.Equal($"{_app.BaseUrl.AbsoluteUri}billing/done?checkout_id={checkoutId}", (string?)checkout["success_url"]);
+        Assert.Equal(customer.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-1'", Ct));
+    }
+
+    [Fact]
+    public async Task Paying_the_checkout_makes_the_subscription_active_for_that_user_only()
+    {
+        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
+        var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+
+        var payment = await _polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+
+        var sub = (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!;
+        Assert.Equal(payment.SubscriptionId, (string?)sub["id"]);
+        Assert.Equal("active", (string?)sub["status"]);
+        Assert.Equal(ProductId, (string?)sub["productId"]);
+        Assert.NotNull((string?)sub["currentPeriodEnd"]);
+        Assert.All(_polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode}"));
+
+        using var other = _app.ClientFor("user-3", "someone.else@gmail.com");
+        var none = await other.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
+        Assert.True(none!.ContainsKey("subscription"));
+        Assert.Null(none["subscription"]);
+    }
+
+    [Fact]
+    public async Task An_existing_polar_customer_with_the_same_email_but_no_external_id_is_still_linked_through_metadata()
+    {
+        // REFERENCE.md §7 gotcha 5: Polar reuses a customer found by email as-is, without the external id.
+        var existing = _polar.CreateCustomer("katherine.johnson@gmail.com", "Katherine Johnson");
+        using var client = _app.ClientFor("user-4", "katherine.johnson@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var checkout = (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+
+        var payment = await _polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+
+        Assert.Equal(existing.Id, payment.CustomerId);
+        Assert.Null(_polar.Customers.Single(c => c.Id == existing.Id).ExternalId);
+        var sub = (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!;
+        Assert.Equal("active", (string?)sub["status"]);
+        Assert.Equal(existing.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-4'", Ct));
+    }
+
+    [Fact]
+    public async Task A_polar_customer_that_already_has_the_users_external_id_is_reused()
+    {
+        var existing = _polar.CreateCustomer("mary.jackson@gmail.com", externalId: "user-5");
+        using var client = _app.ClientFor("user-5", "mary.jackson@gmail.com");
+        var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        Assert.Single(_polar.Customers);
+        Assert.Equal(existing.Id, (string?)(await PolarGetAsync($"v1/checkouts/{checkout["id"]}"))["customer_id"]);
+    }
+
+    [Fact]
+    public async Task The_client_cannot_choose_the_customer_email()
+    {
+        using var client = _app.ClientFor("user-6", "dorothy.vaughan@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId, customerEmail = "victim@gmail.com", customerId = "11111111-1111-4111-8111-111111111111" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(_polar.Customers, c => c.Email == "victim@gmail.com");
+        var checkout = await PolarGetAsync($"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}");
+        Assert.Equal("dorothy.vaughan@gmail.com", (string?)checkout["customer_email"]);
+    }
+
+    [Fact]
+    public async Task Anonymous_requests_get_401()
+    {
+        var response = await PostCheckoutAsync(_app.Client, new { productId = ProductId });
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "unauthenticated");
+        var get = await _app.Client.GetAsync("api/kavach/auth/polar/subscription", Ct);
+        await AssertProblemAsync(get, HttpStatusCode.Unauthorized, "unauthenticated");
+    }
+
+    [Theory]
+    [InlineData("not json", "application/json", HttpStatusCode.BadRequest, "invalid_body")]
+    [InlineData("{}", "application/json", HttpStatusCode.BadRequest, "invalid_body")]
+    [InlineData("{\"productId\": 5}", "application/json", HttpStatusCode.BadRequest, "invalid_body")]
+    [InlineData("{\"productId\": \"pro\"}", "application/json", HttpStatusCode.BadRequest, "unknown_product")]
+    [InlineData("{\"productId\": \"d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23\"}", "text/plain", HttpStatusCode.UnsupportedMediaType, "unsupported_media_type")]
+    [InlineData("{\"productId\": \"d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23\", \"successUrl\": \"https://evil.example/x\"}", "application/json", HttpStatusCode.BadRequest, "success_url_not_allowed")]
+    [InlineData("{\"productId\": \"d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23\", \"successUrl\": \"//evil.example/x\"}", "application/json", HttpStatusCode.BadRequest, "success_url_not_allowed")]
+    [InlineData("{\"productId\": \"d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23\", \"successUrl\": \"javascript:alert(1)\"}", "application/json", HttpStatusCode.BadRequest, "success_url_not_allowed")]
+    public async Task Bad_requests_get_a_clear_error_and_reach_neither_polar_nor_the_database(string body, string contentType, HttpStatusCode status, string code)
+    {
+        using var client = _app.ClientFor("user-7", "alan.turing@gmail.com");
+        var response = await client.PostAsync("api/kavach/auth/polar/checkout", new StringContent(body, Encoding.UTF8, contentType), Ct);
+        await AssertProblemAsync(response, status, code);
+        Assert.Empty(_polar.Customers);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task Configured_products_accept_their_slug_and_refuse_anything_else()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:Products:pro"] = ProductId });
+        using var client = app.ClientFor("user-8", "hedy.lamarr@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = "pro" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = _polar.Products[1].Id }), HttpStatusCode.BadRequest, "unknown_product");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = "team" }), HttpStatusCode.BadRequest, "unknown_product");
+    }
+
+    [Fact]
+    public async Task An_allowed_absolute_success_url_is_passed_with_its_placeholder()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:AllowedRedirectOrigins:0"] = "https://app.example.org" });
+        using var client = app.ClientFor("user-9", "barbara.liskov@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId, successUrl = "https://app.example.org/ok?c={CHECKOUT_ID}" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var id = (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
+        Assert.Equal($"https://app.example.org/ok?c={id}", (string?)(await PolarGetAsync($"v1/checkouts/{id}"))["success_url"]);
+    }
+
+    [Fact]
+    public async Task Polar_validation_errors_become_a_422_with_field_paths_and_no_raw_body()
+    {
+        using var client = _app.ClientFor("user-10", "frances.allen@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = "0b7f4a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b" });
+        var problem = await AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity, "polar_validation_failed");
+        var error = Assert.Single(problem["errors"]!.AsArray());
+        Assert.Equal("products[0]", (string?)error!["field"]);
+        Assert.Equal("Product does not exist.", (string?)error["message"]);
+        Assert.DoesNotContain("PolarRequestValidationError", problem.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("[object Object]", problem.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_token_polar_rejects_gives_502_and_tells_the_operator_what_to_check()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_wrong_token_secret_value" });
+        using var client = app.ClientFor("user-11", "margaret.hamilton@gmail.com");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.BadGateway, "polar_token_rejected");
+        Assert.Contains(app.Logs.Lines, l => l.Contains("[1001]", StringComparison.Ordinal) && l.Contains("KavachPolar:AccessToken", StringComparison.Ordinal) && l.Contains("KavachPolar:Sandbox", StringComparison.Ordinal));
+        Assert.DoesNotContain("polar_oat_wrong_token_secret_value", app.Logs.AllText, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(500, HttpStatusCode.BadGateway, "polar_unavailable")]
+    [InlineData(503, HttpStatusCode.BadGateway, "polar_unavailable")]
+    [InlineData(409, HttpStatusCode.Conflict, "polar_conflict")]
+    [InlineData(403, HttpStatusCode.BadGateway, "polar_token_rejected")] // insufficient_scope
+    [InlineData(429, HttpStatusCode.ServiceUnavailable, "polar_rate_limited")]
+    public async Task Polar_failures_on_checkout_creation_map_to_stable_problems(int polarStatus, HttpStatusCode expected, string code)
+    {
+        _polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", polarStatus, retryAfter: polarStatus == 429 ? TimeSpan.FromSeconds(17) : null);
+        using var client = _app.ClientFor("user-12", "radia.perlman@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId });
+        await AssertProblemAsync(response, expected, code);
+        if (polarStatus == 429)
+        {
+            Assert.Equal(TimeSpan.FromSeconds(17), response.Headers.RetryAfter?.Delta);
+        }
+    }
+
+    [Fact]
+    public async Task An_unreachable_polar_gives_502()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, new Uri("http://127.0.0.1:9/"));
+        using var client = app.ClientFor("user-13", "john.backus@gmail.com");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.BadGateway, "polar_unavailable");
+    }
+
+    [Fact]
+    public async Task Cross_site_cookie_requests_are_refused_and_same_site_ones_accepted()
+    {
+        using var browser = await _app.BrowserForAsync("user-14", "ken.thompson@gmail.com");
+        var cross = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/checkout") { Content = JsonContent.Create(new { productId = ProductId }) };
+        cross.Headers.Add("Origin", "https://evil.example");
+        await AssertProblemAsync(await browser.SendAsync(cross, Ct), HttpStatusCode.Forbidden, "cross_site_request");
+
+        var fetchMeta = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/checkout") { Content = JsonContent.Create(new { productId = ProductId }) };
+        fetchMeta.Headers.Add("Sec-Fetch-Site", "cross-site");
+        await AssertProblemAsync(await browser.SendAsync(fetchMeta, Ct), HttpStatusCode.Forbidden, "cross_site_request");
+        Assert.Empty(_polar.Customers);
+
+        var same = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/checkout") { Content = JsonContent.Create(new { productId = ProductId }) };
+        same.Headers.Add("Origin", _app.BaseUrl.AbsoluteUri.TrimEnd('/'));
+        same.Headers.Add("Sec-Fetch-Site", "same-origin");
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(same, Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Bursts_from_one_user_get_429_with_retry_after_while_other_users_go_through()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "2" });
+        using var client = app.ClientFor("user-15", "dennis.ritchie@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
+        var third = await PostCheckoutAsync(client, new { productId = ProductId });
+        await AssertProblemAsync(third, HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.NotNull(third.Headers.RetryAfter?.Delta);
+
+        using var other = app.ClientFor("user-16", "bjarne.s@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(other, new { productId = ProductId })).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_database_that_is_down_gives_503_on_both_user_routes()
+    {
+        await using var app = await StartAppAsync(connectionString: "Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2");
+        using var client = app.ClientFor("user-17", "niklaus.wirth@gmail.com");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        await AssertProblemAsync(await client.GetAsync("api/kavach/auth/polar/subscription", Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        Assert.Empty(_polar.Customers);
+    }
+
+    private static Task<HttpResponseMessage> PostCheckoutAsync(HttpClient client, object body) =>
+        client.PostAsJsonAsync("api/kavach/auth/polar/checkout", body, Ct);
+
+    private async Task<JsonObject> PolarGetAsync(string path)
+    {
+        using var http = new HttpClient { BaseAddress = _polar.BaseUrl };
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _polar.AccessToken);
+        var response = await http.SendAsync(request, Ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+    }
+
+    internal static async Task<JsonObject> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(status == response.StatusCode, $"Expected {status}, got {response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(code, (string?)problem["code"]);
+        Assert.Equal((int)status, (int)problem["status"]!);
+        return problem;
+    }
+}
