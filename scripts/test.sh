@@ -34,36 +34,50 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-pg_dir=$(mktemp -d /tmp/kavach-pg.XXXXXX)
-chmod 755 "$pg_dir"
-if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$pg_dir"; fi
-pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+pg_root=$(mktemp -d /tmp/kavach-pg.XXXXXX)
+chmod 755 "$pg_root"
+if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$pg_root"; fi
 
 stop_pg() {
-  run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$pg_dir"
+  for data in "$pg_root"/*/data; do
+    [ -d "$data" ] && run_pg "$pg_bin/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
+  done
+  rm -rf "$pg_root"
 }
 trap stop_pg EXIT
 
-echo "== starting PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port"
-run_pg "$pg_bin/initdb" -D "$pg_dir/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
-cat >> "$pg_dir/data/postgresql.conf" <<CONF
+# start_cluster NAME: a throwaway cluster in $pg_root/NAME on a free port; prints the port.
+start_cluster() {
+  local dir="$pg_root/$1" port
+  port=$(free_port)
+  run_pg mkdir -p "$dir"
+  run_pg "$pg_bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+  cat >> "$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$pg_dir'
+port = $port
+unix_socket_directories = '$dir'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 300
 CONF
-run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w start >/dev/null
+  run_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
+  echo "$port"
+}
 
-# What the tests read: the connection string, and how to stop/start the server for outage tests.
-export KAVACH_TEST_PG="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
+echo "== starting PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') clusters on 127.0.0.1"
+main_port=$(start_cluster main)
+# A second cluster that outage and convergence tests may stop and restart without disturbing the rest.
+chaos_port=$(start_cluster chaos)
+
+# What the tests read: connection strings, and how to stop/start the chaos cluster.
+export KAVACH_TEST_PG="Host=127.0.0.1;Port=$main_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
+export KAVACH_TEST_PG_CHAOS="Host=127.0.0.1;Port=$chaos_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
 export KAVACH_TEST_PG_CTL="$pg_bin/pg_ctl"
-export KAVACH_TEST_PG_DATA="$pg_dir/data"
-export KAVACH_TEST_PG_LOG="$pg_dir/log"
+export KAVACH_TEST_PG_CHAOS_DATA="$pg_root/chaos/data"
+export KAVACH_TEST_PG_CHAOS_LOG="$pg_root/chaos/log"
 export KAVACH_TEST_CHROMIUM="$(command -v chromium)"
 
 echo "== building"
