@@ -8,8 +8,9 @@ namespace Microsoft.AspNetCore.Routing;
 public static class KavachPolarEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c> and <c>GET subscription</c> for
-    /// the signed-in user, and <c>POST webhook</c> for Polar (anonymous, signature-checked).
+    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c> and
+    /// <c>POST reconcile</c> for the signed-in user, and <c>POST webhook</c> for Polar (anonymous,
+    /// signature-checked).
     /// </summary>
     /// <param name="endpoints">The app or a route group.</param>
     /// <param name="basePath">The prefix, default <c>/api/kavach</c>.</param>
@@ -27,6 +28,9 @@ public static class KavachPolarEndpointRouteBuilderExtensions
             .DisableAntiforgery();
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
             .WithName("KavachPolarSubscription");
+        group.MapPost("/reconcile", ReconcileEndpoint.HandleAsync)
+            .WithName("KavachPolarReconcile")
+            .DisableAntiforgery();
         group.MapPost("/webhook", WebhookEndpoint.HandleAsync)
             .WithName("KavachPolarWebhook")
             .AllowAnonymous()
