@@ -124,6 +124,7 @@ internal sealed class SubscriptionChangeDispatcher(
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
+            KavachPolarTelemetry.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, change.UserId, change.EventId, attempt, e.GetType().Name, delay);
@@ -142,6 +143,7 @@ internal sealed class SubscriptionChangeDispatcher(
             return;
         }
 
+        KavachPolarTelemetry.CountCallback(succeeded: true);
         await set.Where(c => c.Id == row.Id && c.LockOwner == _owner).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
     }
 

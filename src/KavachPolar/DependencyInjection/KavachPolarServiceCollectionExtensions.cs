@@ -59,6 +59,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.AddHostedService<SubscriptionChangeDispatcher>();
+        services.AddHostedService<WebhookEventRetention>();
 
         services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

@@ -33,6 +33,19 @@ internal static class CheckoutEndpoint
         TimeProvider time,
         ILoggerFactory loggers)
     {
+        var result = await CreateAsync(context, optionsMonitor, rateLimiter, synchronizer, time, loggers).ConfigureAwait(false);
+        KavachPolarTelemetry.CountCheckout(result.Result is ProblemHttpResult problem ? problem.ProblemDetails.Extensions["code"] as string ?? "problem" : "created");
+        return result;
+    }
+
+    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(
+        HttpContext context,
+        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
+        CheckoutRateLimiter rateLimiter,
+        SubscriptionSynchronizer synchronizer,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
         var options = optionsMonitor.CurrentValue;
         var logger = loggers.CreateLogger(typeof(CheckoutEndpoint));
         var (user, refused) = UserRequestGuard.Check(context, options, rateLimiter, "checkout", logger);
