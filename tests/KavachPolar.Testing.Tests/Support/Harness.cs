@@ -26,7 +26,7 @@ public sealed class Harness : IAsyncDisposable
 
     public EmulatorProduct Trial => Emulator.Products.Single(p => p.TrialInterval is not null);
 
-    public static async Task<Harness> StartAsync(Action<PolarEmulatorOptions>? configure = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, string? secret = null)
+    public static async Task<Harness> StartAsync(Action<PolarEmulatorOptions>? configure = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, string? secret = null, IEnumerable<string>? events = null)
     {
         var options = new PolarEmulatorOptions { WebhookTimeout = TimeSpan.FromSeconds(2) };
         options.WebhookRetryDelays.Clear();
@@ -34,7 +34,7 @@ public sealed class Harness : IAsyncDisposable
         configure?.Invoke(options);
         var emulator = await PolarEmulator.StartAsync(options, TestContext.Current.CancellationToken);
         var receiver = await WebhookReceiver.StartAsync(TestContext.Current.CancellationToken);
-        var endpoint = emulator.AddWebhookEndpoint(receiver.Url, secret, mode);
+        var endpoint = emulator.AddWebhookEndpoint(receiver.Url, secret, mode, events);
         return new Harness(emulator, receiver, endpoint);
     }
 
