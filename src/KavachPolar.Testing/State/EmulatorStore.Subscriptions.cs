@@ -125,7 +125,7 @@ internal sealed partial class EmulatorStore
                 case "SubscriptionRevoke":
                     RevokeNow(s, update.Reason, update.Comment);
                     break;
-                case "SubscriptionUpdateProduct":
+                case "SubscriptionUpdateBase":
                     ChangeProductOrMetadata(s, update);
                     break;
                 default:
