@@ -161,6 +161,7 @@ internal sealed partial class EmulatorStore
 
             // REFERENCE §7 gotcha 5: the external id only ever lands on a customer this checkout creates.
             var created = false;
+            var metadataMerged = false;
             if (customer is null && ch.ExternalCustomerId is not null)
             {
                 customer = CustomerByExternalId(ch.ExternalCustomerId);
@@ -198,6 +199,7 @@ internal sealed partial class EmulatorStore
                 }
 
                 customer.ModifiedAt = now;
+                metadataMerged = true;
             }
 
             ch.Status = "confirmed";
@@ -212,6 +214,11 @@ internal sealed partial class EmulatorStore
             if (created)
             {
                 Emit("customer.created", Models.Customer(customer));
+                EmitStateChanged(customer);
+            }
+            else if (metadataMerged)
+            {
+                Emit("customer.updated", Models.Customer(customer));
                 EmitStateChanged(customer);
             }
 
