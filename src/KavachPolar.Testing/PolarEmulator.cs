@@ -238,8 +238,12 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <summary>
     /// Makes the next <paramref name="count"/> API requests whose method is <paramref name="method"/> and whose path starts
     /// with <paramref name="pathPrefix"/> answer as Polar does for <paramref name="statusCode"/>: 429 with an empty body and
-    /// <c>retry-after</c>; 401 with the <c>invalid_token</c> body; 403 <c>insufficient_scope</c>; 404 <c>ResourceNotFound</c>;
-    /// 409 <c>SubscriptionLocked</c>; 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page.
+    /// <c>retry-after</c> (1 s unless <paramref name="retryAfter"/> says otherwise); 401 with the <c>invalid_token</c> body;
+    /// 403 <c>insufficient_scope</c>; 400 <c>BadRequest</c>; 402 <c>PaymentFailed</c>; 404 <c>ResourceNotFound</c>;
+    /// 409 <c>SubscriptionLocked</c>; 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
+    /// 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page; any other status a <c>PolarError</c> body.
+    /// Faults apply before version checks, routing and authentication, as Polar's rate limiter does. Path prefixes
+    /// start with a slash, e.g. <c>/v1/subscriptions/</c>.
     /// </summary>
     public void InjectFault(HttpMethod method, string pathPrefix, int statusCode, int count = 1, TimeSpan? retryAfter = null)
     {
