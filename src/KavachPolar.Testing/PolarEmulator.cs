@@ -128,13 +128,15 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// Registers a webhook endpoint. It receives events emitted from now on (Polar sends nothing retroactively).
     /// </summary>
     /// <param name="url">Where to POST events. Unlike Polar, http and loopback URLs are accepted.</param>
-    /// <param name="secret">The signing secret; a Standard Webhooks secret (<c>whsec_</c> + base64 of 32 bytes) when null.</param>
+    /// <param name="secret">The signing secret. When null, one is generated in the form Polar used for the mode: legacy
+    /// endpoints get <c>whsec_</c> and 43 alphanumerics (<c>generate_token</c>), standard ones <c>whsec_</c> and the base64 of 32 random bytes.</param>
     /// <param name="mode">How Polar derives the HMAC key from the secret (REFERENCE §4.4).</param>
     /// <param name="events">The event types to receive; all when null.</param>
     public EmulatorWebhookEndpoint AddWebhookEndpoint(Uri url, string? secret = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, IEnumerable<string>? events = null)
     {
         ArgumentNullException.ThrowIfNull(url);
-        var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret ?? PolarWebhookSigner.CreateStandardSecret(), mode,
+        secret ??= mode == PolarWebhookSigningMode.Standard ? PolarWebhookSigner.CreateStandardSecret() : Ids.NewToken("whsec_");
+        var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret, mode,
             events is null ? null : new HashSet<string>(events, StringComparer.Ordinal));
         _dispatcher.AddEndpoint(endpoint);
         return endpoint;

@@ -37,7 +37,6 @@ internal sealed class CheckoutRecord
     public JsonObject CustomerMetadata { get; init; } = [];
     public JsonObject CustomFieldData { get; init; } = [];
     public string? ExternalCustomerId { get; init; }
-    public string? SubscriptionId { get; set; }
 
     /// <summary>Whether the customer was linked at creation, which locks the email field.</summary>
     public bool EmailLocked { get; set; }

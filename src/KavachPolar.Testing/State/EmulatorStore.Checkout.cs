@@ -260,7 +260,6 @@ internal sealed partial class EmulatorStore
 
             ch.Status = "succeeded";
             ch.ModifiedAt = Now;
-            ch.SubscriptionId = subscription.Id;
             Emit("checkout.updated", Models.Checkout(ch));
             EmitStateChanged(customer);
             return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch)));

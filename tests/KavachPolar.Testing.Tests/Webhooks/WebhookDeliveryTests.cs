@@ -163,7 +163,7 @@ public sealed class WebhookDeliveryTests
         var b = Assert.Single(second.Received);
         Assert.NotEqual(a.Id, b.Id);
         Assert.Equal(a.BodyText, b.BodyText);
-        Assert.True(Signatures.VerifyStandard(b, endpoint.Secret) || Signatures.VerifyLegacy(b, endpoint.Secret));
+        Assert.True(Signatures.VerifyLegacy(b, endpoint.Secret));
     }
 
     [Fact]
@@ -225,5 +225,17 @@ public sealed class WebhookDeliveryTests
             .Select(t => DateTimeOffset.Parse(t, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(stamps.Order(), stamps);
         Assert.Equal(stamps.Count, stamps.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_generated_legacy_secret_has_polars_token_form_and_signs_with_its_utf8_bytes()
+    {
+        await using var h = await Harness.StartAsync(events: CustomerCreated);
+
+        h.Emulator.CreateCustomer("legacy@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Matches("^whsec_[A-Za-z0-9]{43}$", h.Endpoint.Secret);
+        Assert.True(Signatures.VerifyLegacy(Assert.Single(h.Receiver.Received), h.Endpoint.Secret));
     }
 }
