@@ -118,9 +118,17 @@ public sealed class PolarEmulator : IAsyncDisposable
         var app = builder.Build();
         var emulator = new PolarEmulator(options, app);
         app.Run(emulator.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var address = app.Urls.First();
-        emulator._store.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await emulator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        emulator._store.BaseUrl = new Uri(app.Urls.First().TrimEnd('/') + "/");
         return emulator;
     }
 
