@@ -132,15 +132,7 @@ internal sealed partial class EmulatorStore
             }
 
             var status = CheckoutStatus(ch);
-            if (status == "expired")
-            {
-                throw PolarApiException.Polar(403, "ExpiredCheckoutError", "This checkout session has expired.");
-            }
-
-            if (status != "open")
-            {
-                throw PolarApiException.Polar(403, "NotOpenCheckout", $"This checkout session is not open: {status}.");
-            }
+            RequireOpen(ch);
 
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
             email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
@@ -322,6 +314,48 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             return _products.FirstOrDefault(p => p.PriceId == priceId)?.Id;
+        }
+    }
+
+    /// <summary>
+    /// <c>PATCH /v1/checkouts/{id}</c>: applies validated changes to an open checkout and emits <c>checkout.updated</c>.
+    /// </summary>
+    /// <param name="id">The checkout id.</param>
+    /// <param name="productId">The product to select, which must be one of the checkout's products.</param>
+    /// <param name="apply">Sets the other changed fields; runs under the lock.</param>
+    public JsonObject UpdateCheckout(string id, string? productId, Action<CheckoutRecord> apply)
+    {
+        lock (_lock)
+        {
+            if (!_checkouts.TryGetValue(id, out var ch))
+            {
+                throw PolarApiException.NotFound();
+            }
+
+            RequireOpen(ch);
+            if (productId is not null && !ch.ProductIds.Contains(productId))
+            {
+                throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product is not available in this checkout.", JsonValue.Create(productId));
+            }
+
+            var lockedEmail = ch.EmailLocked ? ch.CustomerEmail : null;
+            apply(ch);
+            ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
+            ch.ProductId = productId ?? ch.ProductId;
+            ch.ModifiedAt = Now;
+            var json = Models.Checkout(ch);
+            Emit("checkout.updated", (JsonObject)json.DeepClone());
+            return json;
+        }
+    }
+
+    /// <summary>Polar answers 403 <c>NotOpenCheckout</c> for any checkout that is not open, expired ones included.</summary>
+    private void RequireOpen(CheckoutRecord ch)
+    {
+        var status = CheckoutStatus(ch);
+        if (status != "open")
+        {
+            throw PolarApiException.Polar(403, "NotOpenCheckout", $"Checkout {ch.Id} is not open: {status}");
         }
     }
 }

@@ -27,6 +27,7 @@ public sealed partial class SchemaConformanceTests
 
         var linked = await h.CreateCheckoutAsync(new JsonObject { ["customer_id"] = customer["id"], ["metadata"] = new JsonObject { ["kavach_user_id"] = "usr_known" } });
         await http.GetAsync($"v1/checkouts/{linked["id"]}");
+        await http.PatchAsync($"v1/checkouts/{linked["id"]}", "{\"customer_name\":\"Known Person\",\"metadata\":{\"kavach_user_id\":\"usr_known\",\"step\":2}}");
         await h.Emulator.PayCheckoutAsync(linked["id"]!.GetValue<string>(), cancellationToken: TestContext.Current.CancellationToken);
         var fresh = await h.SubscribeAsync("fresh.user@gmail.com", new JsonObject
         {

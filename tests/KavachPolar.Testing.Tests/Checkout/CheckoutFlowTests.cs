@@ -224,4 +224,43 @@ public sealed class CheckoutFlowTests
         Assert.Equal("expired", (await h.Http.GetAsync($"v1/checkouts/{checkout["id"]}"))["status"]);
         await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.PayCheckoutAsync(checkout["id"]!.GetValue<string>(), "jane.doe@gmail.com", cancellationToken: TestContext.Current.CancellationToken));
     }
+
+    [Fact]
+    public async Task Patching_an_open_checkout_updates_it_and_sends_checkout_updated()
+    {
+        await using var h = await Harness.StartAsync(events: ["checkout.updated"]);
+        var team = h.Emulator.Products.Single(p => p.Name == "Team").Id;
+        var checkout = await h.CreateCheckoutAsync(new JsonObject { ["products"] = new JsonArray(h.Pro.Id, team) });
+
+        var response = await h.Http.PatchAsync($"v1/checkouts/{checkout["id"]}", new JsonObject
+        {
+            ["product_id"] = team,
+            ["customer_email"] = "patched@gmail.com",
+            ["metadata"] = new JsonObject { ["step"] = "2" },
+        }.ToJsonString());
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(team, response["product_id"]);
+        Assert.Equal(4900, response.Json["amount"]!.GetValue<long>());
+        Assert.Equal("patched@gmail.com", response["customer_email"]);
+        Assert.Equal("{\"step\":\"2\"}", response.Json["metadata"]!.ToJsonString());
+        Assert.Equal("open", JsonNode.Parse(Assert.Single(h.Receiver.Received).Body)!["data"]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Patching_a_checkout_that_is_not_open_is_forbidden_and_a_foreign_product_is_refused()
+    {
+        await using var h = await Harness.StartAsync();
+        var open = await h.CreateCheckoutAsync();
+        var paid = await h.SubscribeAsync();
+
+        var foreign = await h.Http.PatchAsync($"v1/checkouts/{open["id"]}", new JsonObject { ["product_id"] = h.Trial.Id }.ToJsonString());
+        var closed = await h.Http.PatchAsync($"v1/checkouts/{paid.CheckoutId}", "{\"customer_name\":\"Late\"}");
+
+        Assert.Equal(422, foreign.Status);
+        Assert.Equal("[\"body\",\"product_id\"]", foreign.Json["detail"]![0]!["loc"]!.ToJsonString());
+        Assert.Equal(403, closed.Status);
+        Assert.Equal("NotOpenCheckout", closed["error"]);
+    }
 }
