@@ -238,4 +238,22 @@ public sealed class WebhookDeliveryTests
         Assert.Matches("^whsec_[A-Za-z0-9]{43}$", h.Endpoint.Secret);
         Assert.True(Signatures.VerifyLegacy(Assert.Single(h.Receiver.Received), h.Endpoint.Secret));
     }
+
+    [Fact]
+    public async Task An_unreachable_endpoint_records_the_connection_error_on_every_attempt()
+    {
+        var closed = await WebhookReceiver.StartAsync(TestContext.Current.CancellationToken);
+        var url = closed.Url;
+        await closed.DisposeAsync();
+        await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 2, events: ["order.paid"]);
+        h.Emulator.AddWebhookEndpoint(url, events: CustomerCreated);
+
+        h.Emulator.CreateCustomer("nobody.home@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, h.Emulator.Deliveries.Count);
+        Assert.All(h.Emulator.Deliveries, d => Assert.Null(d.StatusCode));
+        Assert.All(h.Emulator.Deliveries, d => Assert.False(string.IsNullOrEmpty(d.Error)));
+        Assert.Equal(EmulatorWebhookEventStatus.Failed, h.Emulator.Events.Single().Status);
+    }
 }
