@@ -176,7 +176,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// Moves the business clock forward and plays what falls due, each at its own instant and in time order:
     /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>), trial
     /// conversions (the same, without <c>subscription.active</c>), scheduled cancellations (<c>updated</c>, <c>canceled</c>
-    /// again, <c>revoked</c>), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
+    /// again, <c>revoked</c>), scheduled pauses (<c>updated</c>, <c>paused</c>) and automatic resumptions (<c>updated</c>,
+    /// <c>resumed</c>, the order), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
     /// (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
     /// </summary>
     public Task AdvanceTimeAsync(TimeSpan by, CancellationToken cancellationToken = default)

@@ -131,7 +131,6 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.NotFound();
             }
 
-            var status = CheckoutStatus(ch);
             RequireOpen(ch);
 
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];

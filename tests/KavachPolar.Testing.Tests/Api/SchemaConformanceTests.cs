@@ -43,11 +43,14 @@ public sealed partial class SchemaConformanceTests
         await http.PatchAsync($"v1/subscriptions/{fresh.SubscriptionId}", "{\"cancel_at_period_end\":true,\"customer_cancellation_reason\":\"unused\",\"customer_cancellation_comment\":\"bye\"}");
         await http.PatchAsync($"v1/subscriptions/{fresh.SubscriptionId}", "{\"cancel_at_period_end\":false}");
         await http.PatchAsync($"v1/subscriptions/{fresh.SubscriptionId}", "{\"metadata\":{\"k\":\"v\",\"flag\":true}}");
+        var paused = await h.SubscribeAsync("paused.user@gmail.com");
+        await http.PatchAsync($"v1/subscriptions/{paused.SubscriptionId}", "{\"pause_at_period_end\":true}");
         await h.Emulator.FailRenewalAsync(trial.SubscriptionId, TestContext.Current.CancellationToken);
         await h.Emulator.RecoverRenewalAsync(trial.SubscriptionId, TestContext.Current.CancellationToken);
         await http.PatchAsync($"v1/subscriptions/{fresh.SubscriptionId}", "{\"cancel_at_period_end\":true}");
         await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(40), TestContext.Current.CancellationToken);
         await http.DeleteAsync($"v1/subscriptions/{trial.SubscriptionId}");
+        await http.PatchAsync($"v1/subscriptions/{paused.SubscriptionId}", "{\"resume\":true}");
         await http.GetAsync($"v1/subscriptions/{fresh.SubscriptionId}");
         await h.CreateCheckoutAsync();
         await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(2), TestContext.Current.CancellationToken);
@@ -71,7 +74,7 @@ public sealed partial class SchemaConformanceTests
         {
             "checkout.created", "checkout.updated", "checkout.expired", "customer.created", "customer.state_changed", "order.created", "order.updated", "order.paid",
             "subscription.created", "subscription.active", "subscription.updated", "subscription.canceled", "subscription.uncanceled",
-            "subscription.cycled", "subscription.revoked", "subscription.past_due",
+            "subscription.cycled", "subscription.revoked", "subscription.past_due", "subscription.paused", "subscription.resumed",
         }, types);
         foreach (var webhook in h.Receiver.Received)
         {

@@ -205,4 +205,59 @@ public sealed class SubscriptionLifecycleTests
         Assert.Equal(403, cancel.StatusCode);
         Assert.Equal(404, unknown.StatusCode);
     }
+
+    [Fact]
+    public async Task A_scheduled_pause_takes_effect_at_period_end_and_resuming_starts_a_billed_period()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        var scheduled = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"pause_at_period_end\":true}");
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var paused = Data(h.Receiver.Received[seen + 3]);
+        var beforeResume = h.Receiver.Received.Count;
+        var resumed = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"resume\":true}");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, scheduled.Status);
+        Assert.True(scheduled.Json["pause_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(["subscription.updated", "customer.state_changed", "subscription.updated", "subscription.paused", "customer.state_changed"], h.ReceivedTypes(seen).Take(5));
+        Assert.Equal("paused", paused["status"]!.GetValue<string>());
+        Assert.NotNull(paused["paused_at"]);
+        Assert.False(paused["pause_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(200, resumed.Status);
+        Assert.Equal("active", resumed["status"]);
+        Assert.Equal(["subscription.updated", "subscription.resumed", "order.created", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(beforeResume));
+    }
+
+    [Fact]
+    public async Task A_pause_with_a_resume_date_resumes_by_itself_when_the_clock_passes_it()
+    {
+        await using var h = await Harness.StartAsync(events: ["subscription.paused", "subscription.resumed"]);
+        var result = await h.SubscribeAsync();
+        var periodEnd = Date(JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["current_period_end"]);
+        var resumesAt = periodEnd.AddDays(10).ToString("O", CultureInfo.InvariantCulture);
+
+        await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", $"{{\"pause_at_period_end\":true,\"resumes_at\":\"{resumesAt}\"}}");
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(45), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.paused", "subscription.resumed"], h.ReceivedTypes());
+        var subscription = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!;
+        Assert.Equal("active", subscription["status"]!.GetValue<string>());
+        Assert.Equal(periodEnd.AddDays(10), Date(subscription["current_period_start"]));
+    }
+
+    [Fact]
+    public async Task Resuming_a_subscription_that_is_not_paused_is_refused()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"resume\":true}");
+
+        Assert.Equal(403, response.Status);
+    }
 }
