@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
@@ -29,6 +30,13 @@ internal sealed class SubscriptionChangeDispatcher(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    /// <summary>
+    /// Rows whose callback ran but whose outcome could not be written (the database went away):
+    /// settled before anything else once it is back, instead of staying leased, and holding up
+    /// their user's later changes, until the lease runs out.
+    /// </summary>
+    private readonly ConcurrentQueue<Settlement> _unsettled = new();
 
     /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
     internal TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -82,6 +90,12 @@ internal sealed class SubscriptionChangeDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
         var set = db.Set<PendingCallbackRecord>();
+        for (var n = _unsettled.Count; n > 0 && _unsettled.TryPeek(out var pending); n--)
+        {
+            await SettleAsync(set, pending).ConfigureAwait(false);
+            _unsettled.TryDequeue(out _);
+        }
+
         var nowUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
 
         // Only each user's oldest pending change is due: a later change waits for the earlier one.
@@ -116,11 +130,14 @@ internal sealed class SubscriptionChangeDispatcher(
         }
 
         var change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)!;
+        Settlement settlement;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
             await callback(change, timeout.Token).ConfigureAwait(false);
+            KavachPolarTelemetry.CountCallback(succeeded: true);
+            settlement = new Settlement(row.Id, true, 0, 0, null);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -129,23 +146,42 @@ internal sealed class SubscriptionChangeDispatcher(
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, change.UserId, change.EventId, attempt, e.GetType().Name, delay);
             var next = SubscriptionSynchronizer.ToUs(time.GetUtcNow() + delay);
-            var error = e.GetType().FullName ?? e.GetType().Name;
-            await set
-                .Where(c => c.Id == row.Id && c.LockOwner == _owner)
-                .ExecuteUpdateAsync(
-                    u => u.SetProperty(c => c.Attempts, attempt)
-                        .SetProperty(c => c.NextAttemptAtUs, next)
-                        .SetProperty(c => c.LockedUntilUs, (long?)null)
-                        .SetProperty(c => c.LockOwner, (string?)null)
-                        .SetProperty(c => c.LastError, error),
-                    CancellationToken.None)
-                .ConfigureAwait(false);
+            settlement = new Settlement(row.Id, false, attempt, next, e.GetType().FullName ?? e.GetType().Name);
+        }
+
+        try
+        {
+            await SettleAsync(set, settlement).ConfigureAwait(false);
+        }
+        catch
+        {
+            _unsettled.Enqueue(settlement);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes a row whose callback succeeded, or releases it for a retry; only while this instance holds its lease.</summary>
+    private async Task SettleAsync(DbSet<PendingCallbackRecord> set, Settlement s)
+    {
+        var mine = set.Where(c => c.Id == s.Id && c.LockOwner == _owner);
+        if (s.Succeeded)
+        {
+            await mine.ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
-        KavachPolarTelemetry.CountCallback(succeeded: true);
-        await set.Where(c => c.Id == row.Id && c.LockOwner == _owner).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
+        await mine
+            .ExecuteUpdateAsync(
+                u => u.SetProperty(c => c.Attempts, s.Attempts)
+                    .SetProperty(c => c.NextAttemptAtUs, s.NextAttemptAtUs)
+                    .SetProperty(c => c.LockedUntilUs, (long?)null)
+                    .SetProperty(c => c.LockOwner, (string?)null)
+                    .SetProperty(c => c.LastError, s.Error),
+                CancellationToken.None)
+            .ConfigureAwait(false);
     }
+
+    private readonly record struct Settlement(long Id, bool Succeeded, int Attempts, long NextAttemptAtUs, string? Error);
 
     /// <summary>1 s, 2 s, 4 s ... up to a minute: the first retry within seconds.</summary>
     internal static TimeSpan Backoff(int attempt) =>

@@ -164,6 +164,42 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
     }
 
+    [Fact]
+    public async Task A_callback_that_finished_while_the_database_was_down_is_settled_when_it_returns_without_holding_up_the_users_next_change()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = async (change, ct) =>
+        {
+            calls.Enqueue(change);
+            if (calls.Count == 1)
+            {
+                entered.Release();
+                await gate.WaitAsync(ct);
+            }
+        });
+
+        const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
+        var created = Guid.NewGuid().ToString();
+        var canceled = Guid.NewGuid().ToString();
+        await app.PostWebhookAsync(Compact(Subscription("subscription.created", id, createdAt: T0)), created, ct: Ct);
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(15), Ct), "the first callback started");
+        await app.PostWebhookAsync(Compact(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), canceled, ct: Ct);
+
+        // The callback finishes while the database is down: its row cannot be deleted.
+        await _chaos.StopAsync(Ct);
+        gate.Release();
+        await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher fails to settle the callback");
+        await _chaos.StartAsync(Ct);
+
+        // "First retry within seconds" (design.md): a DB blink must not park the user's changes for a lease period.
+        await KavachTestApp.EventuallyAsync(() => calls.Any(c => c.EventId == canceled), TimeSpan.FromSeconds(30), "the user's next change runs soon after the database is back");
+        var order = calls.Select(c => c.EventId).Distinct().ToList();
+        Assert.Equal([created, canceled], order);
+        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+    }
+
     /// <summary>Re-sends like Polar until a 2xx: only 503s may come back meanwhile. Returns the outcome and how many 503s there were.</summary>
     private static async Task<(string Outcome, int Retries)> DeliverLikePolarAsync(KavachTestApp app, byte[] body, string id)
     {
