@@ -136,10 +136,12 @@ internal sealed class SubscriptionChangeDispatcher(
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
             await callback(change, timeout.Token).ConfigureAwait(false);
+            KavachPolarTelemetry.CountCallback(succeeded: true);
             settlement = new Settlement(row.Id, true, 0, 0, null);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
+            KavachPolarTelemetry.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, change.UserId, change.EventId, attempt, e.GetType().Name, delay);

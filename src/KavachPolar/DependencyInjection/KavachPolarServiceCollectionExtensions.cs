@@ -3,6 +3,7 @@ using KavachPolar.Callbacks;
 using KavachPolar.Endpoints;
 using KavachPolar.Options;
 using KavachPolar.Polar;
+using KavachPolar.Services;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using KavachPolar.Webhooks;
@@ -56,7 +57,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<WebhookVerifierProvider>();
         services.TryAddSingleton<CheckoutRateLimiter>();
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
+        services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.AddHostedService<SubscriptionChangeDispatcher>();
+        services.AddHostedService<WebhookEventRetention>();
 
         services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

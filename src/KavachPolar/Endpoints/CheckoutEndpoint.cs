@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Polar;
+using KavachPolar.Services;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using Microsoft.AspNetCore.Http;
@@ -32,27 +33,28 @@ internal static class CheckoutEndpoint
         TimeProvider time,
         ILoggerFactory loggers)
     {
+        var result = await CreateAsync(context, optionsMonitor, rateLimiter, synchronizer, time, loggers).ConfigureAwait(false);
+        KavachPolarTelemetry.CountCheckout(result.Result is ProblemHttpResult problem ? problem.ProblemDetails.Extensions["code"] as string ?? "problem" : "created");
+        return result;
+    }
+
+    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(
+        HttpContext context,
+        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
+        CheckoutRateLimiter rateLimiter,
+        SubscriptionSynchronizer synchronizer,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
         var options = optionsMonitor.CurrentValue;
         var logger = loggers.CreateLogger(typeof(CheckoutEndpoint));
-        var user = RequestUser.From(context, options);
+        var (user, refused) = UserRequestGuard.Check(context, options, rateLimiter, "checkout", logger);
         if (user is null)
         {
-            return KavachProblems.Unauthorized();
+            return refused!;
         }
 
         var requestOrigin = SuccessUrls.OriginOf(context.Request);
-        if (IsCrossSite(context.Request, requestOrigin, options))
-        {
-            Log.CheckoutRefused(logger, user.Id, "cross-site request");
-            return KavachProblems.Create(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests cannot create checkouts.");
-        }
-
-        if (!rateLimiter.TryAcquire(user.Id, out var retryAfter))
-        {
-            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return KavachProblems.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many checkouts; try again later.");
-        }
-
         var (request, bodyProblem) = await ReadBodyAsync(context).ConfigureAwait(false);
         if (bodyProblem is not null)
         {
@@ -260,31 +262,6 @@ internal static class CheckoutEndpoint
         return Guid.TryParseExact(wanted, "D", out var id) ? id.ToString("D") : null;
     }
 
-    /// <summary>
-    /// A browser sends cookies on cross-site requests; a request without an Authorization header is
-    /// treated as cookie-authenticated and must come from this origin or an allowed one.
-    /// </summary>
-    private static bool IsCrossSite(HttpRequest request, string requestOrigin, KavachPolarOptions options)
-    {
-        if (request.Headers.Authorization.Count > 0)
-        {
-            return false;
-        }
-
-        var origin = request.Headers.Origin.ToString();
-        if (origin.Length > 0)
-        {
-            if (string.Equals(origin, requestOrigin, StringComparison.OrdinalIgnoreCase))
-            {
-                return false;
-            }
-
-            return !options.AllowedRedirectOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
-        }
-
-        return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
-    }
-
     private static string? PublicClientIp(HttpContext context)
     {
         var ip = context.Connection.RemoteIpAddress;
@@ -298,26 +275,9 @@ internal static class CheckoutEndpoint
 
     internal static ProblemHttpResult MapPolarError(HttpContext context, PolarApiError error)
     {
-        switch (error.Kind)
-        {
-            case PolarErrorKind.Validation:
-                var errors = error.FieldErrors.Select(f => new Dictionary<string, string> { ["field"] = f.Field, ["message"] = f.Message }).ToList();
-                return KavachProblems.Create(StatusCodes.Status422UnprocessableEntity, "polar_validation_failed", "Polar rejected the checkout.", null, new Dictionary<string, object?> { ["errors"] = errors });
-            case PolarErrorKind.TokenRejected:
-                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_token_rejected", "The payment provider rejected this server's credentials.");
-            case PolarErrorKind.Conflict:
-                return KavachProblems.Create(StatusCodes.Status409Conflict, "polar_conflict", "The payment provider reported a conflict.");
-            case PolarErrorKind.NotFound:
-            case PolarErrorKind.Rejected:
-                return KavachProblems.Create(StatusCodes.Status400BadRequest, "polar_rejected", "The payment provider refused the request.");
-            case PolarErrorKind.RateLimited:
-                var wait = error.RetryAfter ?? TimeSpan.FromSeconds(30);
-                context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                return KavachProblems.Create(StatusCodes.Status503ServiceUnavailable, "polar_rate_limited", "The payment provider is busy; try again shortly.");
-            case PolarErrorKind.Unexpected:
-                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_unexpected_response", "The payment provider answered unexpectedly.");
-            default:
-                return KavachProblems.Create(StatusCodes.Status502BadGateway, "polar_unavailable", "The payment provider is unavailable; try again shortly.");
-        }
+        var extensions = error.Kind == PolarErrorKind.Validation
+            ? new Dictionary<string, object?> { ["errors"] = error.FieldErrors.Select(f => new Dictionary<string, string> { ["field"] = f.Field, ["message"] = f.Message }).ToList() }
+            : null;
+        return KavachProblems.FromCode(context, ResultCodes.For(error), error.RetryAfter, extensions);
     }
 }

@@ -1,6 +1,7 @@
 using KavachPolar.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Microsoft.AspNetCore.Routing;
 
@@ -8,13 +9,14 @@ namespace Microsoft.AspNetCore.Routing;
 public static class KavachPolarEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c> and <c>GET subscription</c> for
-    /// the signed-in user, and <c>POST webhook</c> for Polar (anonymous, signature-checked).
+    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c> and
+    /// <c>POST reconcile</c> for the signed-in user, and <c>POST webhook</c> for Polar (anonymous,
+    /// signature-checked).
     /// </summary>
     /// <param name="endpoints">The app or a route group.</param>
     /// <param name="basePath">The prefix, default <c>/api/kavach</c>.</param>
     /// <returns>The route group, to add conventions to the three routes.</returns>
-    /// <remarks>Call once per base path. The webhook route ignores authorization and anti-forgery policies.</remarks>
+    /// <remarks>Call once per base path. The webhook route opts out of authorization, anti-forgery, request-timeout and rate-limiting policies: refusing Polar's deliveries gets the endpoint disabled.</remarks>
     public static RouteGroupBuilder MapKavachPolar(this IEndpointRouteBuilder endpoints, string basePath = "/api/kavach")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -27,11 +29,15 @@ public static class KavachPolarEndpointRouteBuilderExtensions
             .DisableAntiforgery();
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
             .WithName("KavachPolarSubscription");
+        group.MapPost("/reconcile", ReconcileEndpoint.HandleAsync)
+            .WithName("KavachPolarReconcile")
+            .DisableAntiforgery();
         group.MapPost("/webhook", WebhookEndpoint.HandleAsync)
             .WithName("KavachPolarWebhook")
             .AllowAnonymous()
             .DisableAntiforgery()
-            .DisableRequestTimeout();
+            .DisableRequestTimeout()
+            .DisableRateLimiting();
 
         return group;
     }

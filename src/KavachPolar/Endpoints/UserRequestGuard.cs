@@ -1,0 +1,62 @@
+using System.Globalization;
+using KavachPolar.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging;
+
+namespace KavachPolar.Endpoints;
+
+/// <summary>
+/// The checks every state-changing user route makes, in order: signed in (401), not cross-site
+/// when authenticated by cookie (403), within the per-user rate limit (429 with <c>Retry-After</c>).
+/// </summary>
+internal static class UserRequestGuard
+{
+    public static (RequestUser? User, ProblemHttpResult? Problem) Check(HttpContext context, KavachPolarOptions options, CheckoutRateLimiter limiter, string operation, ILogger logger)
+    {
+        var user = RequestUser.From(context, options);
+        if (user is null)
+        {
+            return (null, KavachProblems.Unauthorized());
+        }
+
+        if (IsCrossSite(context.Request, SuccessUrls.OriginOf(context.Request), options))
+        {
+            Log.CheckoutRefused(logger, user.Id, "cross-site request");
+            return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests are refused."));
+        }
+
+        if (!limiter.TryAcquire(operation + ":" + user.Id, out var retryAfter))
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            return (null, KavachProblems.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests; try again later."));
+        }
+
+        return (user, null);
+    }
+
+    /// <summary>
+    /// A browser sends cookies on cross-site requests; a request without an Authorization header is
+    /// treated as cookie-authenticated and must come from this origin or an allowed one.
+    /// </summary>
+    private static bool IsCrossSite(HttpRequest request, string requestOrigin, KavachPolarOptions options)
+    {
+        if (request.Headers.Authorization.Count > 0)
+        {
+            return false;
+        }
+
+        var origin = request.Headers.Origin.ToString();
+        if (origin.Length > 0)
+        {
+            if (string.Equals(origin, requestOrigin, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            return !options.AllowedRedirectOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+        }
+
+        return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);
+    }
+}

@@ -1,0 +1,40 @@
+namespace KavachPolar;
+
+/// <summary>
+/// What an application can do with a user's Polar subscription from its own code (a billing page,
+/// a job). Resolve it from a request or job scope.
+/// </summary>
+public interface IKavachPolarSubscriptions
+{
+    /// <summary>The user's current live subscription, from the database only; <see langword="null"/> when none.</summary>
+    Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Asks Polar to cancel the user's current subscription at the end of the period (access stays until
+    /// then), and applies Polar's answer locally at once.
+    /// </summary>
+    Task<KavachPolarResult> CancelAtPeriodEndAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Undoes a scheduled cancellation through Polar, and applies Polar's answer locally at once.</summary>
+    Task<KavachPolarResult> ResumeAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Fetches the user's subscriptions from Polar's API and repairs local state, for when webhooks were
+    /// missed for longer than Polar retries. Changes found call <see cref="KavachPolarOptions.OnSubscriptionChange"/>
+    /// with event type <c>reconcile</c>.
+    /// </summary>
+    Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reconciles after a checkout: fetches the checkout, and when it belongs to <paramref name="userId"/>,
+    /// binds its customer and applies its subscriptions. A success page calls this so it never shows
+    /// "no subscription" right after paying, whether or not the webhook has arrived.
+    /// </summary>
+    Task<KavachPolarResult> ReconcileCheckoutAsync(string userId, string checkoutId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Pages through every subscription of the organization in Polar and repairs local state.
+    /// Returns how many subscriptions were read and how many users' current subscription changed.
+    /// </summary>
+    Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,201 @@
+using KavachPolar.Polar;
+using KavachPolar.Storage;
+using KavachPolar.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+
+namespace KavachPolar.Services;
+
+/// <summary>
+/// <see cref="IKavachPolarSubscriptions"/>: Polar's answers are applied through the same
+/// <see cref="SubscriptionSynchronizer"/> as webhooks, behind the same version guard, so a reconcile
+/// and a late webhook can arrive in any order.
+/// </summary>
+internal sealed class KavachPolarSubscriptionService(
+    IKavachDbContextAccessor accessor,
+    PolarApiClient api,
+    SubscriptionSynchronizer synchronizer,
+    Callbacks.CallbackSignal signal,
+    TimeProvider time) : IKavachPolarSubscriptions
+{
+    public const string ReconcileEventType = "reconcile";
+
+    private DbContext Db => accessor.Context;
+
+    public async Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        return user is null ? null : SubscriptionProjection.Read(user);
+    }
+
+    public Task<KavachPolarResult> CancelAtPeriodEndAsync(string userId, CancellationToken cancellationToken = default) =>
+        SetCancelAsync(userId, true, cancellationToken);
+
+    public Task<KavachPolarResult> ResumeAsync(string userId, CancellationToken cancellationToken = default) =>
+        SetCancelAsync(userId, false, cancellationToken);
+
+    private async Task<KavachPolarResult> SetCancelAsync(string userId, bool cancel, CancellationToken ct)
+    {
+        var current = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
+        if (current is null)
+        {
+            return new KavachPolarResult(false, null, "no_subscription");
+        }
+
+        var result = await api.SetCancelAtPeriodEndAsync(current.Id, cancel, ct).ConfigureAwait(false);
+        if (!result.IsSuccess)
+        {
+            return Failure(current, result.Error!);
+        }
+
+        await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), cancel ? "subscription.canceled" : "subscription.uncanceled", ct).ConfigureAwait(false);
+        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
+    }
+
+    public async Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        var found = new Dictionary<string, PolarSubscription>(StringComparer.Ordinal);
+        var filters = new List<(string Name, string Value)>
+        {
+            ("external_customer_id", userId),
+            ("metadata[" + SubscriptionSynchronizer.UserIdMetadataKey + "]", userId),
+        };
+        if (user?.PolarCustomerId is { } customerId)
+        {
+            filters.Add(("customer_id", customerId));
+        }
+
+        foreach (var (name, value) in filters)
+        {
+            var error = await ListAllAsync(name, value, s => found[s.Id] = s, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                return Failure(user is null ? null : SubscriptionProjection.Read(user), error);
+            }
+        }
+
+        await ApplyAsync(found.Values, NewReconcileId(), ReconcileEventType, cancellationToken).ConfigureAwait(false);
+        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<KavachPolarResult> ReconcileCheckoutAsync(string userId, string checkoutId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrEmpty(checkoutId);
+        var before = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (!Guid.TryParseExact(checkoutId, "D", out _))
+        {
+            return new KavachPolarResult(false, before, "not_found");
+        }
+
+        var checkout = await api.GetCheckoutAsync(checkoutId, cancellationToken).ConfigureAwait(false);
+        if (!checkout.IsSuccess)
+        {
+            return checkout.Error!.Kind == PolarErrorKind.NotFound
+                ? new KavachPolarResult(false, before, "not_found")
+                : Failure(before, checkout.Error);
+        }
+
+        var c = checkout.Value!;
+        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        var metadataUser = c.Metadata is not null && c.Metadata.TryGetValue(SubscriptionSynchronizer.UserIdMetadataKey, out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString() : null;
+        var belongsToUser = metadataUser == userId
+                            || c.ExternalCustomerId == userId
+                            || (c.CustomerId is not null && c.CustomerId == user?.PolarCustomerId);
+        if (!belongsToUser)
+        {
+            // Same answer as a missing checkout: never reveal another user's checkout.
+            return new KavachPolarResult(false, before, "not_found");
+        }
+
+        if (c.CustomerId is null)
+        {
+            return new KavachPolarResult(true, before);
+        }
+
+        var eventId = NewReconcileId();
+        if (user is not null && metadataUser == userId)
+        {
+            await StoreTransactions.RunAsync(Db, t => synchronizer.BindCustomerToUserAsync(Db, userId, c.CustomerId, false, eventId, t), cancellationToken).ConfigureAwait(false);
+        }
+
+        var found = new List<PolarSubscription>();
+        var error = await ListAllAsync("customer_id", c.CustomerId, found.Add, cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return Failure(before, error);
+        }
+
+        await ApplyAsync(found, eventId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
+        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default)
+    {
+        var eventId = NewReconcileId();
+        var read = 0;
+        var changes = 0;
+        for (var page = 1; ; page++)
+        {
+            var result = await api.ListSubscriptionsAsync("", null, page, cancellationToken).ConfigureAwait(false);
+            if (!result.IsSuccess)
+            {
+                return new KavachReconcileSummary(read, changes, ResultCodes.For(result.Error!));
+            }
+
+            read += result.Value!.Items.Count;
+            changes += await ApplyAsync(result.Value.Items, eventId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
+            if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
+            {
+                return new KavachReconcileSummary(read, changes);
+            }
+        }
+    }
+
+    private async Task<PolarApiError?> ListAllAsync(string filter, string value, Action<PolarSubscription> add, CancellationToken ct)
+    {
+        for (var page = 1; ; page++)
+        {
+            var result = await api.ListSubscriptionsAsync(filter, value, page, ct).ConfigureAwait(false);
+            if (!result.IsSuccess)
+            {
+                return result.Error;
+            }
+
+            foreach (var s in result.Value!.Items)
+            {
+                add(s);
+            }
+
+            if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
+            {
+                return null;
+            }
+        }
+    }
+
+    private async Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string eventId, string eventType, CancellationToken ct)
+    {
+        var changes = 0;
+        var sourceTimestampUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
+        foreach (var s in subscriptions)
+        {
+            var result = await StoreTransactions.RunAsync(Db, t => synchronizer.ApplyAsync(Db, s, sourceTimestampUs, eventId, eventType, t), ct).ConfigureAwait(false);
+            changes += result.Changes;
+        }
+
+        if (changes > 0)
+        {
+            signal.Notify();
+        }
+
+        return changes;
+    }
+
+    private static string NewReconcileId() => "reconcile:" + Guid.NewGuid().ToString("N");
+
+    private static KavachPolarResult Failure(KavachSubscription? current, PolarApiError error) =>
+        new(false, current, ResultCodes.For(error), error.Kind == PolarErrorKind.RateLimited ? error.RetryAfter ?? TimeSpan.FromSeconds(30) : null);
+}
