@@ -91,7 +91,15 @@ internal sealed class WebhookProcessor(
         catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
         {
             // The same webhook-id committed meanwhile under another customer id: still a duplicate.
-            return Duplicate;
+            // Any other key (e.g. the host inserting the same kavach_users row at that moment) rolled
+            // the event back: rethrow, so that the endpoint answers 503 and Polar retries.
+            db.ChangeTracker.Clear();
+            if (await db.Set<WebhookEventRecord>().AnyAsync(r => r.Id == webhookId, ct).ConfigureAwait(false))
+            {
+                return Duplicate;
+            }
+
+            throw;
         }
     }
 
