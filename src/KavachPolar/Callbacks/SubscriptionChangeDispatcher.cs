@@ -90,8 +90,8 @@ internal sealed class SubscriptionChangeDispatcher(
             return false;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+        await using var store = KavachDbScope.Open(scopes);
+        var db = store.Db;
         var set = db.Set<PendingCallbackRecord>();
         for (var n = _unsettled.Count; n > 0 && _unsettled.TryPeek(out var pending); n--)
         {
@@ -122,16 +122,23 @@ internal sealed class SubscriptionChangeDispatcher(
         var token = _owner + ":" + Interlocked.Increment(ref _batches).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var leaseUntil = nowUs + (long)Lease.TotalMicroseconds;
         await set
-            .Where(c => due.Contains(c.Id) && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
+            .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), ct)
             .ConfigureAwait(false);
         var claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(ct).ConfigureAwait(false);
 
         var settlements = new ConcurrentBag<Settlement>();
-        await Parallel.ForEachAsync(
-            claimed,
-            new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCallbacks, CancellationToken = ct },
-            async (row, token2) => settlements.Add(await InvokeAsync(row, token, callback, token2).ConfigureAwait(false))).ConfigureAwait(false);
+        try
+        {
+            await Parallel.ForEachAsync(
+                claimed,
+                new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCallbacks, CancellationToken = ct },
+                async (row, token2) => settlements.Add(await InvokeAsync(row, token, callback, token2).ConfigureAwait(false))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down: settle what ran, hand the rest back below.
+        }
 
         try
         {
@@ -147,14 +154,26 @@ internal sealed class SubscriptionChangeDispatcher(
             throw;
         }
 
+        if (ct.IsCancellationRequested)
+        {
+            // Hand the rows not run back now rather than when the lease runs out, so another
+            // instance (or the next deploy) runs them within seconds.
+            await set.Where(c => due.Contains(c.Id) && c.LockOwner == token)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None)
+                .ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+        }
+
         return true;
     }
 
     private async Task<Settlement> InvokeAsync(PendingCallbackRecord row, string owner, Func<KavachSubscriptionChange, CancellationToken, Task> callback, CancellationToken ct)
     {
-        var change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)!;
+        KavachSubscriptionChange? change = null;
         try
         {
+            change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)
+                     ?? throw new JsonException("The stored change is null.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
             await callback(change, timeout.Token).ConfigureAwait(false);
@@ -166,7 +185,7 @@ internal sealed class SubscriptionChangeDispatcher(
             KavachPolarTelemetry.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
-            Log.CallbackFailed(logger, e, change.UserId, change.EventId, attempt, e.GetType().Name, delay);
+            Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
             var next = SubscriptionSynchronizer.ToUs(time.GetUtcNow() + delay);
             return new Settlement(row.Id, owner, false, attempt, next, e.GetType().FullName ?? e.GetType().Name);
         }
