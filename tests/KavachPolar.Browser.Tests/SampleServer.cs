@@ -22,10 +22,15 @@ public sealed class SampleServer : IAsyncDisposable
         BaseUrl = baseUrl;
     }
 
+    /// <summary>The sample's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>The sample's root URL, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseUrl { get; }
 
-    public static async Task<SampleServer> StartAsync(CancellationToken cancellationToken)
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="settings">More command-line settings (<c>--Key=value</c>); later ones win.</param>
+    public static async Task<SampleServer> StartAsync(CancellationToken cancellationToken, params string[] settings)
     {
         var directory = Directory.CreateTempSubdirectory("kavach-sample-").FullName;
         var app = await SampleApp.BuildAsync(
@@ -35,8 +40,9 @@ public sealed class SampleServer : IAsyncDisposable
             "--urls=http://127.0.0.1:0",
             "--Database:Provider=sqlite",
             "--ConnectionStrings:Kavach=Data Source=" + Path.Combine(directory, "sample.db"),
-            // Embedded mode whatever the machine's environment says.
+            // Embedded mode unless the settings say otherwise, whatever the machine's environment says.
             "--KavachPolar:AccessToken=",
+            .. settings,
         ]);
         try
         {

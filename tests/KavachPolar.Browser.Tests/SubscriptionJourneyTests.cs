@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using KavachPolar.Sample.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -100,6 +102,12 @@ public sealed partial class SubscriptionJourneyTests
             Assert.Contains(rows, r => r.Contains("none → active", StringComparison.Ordinal));
             Assert.Contains(rows, r => r.Contains("active → active (cancels at period end)", StringComparison.Ordinal));
             await shots.TakeAsync(page, "account-resumed");
+
+            // Every webhook Polar sent during the journey was accepted.
+            var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
+            await polar.WaitForDeliveriesAsync(ct);
+            Assert.Contains(polar.Deliveries, d => d.EventType == "subscription.uncanceled");
+            Assert.All(polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
 
             // Sign out: the account page asks to sign in again.
             await page.GetByTestId("sign-out").ClickAsync();

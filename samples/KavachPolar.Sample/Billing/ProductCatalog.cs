@@ -38,9 +38,16 @@ public sealed class ProductCatalog(IHttpClientFactory httpClients, IOptionsMonit
             var configured = options.CurrentValue.Products
                 .Select(p => new CatalogProduct(p.Value, p.Key, null, "", null, null))
                 .ToList();
-            return new CatalogResult(configured, "Polar's product list is unavailable right now (check that the access token has the products:read scope).");
+            return new CatalogResult(configured, Explain(e));
         }
     }
+
+    private static string Explain(Exception e) => (e as HttpRequestException)?.StatusCode switch
+    {
+        System.Net.HttpStatusCode.Unauthorized => "Polar rejected the access token: check KavachPolar:AccessToken, and KavachPolar:Sandbox for a sandbox token.",
+        System.Net.HttpStatusCode.Forbidden => "The access token may not list products: give it the products:read scope.",
+        _ => "Polar's product list could not be read right now; showing the configured products.",
+    };
 
     public async Task<CatalogProduct?> FindAsync(string productId, CancellationToken cancellationToken) =>
         (await GetProductsAsync(cancellationToken)).Products.FirstOrDefault(p => p.Id == productId);
