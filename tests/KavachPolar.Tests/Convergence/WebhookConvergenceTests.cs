@@ -64,6 +64,7 @@ public sealed class WebhookConvergenceTests
             var chaosDone = RestartDuringDeliveryAsync(chaos, restarts, deliveries.Count, figures, sending, Ct);
             await Task.WhenAll(sending, chaosDone);
             figures.Restarts = chaos.Stops;
+            figures.Delivery = stopwatch.Elapsed;
 
             var probe = new SqlProbe(db.ConnectionString);
             await WaitForCallbacksAsync(probe);
@@ -81,6 +82,7 @@ public sealed class WebhookConvergenceTests
             figures.Mismatches = mismatches.Count;
             figures.WatcherSamples = watcher.Samples;
             figures.CallbackRuns = recorder.Count;
+            figures.CallbackFailures = recorder.Failures;
 
             Report($"convergence: seed={seed} subscriptions={subscriptions} users={history.Users.Count} {figures}");
             foreach (var m in mismatches.Take(20))
@@ -113,10 +115,16 @@ public sealed class WebhookConvergenceTests
             db.ConnectionString,
             configure: o => o.OnSubscriptionChange = (change, _) =>
             {
+                // Some calls fail, as a host's would: those changes must come again, in order.
+                if (recorder.ShouldFail())
+                {
+                    throw new InvalidOperationException("callback failed on purpose");
+                }
+
                 recorder.Record(name, change);
                 return Task.CompletedTask;
             },
-            services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning)),
+            services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
             createSchema: createSchema);
 
     /// <summary>
@@ -139,8 +147,8 @@ public sealed class WebhookConvergenceTests
             }
 
             var before = Interlocked.Read(ref figures.Status503);
-            await chaos.StopAsync(ct);
             var down = Stopwatch.StartNew();
+            await chaos.StopAsync(ct);
             while (Interlocked.Read(ref figures.Status503) == before && down.Elapsed < TimeSpan.FromSeconds(10))
             {
                 await Task.Delay(20, ct);
@@ -148,6 +156,7 @@ public sealed class WebhookConvergenceTests
 
             await Task.Delay(500, ct);
             await chaos.StartAsync(ct);
+            figures.Downtime += down.Elapsed;
         }
     }
 
@@ -356,13 +365,16 @@ public sealed class WebhookConvergenceTests
         public int Mismatches;
         public int WatcherSamples;
         public int CallbackRuns;
+        public int CallbackFailures;
+        public TimeSpan Delivery;
+        public TimeSpan Downtime;
         public TimeSpan Elapsed;
 
         public override string ToString() =>
             $"events={Events} deliveries={Planned} duplicates={Planned - Events} attempts={Attempts} acknowledged={Acknowledged} " +
             $"(applied={Applied} stale={Stale} duplicate={DuplicateOutcomes}) restarts={Restarts} retries={Retries} 503s={Status503} " +
-            $"other-non-2xx={OtherNon2xx} timeouts={Timeouts} callbacks={CallbackRuns} watcher-samples={WatcherSamples} " +
-            $"mismatches={Mismatches} elapsed={Elapsed.TotalSeconds:F1}s";
+            $"other-non-2xx={OtherNon2xx} timeouts={Timeouts} callbacks={CallbackRuns} failed-callbacks={CallbackFailures} " +
+            $"watcher-samples={WatcherSamples} mismatches={Mismatches} delivery={Delivery.TotalSeconds:F1}s (database down {Downtime.TotalSeconds:F1}s) elapsed={Elapsed.TotalSeconds:F1}s";
     }
 
     /// <summary>Delivers like Polar: a 2xx is done; anything else, or no answer in 10 s, is retried after a back-off.</summary>
@@ -497,13 +509,27 @@ public sealed class WebhookConvergenceTests
         }
     }
 
-    /// <summary>Every OnSubscriptionChange call of both instances, in the order they started.</summary>
+    /// <summary>Every successful OnSubscriptionChange call of both instances, in the order they ran.</summary>
     private sealed class ChangeRecorder
     {
         private readonly ConcurrentQueue<(long Sequence, string Instance, KavachSubscriptionChange Change)> _calls = new();
         private long _sequence;
+        private int _failures;
 
         public int Count => _calls.Count;
+
+        public int Failures => _failures;
+
+        public bool ShouldFail()
+        {
+            if (Random.Shared.NextDouble() >= 0.05)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _failures);
+            return true;
+        }
 
         public void Record(string instance, KavachSubscriptionChange change) =>
             _calls.Enqueue((Interlocked.Increment(ref _sequence), instance, change));
