@@ -1,4 +1,6 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/", () => "KavachPolar sample");
-app.Run();
+using KavachPolar.Sample;
+
+// Everything is set up in SampleApp.cs: the database, KavachPolar, the local Polar emulator when no
+// Polar access token is configured, sign-in and the pages.
+var app = await SampleApp.BuildAsync(args);
+await app.RunAsync();

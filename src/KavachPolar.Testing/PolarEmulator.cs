@@ -139,13 +139,20 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <param name="secret">The signing secret. When null, one is generated in the form Polar used for the mode: legacy
     /// endpoints get <c>whsec_</c> and 43 alphanumerics (<c>generate_token</c>), standard ones <c>whsec_</c> and the base64 of 32 random bytes.</param>
     /// <param name="mode">How Polar derives the HMAC key from the secret (REFERENCE §4.4).</param>
-    /// <param name="events">The event types to receive; all when null.</param>
+    /// <param name="events">The event types to receive (Polar's names, e.g. <c>subscription.revoked</c>); all when null.</param>
+    /// <exception cref="ArgumentException">An event type Polar does not have.</exception>
     public EmulatorWebhookEndpoint AddWebhookEndpoint(Uri url, string? secret = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, IEnumerable<string>? events = null)
     {
         ArgumentNullException.ThrowIfNull(url);
+        var types = events?.ToList();
+        if (types?.FirstOrDefault(t => !WebhookEventTypes.All.Contains(t)) is { } unknown)
+        {
+            throw new ArgumentException($"Polar has no webhook event type '{unknown}'.", nameof(events));
+        }
+
         secret ??= mode == PolarWebhookSigningMode.Standard ? PolarWebhookSigner.CreateStandardSecret() : Ids.NewToken("whsec_");
         var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret, mode,
-            events is null ? null : new HashSet<string>(events, StringComparer.Ordinal));
+            types is null ? null : new HashSet<string>(types, StringComparer.Ordinal));
         _dispatcher.AddEndpoint(endpoint);
         return endpoint;
     }

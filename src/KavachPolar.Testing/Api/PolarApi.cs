@@ -133,7 +133,8 @@ internal sealed partial class PolarApi
                 continue;
             }
 
-            if (string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase))
+            // Starlette answers HEAD wherever GET is routed.
+            if (string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase) || (route.Method == "GET" && HttpMethods.IsHead(method)))
             {
                 return (route, values, allowed);
             }

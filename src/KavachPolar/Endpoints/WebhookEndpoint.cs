@@ -81,9 +81,9 @@ internal static class WebhookEndpoint
             processing.CancelAfter(options.WebhookProcessingTimeout);
             try
             {
-                var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
+                await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
                 using var activity = KavachPolarTelemetry.ActivitySource.StartActivity("KavachPolar webhook");
-                var outcome = await processor.ProcessAsync(db, id!, body, processing.Token).ConfigureAwait(false);
+                var outcome = await processor.ProcessAsync(store.Db, id!, body, processing.Token).ConfigureAwait(false);
                 activity?.SetTag("kavach_polar.outcome", outcome);
                 KavachPolarTelemetry.CountWebhook(outcome);
                 return TypedResults.Json(new WebhookAck(outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted);

@@ -35,8 +35,8 @@ internal sealed class WebhookEventRetention(IServiceScopeFactory scopes, TimePro
     /// <summary>Deletes expired rows now. Returns how many.</summary>
     internal async Task<int> PurgeAsync(CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+        await using var store = KavachDbScope.Open(scopes);
+        var db = store.Db;
         var cutoff = time.GetUtcNow() - Retention;
         var set = db.Set<WebhookEventRecord>();
         if (db.Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")

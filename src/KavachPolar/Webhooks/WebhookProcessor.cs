@@ -91,16 +91,21 @@ internal sealed class WebhookProcessor(
         catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
         {
             // The same webhook-id committed meanwhile under another customer id: still a duplicate.
-            // Any other key (e.g. the host inserting the same kavach_users row at that moment) rolled
-            // the event back: rethrow, so that the endpoint answers 503 and Polar retries.
-            db.ChangeTracker.Clear();
-            if (await db.Set<WebhookEventRecord>().AnyAsync(r => r.Id == webhookId, ct).ConfigureAwait(false))
+            // Any other constraint violation (say, the host inserting the same kavach_users row at
+            // the same moment) propagates: 503, and Polar retries.
+            if (await IsRecordedAsync(db, webhookId, ct).ConfigureAwait(false))
             {
                 return Duplicate;
             }
 
             throw;
         }
+    }
+
+    private static async Task<bool> IsRecordedAsync(DbContext db, string webhookId, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        return await db.Set<WebhookEventRecord>().AsNoTracking().AnyAsync(e => e.Id == webhookId, ct).ConfigureAwait(false);
     }
 
     private async Task<string> RecordOnlyAsync(DbContext db, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
@@ -118,7 +123,12 @@ internal sealed class WebhookProcessor(
         }
         catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
         {
-            return Duplicate;
+            if (await IsRecordedAsync(db, webhookId, ct).ConfigureAwait(false))
+            {
+                return Duplicate;
+            }
+
+            throw;
         }
 
         return outcome;

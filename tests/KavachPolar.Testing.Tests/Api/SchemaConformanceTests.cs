@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using KavachPolar.Testing.Tests.Support;
 
 namespace KavachPolar.Testing.Tests.Api;
@@ -8,9 +7,19 @@ namespace KavachPolar.Testing.Tests.Api;
 /// Every REST response and every webhook body of a full scenario matches <c>openapi-subset.json</c>, and the emitted
 /// objects have the fields of Polar's example payloads in the same order.
 /// </summary>
-public sealed partial class SchemaConformanceTests
+public sealed class SchemaConformanceTests(SchemaConformanceTests.Scenario scenario) : IClassFixture<SchemaConformanceTests.Scenario>
 {
     private static readonly HashSet<string> FreeFormKeys = ["metadata", "custom_field_data", "customer_metadata", "payment_processor_metadata", "benefit_metadata"];
+
+    /// <summary>The full scenario, run once for the class.</summary>
+    public sealed class Scenario : IAsyncLifetime
+    {
+        public Harness Harness { get; private set; } = null!;
+
+        public async ValueTask InitializeAsync() => Harness = await RunScenarioAsync();
+
+        public ValueTask DisposeAsync() => Harness.DisposeAsync();
+    }
 
     private static async Task<Harness> RunScenarioAsync()
     {
@@ -67,7 +76,7 @@ public sealed partial class SchemaConformanceTests
     [Fact]
     public async Task Every_webhook_body_of_a_full_scenario_matches_its_openapi_payload_schema()
     {
-        await using var h = await RunScenarioAsync();
+        var h = scenario.Harness;
 
         var types = h.Receiver.Received.Select(r => r.Type).ToHashSet();
         Assert.Superset(new HashSet<string>
@@ -85,12 +94,12 @@ public sealed partial class SchemaConformanceTests
     [Fact]
     public async Task Every_rest_response_of_a_full_scenario_matches_the_operations_response_schema()
     {
-        await using var h = await RunScenarioAsync();
+        var h = scenario.Harness;
 
         var checkedCount = 0;
         foreach (var (path, method, status, body) in h.Http.Responses)
         {
-            var component = ResponseComponent(path, method, status);
+            var component = SchemaPaths.ResponseComponent(path, method, status);
             if (component is null)
             {
                 continue;
@@ -115,7 +124,7 @@ public sealed partial class SchemaConformanceTests
     [InlineData("customer.state_changed.json", "customer.state_changed")]
     public async Task Emitted_objects_have_the_example_payloads_fields_in_the_same_order(string file, string type)
     {
-        await using var h = await RunScenarioAsync();
+        var h = scenario.Harness;
         var example = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "webhooks", file)))!;
 
         var emitted = h.Receiver.Received.Where(r => r.Type == type).Select(r => JsonNode.Parse(r.Body)!)
@@ -143,25 +152,4 @@ public sealed partial class SchemaConformanceTests
             AssertSameShape(ea[0]!, aa[0]!, path + "[0]");
         }
     }
-
-    private static string? ResponseComponent(string path, string method, int status)
-    {
-        var bare = path.Split('?')[0].TrimStart('/');
-        var template = "/" + UuidSegment().Replace(bare, "{id}");
-        template = ExternalSegment().Replace(template, "/v1/customers/external/{external_id}");
-        try
-        {
-            return OpenApiSchemas.Instance.ResponseComponent(template, method, status);
-        }
-        catch (KeyNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
-    private static partial Regex UuidSegment();
-
-    [GeneratedRegex("^/v1/customers/external/[^/]+")]
-    private static partial Regex ExternalSegment();
 }

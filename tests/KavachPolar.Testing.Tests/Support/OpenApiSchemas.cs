@@ -17,6 +17,7 @@ public sealed class OpenApiSchemas
 
     private readonly JsonDocument _document;
     private readonly BuildOptions _build;
+    private readonly EvaluationOptions _fast;
     private readonly EvaluationOptions _evaluation;
     private readonly ConcurrentDictionary<string, JsonSchema> _schemas = new(StringComparer.Ordinal);
 
@@ -33,6 +34,7 @@ public sealed class OpenApiSchemas
         var formats = new FormatRegistry();
         formats.Register(new PredicateFormat("uuid4", e => e.ValueKind != JsonValueKind.String || (Guid.TryParse(e.GetString(), out var g) && g.Version == 4 && e.GetString() == g.ToString("D"))));
         formats.Register(new PredicateFormat("ipvanyaddress", e => e.ValueKind != JsonValueKind.String || System.Net.IPAddress.TryParse(e.GetString(), out _)));
+        _fast = new EvaluationOptions { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true, FormatRegistry = formats };
         _evaluation = new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true, FormatRegistry = formats };
     }
 
@@ -53,11 +55,12 @@ public sealed class OpenApiSchemas
         var schema = _schemas.GetOrAdd(component, c => JsonSchema.FromText(
             $$"""{"$schema":"https://json-schema.org/draft/2020-12/schema","$ref":"{{BaseUri}}#/components/schemas/{{c}}"}""", _build));
         using var instance = JsonDocument.Parse(json);
-        var result = schema.Evaluate(instance.RootElement, _evaluation);
-        if (result.IsValid)
+        if (schema.Evaluate(instance.RootElement, _fast).IsValid)
         {
             return [];
         }
+
+        var result = schema.Evaluate(instance.RootElement, _evaluation);
 
         var errors = new List<string>();
         Collect(result, errors);

@@ -256,4 +256,15 @@ public sealed class WebhookDeliveryTests
         Assert.All(h.Emulator.Deliveries, d => Assert.False(string.IsNullOrEmpty(d.Error)));
         Assert.Equal(EmulatorWebhookEventStatus.Failed, h.Emulator.Events.Single().Status);
     }
+
+    [Fact]
+    public async Task Subscribing_an_endpoint_to_an_event_type_polar_does_not_have_is_refused()
+    {
+        await using var emulator = await PolarEmulator.StartAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        var e = Assert.Throws<ArgumentException>(() => emulator.AddWebhookEndpoint(new Uri("http://127.0.0.1:9/"), events: ["subscription.created", "subscription.cancelled"]));
+
+        Assert.Contains("subscription.cancelled", e.Message, StringComparison.Ordinal);
+        Assert.Empty(emulator.WebhookEndpoints);
+    }
 }

@@ -210,4 +210,73 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unavailable");
         Assert.Equal("active", (string?)(await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
     }
+
+    [Fact]
+    public async Task Service_calls_leave_the_hosts_own_pending_changes_alone()
+    {
+        MissWebhooks();
+        using var client = _app.ClientFor("user-12", "n.wirth@gmail.com");
+        await SubscribeAsync(client);
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var hostDb = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
+        hostDb.KavachUsers.Add(new KavachPolar.Storage.KavachUser { Id = "added-by-host", Email = "host@gmail.com", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow });
+        var service = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
+        var result = await service.ReconcileUserAsync("user-12", Ct);
+        Assert.True(result.Succeeded);
+        Assert.Equal("active", result.Subscription!.Status);
+
+        await hostDb.SaveChangesAsync(Ct);
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'added-by-host'", Ct));
+    }
+
+    [Fact]
+    public async Task One_reconcile_that_changes_a_user_twice_gives_each_change_its_own_event_id()
+    {
+        MissWebhooks();
+        using var client = _app.ClientFor("user-13", "j.backus@gmail.com");
+        await SubscribeAsync(client, product: 0);
+        await SubscribeAsync(client, product: 1);
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileUserAsync("user-13", Ct);
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count(c => c.UserId == "user-13") == 2);
+        var ids = _app.Changes.Where(c => c.UserId == "user-13").Select(c => c.EventId).ToList();
+        Assert.Equal(2, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.StartsWith("reconcile:", id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Polar_rate_limiting_a_lookup_is_answered_at_once_with_its_retry_after()
+    {
+        _polar.InjectFault(HttpMethod.Get, "/v1/customers/external/", 429, count: 5, retryAfter: TimeSpan.FromSeconds(60));
+        using var client = _app.ClientFor("user-14", "r.perlman@gmail.com");
+        var started = DateTime.UtcNow;
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
+        Assert.Equal(TimeSpan.FromSeconds(60), response.Headers.RetryAfter?.Delta);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "a 429 must not be retried inside the request");
+    }
+
+    [Fact]
+    public async Task A_wrong_api_base_url_is_reported_as_an_unexpected_response_not_a_missing_customer()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, new Uri(_polar.BaseUrl, "wrong-prefix/"), settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken });
+        using var client = app.ClientFor("user-15", "k.thompson@gmail.com");
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unexpected_response");
+        Assert.Contains(app.Logs.Lines, l => l.Contains("[1003]", StringComparison.Ordinal) && l.Contains("KavachPolar:ApiBaseUrl", StringComparison.Ordinal));
+        Assert.Empty(_polar.Customers);
+    }
+
+    [Fact]
+    public async Task An_oversized_chunked_reconcile_body_gets_413()
+    {
+        using var client = _app.ClientFor("user-16", "b.s@gmail.com");
+        var content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{\"checkoutId\":\"" + new string('a', 100_000) + "\"}")));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var request = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/reconcile") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+        await CheckoutEndpointTests.AssertProblemAsync(await client.SendAsync(request, Ct), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
+    }
 }

@@ -1,0 +1,25 @@
+namespace KavachPolar.Sample.Data;
+
+/// <summary>One <c>OnSubscriptionChange</c> call, as the account page lists it.</summary>
+public sealed class SubscriptionChangeEntry
+{
+    public long Id { get; set; }
+
+    public required string UserId { get; set; }
+
+    /// <summary>The <c>webhook-id</c> of the delivery, or <c>reconcile:...</c>.</summary>
+    public required string EventId { get; set; }
+
+    public required string EventType { get; set; }
+
+    public string? PreviousStatus { get; set; }
+
+    /// <summary><see langword="null"/> when the user has no live subscription any more.</summary>
+    public string? CurrentStatus { get; set; }
+
+    public string? CurrentProductId { get; set; }
+
+    public bool CancelAtPeriodEnd { get; set; }
+
+    public DateTimeOffset ReceivedAt { get; set; }
+}

@@ -1,0 +1,88 @@
+using KavachPolar;
+using KavachPolar.Sample.Billing;
+using KavachPolar.Sample.Data;
+using KavachPolar.Sample.Hosting;
+using Microsoft.AspNetCore.Authentication.Cookies;
+
+namespace KavachPolar.Sample;
+
+/// <summary>
+/// The whole sample's set-up, in the order an app would write it. <c>Program.cs</c> runs it; the browser tests
+/// start it in-process with their own arguments.
+/// </summary>
+public static class SampleApp
+{
+    /// <summary>Builds the sample app from command-line arguments (plus appsettings and environment variables).</summary>
+    public static async Task<WebApplication> BuildAsync(string[] args)
+    {
+        // The application name finds the Razor pages even when a test process hosts the app.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(SampleApp).Assembly.GetName().Name });
+
+        // Database:Provider "sqlite" (default) or "postgres", and ConnectionStrings:Kavach.
+        var databaseProvider = SampleDatabase.Provider(builder.Configuration);
+        var connectionString = SampleDatabase.ConnectionString(builder.Configuration, databaseProvider, builder.Environment.ContentRootPath);
+
+        // Without a Polar access token the sample brings its own Polar: the emulator, in-process.
+        var embeddedPolar = string.IsNullOrWhiteSpace(builder.Configuration["KavachPolar:AccessToken"])
+            ? await EmbeddedPolar.StartAsync()
+            : null;
+        if (embeddedPolar is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(embeddedPolar.Settings);
+            builder.Services.AddSingleton(_ => embeddedPolar);
+        }
+
+        builder.Services.AddDbContext<SampleDbContext>(o => SampleDatabase.Configure(o, databaseProvider, connectionString));
+        builder.Services.AddSingleton(new SampleSettings(embeddedPolar is not null, databaseProvider, connectionString));
+
+        // KavachPolar: options from the "KavachPolar" section, tables inside the sample's own DbContext.
+        builder.Services.AddKavachPolar().AddEntityFrameworkStore<SampleDbContext>();
+        builder.Services.AddSingleton<SubscriptionChangeRecorder>();
+        builder.Services.AddOptions<KavachPolarOptions>()
+            .Configure<SubscriptionChangeRecorder>((options, recorder) => options.OnSubscriptionChange = recorder.RecordAsync);
+
+        builder.Services.AddHttpClient(ProductCatalog.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton<ProductCatalog>();
+        builder.Services.AddHostedService<SampleStartup>();
+
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o =>
+            {
+                o.Cookie.Name = "kavach_sample";
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.LoginPath = "/signin";
+                o.SlidingExpiration = true;
+            });
+        builder.Services.AddAuthorization();
+        builder.Services.AddRazorPages(o =>
+        {
+            o.Conventions.AuthorizePage("/Account");
+            o.Conventions.AuthorizeFolder("/Billing");
+        });
+
+        var app = builder.Build();
+
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/Error");
+        }
+
+        app.Use((context, next) =>
+        {
+            var headers = context.Response.Headers;
+            headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
+            headers.XContentTypeOptions = "nosniff";
+            headers["Referrer-Policy"] = "same-origin";
+            return next(context);
+        });
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapKavachPolar();
+        app.MapRazorPages();
+
+        return app;
+    }
+}

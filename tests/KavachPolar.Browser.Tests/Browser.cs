@@ -1,0 +1,69 @@
+using Microsoft.Playwright;
+
+namespace KavachPolar.Browser.Tests;
+
+/// <summary>Headless Debian Chromium through Playwright; fails loudly when Chromium is missing.</summary>
+public sealed class Browser : IAsyncDisposable
+{
+    private readonly IPlaywright _playwright;
+
+    private Browser(IPlaywright playwright, IBrowser browser)
+    {
+        _playwright = playwright;
+        Instance = browser;
+    }
+
+    public IBrowser Instance { get; }
+
+    /// <summary><c>KAVACH_TEST_CHROMIUM</c>, else <c>/usr/bin/chromium</c>.</summary>
+    public static string ChromiumPath
+    {
+        get
+        {
+            var configured = Environment.GetEnvironmentVariable("KAVACH_TEST_CHROMIUM");
+            return string.IsNullOrWhiteSpace(configured) ? "/usr/bin/chromium" : configured;
+        }
+    }
+
+    public static async Task<Browser> LaunchAsync()
+    {
+        var path = ChromiumPath;
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"Chromium was not found at {path}. The browser tests need it: run scripts/test.sh (it installs Debian's chromium), " +
+                "or `apt-get install chromium`, or set KAVACH_TEST_CHROMIUM to a Chromium executable.");
+        }
+
+        var playwright = await Playwright.CreateAsync();
+        try
+        {
+            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = path,
+                Headless = true,
+                Args =
+                [
+                    "--no-sandbox",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--disable-quic",
+                ],
+            });
+            return new Browser(playwright, browser);
+        }
+        catch
+        {
+            playwright.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Instance.DisposeAsync();
+        _playwright.Dispose();
+    }
+}

@@ -1,0 +1,67 @@
+using KavachPolar.Sample.Hosting;
+using KavachPolar.Testing;
+using KavachPolar.Testing.Webhooks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Browser.Tests;
+
+/// <summary>How the sample picks its Polar from configuration alone (no browser needed).</summary>
+public sealed class SampleConfigurationTests
+{
+    [Fact]
+    public async Task With_an_access_token_configured_the_sample_uses_that_Polar_and_offers_only_the_configured_products()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A separately running Polar stands in for Polar's sandbox.
+        await using var polar = await PolarEmulator.StartAsync(cancellationToken: ct);
+        var team = polar.Products.Single(p => p.Name == "Team");
+        await using var app = await SampleServer.StartAsync(ct,
+            "--KavachPolar:AccessToken=" + polar.AccessToken,
+            "--KavachPolar:WebhookSecret=" + PolarWebhookSigner.CreateStandardSecret(),
+            "--KavachPolar:ApiBaseUrl=" + polar.BaseUrl.AbsoluteUri,
+            "--KavachPolar:Products:team=" + team.Id);
+        using var http = new HttpClient { BaseAddress = app.BaseUrl };
+
+        var pricing = await http.GetStringAsync(new Uri("pricing", UriKind.Relative), ct);
+
+        Assert.Contains("data-testid=\"plan-team\"", pricing, StringComparison.Ordinal);
+        Assert.Contains($"data-product-id=\"{team.Id}\"", pricing, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-testid=\"plan-pro\"", pricing, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-testid=\"catalog-problem\"", pricing, StringComparison.Ordinal);
+        // No embedded emulator: no test-mode banner, and nobody registered a webhook endpoint with this Polar.
+        Assert.DoesNotContain("data-testid=\"mode-banner\"", pricing, StringComparison.Ordinal);
+        Assert.Empty(polar.WebhookEndpoints);
+    }
+
+    [Fact]
+    public async Task Without_an_access_token_the_sample_runs_its_own_Polar_whose_signed_webhooks_the_sample_accepts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = await SampleServer.StartAsync(ct);
+        using var http = new HttpClient { BaseAddress = app.BaseUrl };
+
+        var pricing = await http.GetStringAsync(new Uri("pricing", UriKind.Relative), ct);
+
+        Assert.Contains("data-testid=\"mode-banner\"", pricing, StringComparison.Ordinal);
+        foreach (var plan in new[] { "pro", "team", "pro-yearly", "pro-trial" })
+        {
+            Assert.Contains($"data-testid=\"plan-{plan}\"", pricing, StringComparison.Ordinal);
+        }
+
+        var embedded = app.Services.GetRequiredService<EmbeddedPolar>();
+        var endpoint = Assert.Single(embedded.Emulator.WebhookEndpoints);
+        Assert.Equal(new Uri(app.BaseUrl, "api/kavach/auth/polar/webhook"), endpoint.Url);
+        Assert.Equal(app.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value.WebhookSecret, endpoint.Secret);
+
+        // A Polar event reaches the sample and passes its signature check.
+        embedded.Emulator.CreateCustomer("grace@kavachpolar.dev", "Grace Hopper", "usr_grace");
+        await embedded.Emulator.WaitForDeliveriesAsync(ct);
+        Assert.NotEmpty(embedded.Emulator.Deliveries);
+        Assert.All(embedded.Emulator.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
+
+        // An unsigned request to the same route is refused.
+        using var unsigned = await http.PostAsync(new Uri("api/kavach/auth/polar/webhook", UriKind.Relative), new StringContent("{}"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, unsigned.StatusCode);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text.RegularExpressions;
+using KavachPolar.Sample.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace KavachPolar.Browser.Tests;
+
+/// <summary>The sample app in a real browser, the way a newcomer first uses it.</summary>
+public sealed partial class SubscriptionJourneyTests
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = await SampleServer.StartAsync(ct);
+        var baseUrl = app.BaseUrl;
+        await using var browser = await Browser.LaunchAsync();
+        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl.AbsoluteUri,
+            ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
+        });
+        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        var shots = new Screenshots(nameof(A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes));
+        var email = $"ada.{Guid.NewGuid():N}@kavachpolar.dev";
+
+        try
+        {
+            // Sign in (development sign-in), landing on pricing.
+            await page.GotoAsync("/signin");
+            await page.GetByTestId("sign-in-email").FillAsync(email);
+            await page.GetByTestId("sign-in-name").FillAsync("Ada Lovelace");
+            await shots.TakeAsync(page, "sign-in");
+            await page.GetByTestId("sign-in-submit").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Uri(baseUrl, "pricing").AbsoluteUri);
+            await Expect(page.GetByTestId("signed-in-as")).ToHaveTextAsync("Ada Lovelace");
+
+            // Pricing lists the emulator's products with price and interval.
+            var pro = page.GetByTestId("plan-pro");
+            await Expect(pro.Locator(".plan-name")).ToHaveTextAsync("Pro");
+            await Expect(page.GetByTestId("price-pro")).ToContainTextAsync("$19.00");
+            await Expect(page.GetByTestId("price-pro")).ToContainTextAsync("month");
+            await shots.TakeAsync(page, "pricing");
+
+            // Subscribe: the page asks KavachPolar for a checkout and opens Polar's (the emulator's) hosted page.
+            await page.GetByTestId("subscribe-pro").ClickAsync();
+            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
+            await Expect(page.Locator("#product-name")).ToHaveTextAsync("Pro");
+            await Expect(page.Locator("#email")).ToHaveValueAsync(email);
+            await shots.TakeAsync(page, "checkout");
+
+            // Pay: Polar redirects to the success page, which reconciles the checkout and shows the subscription.
+            await page.Locator("#pay").ClickAsync();
+            await page.WaitForURLAsync(SuccessUrl());
+            var success = page.GetByTestId("success");
+            await Expect(success).ToHaveAttributeAsync("data-state", "done");
+            await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
+            await Expect(page.GetByTestId("success-product")).ToHaveTextAsync("Pro");
+            await Expect(page.GetByTestId("success-renewal")).Not.ToBeEmptyAsync();
+            await shots.TakeAsync(page, "success");
+
+            // Account: active, Pro, renews at the end of the period.
+            await page.GetByTestId("go-to-account").ClickAsync();
+            await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("active");
+            await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Pro");
+            var renewal = await page.GetByTestId("subscription-renewal").InnerTextAsync();
+            Assert.Matches(DateText(), renewal);
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
+            await shots.TakeAsync(page, "account-active");
+
+            // Cancel at period end: still active, scheduled to end at the same date.
+            await page.GetByTestId("cancel-subscription").ClickAsync();
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToContainTextAsync(renewal);
+            await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("active");
+            await Expect(page.GetByTestId("account-message")).ToContainTextAsync("will end on " + renewal);
+            await shots.TakeAsync(page, "account-cancel-scheduled");
+
+            // Resume: the scheduled cancellation is gone.
+            await page.GetByTestId("resume-subscription").ClickAsync();
+            await Expect(page.GetByTestId("account-message")).ToContainTextAsync("continues");
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
+            await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("active");
+            await Expect(page.GetByTestId("cancel-subscription")).ToBeVisibleAsync();
+
+            // OnSubscriptionChange recorded the changes (it runs in the background, after commit): at least the
+            // subscription appearing, the cancellation being scheduled and it being lifted.
+            var changes = page.GetByTestId("subscription-change");
+            var deadline = DateTime.UtcNow + StepTimeout;
+            while (await changes.CountAsync() < 3 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, ct);
+                await page.ReloadAsync();
+            }
+
+            var rows = await changes.AllInnerTextsAsync();
+            Assert.True(rows.Count >= 3, "Expected at least 3 recorded subscription changes, saw:\n" + string.Join('\n', rows));
+            Assert.Contains(rows, r => r.Contains("none → active", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("active → active (cancels at period end)", StringComparison.Ordinal));
+            await shots.TakeAsync(page, "account-resumed");
+
+            // Every webhook Polar sent during the journey was accepted.
+            var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
+            await polar.WaitForDeliveriesAsync(ct);
+            Assert.Contains(polar.Deliveries, d => d.EventType == "subscription.uncanceled");
+            Assert.All(polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
+
+            // Sign out: the account page asks to sign in again.
+            await page.GetByTestId("sign-out").ClickAsync();
+            await Expect(page.GetByTestId("nav-sign-in")).ToBeVisibleAsync();
+            await page.GotoAsync("/account");
+            await Expect(page).ToHaveURLAsync(new Regex("/signin\\?ReturnUrl=%2Faccount$"));
+        }
+        catch (Exception) when (!page.IsClosed)
+        {
+            await shots.TakeAsync(page, "failure");
+            TestContext.Current.TestOutputHelper?.WriteLine($"failed at {page.Url}");
+            throw;
+        }
+    }
+
+    [GeneratedRegex("/billing/success\\?checkout_id=[0-9a-f-]{36}$")]
+    private static partial Regex SuccessUrl();
+
+    [GeneratedRegex("^[0-9]{1,2} [A-Z][a-z]+ [0-9]{4}$")]
+    private static partial Regex DateText();
+}
