@@ -28,11 +28,13 @@ internal sealed class WebhookProcessor(
     public async Task<string> ProcessAsync(DbContext db, string webhookId, ReadOnlyMemory<byte> body, CancellationToken ct)
     {
         var parsed = Parse(body.Span);
+        var payload = parsed.Error is null ? null : TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span));
+        await OpenAsync(db, ct).ConfigureAwait(false);
         string outcome;
         if (parsed.Error is not null)
         {
             Log.WebhookUnprocessable(logger, webhookId, parsed.Type ?? "?", parsed.Error);
-            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span)), parsed.Error, ct).ConfigureAwait(false);
+            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, payload, parsed.Error, ct).ConfigureAwait(false);
         }
         else if (parsed.Subscription is { } subscription)
         {
@@ -55,6 +57,23 @@ internal sealed class WebhookProcessor(
 
         Log.WebhookProcessed(logger, webhookId, parsed.Type ?? "?", outcome);
         return outcome;
+    }
+
+    /// <summary>
+    /// Opens the connection, giving up at <paramref name="ct"/>. Npgsql honours only the connection
+    /// string's Timeout, not the token, while it opens a connection to a server that accepts and then
+    /// hangs; without this the endpoint would answer 503 after Polar's 10 s. Once open, commands
+    /// honour the token (the server cancels them), so only the open is abandoned.
+    /// </summary>
+    private static async Task OpenAsync(DbContext db, CancellationToken ct)
+    {
+        var open = db.Database.OpenConnectionAsync(ct);
+        if (!open.IsCompleted)
+        {
+            _ = open.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        await open.WaitAsync(ct).ConfigureAwait(false);
     }
 
     private async Task<string> ApplySubscriptionAsync(DbContext db, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
