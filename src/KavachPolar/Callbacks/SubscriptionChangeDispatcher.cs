@@ -41,6 +41,13 @@ internal sealed class SubscriptionChangeDispatcher(
     /// </summary>
     private readonly ConcurrentQueue<Settlement> _unsettled = new();
 
+    /// <summary>
+    /// Batches whose claim failed midway: the claim may have committed with its answer lost, leaving
+    /// rows leased under a token nothing runs. Handed back, guarded by that token, once the database
+    /// answers again.
+    /// </summary>
+    private readonly ConcurrentQueue<(string Token, List<long> Ids)> _unclaimed = new();
+
     /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
     internal TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -99,6 +106,12 @@ internal sealed class SubscriptionChangeDispatcher(
             _unsettled.TryDequeue(out _);
         }
 
+        for (var n = _unclaimed.Count; n > 0 && _unclaimed.TryPeek(out var lost); n--)
+        {
+            await ReleaseAsync(set, lost.Token, lost.Ids).ConfigureAwait(false);
+            _unclaimed.TryDequeue(out _);
+        }
+
         var nowUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
 
         // Only each user's oldest pending change is due: a later change waits for the earlier one.
@@ -121,11 +134,20 @@ internal sealed class SubscriptionChangeDispatcher(
         // when another instance claims some of the same rows at the same moment.
         var token = _owner + ":" + Interlocked.Increment(ref _batches).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var leaseUntil = nowUs + (long)Lease.TotalMicroseconds;
-        await set
-            .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
-            .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), ct)
-            .ConfigureAwait(false);
-        var claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(ct).ConfigureAwait(false);
+        List<PendingCallbackRecord> claimed;
+        try
+        {
+            await set
+                .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), ct)
+                .ConfigureAwait(false);
+            claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            _unclaimed.Enqueue((token, due));
+            throw;
+        }
 
         var settlements = new ConcurrentBag<Settlement>();
         try
@@ -158,9 +180,7 @@ internal sealed class SubscriptionChangeDispatcher(
         {
             // Hand the rows not run back now rather than when the lease runs out, so another
             // instance (or the next deploy) runs them within seconds.
-            await set.Where(c => due.Contains(c.Id) && c.LockOwner == token)
-                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None)
-                .ConfigureAwait(false);
+            await ReleaseAsync(set, token, due).ConfigureAwait(false);
             ct.ThrowIfCancellationRequested();
         }
 
@@ -218,6 +238,11 @@ internal sealed class SubscriptionChangeDispatcher(
                 .ConfigureAwait(false);
         }
     }
+
+    /// <summary>Hands rows leased under <paramref name="token"/> back without running them.</summary>
+    private static Task<int> ReleaseAsync(DbSet<PendingCallbackRecord> set, string token, List<long> ids) =>
+        set.Where(c => ids.Contains(c.Id) && c.LockOwner == token)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None);
 
     private readonly record struct Settlement(long Id, string Owner, bool Succeeded, int Attempts, long NextAttemptAtUs, string? Error);
 
