@@ -1,0 +1,64 @@
+using System.Data.Common;
+using System.Net;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Outages;
+
+/// <summary>
+/// The connection drops right after the dispatcher's claim committed, so the dispatcher never learns
+/// which rows it leased. A database blink must not park those changes for the whole lease.
+/// </summary>
+public sealed class CallbackClaimTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
+
+    [Fact]
+    public async Task A_claim_whose_answer_is_lost_does_not_park_the_callback_for_the_lease()
+    {
+        var lose = new LoseFirstClaimAnswer();
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(lose));
+        var id = Guid.NewGuid().ToString();
+        lose.Armed = true;
+
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct)).StatusCode);
+
+        // "First retry within seconds" (design.md), not when the two-minute lease runs out.
+        await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty, TimeSpan.FromSeconds(30), "the change runs soon after the lost claim");
+        Assert.True(lose.Fired, "the claim's answer was lost");
+        Assert.Equal(id, Assert.Single(app.Changes).EventId);
+    }
+
+    /// <summary>Lets the first claim statement commit, then fails as a dropped connection would.</summary>
+    private sealed class LoseFirstClaimAnswer : DbCommandInterceptor
+    {
+        private int _fired;
+
+        public volatile bool Armed;
+
+        public bool Fired => Volatile.Read(ref _fired) == 1;
+
+        public override ValueTask<int> NonQueryExecutedAsync(DbCommand command, CommandExecutedEventData eventData, int result, CancellationToken cancellationToken = default)
+        {
+            if (Armed
+                && result > 0
+                && command.CommandText.Contains("UPDATE", StringComparison.OrdinalIgnoreCase)
+                && command.CommandText.Contains("kavach_polar_callbacks", StringComparison.Ordinal)
+                && Interlocked.CompareExchange(ref _fired, 1, 0) == 0)
+            {
+                throw new NpgsqlException("Simulated: the connection dropped after the claim committed.");
+            }
+
+            return base.NonQueryExecutedAsync(command, eventData, result, cancellationToken);
+        }
+    }
+}
