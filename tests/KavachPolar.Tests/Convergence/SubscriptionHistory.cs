@@ -59,6 +59,13 @@ internal sealed class SubscriptionHistory
 
     public Dictionary<string, string> UserOfSubscription { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Subscriptions of a customer without external id whose events carry no <c>kavach_user_id</c>
+    /// either (created outside the app's checkout): linked only through the customer, once another
+    /// subscription of that customer has named the user.
+    /// </summary>
+    public HashSet<string> WithoutMetadata { get; } = new(StringComparer.Ordinal);
+
     public static SubscriptionHistory Generate(int subscriptions, int seed)
     {
         var history = new SubscriptionHistory(new Random(seed));
@@ -96,6 +103,11 @@ internal sealed class SubscriptionHistory
         {
             var createdAt = origin.AddSeconds(_rng.Next(0, 200 * 24 * 3600)).AddMilliseconds(_rng.Next(1000));
             var id = NewId();
+            if (user.LinkedByMetadata && user.SubscriptionIds.Count > 0 && _rng.NextDouble() < 0.5)
+            {
+                WithoutMetadata.Add(id);
+            }
+
             user.SubscriptionIds.Add(id);
             UserOfSubscription[id] = user.Id;
             GenerateOne(user, id, products[_rng.Next(products.Length)], createdAt);
@@ -183,12 +195,12 @@ internal sealed class SubscriptionHistory
         foreach (var type in types)
         {
             t = t.AddMilliseconds(1 + _rng.Next(50));
-            var body = Body(user, s, type, t);
+            var body = Body(user, s, type, t, withMetadata: !WithoutMetadata.Contains(s.Id));
             Events.Add(new PlannedEvent(Guid.NewGuid().ToString(), type, t, s, user.Id, body));
         }
     }
 
-    private static byte[] Body(PlannedUser user, SubscriptionSnapshot s, string type, DateTimeOffset timestamp)
+    private static byte[] Body(PlannedUser user, SubscriptionSnapshot s, string type, DateTimeOffset timestamp, bool withMetadata)
     {
         var root = PolarPayloads.Subscription(
             type,
@@ -202,7 +214,7 @@ internal sealed class SubscriptionHistory
             cancelAtPeriodEnd: s.CancelAtPeriodEnd,
             currentPeriodEnd: s.PeriodEnd,
             productId: s.ProductId,
-            metadataUserId: user.LinkedByMetadata ? user.Id : null,
+            metadataUserId: user.LinkedByMetadata && withMetadata ? user.Id : null,
             email: user.Email);
         var data = root["data"]!.AsObject();
         data["current_period_start"] = PolarPayloads.Format(s.PeriodStart);

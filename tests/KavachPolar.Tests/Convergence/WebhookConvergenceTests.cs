@@ -84,7 +84,8 @@ public sealed class WebhookConvergenceTests
             figures.CallbackRuns = recorder.Count;
             figures.CallbackFailures = recorder.Failures;
 
-            Report($"convergence: seed={seed} subscriptions={subscriptions} users={history.Users.Count} {figures}");
+            Report($"convergence: seed={seed} subscriptions={subscriptions} users={history.Users.Count} " +
+                $"(linked by metadata {history.Users.Count(u => u.LinkedByMetadata)}, through the customer only {history.WithoutMetadata.Count} subscriptions) {figures}");
             foreach (var m in mismatches.Take(20))
             {
                 Report("  mismatch: " + m);
