@@ -123,6 +123,36 @@ public sealed partial class SubscriptionJourneyTests
         }
     }
 
+    [Fact]
+    public async Task When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again()
+    {
+        await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);
+        await using var browser = await Browser.LaunchAsync();
+        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { BaseURL = app.BaseUrl.AbsoluteUri });
+        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        var shots = new Screenshots(nameof(When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again));
+        var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
+        polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503);
+
+        await page.GotoAsync("/signin?returnUrl=%2Fpricing");
+        await page.GetByTestId("sign-in-email").FillAsync($"lin.{Guid.NewGuid():N}@kavachpolar.dev");
+        await page.GetByTestId("sign-in-submit").ClickAsync();
+        await page.GetByTestId("subscribe-team").ClickAsync();
+
+        var error = page.GetByTestId("checkout-error");
+        await Expect(error).ToBeVisibleAsync();
+        await Expect(error).Not.ToBeEmptyAsync();
+        await Expect(page.GetByTestId("subscribe-team")).ToBeEnabledAsync();
+        await Expect(page.GetByTestId("subscribe-team")).ToHaveTextAsync("Subscribe to Team");
+        Assert.StartsWith(app.BaseUrl.AbsoluteUri, page.Url, StringComparison.Ordinal);
+        await shots.TakeAsync(page, "checkout-failed");
+
+        // The fault was one-off: the next click reaches Polar's checkout page.
+        await page.GetByTestId("subscribe-team").ClickAsync();
+        await Expect(page.Locator("#product-name")).ToHaveTextAsync("Team");
+    }
+
     [GeneratedRegex("/billing/success\\?checkout_id=[0-9a-f-]{36}$")]
     private static partial Regex SuccessUrl();
 
