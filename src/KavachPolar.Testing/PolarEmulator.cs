@@ -118,9 +118,17 @@ public sealed class PolarEmulator : IAsyncDisposable
         var app = builder.Build();
         var emulator = new PolarEmulator(options, app);
         app.Run(emulator.HandleAsync);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var address = app.Urls.First();
-        emulator._store.BaseUrl = new Uri(address.TrimEnd('/') + "/");
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await emulator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        emulator._store.BaseUrl = new Uri(app.Urls.First().TrimEnd('/') + "/");
         return emulator;
     }
 
@@ -128,14 +136,23 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// Registers a webhook endpoint. It receives events emitted from now on (Polar sends nothing retroactively).
     /// </summary>
     /// <param name="url">Where to POST events. Unlike Polar, http and loopback URLs are accepted.</param>
-    /// <param name="secret">The signing secret; a Standard Webhooks secret (<c>whsec_</c> + base64 of 32 bytes) when null.</param>
+    /// <param name="secret">The signing secret. When null, one is generated in the form Polar used for the mode: legacy
+    /// endpoints get <c>whsec_</c> and 43 alphanumerics (<c>generate_token</c>), standard ones <c>whsec_</c> and the base64 of 32 random bytes.</param>
     /// <param name="mode">How Polar derives the HMAC key from the secret (REFERENCE §4.4).</param>
-    /// <param name="events">The event types to receive; all when null.</param>
+    /// <param name="events">The event types to receive (Polar's names, e.g. <c>subscription.revoked</c>); all when null.</param>
+    /// <exception cref="ArgumentException">An event type Polar does not have.</exception>
     public EmulatorWebhookEndpoint AddWebhookEndpoint(Uri url, string? secret = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, IEnumerable<string>? events = null)
     {
         ArgumentNullException.ThrowIfNull(url);
-        var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret ?? PolarWebhookSigner.CreateStandardSecret(), mode,
-            events is null ? null : new HashSet<string>(events, StringComparer.Ordinal));
+        var types = events?.ToList();
+        if (types?.FirstOrDefault(t => !WebhookEventTypes.All.Contains(t)) is { } unknown)
+        {
+            throw new ArgumentException($"Polar has no webhook event type '{unknown}'.", nameof(events));
+        }
+
+        secret ??= mode == PolarWebhookSigningMode.Standard ? PolarWebhookSigner.CreateStandardSecret() : Ids.NewToken("whsec_");
+        var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret, mode,
+            types is null ? null : new HashSet<string>(types, StringComparer.Ordinal));
         _dispatcher.AddEndpoint(endpoint);
         return endpoint;
     }
@@ -166,7 +183,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// Moves the business clock forward and plays what falls due, each at its own instant and in time order:
     /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>), trial
     /// conversions (the same, without <c>subscription.active</c>), scheduled cancellations (<c>updated</c>, <c>canceled</c>
-    /// again, <c>revoked</c>), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
+    /// again, <c>revoked</c>), scheduled pauses (<c>updated</c>, <c>paused</c>) and automatic resumptions (<c>updated</c>,
+    /// <c>resumed</c>, the order), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
     /// (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
     /// </summary>
     public Task AdvanceTimeAsync(TimeSpan by, CancellationToken cancellationToken = default)
@@ -238,8 +256,12 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <summary>
     /// Makes the next <paramref name="count"/> API requests whose method is <paramref name="method"/> and whose path starts
     /// with <paramref name="pathPrefix"/> answer as Polar does for <paramref name="statusCode"/>: 429 with an empty body and
-    /// <c>retry-after</c>; 401 with the <c>invalid_token</c> body; 403 <c>insufficient_scope</c>; 404 <c>ResourceNotFound</c>;
-    /// 409 <c>SubscriptionLocked</c>; 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page.
+    /// <c>retry-after</c> (1 s unless <paramref name="retryAfter"/> says otherwise); 401 with the <c>invalid_token</c> body;
+    /// 403 <c>insufficient_scope</c>; 400 <c>BadRequest</c>; 402 <c>PaymentFailed</c>; 404 <c>ResourceNotFound</c>;
+    /// 409 <c>SubscriptionLocked</c>; 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
+    /// 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page; any other status a <c>PolarError</c> body.
+    /// Faults apply before version checks, routing and authentication, as Polar's rate limiter does. Path prefixes
+    /// start with a slash, e.g. <c>/v1/subscriptions/</c>.
     /// </summary>
     public void InjectFault(HttpMethod method, string pathPrefix, int statusCode, int count = 1, TimeSpan? retryAfter = null)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace KavachPolar;
 
 /// <summary>
@@ -20,5 +22,6 @@ public sealed record KavachSubscription(
     /// <see langword="true"/> when the status entitles the user to the product
     /// (<c>active</c> or <c>trialing</c>), including a subscription scheduled to cancel.
     /// </summary>
+    [JsonIgnore]
     public bool IsEntitled => Status is "active" or "trialing";
 }

@@ -36,6 +36,68 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
         throw PolarApiException.Validation("RequestValidationError", all);
     }
 
+    /// <summary><c>PATCH /v1/checkouts/{id}</c> (<c>CheckoutUpdate</c>: every field optional, unknown fields ignored).</summary>
+    public async Task<ApiResult> UpdateAsync(ApiRequest request)
+    {
+        var id = Pagination.PathUuid(request, "id");
+        var body = await request.ReadJsonBodyAsync().ConfigureAwait(false);
+        var errors = new ValidationErrors();
+        if (body is not JsonObject o)
+        {
+            errors.Add("model_attributes_type", ValidationErrors.Loc("body"), "Input should be a valid dictionary or object to extract fields from", body);
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        JsonArray At(string field) => ValidationErrors.Loc("body", field);
+        bool Present(string name) => o.TryGetPropertyValue(name, out var v) && v is not null;
+        string? Text(string name, int? max = null) => Present(name) ? InputRules.String(o[name], At(name), errors, max) : null;
+        bool? Flag(string name) => Present(name) ? InputRules.Bool(o[name], At(name), errors) : null;
+
+        var productId = Present("product_id") ? InputRules.Uuid4(o["product_id"], At("product_id"), errors) : null;
+        var email = Present("customer_email") ? InputRules.Email(o["customer_email"], At("customer_email"), errors) : null;
+        var name = Text("customer_name", 256);
+        var billingName = Text("customer_billing_name");
+        var ip = Text("customer_ip_address");
+        var taxId = Text("customer_tax_id");
+        var locale = Text("locale");
+        var embedOrigin = Text("embed_origin");
+        var successUrl = Present("success_url") ? InputRules.Url(o["success_url"], At("success_url"), errors) : null;
+        var returnUrl = Present("return_url") ? InputRules.Url(o["return_url"], At("return_url"), errors) : null;
+        var metadata = Present("metadata") ? InputRules.Metadata(o["metadata"], At("metadata"), errors) : null;
+        var customerMetadata = Present("customer_metadata") ? InputRules.Metadata(o["customer_metadata"], At("customer_metadata"), errors) : null;
+        var trialInterval = Present("trial_interval") ? InputRules.Enum(o["trial_interval"], At("trial_interval"), errors, TrialIntervals) : null;
+        var trialCount = Present("trial_interval_count") ? InputRules.Int(o["trial_interval_count"], At("trial_interval_count"), errors, 1, 1000) : null;
+        var allowTrial = Flag("allow_trial");
+        var allowDiscountCodes = Flag("allow_discount_codes");
+        var requireBillingAddress = Flag("require_billing_address");
+        var isBusiness = Flag("is_business_customer");
+        if (errors.Count > 0)
+        {
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        return new ApiResult(200, store.UpdateCheckout(id, productId, ch =>
+        {
+            ch.CustomerEmail = email ?? ch.CustomerEmail;
+            ch.CustomerName = name ?? ch.CustomerName;
+            ch.CustomerBillingName = billingName ?? ch.CustomerBillingName;
+            ch.CustomerIpAddress = ip ?? ch.CustomerIpAddress;
+            ch.CustomerTaxId = taxId ?? ch.CustomerTaxId;
+            ch.Locale = locale ?? ch.Locale;
+            ch.EmbedOrigin = embedOrigin ?? ch.EmbedOrigin;
+            ch.SuccessUrl = successUrl?.Replace("%7BCHECKOUT_ID%7D", "{CHECKOUT_ID}", StringComparison.OrdinalIgnoreCase) ?? ch.SuccessUrl;
+            ch.ReturnUrl = returnUrl ?? ch.ReturnUrl;
+            ch.Metadata = metadata ?? ch.Metadata;
+            ch.CustomerMetadata = customerMetadata ?? ch.CustomerMetadata;
+            ch.TrialInterval = trialInterval ?? ch.TrialInterval;
+            ch.TrialIntervalCount = (int?)trialCount ?? ch.TrialIntervalCount;
+            ch.AllowTrial = allowTrial ?? ch.AllowTrial;
+            ch.AllowDiscountCodes = allowDiscountCodes ?? ch.AllowDiscountCodes;
+            ch.RequireBillingAddress = requireBillingAddress ?? ch.RequireBillingAddress;
+            ch.IsBusinessCustomer = isBusiness ?? ch.IsBusinessCustomer;
+        }));
+    }
+
     public Task<ApiResult> GetAsync(ApiRequest request) =>
         Task.FromResult(new ApiResult(200, store.GetCheckout(Pagination.PathUuid(request, "id"))));
 

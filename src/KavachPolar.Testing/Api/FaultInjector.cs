@@ -61,6 +61,17 @@ internal sealed class FaultInjector
             case 404:
                 await WriteRawAsync(response, "application/json", PolarApiException.NotFound().Body).ConfigureAwait(false);
                 return;
+            case 400:
+                await WriteRawAsync(response, "application/json", PolarApiException.Polar(400, "BadRequest", "Bad request").Body).ConfigureAwait(false);
+                return;
+            case 402:
+                await WriteRawAsync(response, "application/json", PolarApiException.Polar(402, "PaymentFailed", "Payment failed.").Body).ConfigureAwait(false);
+                return;
+            case 422:
+                var errors = new ValidationErrors();
+                errors.Add("value_error", ValidationErrors.Loc("body"), "Value error, injected by the emulator.", null);
+                await WriteRawAsync(response, "application/json", PolarApiException.Validation("PolarRequestValidationError", errors).Body).ConfigureAwait(false);
+                return;
             case 409:
                 await WriteRawAsync(response, "application/json", PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.").Body).ConfigureAwait(false);
                 return;

@@ -38,6 +38,7 @@ internal sealed partial class PolarApi
             new("GET", "/v1/checkouts/", checkouts.ListAsync),
             new("POST", "/v1/checkouts/", checkouts.CreateAsync),
             new("GET", "/v1/checkouts/{id}", checkouts.GetAsync),
+            new("PATCH", "/v1/checkouts/{id}", checkouts.UpdateAsync),
             new("GET", "/v1/subscriptions/", subscriptions.ListAsync),
             new("GET", "/v1/subscriptions/{id}", subscriptions.GetAsync),
             new("PATCH", "/v1/subscriptions/{id}", subscriptions.UpdateAsync),
@@ -132,7 +133,8 @@ internal sealed partial class PolarApi
                 continue;
             }
 
-            if (string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase))
+            // Starlette answers HEAD wherever GET is routed.
+            if (string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase) || (route.Method == "GET" && HttpMethods.IsHead(method)))
             {
                 return (route, values, allowed);
             }

@@ -160,7 +160,7 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
                     update = update with { CancelAtPeriodEnd = InputRules.Bool(value, At(field), errors) ?? false };
                     break;
                 case "pause_at_period_end":
-                    InputRules.Bool(value, At(field), errors);
+                    update = update with { PauseAtPeriodEnd = InputRules.Bool(value, At(field), errors) ?? false };
                     break;
                 case "revoke" or "resume":
                     if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.True)
@@ -211,6 +211,10 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
                     if (field == "trial_end")
                     {
                         update = update with { Variant = "SubscriptionUpdateTrial" };
+                    }
+                    else if (field == "resumes_at" && value is not null && DateTimeOffset.TryParse(value.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture, out var resumesAt))
+                    {
+                        update = update with { ResumesAt = resumesAt.ToUniversalTime() };
                     }
 
                     break;

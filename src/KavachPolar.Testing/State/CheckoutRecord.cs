@@ -12,17 +12,17 @@ internal sealed class CheckoutRecord
     public required DateTimeOffset ExpiresAt { get; init; }
 
     /// <summary>The success URL as given (placeholders un-escaped), or null for the default.</summary>
-    public string? SuccessUrl { get; init; }
-    public string? ReturnUrl { get; init; }
-    public string? EmbedOrigin { get; init; }
+    public string? SuccessUrl { get; set; }
+    public string? ReturnUrl { get; set; }
+    public string? EmbedOrigin { get; set; }
     public required IReadOnlyList<string> ProductIds { get; init; }
-    public required string ProductId { get; init; }
-    public bool AllowTrial { get; init; } = true;
-    public string? TrialInterval { get; init; }
-    public int? TrialIntervalCount { get; init; }
-    public bool AllowDiscountCodes { get; init; } = true;
-    public bool RequireBillingAddress { get; init; }
-    public bool IsBusinessCustomer { get; init; }
+    public required string ProductId { get; set; }
+    public bool AllowTrial { get; set; } = true;
+    public string? TrialInterval { get; set; }
+    public int? TrialIntervalCount { get; set; }
+    public bool AllowDiscountCodes { get; set; } = true;
+    public bool RequireBillingAddress { get; set; }
+    public bool IsBusinessCustomer { get; set; }
     public string? CustomerId { get; set; }
     public string? CustomerName { get; set; }
     public string? CustomerEmail { get; set; }
@@ -33,11 +33,10 @@ internal sealed class CheckoutRecord
     public string? Locale { get; set; }
     public string? PaymentMethodType { get; set; }
     public long? TaxAmount { get; set; }
-    public JsonObject Metadata { get; init; } = [];
-    public JsonObject CustomerMetadata { get; init; } = [];
-    public JsonObject CustomFieldData { get; init; } = [];
+    public JsonObject Metadata { get; set; } = [];
+    public JsonObject CustomerMetadata { get; set; } = [];
+    public JsonObject CustomFieldData { get; set; } = [];
     public string? ExternalCustomerId { get; init; }
-    public string? SubscriptionId { get; set; }
 
     /// <summary>Whether the customer was linked at creation, which locks the email field.</summary>
     public bool EmailLocked { get; set; }

@@ -131,16 +131,7 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.NotFound();
             }
 
-            var status = CheckoutStatus(ch);
-            if (status == "expired")
-            {
-                throw PolarApiException.Polar(403, "ExpiredCheckoutError", "This checkout session has expired.");
-            }
-
-            if (status != "open")
-            {
-                throw PolarApiException.Polar(403, "NotOpenCheckout", $"This checkout session is not open: {status}.");
-            }
+            RequireOpen(ch);
 
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
             email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
@@ -161,6 +152,7 @@ internal sealed partial class EmulatorStore
 
             // REFERENCE §7 gotcha 5: the external id only ever lands on a customer this checkout creates.
             var created = false;
+            var metadataMerged = false;
             if (customer is null && ch.ExternalCustomerId is not null)
             {
                 customer = CustomerByExternalId(ch.ExternalCustomerId);
@@ -198,6 +190,7 @@ internal sealed partial class EmulatorStore
                 }
 
                 customer.ModifiedAt = now;
+                metadataMerged = true;
             }
 
             ch.Status = "confirmed";
@@ -212,6 +205,11 @@ internal sealed partial class EmulatorStore
             if (created)
             {
                 Emit("customer.created", Models.Customer(customer));
+                EmitStateChanged(customer);
+            }
+            else if (metadataMerged)
+            {
+                Emit("customer.updated", Models.Customer(customer));
                 EmitStateChanged(customer);
             }
 
@@ -253,7 +251,6 @@ internal sealed partial class EmulatorStore
 
             ch.Status = "succeeded";
             ch.ModifiedAt = Now;
-            ch.SubscriptionId = subscription.Id;
             Emit("checkout.updated", Models.Checkout(ch));
             EmitStateChanged(customer);
             return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch)));
@@ -316,6 +313,48 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             return _products.FirstOrDefault(p => p.PriceId == priceId)?.Id;
+        }
+    }
+
+    /// <summary>
+    /// <c>PATCH /v1/checkouts/{id}</c>: applies validated changes to an open checkout and emits <c>checkout.updated</c>.
+    /// </summary>
+    /// <param name="id">The checkout id.</param>
+    /// <param name="productId">The product to select, which must be one of the checkout's products.</param>
+    /// <param name="apply">Sets the other changed fields; runs under the lock.</param>
+    public JsonObject UpdateCheckout(string id, string? productId, Action<CheckoutRecord> apply)
+    {
+        lock (_lock)
+        {
+            if (!_checkouts.TryGetValue(id, out var ch))
+            {
+                throw PolarApiException.NotFound();
+            }
+
+            RequireOpen(ch);
+            if (productId is not null && !ch.ProductIds.Contains(productId))
+            {
+                throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product is not available in this checkout.", JsonValue.Create(productId));
+            }
+
+            var lockedEmail = ch.EmailLocked ? ch.CustomerEmail : null;
+            apply(ch);
+            ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
+            ch.ProductId = productId ?? ch.ProductId;
+            ch.ModifiedAt = Now;
+            var json = Models.Checkout(ch);
+            Emit("checkout.updated", (JsonObject)json.DeepClone());
+            return json;
+        }
+    }
+
+    /// <summary>Polar answers 403 <c>NotOpenCheckout</c> for any checkout that is not open, expired ones included.</summary>
+    private void RequireOpen(CheckoutRecord ch)
+    {
+        var status = CheckoutStatus(ch);
+        if (status != "open")
+        {
+            throw PolarApiException.Polar(403, "NotOpenCheckout", $"Checkout {ch.Id} is not open: {status}");
         }
     }
 }

@@ -125,8 +125,14 @@ internal sealed partial class EmulatorStore
                 case "SubscriptionRevoke":
                     RevokeNow(s, update.Reason, update.Comment);
                     break;
-                case "SubscriptionUpdateProduct":
+                case "SubscriptionUpdateBase":
                     ChangeProductOrMetadata(s, update);
+                    break;
+                case "SubscriptionPause":
+                    SchedulePause(s, update.PauseAtPeriodEnd, update.ResumesAt);
+                    break;
+                case "SubscriptionResume":
+                    Resume(s);
                     break;
                 default:
                     throw PolarApiException.Polar(403, "NotPermitted", $"The emulator does not implement {update.Variant}.");
@@ -313,5 +319,55 @@ internal sealed partial class EmulatorStore
         }
 
         EmitStateChanged(_customers[s.CustomerId]);
+    }
+
+    /// <summary>
+    /// Scheduling or unscheduling a pause sends only <c>subscription.updated</c>; the pause itself happens at period
+    /// end (REFERENCE §4.7).
+    /// </summary>
+    private void SchedulePause(SubscriptionRecord s, bool pause, DateTimeOffset? resumesAt)
+    {
+        if (!s.IsActive || s.CancelAtPeriodEnd)
+        {
+            throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
+        }
+
+        s.PauseAtPeriodEnd = pause;
+        s.ResumesAt = pause ? resumesAt : null;
+        s.ModifiedAt = Now;
+        EmitSubscriptionEvents(s);
+    }
+
+    /// <summary>Resuming a paused subscription starts a new period and bills it: updated, resumed, then the order.</summary>
+    private void Resume(SubscriptionRecord s)
+    {
+        if (s.Status != "paused")
+        {
+            throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not paused.");
+        }
+
+        var now = Now;
+        s.Status = "active";
+        s.PausedAt = null;
+        s.ResumesAt = null;
+        s.CurrentPeriodStart = now;
+        s.CurrentPeriodEnd = AddInterval(now, s.RecurringInterval, s.RecurringIntervalCount);
+        s.ModifiedAt = now;
+        var data = Models.Subscription(s);
+        Emit("subscription.updated", (JsonObject)data.DeepClone());
+        Emit("subscription.resumed", data);
+        EmitPaidOrder(s, "subscription_cycle", now);
+        EmitStateChanged(_customers[s.CustomerId]);
+    }
+
+    /// <summary>A cycle order: created pending, then updated and paid once the charge goes through.</summary>
+    private void EmitPaidOrder(SubscriptionRecord s, string billingReason, DateTimeOffset now)
+    {
+        var order = NewOrder(s, billingReason, s.Amount, null, now);
+        Emit("order.created", Models.Order(order));
+        order.Status = "paid";
+        order.ModifiedAt = Now;
+        Emit("order.updated", Models.Order(order));
+        Emit("order.paid", Models.Order(order));
     }
 }

@@ -10,7 +10,7 @@ internal sealed partial class EmulatorStore
     /// <summary>
     /// Moves the business clock forward and plays, in time order and each at its own instant, everything
     /// that falls due: renewals (<c>subscription.cycled</c>), trial conversions, scheduled cancellations
-    /// (revoked), exhausted dunning (revoked) and checkout expiry.
+    /// (revoked), scheduled pauses and resumptions, exhausted dunning (revoked) and checkout expiry.
     /// </summary>
     public void Advance(TimeSpan by)
     {
@@ -55,6 +55,10 @@ internal sealed partial class EmulatorStore
             {
                 Consider(pastDueAt + DunningPeriod, () => RevokeAfterDunning(s));
             }
+            else if (s.Status == "paused" && s.ResumesAt is { } resumesAt)
+            {
+                Consider(resumesAt, () => Resume(s));
+            }
         }
 
         foreach (var ch in _checkouts.Values.Where(c => c.Status == "open").OrderBy(c => c.CreatedAt))
@@ -78,6 +82,16 @@ internal sealed partial class EmulatorStore
             return;
         }
 
+        if (s.PauseAtPeriodEnd)
+        {
+            s.Status = "paused";
+            s.PausedAt = now;
+            s.PauseAtPeriodEnd = false;
+            s.ModifiedAt = now;
+            EmitSubscriptionEvents(s, "subscription.paused");
+            return;
+        }
+
         var trialConversion = s.Status == "trialing";
         s.CurrentPeriodStart = s.CurrentPeriodEnd;
         s.CurrentPeriodEnd = AddInterval(s.CurrentPeriodStart, s.RecurringInterval, s.RecurringIntervalCount);
@@ -92,12 +106,7 @@ internal sealed partial class EmulatorStore
         var data = Models.Subscription(s);
         Emit("subscription.cycled", (JsonObject)data.DeepClone());
         Emit("subscription.updated", data);
-        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
-        Emit("order.created", Models.Order(order));
-        order.Status = "paid";
-        order.ModifiedAt = Now;
-        Emit("order.updated", Models.Order(order));
-        Emit("order.paid", Models.Order(order));
+        EmitPaidOrder(s, "subscription_cycle", now);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 

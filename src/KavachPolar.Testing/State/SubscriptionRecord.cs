@@ -22,6 +22,9 @@ internal sealed class SubscriptionRecord
     public DateTimeOffset? EndsAt { get; set; }
     public DateTimeOffset? EndedAt { get; set; }
     public DateTimeOffset? PastDueAt { get; set; }
+    public bool PauseAtPeriodEnd { get; set; }
+    public DateTimeOffset? PausedAt { get; set; }
+    public DateTimeOffset? ResumesAt { get; set; }
     public required string CustomerId { get; init; }
     public required string ProductId { get; set; }
     public string? CheckoutId { get; init; }

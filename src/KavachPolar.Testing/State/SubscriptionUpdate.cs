@@ -9,6 +9,12 @@ internal sealed record SubscriptionUpdate(string Variant)
     /// <summary>For <c>SubscriptionCancel</c>: the requested <c>cancel_at_period_end</c>.</summary>
     public bool CancelAtPeriodEnd { get; init; }
 
+    /// <summary>For <c>SubscriptionPause</c>: the requested <c>pause_at_period_end</c>.</summary>
+    public bool PauseAtPeriodEnd { get; init; }
+
+    /// <summary>For <c>SubscriptionPause</c>: when a paused subscription resumes by itself.</summary>
+    public DateTimeOffset? ResumesAt { get; init; }
+
     public string? Reason { get; init; }
 
     public string? Comment { get; init; }

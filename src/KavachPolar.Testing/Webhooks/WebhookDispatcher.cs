@@ -267,8 +267,9 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
             {
                 error = string.Create(CultureInfo.InvariantCulture, $"timed out after {_options.WebhookTimeout.TotalSeconds} s");
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // A refused connection, a bad URL or a broken response: Polar records these as failed attempts too.
                 error = e.Message;
             }
             catch (OperationCanceledException)
@@ -279,6 +280,7 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
         }
 
         var delivery = new EmulatorDelivery(evt.EventId, evt.Type, endpoint.Id, attempt, timestamp, signature, status, error, started, _clock.Transport.GetUtcNow());
+        var retry = false;
         lock (_lock)
         {
             _deliveries.Add(delivery);
@@ -290,13 +292,21 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
             {
                 evt.Status = EmulatorWebhookEventStatus.Pending;
                 Interlocked.Increment(ref _outstanding);
-                _ = RetryLaterAsync(job with { SequenceAttempt = job.SequenceAttempt + 1 }, RetryDelay(job.SequenceAttempt));
+                retry = true;
             }
             else if (evt.Status != EmulatorWebhookEventStatus.Skipped)
             {
                 evt.Status = EmulatorWebhookEventStatus.Failed;
                 DisableIfFailing(endpoint);
             }
+        }
+
+        if (retry)
+        {
+            // Retries run beside the endpoint's queue, so later events can overtake a failing one, as in Polar.
+            var next = job with { SequenceAttempt = job.SequenceAttempt + 1 };
+            var delay = RetryDelay(job.SequenceAttempt);
+            _ = Task.Run(() => RetryLaterAsync(next, delay));
         }
 
         Interlocked.Decrement(ref _outstanding);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
@@ -27,8 +28,18 @@ internal sealed class SubscriptionChangeDispatcher(
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan CallbackTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
+    private const int BatchSize = 64;
+    private const int MaxParallelCallbacks = 4;
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private long _batches;
+
+    /// <summary>
+    /// Rows whose callback ran but whose outcome could not be written (the database went away):
+    /// settled before anything else once it is back, instead of staying leased, and holding up
+    /// their user's later changes, until the lease runs out.
+    /// </summary>
+    private readonly ConcurrentQueue<Settlement> _unsettled = new();
 
     /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
     internal TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -79,71 +90,136 @@ internal sealed class SubscriptionChangeDispatcher(
             return false;
         }
 
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+        await using var store = KavachDbScope.Open(scopes);
+        var db = store.Db;
         var set = db.Set<PendingCallbackRecord>();
+        for (var n = _unsettled.Count; n > 0 && _unsettled.TryPeek(out var pending); n--)
+        {
+            await SettleAsync(set, [pending]).ConfigureAwait(false);
+            _unsettled.TryDequeue(out _);
+        }
+
         var nowUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
 
         // Only each user's oldest pending change is due: a later change waits for the earlier one.
+        // So every row of a batch belongs to a different user, and the batch may run in parallel.
         var due = await set.AsNoTracking()
             .Where(c => c.NextAttemptAtUs <= nowUs
                         && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs)
                         && !set.Any(e => e.UserId == c.UserId && e.Id < c.Id))
             .OrderBy(c => c.Id)
-            .Take(32)
+            .Select(c => c.Id)
+            .Take(BatchSize)
             .ToListAsync(ct)
             .ConfigureAwait(false);
-
-        foreach (var row in due)
+        if (due.Count == 0)
         {
-            await RunOneAsync(set, row, callback, ct).ConfigureAwait(false);
+            return false;
         }
 
-        return due.Count > 0;
-    }
-
-    private async Task RunOneAsync(DbSet<PendingCallbackRecord> set, PendingCallbackRecord row, Func<KavachSubscriptionChange, CancellationToken, Task> callback, CancellationToken ct)
-    {
-        var nowUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
+        // One statement claims the batch; a per-batch owner token tells which rows this call won
+        // when another instance claims some of the same rows at the same moment.
+        var token = _owner + ":" + Interlocked.Increment(ref _batches).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var leaseUntil = nowUs + (long)Lease.TotalMicroseconds;
-        var claimed = await set
-            .Where(c => c.Id == row.Id && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
-            .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, _owner), ct)
+        await set
+            .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), ct)
             .ConfigureAwait(false);
-        if (claimed == 0)
-        {
-            return;
-        }
+        var claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(ct).ConfigureAwait(false);
 
-        var change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)!;
+        var settlements = new ConcurrentBag<Settlement>();
         try
         {
+            await Parallel.ForEachAsync(
+                claimed,
+                new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCallbacks, CancellationToken = ct },
+                async (row, token2) => settlements.Add(await InvokeAsync(row, token, callback, token2).ConfigureAwait(false))).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down: settle what ran, hand the rest back below.
+        }
+
+        try
+        {
+            await SettleAsync(set, [.. settlements]).ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (var settlement in settlements)
+            {
+                _unsettled.Enqueue(settlement);
+            }
+
+            throw;
+        }
+
+        if (ct.IsCancellationRequested)
+        {
+            // Hand the rows not run back now rather than when the lease runs out, so another
+            // instance (or the next deploy) runs them within seconds.
+            await set.Where(c => due.Contains(c.Id) && c.LockOwner == token)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None)
+                .ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+        }
+
+        return true;
+    }
+
+    private async Task<Settlement> InvokeAsync(PendingCallbackRecord row, string owner, Func<KavachSubscriptionChange, CancellationToken, Task> callback, CancellationToken ct)
+    {
+        KavachSubscriptionChange? change = null;
+        try
+        {
+            change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)
+                     ?? throw new JsonException("The stored change is null.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
             await callback(change, timeout.Token).ConfigureAwait(false);
+            KavachPolarTelemetry.CountCallback(succeeded: true);
+            return new Settlement(row.Id, owner, true, 0, 0, null);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
+            KavachPolarTelemetry.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
-            Log.CallbackFailed(logger, e, change.UserId, change.EventId, attempt, e.GetType().Name, delay);
+            Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
             var next = SubscriptionSynchronizer.ToUs(time.GetUtcNow() + delay);
-            var error = e.GetType().FullName ?? e.GetType().Name;
-            await set
-                .Where(c => c.Id == row.Id && c.LockOwner == _owner)
-                .ExecuteUpdateAsync(
-                    u => u.SetProperty(c => c.Attempts, attempt)
-                        .SetProperty(c => c.NextAttemptAtUs, next)
-                        .SetProperty(c => c.LockedUntilUs, (long?)null)
-                        .SetProperty(c => c.LockOwner, (string?)null)
-                        .SetProperty(c => c.LastError, error),
-                    CancellationToken.None)
-                .ConfigureAwait(false);
-            return;
+            return new Settlement(row.Id, owner, false, attempt, next, e.GetType().FullName ?? e.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the rows whose callback succeeded (one statement) and releases the others for a retry;
+    /// only rows this instance still holds under the same lease are touched.
+    /// </summary>
+    private static async Task SettleAsync(DbSet<PendingCallbackRecord> set, IReadOnlyCollection<Settlement> settlements)
+    {
+        var done = settlements.Where(s => s.Succeeded).ToList();
+        foreach (var group in done.GroupBy(s => s.Owner))
+        {
+            var ids = group.Select(s => s.Id).ToList();
+            await set.Where(c => ids.Contains(c.Id) && c.LockOwner == group.Key).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        await set.Where(c => c.Id == row.Id && c.LockOwner == _owner).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
+        foreach (var s in settlements.Where(s => !s.Succeeded))
+        {
+            await set
+                .Where(c => c.Id == s.Id && c.LockOwner == s.Owner)
+                .ExecuteUpdateAsync(
+                    u => u.SetProperty(c => c.Attempts, s.Attempts)
+                        .SetProperty(c => c.NextAttemptAtUs, s.NextAttemptAtUs)
+                        .SetProperty(c => c.LockedUntilUs, (long?)null)
+                        .SetProperty(c => c.LockOwner, (string?)null)
+                        .SetProperty(c => c.LastError, s.Error),
+                    CancellationToken.None)
+                .ConfigureAwait(false);
+        }
     }
+
+    private readonly record struct Settlement(long Id, string Owner, bool Succeeded, int Attempts, long NextAttemptAtUs, string? Error);
 
     /// <summary>1 s, 2 s, 4 s ... up to a minute: the first retry within seconds.</summary>
     internal static TimeSpan Backoff(int attempt) =>

@@ -59,6 +59,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.AddHostedService<SubscriptionChangeDispatcher>();
+        services.AddHostedService<WebhookEventRetention>();
 
         services.AddHttpClient<PolarApiClient>((sp, http) =>
             {
@@ -75,6 +76,12 @@ public static class KavachPolarServiceCollectionExtensions
             })
             .AddStandardResilienceHandler(o =>
             {
+                // Polar's 429 carries a Retry-After that can exceed any sensible wait inside a request:
+                // it is answered to the caller (503 + Retry-After), not retried, and does not count
+                // towards opening the circuit.
+                o.Retry.ShouldHandle = args => ValueTask.FromResult(IsTransientButNotRateLimited(args.Outcome));
+                o.CircuitBreaker.ShouldHandle = args => ValueTask.FromResult(IsTransientButNotRateLimited(args.Outcome));
+
                 // Polar has no idempotency keys: a POST or PATCH is never retried.
                 o.Retry.DisableForUnsafeHttpMethods();
                 o.Retry.MaxRetryAttempts = 2;
@@ -86,6 +93,9 @@ public static class KavachPolarServiceCollectionExtensions
 
         return builder;
     }
+
+    private static bool IsTransientButNotRateLimited(Polly.Outcome<HttpResponseMessage> outcome) =>
+        outcome.Result?.StatusCode != System.Net.HttpStatusCode.TooManyRequests && HttpClientResiliencePredicates.IsTransient(outcome);
 
     private sealed class KavachPolarMarker;
 }

@@ -14,7 +14,7 @@ internal static partial class Log
     [LoggerMessage(1002, LogLevel.Warning, "Polar could not be reached for {Method} {Path}: {ErrorType}.")]
     public static partial void PolarUnreachable(ILogger logger, string method, string path, string errorType);
 
-    [LoggerMessage(1003, LogLevel.Error, "Polar answered {Method} {Path} with an unexpected HTTP {StatusCode}: a redirect or an unreadable body usually means a proxy or a wrong ApiBaseUrl.")]
+    [LoggerMessage(1003, LogLevel.Error, "Polar answered {Method} {Path} with an unexpected HTTP {StatusCode}: a redirect, an unknown route or an unreadable body usually means a proxy or a wrong KavachPolar:ApiBaseUrl.")]
     public static partial void PolarUnexpectedResponse(ILogger logger, string method, string path, int statusCode);
 
     [LoggerMessage(1004, LogLevel.Warning, "Polar refused {Method} {Path} with HTTP {StatusCode} ({Code}).")]

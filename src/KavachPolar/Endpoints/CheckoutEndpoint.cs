@@ -33,6 +33,19 @@ internal static class CheckoutEndpoint
         TimeProvider time,
         ILoggerFactory loggers)
     {
+        var result = await CreateAsync(context, optionsMonitor, rateLimiter, synchronizer, time, loggers).ConfigureAwait(false);
+        KavachPolarTelemetry.CountCheckout(result.Result is ProblemHttpResult problem ? problem.ProblemDetails.Extensions["code"] as string ?? "problem" : "created");
+        return result;
+    }
+
+    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(
+        HttpContext context,
+        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
+        CheckoutRateLimiter rateLimiter,
+        SubscriptionSynchronizer synchronizer,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
         var options = optionsMonitor.CurrentValue;
         var logger = loggers.CreateLogger(typeof(CheckoutEndpoint));
         var (user, refused) = UserRequestGuard.Check(context, options, rateLimiter, "checkout", logger);
@@ -65,7 +78,8 @@ internal static class CheckoutEndpoint
             }
         }
 
-        var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
+        await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
+        var db = store.Db;
         var api = context.RequestServices.GetRequiredService<PolarApiClient>();
         var ct = context.RequestAborted;
 
@@ -95,7 +109,7 @@ internal static class CheckoutEndpoint
                 {
                     await StoreTransactions.RunAsync(
                         db,
-                        token => synchronizer.BindCustomerToUserAsync(db, user.Id, found.Id, found.ExternalId == user.Id, "link:" + found.Id, token),
+                        token => synchronizer.BindCustomerToUserAsync(db, user.Id, found.Id, found.ExternalId == user.Id, "link:" + found.Id + ":" + Guid.NewGuid().ToString("N"), token),
                         ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
@@ -188,45 +202,17 @@ internal static class CheckoutEndpoint
             ct).ConfigureAwait(false);
     }
 
+    private const string ExpectedShape = "{\"productId\": \"...\", \"successUrl\"?: \"...\"}";
+
     private static async Task<(CheckoutRequest? Request, ProblemHttpResult? Problem)> ReadBodyAsync(HttpContext context)
     {
-        if (!context.Request.HasJsonContentType())
+        var (request, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.CheckoutRequest, MaxBodyBytes, ExpectedShape).ConfigureAwait(false);
+        if (problem is not null)
         {
-            return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."));
+            return (null, problem);
         }
 
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            return (null, KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large."));
-        }
-
-        try
-        {
-            using var limited = new MemoryStream();
-            var buffer = new byte[1024];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                if (limited.Length + read > MaxBodyBytes)
-                {
-                    return (null, KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large."));
-                }
-
-                limited.Write(buffer, 0, read);
-            }
-
-            var request = limited.Length == 0 ? null : JsonSerializer.Deserialize(limited.GetBuffer().AsSpan(0, (int)limited.Length), KavachJsonContext.Default.CheckoutRequest);
-            if (request is null || string.IsNullOrWhiteSpace(request.ProductId))
-            {
-                return (null, KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be {\"productId\": \"...\", \"successUrl\"?: \"...\"}."));
-            }
-
-            return (request, null);
-        }
-        catch (JsonException)
-        {
-            return (null, KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be {\"productId\": \"...\", \"successUrl\"?: \"...\"}."));
-        }
+        return request is null || string.IsNullOrWhiteSpace(request.ProductId) ? (null, JsonBody.Invalid(ExpectedShape)) : (request, null);
     }
 
     private static string? ResolveProduct(string? wanted, KavachPolarOptions options)

@@ -1,6 +1,7 @@
 using KavachPolar.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Microsoft.AspNetCore.Routing;
 
@@ -15,7 +16,7 @@ public static class KavachPolarEndpointRouteBuilderExtensions
     /// <param name="endpoints">The app or a route group.</param>
     /// <param name="basePath">The prefix, default <c>/api/kavach</c>.</param>
     /// <returns>The route group, to add conventions to the three routes.</returns>
-    /// <remarks>Call once per base path. The webhook route ignores authorization and anti-forgery policies.</remarks>
+    /// <remarks>Call once per base path. The webhook route opts out of authorization, anti-forgery, request-timeout and rate-limiting policies: refusing Polar's deliveries gets the endpoint disabled.</remarks>
     public static RouteGroupBuilder MapKavachPolar(this IEndpointRouteBuilder endpoints, string basePath = "/api/kavach")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -35,7 +36,8 @@ public static class KavachPolarEndpointRouteBuilderExtensions
             .WithName("KavachPolarWebhook")
             .AllowAnonymous()
             .DisableAntiforgery()
-            .DisableRequestTimeout();
+            .DisableRequestTimeout()
+            .DisableRateLimiting();
 
         return group;
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using KavachPolar.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -33,25 +32,13 @@ internal static class ReconcileEndpoint
         string? checkoutId = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            if (!context.Request.HasJsonContentType())
+            var (body, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.ReconcileRequest, MaxBodyBytes, "empty or {\"checkoutId\": \"...\"}").ConfigureAwait(false);
+            if (problem is not null)
             {
-                return KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.");
+                return problem;
             }
 
-            if (context.Request.ContentLength > MaxBodyBytes)
-            {
-                return KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large.");
-            }
-
-            try
-            {
-                var body = await JsonSerializer.DeserializeAsync(context.Request.Body, KavachJsonContext.Default.ReconcileRequest, context.RequestAborted).ConfigureAwait(false);
-                checkoutId = body?.CheckoutId;
-            }
-            catch (JsonException)
-            {
-                return KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be empty or {\"checkoutId\": \"...\"}.");
-            }
+            checkoutId = body?.CheckoutId;
         }
 
         var service = context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>();

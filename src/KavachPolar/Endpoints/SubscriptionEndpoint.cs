@@ -24,11 +24,11 @@ internal static class SubscriptionEndpoint
             return KavachProblems.Unauthorized();
         }
 
-        var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
         KavachUser? row;
         try
         {
-            row = await db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, context.RequestAborted).ConfigureAwait(false);
+            await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
+            row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {

@@ -81,13 +81,17 @@ internal static class WebhookEndpoint
             processing.CancelAfter(options.WebhookProcessingTimeout);
             try
             {
-                var db = context.RequestServices.GetRequiredService<IKavachDbContextAccessor>().Context;
-                var outcome = await processor.ProcessAsync(db, id!, body, processing.Token).ConfigureAwait(false);
+                await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
+                using var activity = KavachPolarTelemetry.ActivitySource.StartActivity("KavachPolar webhook");
+                var outcome = await processor.ProcessAsync(store.Db, id!, body, processing.Token).ConfigureAwait(false);
+                activity?.SetTag("kavach_polar.outcome", outcome);
+                KavachPolarTelemetry.CountWebhook(outcome);
                 return TypedResults.Json(new WebhookAck(outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted);
             }
             catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
             {
                 Log.WebhookStoreFailed(logger, e, id!);
+                KavachPolarTelemetry.CountWebhook("unavailable");
                 context.Response.Headers.RetryAfter = "10";
                 return KavachProblems.StoreUnavailable();
             }
@@ -104,6 +108,7 @@ internal static class WebhookEndpoint
     private static ProblemHttpResult Refuse(ILogger logger, int status, string code, string title)
     {
         Log.WebhookRefused(logger, code);
+        KavachPolarTelemetry.CountWebhook("refused");
         return KavachProblems.Create(status, code, title);
     }
 

@@ -32,7 +32,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
 
     public async Task<PolarResult<PolarCustomer?>> GetCustomerByExternalIdAsync(string externalId, CancellationToken ct)
     {
-        var result = await SendAsync(HttpMethod.Get, "v1/customers/external/" + Uri.EscapeDataString(externalId), null, PolarJsonContext.Default.PolarCustomer, ct).ConfigureAwait(false);
+        var result = await SendAsync(HttpMethod.Get, "v1/customers/external/" + PathSegment(externalId), null, PolarJsonContext.Default.PolarCustomer, ct).ConfigureAwait(false);
         if (result.Error is { Kind: PolarErrorKind.NotFound })
         {
             return PolarResult<PolarCustomer?>.Success(null);
@@ -48,13 +48,13 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         SendAsync(HttpMethod.Post, "v1/checkouts/", JsonContent.Create(body, PolarJsonContext.Default.PolarCheckoutCreate), PolarJsonContext.Default.PolarCheckout, ct);
 
     public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, "v1/checkouts/" + Uri.EscapeDataString(id), null, PolarJsonContext.Default.PolarCheckout, ct);
+        SendAsync(HttpMethod.Get, "v1/checkouts/" + PathSegment(id), null, PolarJsonContext.Default.PolarCheckout, ct);
 
     public Task<PolarResult<PolarSubscription>> GetSubscriptionAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, "v1/subscriptions/" + Uri.EscapeDataString(id), null, PolarJsonContext.Default.PolarSubscription, ct);
+        SendAsync(HttpMethod.Get, "v1/subscriptions/" + PathSegment(id), null, PolarJsonContext.Default.PolarSubscription, ct);
 
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
-        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + Uri.EscapeDataString(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
 
     /// <summary>Lists subscriptions matching one filter (e.g. <c>external_customer_id</c>), 100 per page.</summary>
     public Task<PolarResult<PolarSubscriptionList>> ListSubscriptionsAsync(string filterName, string? filterValue, int page, CancellationToken ct)
@@ -178,7 +178,10 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         {
             401 => PolarErrorKind.TokenRejected,
             403 when code is "insufficient_scope" or "invalid_token" => PolarErrorKind.TokenRejected,
-            404 => PolarErrorKind.NotFound,
+            // Polar's own "not found" is {"error":"ResourceNotFound",...}; a bare {"detail":"Not Found"}
+            // is an unknown route or Polar-Version (REFERENCE.md §1.3): a wrong ApiBaseUrl, not a missing object.
+            404 when code == "ResourceNotFound" => PolarErrorKind.NotFound,
+            404 => PolarErrorKind.Unexpected,
             409 => PolarErrorKind.Conflict,
             422 => PolarErrorKind.Validation,
             _ => PolarErrorKind.Rejected,
@@ -282,6 +285,16 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Escapes one path segment. "." and ".." are escaped too: left as they are, .NET's Uri would
+    /// resolve them and send the request to another route.
+    /// </summary>
+    internal static string PathSegment(string value)
+    {
+        var escaped = Uri.EscapeDataString(value);
+        return escaped is "." or ".." ? escaped.Replace(".", "%2E", StringComparison.Ordinal) : escaped;
     }
 
     private static string StripQuery(string path)

@@ -2,6 +2,7 @@ using KavachPolar.Polar;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KavachPolar.Services;
 
@@ -11,7 +12,7 @@ namespace KavachPolar.Services;
 /// and a late webhook can arrive in any order.
 /// </summary>
 internal sealed class KavachPolarSubscriptionService(
-    IKavachDbContextAccessor accessor,
+    IServiceScopeFactory scopes,
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     Callbacks.CallbackSignal signal,
@@ -19,12 +20,11 @@ internal sealed class KavachPolarSubscriptionService(
 {
     public const string ReconcileEventType = "reconcile";
 
-    private DbContext Db => accessor.Context;
-
     public async Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        await using var store = KavachDbScope.Open(scopes);
+        var user = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
         return user is null ? null : SubscriptionProjection.Read(user);
     }
 
@@ -55,7 +55,7 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var found = new Dictionary<string, PolarSubscription>(StringComparer.Ordinal);
         var filters = new List<(string Name, string Value)>
         {
@@ -99,7 +99,7 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         var c = checkout.Value!;
-        var user = await Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var metadataUser = c.Metadata is not null && c.Metadata.TryGetValue(SubscriptionSynchronizer.UserIdMetadataKey, out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString() : null;
         var belongsToUser = metadataUser == userId
                             || c.ExternalCustomerId == userId
@@ -115,10 +115,11 @@ internal sealed class KavachPolarSubscriptionService(
             return new KavachPolarResult(true, before);
         }
 
-        var eventId = NewReconcileId();
+        var runId = NewReconcileId();
         if (user is not null && metadataUser == userId)
         {
-            await StoreTransactions.RunAsync(Db, t => synchronizer.BindCustomerToUserAsync(Db, userId, c.CustomerId, false, eventId, t), cancellationToken).ConfigureAwait(false);
+            await using var store = KavachDbScope.Open(scopes);
+            await StoreTransactions.RunAsync(store.Db, t => synchronizer.BindCustomerToUserAsync(store.Db, userId, c.CustomerId, false, runId + ":link", t), cancellationToken).ConfigureAwait(false);
         }
 
         var found = new List<PolarSubscription>();
@@ -128,13 +129,13 @@ internal sealed class KavachPolarSubscriptionService(
             return Failure(before, error);
         }
 
-        await ApplyAsync(found, eventId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
+        await ApplyAsync(found, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
         return new KavachPolarResult(true, await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default)
     {
-        var eventId = NewReconcileId();
+        var runId = NewReconcileId();
         var read = 0;
         var changes = 0;
         for (var page = 1; ; page++)
@@ -146,7 +147,7 @@ internal sealed class KavachPolarSubscriptionService(
             }
 
             read += result.Value!.Items.Count;
-            changes += await ApplyAsync(result.Value.Items, eventId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
+            changes += await ApplyAsync(result.Value.Items, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
             if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
             {
                 return new KavachReconcileSummary(read, changes);
@@ -176,13 +177,21 @@ internal sealed class KavachPolarSubscriptionService(
         }
     }
 
-    private async Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string eventId, string eventType, CancellationToken ct)
+    /// <summary>
+    /// Applies snapshots read from Polar. Each snapshot gets its own event id
+    /// (<c>{runId}:{subscription id}</c>), so a change is identified by its user and event id even
+    /// when one run changes a user twice.
+    /// </summary>
+    private async Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string runId, string eventType, CancellationToken ct)
     {
         var changes = 0;
         var sourceTimestampUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
-        foreach (var s in subscriptions)
+        await using var store = KavachDbScope.Open(scopes);
+        // Oldest first: callbacks then see the user's subscriptions appear in the order they began.
+        foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
         {
-            var result = await StoreTransactions.RunAsync(Db, t => synchronizer.ApplyAsync(Db, s, sourceTimestampUs, eventId, eventType, t), ct).ConfigureAwait(false);
+            var eventId = runId + ":" + s.Id;
+            var result = await StoreTransactions.RunAsync(store.Db, t => synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t), ct).ConfigureAwait(false);
             changes += result.Changes;
         }
 
@@ -192,6 +201,12 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         return changes;
+    }
+
+    private async Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct)
+    {
+        await using var store = KavachDbScope.Open(scopes);
+        return await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
     }
 
     private static string NewReconcileId() => "reconcile:" + Guid.NewGuid().ToString("N");

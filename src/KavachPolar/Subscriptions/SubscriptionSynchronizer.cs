@@ -243,7 +243,7 @@ internal sealed class SubscriptionSynchronizer(
 
     private static bool IsUsableUserId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId;
 
-    private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+    private static string? Truncate(string? value, int max) => TextSafety.ForTextColumn(value, max);
 
     public static long ToUs(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 }

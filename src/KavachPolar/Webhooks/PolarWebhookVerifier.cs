@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -201,28 +200,33 @@ public sealed class PolarWebhookVerifier
 
     // A header is well-formed when at least one space-separated entry looks like "vN,..."; entries of other
     // versions and odd payloads are skipped rather than rejected, as the Standard Webhooks libraries do.
+    // Entries are cut with IndexOf rather than MemoryExtensions.Split, which costs several times more here.
     private static bool ScanSignatureHeader(string header, out bool hasV1Candidate)
     {
         hasV1Candidate = false;
         var wellFormed = false;
-        var span = header.AsSpan();
-        foreach (var range in span.Split(' '))
+        var rest = header.AsSpan();
+        while (true)
         {
-            var entry = span[range];
-            if (!IsVersionedEntry(entry))
+            var space = rest.IndexOf(' ');
+            var entry = space < 0 ? rest : rest[..space];
+            if (IsVersionedEntry(entry))
             {
-                continue;
+                wellFormed = true;
+                if (IsV1Candidate(entry))
+                {
+                    hasV1Candidate = true;
+                    return true;
+                }
             }
 
-            wellFormed = true;
-            if (entry.Length == V1EntryLength && entry.StartsWith("v1,", StringComparison.Ordinal))
+            if (space < 0)
             {
-                hasV1Candidate = true;
-                break;
+                return wellFormed;
             }
+
+            rest = rest[(space + 1)..];
         }
-
-        return wellFormed;
     }
 
     private static bool IsVersionedEntry(ReadOnlySpan<char> entry)
@@ -241,27 +245,42 @@ public sealed class PolarWebhookVerifier
         return i > 1 && i < entry.Length && entry[i] == ',';
     }
 
+    // "v1," and the canonical padded base64 of 32 bytes: 43 characters and '='. The last character before the
+    // padding carries 2 unused bits, which must be zero (A, E, I, ... 8) so that no second spelling of a valid
+    // signature is accepted; Convert.TryFromBase64Chars ignores those bits.
+    private static bool IsV1Candidate(ReadOnlySpan<char> entry) =>
+        entry.Length == V1EntryLength
+        && entry[0] == 'v' && entry[1] == '1' && entry[2] == ','
+        && entry[^1] == '='
+        && entry[^2] is 'A' or 'E' or 'I' or 'M' or 'Q' or 'U' or 'Y' or 'c' or 'g' or 'k' or 'o' or 's' or 'w' or '0' or '4' or '8';
+
     private static bool HeaderHasSignature(string header, ReadOnlySpan<byte> mac)
     {
-        // Comparing base64 text against the canonical encoding of our MAC, rather than decoding each entry,
-        // also refuses non-canonical encodings (non-zero discarded bits): no second spelling of a valid
-        // signature is accepted.
-        Span<char> expected = stackalloc char[V1EntryLength - 3];
-        Convert.TryToBase64Chars(mac, expected, out _);
-        var expectedBytes = MemoryMarshal.AsBytes(expected);
-        var span = header.AsSpan();
-        foreach (var range in span.Split(' '))
+        Span<byte> candidate = stackalloc byte[SignatureLength];
+        var rest = header.AsSpan();
+        while (true)
         {
-            var entry = span[range];
-            if (entry.Length == V1EntryLength
-                && entry.StartsWith("v1,", StringComparison.Ordinal)
-                && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(entry[3..]), expectedBytes))
+            var space = rest.IndexOf(' ');
+            var entry = space < 0 ? rest : rest[..space];
+
+            // 44 characters that decode to exactly 32 bytes cannot hide whitespace, which TryFromBase64Chars
+            // would skip. FixedTimeEquals runs unoptimized by design (about 3 ns a byte here), so the 32 decoded
+            // bytes are compared rather than the 44 characters.
+            if (IsV1Candidate(entry)
+                && Convert.TryFromBase64Chars(entry[3..], candidate, out var written)
+                && written == SignatureLength
+                && CryptographicOperations.FixedTimeEquals(candidate, mac))
             {
                 return true;
             }
-        }
 
-        return false;
+            if (space < 0)
+            {
+                return false;
+            }
+
+            rest = rest[(space + 1)..];
+        }
     }
 
     private static ReadOnlySpan<byte> WritePrefix(Span<byte> buffer, string id, string timestamp)

@@ -32,7 +32,7 @@ internal sealed class WebhookProcessor(
         if (parsed.Error is not null)
         {
             Log.WebhookUnprocessable(logger, webhookId, parsed.Type ?? "?", parsed.Error);
-            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, Encoding.UTF8.GetString(body.Span), parsed.Error, ct).ConfigureAwait(false);
+            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span)), parsed.Error, ct).ConfigureAwait(false);
         }
         else if (parsed.Subscription is { } subscription)
         {
@@ -91,8 +91,21 @@ internal sealed class WebhookProcessor(
         catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
         {
             // The same webhook-id committed meanwhile under another customer id: still a duplicate.
-            return Duplicate;
+            // Any other constraint violation (say, the host inserting the same kavach_users row at
+            // the same moment) propagates: 503, and Polar retries.
+            if (await IsRecordedAsync(db, webhookId, ct).ConfigureAwait(false))
+            {
+                return Duplicate;
+            }
+
+            throw;
         }
+    }
+
+    private static async Task<bool> IsRecordedAsync(DbContext db, string webhookId, CancellationToken ct)
+    {
+        db.ChangeTracker.Clear();
+        return await db.Set<WebhookEventRecord>().AsNoTracking().AnyAsync(e => e.Id == webhookId, ct).ConfigureAwait(false);
     }
 
     private async Task<string> RecordOnlyAsync(DbContext db, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
@@ -110,7 +123,12 @@ internal sealed class WebhookProcessor(
         }
         catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
         {
-            return Duplicate;
+            if (await IsRecordedAsync(db, webhookId, ct).ConfigureAwait(false))
+            {
+                return Duplicate;
+            }
+
+            throw;
         }
 
         return outcome;
@@ -119,7 +137,7 @@ internal sealed class WebhookProcessor(
     private WebhookEventRecord NewRecord(string id, string type, string outcome, string? payload, string? error) => new()
     {
         Id = id,
-        EventType = type.Length > 128 ? type[..128] : type,
+        EventType = TextSafety.ForTextColumn(type.Length > 128 ? type[..128] : type),
         Outcome = outcome,
         ReceivedAt = time.GetUtcNow(),
         Payload = payload,
@@ -188,9 +206,17 @@ internal sealed class WebhookProcessor(
 
     private static ParsedEvent Validate(string type, long timestampUs, PolarSubscription s)
     {
-        if (s.Id.Length is 0 or > Limits.PolarId || s.CustomerId.Length is 0 or > Limits.PolarId || s.ProductId.Length is 0 or > Limits.PolarId || s.Status.Length is 0 or > 32)
+        if (!TextSafety.IsIdentifier(s.Id, Limits.PolarId) || !TextSafety.IsIdentifier(s.CustomerId, Limits.PolarId)
+            || !TextSafety.IsIdentifier(s.ProductId, Limits.PolarId) || !TextSafety.IsIdentifier(s.Status, 32))
         {
-            return new ParsedEvent(type, timestampUs, null, "data has an empty or oversized id or status");
+            return new ParsedEvent(type, timestampUs, null, "data has an empty, oversized or malformed id or status");
+        }
+
+        var external = s.Customer?.ExternalId;
+        var metadataUser = s.Metadata is not null && s.Metadata.TryGetValue(SubscriptionSynchronizer.UserIdMetadataKey, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        if ((external is not null && external.Any(char.IsControl)) || (metadataUser is not null && metadataUser.Any(char.IsControl)))
+        {
+            return new ParsedEvent(type, timestampUs, null, "data names a user id with control characters");
         }
 
         return new ParsedEvent(type, timestampUs, s, null);

@@ -39,6 +39,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         using var user = _app.ClientFor(ExampleExternalId);
         var json = await user.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
         var sub = json!["subscription"]!.AsObject();
+        Assert.Equal(["id", "status", "productId", "currentPeriodEnd", "cancelAtPeriodEnd"], sub.Select(p => p.Key));
         Assert.Equal(ExampleSubscriptionId, (string?)sub["id"]);
         Assert.Equal("active", (string?)sub["status"]);
         Assert.Equal(ExampleProductId, (string?)sub["productId"]);

@@ -62,7 +62,9 @@ public sealed class KavachTestApp : IAsyncDisposable
         string secret = DefaultSecret,
         Action<IServiceCollection>? services = null,
         Action<DbContextOptionsBuilder>? database = null,
-        bool createSchema = true)
+        bool createSchema = true,
+        Action<IConfigurationBuilder>? configuration = null,
+        Action<WebApplication>? pipeline = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -81,6 +83,7 @@ public sealed class KavachTestApp : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
+        configuration?.Invoke(builder.Configuration);
 
         KavachTestApp? self = null;
         builder.Services.AddDbContext<KavachPolarDbContext>(o =>
@@ -123,6 +126,7 @@ public sealed class KavachTestApp : IAsyncDisposable
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        pipeline?.Invoke(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/test/signin", async (HttpContext ctx, string user, string? email) =>

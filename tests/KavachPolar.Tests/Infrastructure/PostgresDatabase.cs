@@ -29,9 +29,12 @@ public sealed class PostgresDatabase : IAsyncDisposable
             : throw new InvalidOperationException(
                 $"{EnvironmentVariable} is not set. These tests need a real PostgreSQL: run them with scripts/test.sh, which installs and starts a throwaway server.");
 
-    public static async Task<PostgresDatabase> CreateAsync(CancellationToken ct = default)
+    public static Task<PostgresDatabase> CreateAsync(CancellationToken ct = default) =>
+        CreateAsync(ServerConnectionStringOrFail(), ct);
+
+    /// <summary>A fresh database on the server <paramref name="server"/> points at (e.g. the chaos cluster).</summary>
+    public static async Task<PostgresDatabase> CreateAsync(string server, CancellationToken ct)
     {
-        var server = ServerConnectionStringOrFail();
         var name = "kavach_" + Guid.NewGuid().ToString("N")[..16];
         await using var conn = new NpgsqlConnection(server);
         await conn.OpenAsync(ct);

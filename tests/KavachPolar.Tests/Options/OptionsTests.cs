@@ -93,7 +93,9 @@ public sealed class OptionsTests
     public void Calling_AddKavachPolar_twice_registers_services_once()
     {
         using var host = Build(Valid(), twice: true);
-        Assert.Single(host.Services.GetServices<IHostedService>());
+        var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
+        Assert.Equal(hosted.Distinct().Count(), hosted.Count);
+        Assert.Equal(2, hosted.Count); // the callback dispatcher and the webhook-event retention
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using KavachPolar.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace KavachPolar.Load;
+
+/// <summary>A host app as the README writes it, with header authentication for the load client.</summary>
+internal static class LoadServer
+{
+    public const string Secret = "whsec_7Yt3QpL9sXw2Vb8Nc4Rz6Kd1Hf5Jm0Ga3Tu7E470LZV";
+
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var pg = args.Get("pg", Environment.GetEnvironmentVariable("KAVACH_TEST_PG") ?? "");
+        if (pg.Length == 0)
+        {
+            Console.Error.WriteLine("--pg <connection string> (or KAVACH_TEST_PG) is required");
+            return 2;
+        }
+
+        var database = new NpgsqlConnectionStringBuilder(pg) { Database = "kavach_load", MaxPoolSize = 64 }.ConnectionString;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(args.Get("urls", "http://127.0.0.1:5095"));
+        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(database));
+        var callbacks = 0L;
+        builder.Services.AddKavachPolar(o =>
+        {
+            o.AccessToken = "polar_oat_load";
+            o.WebhookSecret = Secret;
+            o.ApiBaseUrl = new Uri("http://127.0.0.1:9/");
+            o.OnSubscriptionChange = (_, _) =>
+            {
+                Interlocked.Increment(ref callbacks);
+                return Task.CompletedTask;
+            };
+        });
+        builder.Services.AddAuthentication("Header").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("Header", null);
+        builder.Services.AddAuthorization();
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapKavachPolar();
+        app.MapGet("/_load/stats", () =>
+        {
+            var p = Process.GetCurrentProcess();
+            return Results.Json(new
+            {
+                workingSetMb = p.WorkingSet64 / 1024.0 / 1024.0,
+                gcHeapMb = GC.GetGCMemoryInfo().HeapSizeBytes / 1024.0 / 1024.0,
+                gen2 = GC.CollectionCount(2),
+                callbacks = Interlocked.Read(ref callbacks),
+            });
+        });
+
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>();
+            await db.Database.EnsureDeletedAsync();
+            await db.Database.MigrateAsync();
+        }
+
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load (recreated)");
+        await app.RunAsync();
+        return 0;
+    }
+
+    private sealed class HeaderAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+        {
+            var user = Request.Headers["X-User"].ToString();
+            if (user.Length == 0)
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
+
+            var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user)], "Header");
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), "Header")));
+        }
+    }
+}

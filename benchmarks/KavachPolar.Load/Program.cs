@@ -1,0 +1,23 @@
+// Load runs against a real KavachPolar host on real PostgreSQL: the server and the client are
+// separate processes so that the numbers are the server's. See docs/benchmarks.md.
+//
+//   dotnet run -c Release --project benchmarks/KavachPolar.Load -- serve --pg "<connection string>" [--urls http://127.0.0.1:5095]
+//   dotnet run -c Release --project benchmarks/KavachPolar.Load -- webhooks --url http://127.0.0.1:5095 [--events 20000] [--concurrency 64] [--users 2000]
+//   dotnet run -c Release --project benchmarks/KavachPolar.Load -- get --url http://127.0.0.1:5095 [--requests 200000] [--concurrency 64] [--users 2000]
+using KavachPolar.Load;
+
+var command = args.FirstOrDefault();
+var options = Arguments.Parse(args.Skip(1));
+return command switch
+{
+    "serve" => await LoadServer.RunAsync(options),
+    "webhooks" => await LoadClient.WebhooksAsync(options),
+    "get" => await LoadClient.GetAsync(options),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: serve --pg <connection string> [--urls URL] | webhooks --url URL [--events N] [--concurrency C] [--users U] | get --url URL [--requests N] [--concurrency C] [--users U]");
+    return 2;
+}

@@ -1,0 +1,263 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using KavachPolar.Testing.Tests.Support;
+
+namespace KavachPolar.Testing.Tests.Clock;
+
+/// <summary>REFERENCE §3.2 field transitions and §4.7 event sequences, driven by the controllable clock.</summary>
+public sealed class SubscriptionLifecycleTests
+{
+    private static DateTimeOffset Date(JsonNode? node) => DateTimeOffset.Parse(node!.GetValue<string>(), CultureInfo.InvariantCulture);
+
+    private static JsonNode Data(ReceivedWebhook webhook) => JsonNode.Parse(webhook.Body)!["data"]!;
+
+    [Fact]
+    public async Task A_renewal_sends_cycled_updated_and_a_paid_cycle_order_and_moves_the_period()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var before = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!;
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(seen));
+        var cycled = Data(h.Receiver.Received[seen]);
+        Assert.Equal("active", cycled["status"]!.GetValue<string>());
+        Assert.Equal(Date(before["current_period_end"]), Date(cycled["current_period_start"]));
+        Assert.Equal(Date(before["current_period_end"]).AddMonths(1), Date(cycled["current_period_end"]));
+        Assert.NotNull(cycled["modified_at"]);
+        var created = Data(h.Receiver.Received[seen + 2]);
+        Assert.Equal("subscription_cycle", created["billing_reason"]!.GetValue<string>());
+        Assert.Equal("pending", created["status"]!.GetValue<string>());
+        var paid = Data(h.Receiver.Received[seen + 4]);
+        Assert.Equal("paid", paid["status"]!.GetValue<string>());
+        Assert.Equal(1900, paid["total_amount"]!.GetValue<long>());
+        Assert.Equal(result.SubscriptionId, paid["subscription_id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Advancing_over_several_periods_renews_once_per_period_each_at_its_own_time()
+    {
+        await using var h = await Harness.StartAsync(events: ["subscription.cycled"]);
+        var result = await h.SubscribeAsync();
+        var start = Date(JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["current_period_start"]);
+
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(95), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, h.Receiver.Received.Count);
+        var envelopeTimes = h.Receiver.Received.Select(r => Date(JsonNode.Parse(r.Body)!["timestamp"])).ToList();
+        Assert.Equal([start.AddMonths(1), start.AddMonths(2), start.AddMonths(3)], envelopeTimes);
+    }
+
+    [Fact]
+    public async Task Webhook_timestamps_follow_the_transport_clock_when_the_business_clock_is_advanced()
+    {
+        await using var h = await Harness.StartAsync(events: ["subscription.cycled"]);
+        await h.SubscribeAsync();
+
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        var webhook = Assert.Single(h.Receiver.Received);
+        Assert.InRange(webhook.Timestamp, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 60, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        Assert.True(Date(JsonNode.Parse(webhook.Body)!["timestamp"]) > DateTimeOffset.UtcNow.AddDays(29));
+    }
+
+    [Fact]
+    public async Task A_trial_converts_at_its_end_with_cycled_and_updated_but_no_active()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync(productId: h.Trial.Id);
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(15), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        var types = h.ReceivedTypes(seen);
+        Assert.Equal(["subscription.cycled", "subscription.updated"], types.Take(2));
+        Assert.DoesNotContain("subscription.active", types);
+        var updated = Data(h.Receiver.Received[seen + 1]);
+        Assert.Equal("active", updated["status"]!.GetValue<string>());
+        Assert.Equal(Date(updated["trial_end"]), Date(updated["current_period_start"]));
+        Assert.Equal("active", JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Canceling_at_period_end_keeps_access_and_the_period_end_revokes_with_a_second_canceled()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.CancelSubscriptionAsync(result.SubscriptionId, cancellationToken: TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var canceled = Data(h.Receiver.Received[seen + 1]);
+        var afterCancel = h.Receiver.Received.Count;
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(32), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.updated", "subscription.canceled", "customer.state_changed"], h.ReceivedTypes(seen).Take(3));
+        Assert.Equal("active", canceled["status"]!.GetValue<string>());
+        Assert.True(canceled["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.NotNull(canceled["canceled_at"]);
+        Assert.Equal(canceled["current_period_end"]!.GetValue<string>(), canceled["ends_at"]!.GetValue<string>());
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(afterCancel));
+        var revoked = Data(h.Receiver.Received[afterCancel + 2]);
+        Assert.Equal("canceled", revoked["status"]!.GetValue<string>());
+        Assert.Equal(canceled["ends_at"]!.GetValue<string>(), revoked["ends_at"]!.GetValue<string>());
+        Assert.Equal(canceled["current_period_end"]!.GetValue<string>(), revoked["current_period_end"]!.GetValue<string>());
+        Assert.Equal(Date(revoked["ends_at"]), Date(revoked["ended_at"]));
+        Assert.Empty(Data(h.Receiver.Received[^1])["active_subscriptions"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Uncanceling_clears_the_cancellation_and_the_subscription_renews()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true,\"customer_cancellation_reason\":\"too_expensive\"}");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.UncancelSubscriptionAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.updated", "subscription.uncanceled", "customer.state_changed", "subscription.cycled"], h.ReceivedTypes(seen).Take(4));
+        var uncanceled = Data(h.Receiver.Received[seen + 1]);
+        Assert.False(uncanceled["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.Null(uncanceled["canceled_at"]);
+        Assert.Null(uncanceled["ends_at"]);
+        Assert.Null(uncanceled["customer_cancellation_reason"]);
+    }
+
+    [Fact]
+    public async Task Revoking_now_sends_updated_canceled_and_revoked_with_every_end_date_now()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        var response = await h.Http.DeleteAsync($"v1/subscriptions/{result.SubscriptionId}");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("canceled", response["status"]);
+        Assert.Equal(response["canceled_at"], response["ended_at"]);
+        Assert.Equal(response["ends_at"], response["ended_at"]);
+        Assert.False(response.Json["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(seen));
+    }
+
+    [Fact]
+    public async Task A_failed_renewal_makes_the_subscription_past_due_and_recovery_makes_it_active()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var pastDue = Data(h.Receiver.Received[seen + 1]);
+        await h.Emulator.RecoverRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.updated", "subscription.past_due", "customer.state_changed", "subscription.updated", "subscription.active", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal("past_due", pastDue["status"]!.GetValue<string>());
+        Assert.NotNull(pastDue["past_due_at"]);
+        var recovered = Data(h.Receiver.Received[seen + 4]);
+        Assert.Equal("active", recovered["status"]!.GetValue<string>());
+        Assert.Null(recovered["past_due_at"]);
+    }
+
+    [Fact]
+    public async Task A_past_due_subscription_is_revoked_when_dunning_runs_out()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(20), TestContext.Current.CancellationToken);
+        var stillPastDue = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>();
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(2), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal("past_due", stillPastDue);
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal("canceled", JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Control_calls_refuse_what_polar_refuses()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Emulator.RevokeSubscriptionAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+
+        var cancel = await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.CancelSubscriptionAsync(result.SubscriptionId, cancellationToken: TestContext.Current.CancellationToken));
+        var unknown = await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.FailRenewalAsync(Guid.NewGuid().ToString(), TestContext.Current.CancellationToken));
+
+        Assert.Equal(403, cancel.StatusCode);
+        Assert.Equal(404, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_scheduled_pause_takes_effect_at_period_end_and_resuming_starts_a_billed_period()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        var scheduled = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"pause_at_period_end\":true}");
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var paused = Data(h.Receiver.Received[seen + 3]);
+        var beforeResume = h.Receiver.Received.Count;
+        var resumed = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"resume\":true}");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(200, scheduled.Status);
+        Assert.True(scheduled.Json["pause_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(["subscription.updated", "customer.state_changed", "subscription.updated", "subscription.paused", "customer.state_changed"], h.ReceivedTypes(seen).Take(5));
+        Assert.Equal("paused", paused["status"]!.GetValue<string>());
+        Assert.NotNull(paused["paused_at"]);
+        Assert.False(paused["pause_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(200, resumed.Status);
+        Assert.Equal("active", resumed["status"]);
+        Assert.Equal(["subscription.updated", "subscription.resumed", "order.created", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(beforeResume));
+    }
+
+    [Fact]
+    public async Task A_pause_with_a_resume_date_resumes_by_itself_when_the_clock_passes_it()
+    {
+        await using var h = await Harness.StartAsync(events: ["subscription.paused", "subscription.resumed"]);
+        var result = await h.SubscribeAsync();
+        var periodEnd = Date(JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["current_period_end"]);
+        var resumesAt = periodEnd.AddDays(10).ToString("O", CultureInfo.InvariantCulture);
+
+        await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", $"{{\"pause_at_period_end\":true,\"resumes_at\":\"{resumesAt}\"}}");
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(45), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.paused", "subscription.resumed"], h.ReceivedTypes());
+        var subscription = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!;
+        Assert.Equal("active", subscription["status"]!.GetValue<string>());
+        Assert.Equal(periodEnd.AddDays(10), Date(subscription["current_period_start"]));
+    }
+
+    [Fact]
+    public async Task Resuming_a_subscription_that_is_not_paused_is_refused()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"resume\":true}");
+
+        Assert.Equal(403, response.Status);
+    }
+}

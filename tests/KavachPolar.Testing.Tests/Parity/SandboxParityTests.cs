@@ -1,0 +1,144 @@
+using System.Text.Json.Nodes;
+
+namespace KavachPolar.Testing.Tests.Parity;
+
+/// <summary>
+/// Scenarios written once and run against the emulator and, when configured, the real Polar sandbox, so the
+/// emulator's answers can be checked against Polar's. Without the sandbox variables the sandbox cases are skipped.
+/// </summary>
+public sealed class SandboxParityTests
+{
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Creating_a_checkout_returns_an_open_session_with_the_checkout_id_in_the_success_url(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+
+        var response = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", new JsonObject
+        {
+            ["products"] = new JsonArray(t.ProductId),
+            ["success_url"] = "https://kavachpolar.dev/done?checkout_id={CHECKOUT_ID}",
+            ["metadata"] = new JsonObject { ["kavach_user_id"] = "parity" },
+        }.ToJsonString());
+
+        Assert.Equal(201, response.Status);
+        var id = response["id"];
+        Assert.Equal("open", response["status"]);
+        Assert.StartsWith("polar_c_", response["client_secret"], StringComparison.Ordinal);
+        Assert.EndsWith("/checkout/" + response["client_secret"], response["url"], StringComparison.Ordinal);
+        Assert.Equal($"https://kavachpolar.dev/done?checkout_id={id}", response["success_url"]);
+        Assert.Equal(t.OrganizationId, response["organization_id"]);
+        Assert.Equal("parity", response.Json["metadata"]!["kavach_user_id"]!.GetValue<string>());
+        var fetched = await t.SendAsync(HttpMethod.Get, $"v1/checkouts/{id}");
+        Assert.Equal(200, fetched.Status);
+        Assert.Equal(id, fetched["id"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task A_checkout_for_a_known_customer_binds_it_and_prefills_the_email(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var email = ParityTarget.UniqueEmail("bind");
+        var externalId = "parity_" + Guid.NewGuid().ToString("N");
+
+        var customer = await t.SendAsync(HttpMethod.Post, "v1/customers/", new JsonObject { ["email"] = email, ["external_id"] = externalId }.ToJsonString());
+        var byExternal = await t.SendAsync(HttpMethod.Get, $"v1/customers/external/{externalId}");
+        var checkout = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", new JsonObject { ["products"] = new JsonArray(t.ProductId), ["external_customer_id"] = externalId }.ToJsonString());
+
+        Assert.Equal(201, customer.Status);
+        Assert.Equal(customer["id"], byExternal["id"]);
+        Assert.Equal(201, checkout.Status);
+        Assert.Equal(customer["id"], checkout["customer_id"]);
+        Assert.Equal(email, checkout["customer_email"]);
+        var duplicate = await t.SendAsync(HttpMethod.Post, "v1/customers/", new JsonObject { ["email"] = ParityTarget.UniqueEmail("dup"), ["external_id"] = externalId }.ToJsonString());
+        Assert.Equal(422, duplicate.Status);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Listing_subscriptions_pages_with_total_count_and_max_page_and_unknown_ids_are_not_found(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+
+        var none = await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/?external_customer_id=parity_nobody_{Guid.NewGuid():N}");
+        var missing = await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/{Guid.NewGuid()}");
+
+        Assert.Equal(200, none.Status);
+        Assert.Equal("{\"total_count\":0,\"max_page\":0}", none.Json["pagination"]!.ToJsonString());
+        Assert.Empty(none.Json["items"]!.AsArray());
+        Assert.Equal(404, missing.Status);
+        Assert.Equal("{\"error\":\"ResourceNotFound\",\"detail\":\"Not found\"}", missing.Body);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Canceling_uncanceling_and_revoking_a_subscription_follow_polars_rules(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var subscriptionId = await ActiveSubscriptionAsync(t);
+
+        var cancel = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"cancel_at_period_end\":true}");
+        var again = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"cancel_at_period_end\":true}");
+        var uncancel = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"cancel_at_period_end\":false}");
+        var mixed = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"revoke\":true,\"cancel_at_period_end\":true}");
+        var revoke = await t.SendAsync(HttpMethod.Delete, $"v1/subscriptions/{subscriptionId}");
+
+        Assert.Equal(200, cancel.Status);
+        Assert.Equal("active", cancel["status"]);
+        Assert.True(cancel.Json["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.Equal(cancel["current_period_end"], cancel["ends_at"]);
+        Assert.Equal(403, again.Status);
+        Assert.Equal("AlreadyCanceledSubscription", again["error"]);
+        Assert.Equal(200, uncancel.Status);
+        Assert.Null(uncancel.Json["ends_at"]);
+        Assert.Equal(422, mixed.Status);
+        Assert.Contains(mixed.Json["detail"]!.AsArray(), d => d!["type"]!.GetValue<string>() == "extra_forbidden");
+        Assert.Equal(200, revoke.Status);
+        Assert.Equal("canceled", revoke["status"]);
+        Assert.NotNull(revoke.Json["ended_at"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Error_shapes_match_for_tokens_versions_slashes_and_validation(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+
+        var noToken = await t.SendAsync(HttpMethod.Get, "v1/subscriptions/", token: "");
+        var badToken = await t.SendAsync(HttpMethod.Get, "v1/subscriptions/", token: "polar_oat_not_a_real_token");
+        var badVersion = await t.SendAsync(HttpMethod.Get, "v1/subscriptions/", version: "2025-01-15");
+        var noSlash = await t.SendAsync(HttpMethod.Get, "v1/subscriptions");
+        var missing = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", "{}");
+
+        Assert.Equal(401, noToken.Status);
+        Assert.Equal("Unauthorized", noToken["error"]);
+        Assert.Equal(401, badToken.Status);
+        Assert.Equal("{\"error\": \"invalid_token\", \"error_description\": \"The access token provided is expired, revoked, malformed, or invalid for other reasons.\"}", badToken.Body);
+        Assert.Equal(404, badVersion.Status);
+        Assert.Equal("{\"detail\":\"Not Found\"}", badVersion.Body);
+        Assert.Equal(307, noSlash.Status);
+        Assert.EndsWith("/v1/subscriptions/", noSlash.Headers["location"], StringComparison.Ordinal);
+        Assert.Equal(422, missing.Status);
+        Assert.Contains(missing.Json["detail"]!.AsArray(), d => d!["loc"]!.ToJsonString() == "[\"body\",\"CheckoutProductsCreate\",\"products\"]");
+    }
+
+    /// <summary>
+    /// A subscription to act on: on the emulator a paid checkout; on the sandbox (where paying needs a browser)
+    /// an existing active, not-canceling subscription of the product, or the test is skipped.
+    /// </summary>
+    private static async Task<string> ActiveSubscriptionAsync(ParityTarget t)
+    {
+        if (t.EmulatorInstance is { } emulator)
+        {
+            var checkout = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", new JsonObject { ["products"] = new JsonArray(t.ProductId) }.ToJsonString());
+            var result = await emulator.PayCheckoutAsync(checkout["id"], ParityTarget.UniqueEmail("pay"), "Parity", TestContext.Current.CancellationToken);
+            return result.SubscriptionId;
+        }
+
+        var list = await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/?product_id={t.ProductId}&status=active&cancel_at_period_end=false&limit=1");
+        var items = list.Json["items"]!.AsArray();
+        Assert.SkipWhen(items.Count == 0, "The sandbox product has no active subscription to cancel; pay a sandbox checkout for it first.");
+        return items[0]!["id"]!.GetValue<string>();
+    }
+}

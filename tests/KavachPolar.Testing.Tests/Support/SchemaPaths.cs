@@ -1,0 +1,29 @@
+using System.Text.RegularExpressions;
+
+namespace KavachPolar.Testing.Tests.Support;
+
+/// <summary>Maps a request path to its OpenAPI operation and response schema.</summary>
+public static partial class SchemaPaths
+{
+    /// <summary>The response component for a request, or null when the subset does not describe that operation and status.</summary>
+    public static string? ResponseComponent(string path, string method, int status)
+    {
+        var bare = path.Split('?')[0].TrimStart('/');
+        var template = "/" + UuidSegment().Replace(bare, "{id}");
+        template = ExternalSegment().Replace(template, "/v1/customers/external/{external_id}");
+        try
+        {
+            return OpenApiSchemas.Instance.ResponseComponent(template, method, status);
+        }
+        catch (KeyNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
+    private static partial Regex UuidSegment();
+
+    [GeneratedRegex("^/v1/customers/external/[^/]+")]
+    private static partial Regex ExternalSegment();
+}

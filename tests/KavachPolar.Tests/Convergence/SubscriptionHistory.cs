@@ -1,0 +1,231 @@
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Infrastructure;
+
+namespace KavachPolar.Tests.Convergence;
+
+/// <summary>One state of a Polar subscription, as every event of one change carries it.</summary>
+internal sealed record SubscriptionSnapshot(
+    string Id,
+    string CustomerId,
+    string Status,
+    bool CancelAtPeriodEnd,
+    string ProductId,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? ModifiedAt,
+    DateTimeOffset PeriodStart,
+    DateTimeOffset PeriodEnd,
+    DateTimeOffset? CanceledAt,
+    DateTimeOffset? EndedAt,
+    DateTimeOffset? PastDueAt,
+    DateTimeOffset? TrialEnd)
+{
+    public long VersionUs => Us(ModifiedAt ?? CreatedAt);
+
+    public bool IsLive => Status is "active" or "trialing" or "past_due" or "incomplete" or "paused";
+
+    public bool IsEntitled => Status is "active" or "trialing";
+
+    public KavachSubscription ToKavach() => new(Id, Status, ProductId, PeriodEnd, CancelAtPeriodEnd);
+
+    public static long Us(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+}
+
+/// <summary>One webhook event Polar generated: its own <c>webhook-id</c>, envelope timestamp and full snapshot.</summary>
+internal sealed record PlannedEvent(string WebhookId, string Type, DateTimeOffset Timestamp, SubscriptionSnapshot Snapshot, string UserId, byte[] Body)
+{
+    public long TimestampUs => SubscriptionSnapshot.Us(Timestamp);
+}
+
+/// <summary>An application user and the Polar customer that pays for them.</summary>
+internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMetadata, string Email, List<string> SubscriptionIds);
+
+/// <summary>
+/// Random but realistic subscription histories (REFERENCE.md §4.7): the event sequences Polar emits
+/// for creation, cancel, uncancel, renewal, failed and recovered payments, trial conversion and
+/// revocation, each change with a later <c>modified_at</c> and every event with its own id.
+/// </summary>
+internal sealed class SubscriptionHistory
+{
+    private readonly Random _rng;
+
+    private SubscriptionHistory(Random rng) => _rng = rng;
+
+    public List<PlannedUser> Users { get; } = [];
+
+    public List<PlannedEvent> Events { get; } = [];
+
+    /// <summary>The newest snapshot of each subscription: what the store must end with.</summary>
+    public Dictionary<string, SubscriptionSnapshot> Final { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string> UserOfSubscription { get; } = new(StringComparer.Ordinal);
+
+    public static SubscriptionHistory Generate(int subscriptions, int seed)
+    {
+        var history = new SubscriptionHistory(new Random(seed));
+        history.Build(subscriptions, seed);
+        return history;
+    }
+
+    /// <summary>
+    /// The user's current subscription as design.md defines it: entitled before other live ones, the
+    /// most recently created among equals; null when none is live.
+    /// </summary>
+    public static SubscriptionSnapshot? Current(IEnumerable<SubscriptionSnapshot> snapshots) =>
+        snapshots.Where(s => s.IsLive)
+            .OrderBy(s => s.IsEntitled ? 0 : 1)
+            .ThenByDescending(s => s.CreatedAt)
+            .ThenBy(s => s.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    private void Build(int subscriptions, int seed)
+    {
+        var userCount = Math.Max(1, subscriptions * 2 / 3);
+        var products = Enumerable.Range(0, 3).Select(_ => NewId()).ToArray();
+        var tag = seed.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+        for (var i = 0; i < userCount; i++)
+        {
+            // Some customers were reused by Polar without an external id: only checkout metadata links them.
+            Users.Add(new PlannedUser($"user-{tag}-{i:D5}", NewId(), _rng.NextDouble() < 0.3, $"customer.{tag}.{i}@gmail.com", []));
+        }
+
+        var owners = Users.ToList();
+        var seconds = Users.OrderBy(_ => _rng.Next()).Take(subscriptions - userCount).ToList();
+        owners.AddRange(seconds);
+        var origin = new DateTimeOffset(DateTime.UtcNow.Date, TimeSpan.Zero).AddDays(-400);
+        foreach (var user in owners)
+        {
+            var createdAt = origin.AddSeconds(_rng.Next(0, 200 * 24 * 3600)).AddMilliseconds(_rng.Next(1000));
+            var id = NewId();
+            user.SubscriptionIds.Add(id);
+            UserOfSubscription[id] = user.Id;
+            GenerateOne(user, id, products[_rng.Next(products.Length)], createdAt);
+        }
+    }
+
+    private void GenerateOne(PlannedUser user, string id, string productId, DateTimeOffset createdAt)
+    {
+        var trialing = _rng.NextDouble() < 0.2;
+        var s = new SubscriptionSnapshot(
+            id, user.CustomerId, trialing ? "trialing" : "active", false, productId, createdAt, null,
+            createdAt, createdAt.AddDays(trialing ? 14 : 30), null, null, null, trialing ? createdAt.AddDays(14) : null);
+
+        // Creation: created, active and updated, all with the same data and modified_at null.
+        var t = createdAt;
+        Emit(user, s, ref t, "subscription.created", "subscription.active", "subscription.updated");
+
+        var steps = _rng.Next(0, 7);
+        for (var step = 0; step < steps && s.IsLive; step++)
+        {
+            t = t.AddMinutes(_rng.Next(30, 30 * 24 * 60)).AddMilliseconds(_rng.Next(1000));
+            var change = t;
+            var choice = _rng.NextDouble();
+            if (s.Status == "past_due")
+            {
+                if (choice < 0.6)
+                {
+                    s = s with { Status = "active", ModifiedAt = change, PastDueAt = null };
+                    Emit(user, s, ref t, "subscription.updated", "subscription.active");
+                }
+                else
+                {
+                    s = s with { Status = "canceled", ModifiedAt = change, CanceledAt = change, EndedAt = change };
+                    Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+                }
+            }
+            else if (s.CancelAtPeriodEnd)
+            {
+                if (choice < 0.5)
+                {
+                    s = s with { CancelAtPeriodEnd = false, CanceledAt = null, ModifiedAt = change };
+                    Emit(user, s, ref t, "subscription.updated", "subscription.uncanceled");
+                }
+                else
+                {
+                    // End of the scheduled cancellation: canceled arrives a second time, then revoked.
+                    s = s with { Status = "canceled", ModifiedAt = change, EndedAt = change };
+                    Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+                }
+            }
+            else if (choice < 0.3)
+            {
+                s = s with { CancelAtPeriodEnd = true, CanceledAt = change, ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.updated", "subscription.canceled");
+            }
+            else if (choice < 0.55)
+            {
+                // Renewal, or trial conversion (no subscription.active then).
+                s = s with { Status = "active", PeriodStart = s.PeriodEnd, PeriodEnd = s.PeriodEnd.AddDays(30), ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.cycled", "subscription.updated");
+            }
+            else if (choice < 0.75 && s.Status == "active")
+            {
+                s = s with { Status = "past_due", PastDueAt = change, ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.updated", "subscription.past_due");
+            }
+            else if (choice < 0.85)
+            {
+                s = s with { Status = "canceled", CanceledAt = change, EndedAt = change, ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+            }
+            else
+            {
+                // Metered usage and the like: a new modified_at, nothing GET shows changes.
+                s = s with { ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.updated");
+            }
+        }
+
+        Final[id] = s;
+    }
+
+    private void Emit(PlannedUser user, SubscriptionSnapshot s, ref DateTimeOffset t, params string[] types)
+    {
+        foreach (var type in types)
+        {
+            t = t.AddMilliseconds(1 + _rng.Next(50));
+            var body = Body(user, s, type, t);
+            Events.Add(new PlannedEvent(Guid.NewGuid().ToString(), type, t, s, user.Id, body));
+        }
+    }
+
+    private static byte[] Body(PlannedUser user, SubscriptionSnapshot s, string type, DateTimeOffset timestamp)
+    {
+        var root = PolarPayloads.Subscription(
+            type,
+            s.Id,
+            status: s.Status,
+            externalId: user.LinkedByMetadata ? null : user.Id,
+            customerId: s.CustomerId,
+            createdAt: s.CreatedAt,
+            modifiedAt: s.ModifiedAt,
+            eventTimestamp: timestamp,
+            cancelAtPeriodEnd: s.CancelAtPeriodEnd,
+            currentPeriodEnd: s.PeriodEnd,
+            productId: s.ProductId,
+            metadataUserId: user.LinkedByMetadata ? user.Id : null,
+            email: user.Email);
+        var data = root["data"]!.AsObject();
+        data["current_period_start"] = PolarPayloads.Format(s.PeriodStart);
+        data["started_at"] = PolarPayloads.Format(s.CreatedAt);
+        data["canceled_at"] = Nullable(s.CanceledAt);
+        data["ends_at"] = s.CancelAtPeriodEnd || s.EndedAt is not null ? PolarPayloads.Format(s.EndedAt ?? s.PeriodEnd) : null;
+        data["ended_at"] = Nullable(s.EndedAt);
+        data["past_due_at"] = Nullable(s.PastDueAt);
+        data["trial_start"] = s.TrialEnd is null ? null : PolarPayloads.Format(s.CreatedAt);
+        data["trial_end"] = Nullable(s.TrialEnd);
+        data["customer"]!["name"] = "Customer " + user.Id;
+        return PolarPayloads.Compact(root);
+    }
+
+    private static JsonValue? Nullable(DateTimeOffset? t) => t is null ? null : JsonValue.Create(PolarPayloads.Format(t.Value));
+
+    private string NewId()
+    {
+        // UUID v4, as Polar validates (REFERENCE.md §7 gotcha 15), from the seeded generator.
+        Span<byte> b = stackalloc byte[16];
+        _rng.NextBytes(b);
+        b[6] = (byte)((b[6] & 0x0F) | 0x40);
+        b[8] = (byte)((b[8] & 0x3F) | 0x80);
+        return new Guid(b, bigEndian: true).ToString();
+    }
+}

@@ -1,0 +1,34 @@
+using Npgsql;
+
+namespace KavachPolar.Tests.Infrastructure;
+
+/// <summary>Polls an asynchronous condition, e.g. a query against a database that may still be starting.</summary>
+public static class Wait
+{
+    /// <summary>Waits until <paramref name="condition"/> holds; fails after <paramref name="timeout"/> (default 30 s).</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? because = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (NpgsqlException)
+            {
+                // The database is not answering yet: keep polling until the deadline.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("Condition not met in time" + (because is null ? "" : ": " + because));
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}

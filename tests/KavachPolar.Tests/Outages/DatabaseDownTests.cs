@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Endpoints;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Outages;
+
+/// <summary>
+/// The database goes away under a running app (the chaos cluster is stopped and started again):
+/// Polar must get 503s it will retry, never a 2xx for something not committed, and nothing may be
+/// lost once the database is back.
+/// </summary>
+[Collection(ChaosTests.Name)]
+public sealed class DatabaseDownTests : IAsyncLifetime
+{
+    /// <summary>Polar gives up on an attempt after 10 s (REFERENCE.md §4.6); the answer must come before that.</summary>
+    private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
+
+    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
+
+    private ChaosPostgres _chaos = null!;
+    private PostgresDatabase _db = null!;
+    private SqlProbe _probe = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _chaos = ChaosPostgres.FromEnvironmentOrFail();
+        _db = await _chaos.CreateDatabaseAsync(Ct);
+        _probe = new SqlProbe(_db.ConnectionString);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _chaos.EnsureRunningAsync(CancellationToken.None);
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_webhook_while_the_database_is_down_gets_503_store_unavailable_inside_polars_timeout_and_applies_after_restart()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        var body = Compact(Example("subscription.created.json"));
+        var id = Guid.NewGuid().ToString();
+
+        await _chaos.StopAsync(Ct);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var clock = Stopwatch.StartNew();
+            var response = await app.PostWebhookAsync(body, id, ct: Ct);
+            var elapsed = clock.Elapsed;
+            await AssertStoreUnavailableAsync(response);
+            Assert.True(elapsed < PolarTimeoutBound, $"503 took {elapsed}, Polar would have timed out");
+        }
+
+        Assert.Empty(app.Changes);
+        await _chaos.StartAsync(Ct);
+
+        var (outcome, retries) = await DeliverLikePolarAsync(app, body, id);
+        Assert.Equal("applied", outcome);
+        Assert.Equal(1L, await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal("active", (string?)(await SubscriptionOfAsync(app, ExampleExternalId))!["status"]);
+        await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty, because: "the change of the delivery applied after the restart reaches the callback");
+        Assert.Equal(id, Assert.Single(app.Changes).EventId);
+        TestContext.Current.SendDiagnosticMessage($"503s after the restart before the delivery applied: {retries}");
+    }
+
+    [Fact]
+    public async Task A_delivery_cut_off_by_a_database_crash_before_commit_gets_no_2xx_and_leaves_no_partial_rows()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        var body = Compact(Example("subscription.created.json"));
+        var id = Guid.NewGuid().ToString();
+
+        // EXCLUSIVE lets the transaction read and write everything but its webhook-event row: it
+        // stops right before commit, with the subscription, user and callback rows written.
+        var locker = new Npgsql.NpgsqlConnection(_probe.ConnectionString);
+        await locker.OpenAsync(Ct);
+        var tx = await locker.BeginTransactionAsync(Ct);
+        await using (var cmd = new Npgsql.NpgsqlCommand("LOCK TABLE kavach_polar_webhook_events IN EXCLUSIVE MODE", locker, tx))
+        {
+            await cmd.ExecuteNonQueryAsync(Ct);
+        }
+
+        var pending = app.PostWebhookAsync(body, id, ct: Ct);
+        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%kavach_polar_webhook_events%'", Ct) == 1);
+
+        await _chaos.StopAsync(Ct);
+        await AssertStoreUnavailableAsync(await pending);
+        await locker.DisposeAsync();
+        await _chaos.StartAsync(Ct);
+
+        foreach (var table in new[] { "kavach_polar_webhook_events", "kavach_polar_subscriptions", "kavach_users", "kavach_polar_callbacks" })
+        {
+            Assert.Equal(0L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
+        }
+
+        var (outcome, _) = await DeliverLikePolarAsync(app, body, id);
+        Assert.Equal("applied", outcome);
+        Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_webhook_events WHERE id = '{id}' AND outcome = 'applied'", Ct));
+        Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
+        await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty);
+        Assert.Equal(id, Assert.Single(app.Changes).EventId);
+    }
+
+    [Fact]
+    public async Task Get_subscription_and_post_checkout_answer_503_store_unavailable_while_the_database_is_down_and_recover_after()
+    {
+        await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
+        await using var app = await KavachTestApp.StartAsync(
+            _db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken });
+        using var client = app.ClientFor("user-outage", "ada.lovelace@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/kavach/auth/polar/subscription", Ct)).StatusCode);
+
+        await _chaos.StopAsync(Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("api/kavach/auth/polar/subscription", Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        await CheckoutEndpointTests.AssertProblemAsync(
+            await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        Assert.Empty(polar.Customers);
+
+        await _chaos.StartAsync(Ct);
+        await Wait.UntilAsync(async () => (await client.GetAsync("api/kavach/auth/polar/subscription", Ct)).StatusCode == HttpStatusCode.OK);
+        await Wait.UntilAsync(async () => (await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct)).StatusCode == HttpStatusCode.OK);
+        Assert.Equal("user-outage", Assert.Single(polar.Customers).ExternalId);
+    }
+
+    [Fact]
+    public async Task Failing_callbacks_pending_when_the_database_goes_down_all_run_after_it_returns()
+    {
+        var failing = true;
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        app.FailCallback = _ => Volatile.Read(ref failing);
+        var users = Enumerable.Range(0, 5).Select(i => $"pending-{i}").ToList();
+        var ids = new Dictionary<string, string>();
+        foreach (var user in users)
+        {
+            ids[user] = Guid.NewGuid().ToString();
+            var payload = Subscription("subscription.created", Guid.NewGuid().ToString(), externalId: user, customerId: Guid.NewGuid().ToString(), createdAt: T0);
+            Assert.Equal(HttpStatusCode.Accepted, (await app.PostWebhookAsync(Compact(payload), ids[user], ct: Ct)).StatusCode);
+        }
+
+        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE attempts >= 1", Ct) == users.Count);
+        await _chaos.StopAsync(Ct);
+        Volatile.Write(ref failing, false);
+        await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher notices the outage");
+        Assert.Empty(app.Changes);
+
+        await _chaos.StartAsync(Ct);
+        await KavachTestApp.EventuallyAsync(() => app.Changes.Select(c => c.UserId).Distinct().Count() == users.Count, TimeSpan.FromSeconds(30), "every pending change runs once the database is back");
+        foreach (var user in users)
+        {
+            var change = app.Changes.First(c => c.UserId == user);
+            Assert.Equal(ids[user], change.EventId);
+            Assert.Null(change.Previous);
+            Assert.Equal("active", change.Current!.Status);
+        }
+
+        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+    }
+
+    [Fact]
+    public async Task A_callback_that_finished_while_the_database_was_down_is_settled_when_it_returns_without_holding_up_the_users_next_change()
+    {
+        using var gate = new SemaphoreSlim(0);
+        using var entered = new SemaphoreSlim(0);
+        var calls = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = async (change, ct) =>
+        {
+            calls.Enqueue(change);
+            if (calls.Count == 1)
+            {
+                entered.Release();
+                await gate.WaitAsync(ct);
+            }
+        });
+
+        const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
+        var created = Guid.NewGuid().ToString();
+        var canceled = Guid.NewGuid().ToString();
+        await app.PostWebhookAsync(Compact(Subscription("subscription.created", id, createdAt: T0)), created, ct: Ct);
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(15), Ct), "the first callback started");
+        await app.PostWebhookAsync(Compact(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), canceled, ct: Ct);
+
+        // The callback finishes while the database is down: its row cannot be deleted.
+        await _chaos.StopAsync(Ct);
+        gate.Release();
+        await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher fails to settle the callback");
+        await _chaos.StartAsync(Ct);
+
+        // "First retry within seconds" (design.md): a DB blink must not park the user's changes for a lease period.
+        await KavachTestApp.EventuallyAsync(() => calls.Any(c => c.EventId == canceled), TimeSpan.FromSeconds(30), "the user's next change runs soon after the database is back");
+        var order = calls.Select(c => c.EventId).Distinct().ToList();
+        Assert.Equal([created, canceled], order);
+        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+    }
+
+    /// <summary>Re-sends like Polar until a 2xx: only 503s may come back meanwhile. Returns the outcome and how many 503s there were.</summary>
+    private static async Task<(string Outcome, int Retries)> DeliverLikePolarAsync(KavachTestApp app, byte[] body, string id)
+    {
+        for (var retries = 0; ; retries++)
+        {
+            var response = await app.PostWebhookAsync(body, id, ct: Ct);
+            if (response.IsSuccessStatusCode)
+            {
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                return ((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!, retries);
+            }
+
+            await AssertStoreUnavailableAsync(response);
+            Assert.True(retries < 20, "the webhook kept answering 503 after the database came back");
+            await Task.Delay(200, Ct);
+        }
+    }
+
+    internal static async Task AssertStoreUnavailableAsync(HttpResponseMessage response)
+    {
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "a 503 carries Retry-After");
+    }
+
+    private static async Task<JsonObject?> SubscriptionOfAsync(KavachTestApp app, string userId)
+    {
+        using var client = app.ClientFor(userId);
+        var json = await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
+        return json!["subscription"]?.AsObject();
+    }
+}

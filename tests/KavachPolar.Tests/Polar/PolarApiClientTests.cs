@@ -1,0 +1,30 @@
+using System.Text.Json;
+using KavachPolar.Polar;
+
+namespace KavachPolar.Tests.Polar;
+
+public sealed class PolarApiClientTests
+{
+    [Theory]
+    [InlineData("usr_1337", "usr_1337")]
+    [InlineData("a/b", "a%2Fb")]
+    [InlineData(".", "%2E")]
+    [InlineData("..", "%2E%2E")]
+    [InlineData("a.b", "a.b")]
+    [InlineData("é", "%C3%A9")]
+    public void Path_segments_are_escaped_so_they_cannot_change_the_route(string value, string expected)
+    {
+        Assert.Equal(expected, PolarApiClient.PathSegment(value));
+    }
+
+    [Theory]
+    [InlineData("""["body","CheckoutProductsCreate","products",0]""", "products[0]")]
+    [InlineData("""["body","products"]""", "products")]
+    [InlineData("""["body","customer","email"]""", "customer.email")]
+    [InlineData("""["query","limit"]""", "limit")]
+    [InlineData("[]", "")]
+    public void Polar_validation_locations_become_field_paths(string loc, string expected)
+    {
+        Assert.Equal(expected, PolarApiClient.FieldPath(JsonSerializer.Deserialize<JsonElement[]>(loc)));
+    }
+}
