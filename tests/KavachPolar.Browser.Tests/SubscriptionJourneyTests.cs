@@ -9,8 +9,6 @@ namespace KavachPolar.Browser.Tests;
 /// <summary>The sample app in a real browser, the way a newcomer first uses it.</summary>
 public sealed partial class SubscriptionJourneyTests
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
-
     [Fact]
     public async Task A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes()
     {
@@ -23,7 +21,7 @@ public sealed partial class SubscriptionJourneyTests
             BaseURL = baseUrl.AbsoluteUri,
             ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
         });
-        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
         var page = await context.NewPageAsync();
         var shots = new Screenshots(nameof(A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes));
         var email = $"ada.{Guid.NewGuid():N}@kavachpolar.dev";
@@ -90,7 +88,7 @@ public sealed partial class SubscriptionJourneyTests
             // OnSubscriptionChange recorded the changes (it runs in the background, after commit): at least the
             // subscription appearing, the cancellation being scheduled and it being lifted.
             var changes = page.GetByTestId("subscription-change");
-            var deadline = DateTime.UtcNow + StepTimeout;
+            var deadline = DateTime.UtcNow + Browser.StepTimeout;
             while (await changes.CountAsync() < 3 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(250, ct);
@@ -129,7 +127,7 @@ public sealed partial class SubscriptionJourneyTests
         await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);
         await using var browser = await Browser.LaunchAsync();
         await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { BaseURL = app.BaseUrl.AbsoluteUri });
-        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
         var page = await context.NewPageAsync();
         var shots = new Screenshots(nameof(When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again));
         var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
