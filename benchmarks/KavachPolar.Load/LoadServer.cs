@@ -31,9 +31,9 @@ internal static class LoadServer
         var callbacks = 0L;
         builder.Services.AddKavachPolar(o =>
         {
-            o.AccessToken = "polar_oat_load";
-            o.WebhookSecret = Secret;
-            o.ApiBaseUrl = new Uri("http://127.0.0.1:9/");
+            o.AccessToken = args.Get("token", "polar_oat_load");
+            o.WebhookSecret = args.Get("secret", Secret);
+            o.ApiBaseUrl = new Uri(args.Get("polar", "http://127.0.0.1:9/"));
             o.OnSubscriptionChange = (_, _) =>
             {
                 Interlocked.Increment(ref callbacks);
@@ -82,7 +82,13 @@ internal static class LoadServer
                 return Task.FromResult(AuthenticateResult.NoResult());
             }
 
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user)], "Header");
+            var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, user) };
+            if (Request.Headers["X-Email"].ToString() is { Length: > 0 } email)
+            {
+                claims.Add(new Claim(ClaimTypes.Email, email));
+            }
+
+            var identity = new ClaimsIdentity(claims, "Header");
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), "Header")));
         }
     }

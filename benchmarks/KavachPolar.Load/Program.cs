@@ -2,6 +2,7 @@
 // separate processes so that the numbers are the server's. See docs/benchmarks.md.
 //
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- serve --pg "<connection string>" [--urls http://127.0.0.1:5095]
+//        [--polar <api base url> --token <access token> --secret <webhook secret>]   (users: headers X-User, X-Email)
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- webhooks --url http://127.0.0.1:5095 [--events 20000] [--concurrency 64] [--users 2000]
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- get --url http://127.0.0.1:5095 [--requests 200000] [--concurrency 64] [--users 2000]
 using KavachPolar.Load;
@@ -18,6 +19,6 @@ return command switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: serve --pg <connection string> [--urls URL] | webhooks --url URL [--events N] [--concurrency C] [--users U] | get --url URL [--requests N] [--concurrency C] [--users U]");
+    Console.Error.WriteLine("usage: serve --pg <connection string> [--urls URL] [--polar URL --token T --secret S] | webhooks --url URL [--events N] [--concurrency C] [--users U] | get --url URL [--requests N] [--concurrency C] [--users U]");
     return 2;
 }

@@ -30,6 +30,8 @@ public static class SampleApp
         {
             builder.Configuration.AddInMemoryCollection(embeddedPolar.Settings);
             builder.Services.AddSingleton(_ => embeddedPolar);
+            // Product ids configured for a real Polar mean nothing to the emulator, which has its own demo products.
+            builder.Services.PostConfigure<KavachPolarOptions>(o => o.Products.Clear());
         }
 
         builder.Services.AddDbContext<SampleDbContext>(o => SampleDatabase.Configure(o, databaseProvider, connectionString));

@@ -25,6 +25,9 @@ public sealed class Browser : IAsyncDisposable
         }
     }
 
+    /// <summary>How long an action or an expectation may wait: generous, as the full suite shares two cores.</summary>
+    public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
+
     public static async Task<Browser> LaunchAsync()
     {
         var path = ChromiumPath;
@@ -35,6 +38,7 @@ public sealed class Browser : IAsyncDisposable
                 "or `apt-get install chromium`, or set KAVACH_TEST_CHROMIUM to a Chromium executable.");
         }
 
+        Assertions.SetDefaultExpectTimeout((float)StepTimeout.TotalMilliseconds);
         var playwright = await Playwright.CreateAsync();
         try
         {

@@ -9,8 +9,6 @@ namespace KavachPolar.Browser.Tests;
 /// <summary>The sample app in a real browser, the way a newcomer first uses it.</summary>
 public sealed partial class SubscriptionJourneyTests
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(15);
-
     [Fact]
     public async Task A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes()
     {
@@ -23,7 +21,7 @@ public sealed partial class SubscriptionJourneyTests
             BaseURL = baseUrl.AbsoluteUri,
             ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
         });
-        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
         var page = await context.NewPageAsync();
         var shots = new Screenshots(nameof(A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes));
         var email = $"ada.{Guid.NewGuid():N}@kavachpolar.dev";
@@ -90,7 +88,7 @@ public sealed partial class SubscriptionJourneyTests
             // OnSubscriptionChange recorded the changes (it runs in the background, after commit): at least the
             // subscription appearing, the cancellation being scheduled and it being lifted.
             var changes = page.GetByTestId("subscription-change");
-            var deadline = DateTime.UtcNow + StepTimeout;
+            var deadline = DateTime.UtcNow + Browser.StepTimeout;
             while (await changes.CountAsync() < 3 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(250, ct);
@@ -121,6 +119,36 @@ public sealed partial class SubscriptionJourneyTests
             TestContext.Current.TestOutputHelper?.WriteLine($"failed at {page.Url}");
             throw;
         }
+    }
+
+    [Fact]
+    public async Task When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again()
+    {
+        await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);
+        await using var browser = await Browser.LaunchAsync();
+        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { BaseURL = app.BaseUrl.AbsoluteUri });
+        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        var shots = new Screenshots(nameof(When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again));
+        var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
+        polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503);
+
+        await page.GotoAsync("/signin?returnUrl=%2Fpricing");
+        await page.GetByTestId("sign-in-email").FillAsync($"lin.{Guid.NewGuid():N}@kavachpolar.dev");
+        await page.GetByTestId("sign-in-submit").ClickAsync();
+        await page.GetByTestId("subscribe-team").ClickAsync();
+
+        var error = page.GetByTestId("checkout-error");
+        await Expect(error).ToBeVisibleAsync();
+        await Expect(error).Not.ToBeEmptyAsync();
+        await Expect(page.GetByTestId("subscribe-team")).ToBeEnabledAsync();
+        await Expect(page.GetByTestId("subscribe-team")).ToHaveTextAsync("Subscribe to Team");
+        Assert.StartsWith(app.BaseUrl.AbsoluteUri, page.Url, StringComparison.Ordinal);
+        await shots.TakeAsync(page, "checkout-failed");
+
+        // The fault was one-off: the next click reaches Polar's checkout page.
+        await page.GetByTestId("subscribe-team").ClickAsync();
+        await Expect(page.Locator("#product-name")).ToHaveTextAsync("Team");
     }
 
     [GeneratedRegex("/billing/success\\?checkout_id=[0-9a-f-]{36}$")]

@@ -31,4 +31,7 @@ internal static partial class SampleLog
 
     [LoggerMessage(4, LogLevel.Warning, "Could not list products from Polar at {ApiBase}")]
     public static partial void ProductListFailed(ILogger logger, Exception exception, Uri apiBase);
+
+    [LoggerMessage(5, LogLevel.Warning, "The local Polar emulator starts empty on every run, but this PostgreSQL database keeps users bound to customers of earlier runs, whose checkouts the emulator will refuse. Use a fresh database with the emulator, or configure KavachPolar:AccessToken for Polar's sandbox.")]
+    public static partial void EmulatorWithPersistentDatabase(ILogger logger);
 }

@@ -29,6 +29,10 @@ internal sealed class SampleStartup(
             // would only confuse the next run.
             await db.Database.EnsureDeletedAsync(cancellationToken);
         }
+        else if (embeddedPolar is not null)
+        {
+            SampleLog.EmulatorWithPersistentDatabase(logger);
+        }
 
         await db.Database.EnsureCreatedAsync(cancellationToken);
     }

@@ -8,7 +8,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Callbacks;
 
@@ -20,7 +19,7 @@ namespace KavachPolar.Callbacks;
 /// </summary>
 internal sealed class SubscriptionChangeDispatcher(
     IServiceScopeFactory scopes,
-    IOptionsMonitor<KavachPolarOptions> options,
+    SubscriptionChangeListeners listeners,
     CallbackSignal signal,
     TimeProvider time,
     ILogger<SubscriptionChangeDispatcher> logger) : BackgroundService
@@ -53,7 +52,7 @@ internal sealed class SubscriptionChangeDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.CurrentValue.OnSubscriptionChange is null)
+        if (!listeners.Any)
         {
             return;
         }
@@ -91,8 +90,7 @@ internal sealed class SubscriptionChangeDispatcher(
     /// <summary>Runs every due callback once. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        var callback = options.CurrentValue.OnSubscriptionChange;
-        if (callback is null)
+        if (!listeners.Any)
         {
             return false;
         }
@@ -155,7 +153,7 @@ internal sealed class SubscriptionChangeDispatcher(
             await Parallel.ForEachAsync(
                 claimed,
                 new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCallbacks, CancellationToken = ct },
-                async (row, token2) => settlements.Add(await InvokeAsync(row, token, callback, token2).ConfigureAwait(false))).ConfigureAwait(false);
+                async (row, token2) => settlements.Add(await InvokeAsync(row, token, token2).ConfigureAwait(false))).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -187,7 +185,7 @@ internal sealed class SubscriptionChangeDispatcher(
         return true;
     }
 
-    private async Task<Settlement> InvokeAsync(PendingCallbackRecord row, string owner, Func<KavachSubscriptionChange, CancellationToken, Task> callback, CancellationToken ct)
+    private async Task<Settlement> InvokeAsync(PendingCallbackRecord row, string owner, CancellationToken ct)
     {
         KavachSubscriptionChange? change = null;
         try
@@ -196,7 +194,7 @@ internal sealed class SubscriptionChangeDispatcher(
                      ?? throw new JsonException("The stored change is null.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
-            await callback(change, timeout.Token).ConfigureAwait(false);
+            await listeners.InvokeAsync(change, timeout.Token).ConfigureAwait(false);
             KavachPolarTelemetry.CountCallback(succeeded: true);
             return new Settlement(row.Id, owner, true, 0, 0, null);
         }

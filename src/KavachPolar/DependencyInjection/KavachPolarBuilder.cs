@@ -25,4 +25,17 @@ public sealed class KavachPolarBuilder(IServiceCollection services)
         Services.Replace(ServiceDescriptor.Scoped<IKavachDbContextAccessor, KavachDbContextAccessor<TContext>>());
         return this;
     }
+
+    /// <summary>
+    /// Registers <typeparamref name="THandler"/> (scoped) to receive every subscription change, as
+    /// <see cref="KavachPolarOptions.OnSubscriptionChange"/> does, with constructor injection.
+    /// </summary>
+    /// <remarks>Safe to call more than once; each handler type is registered once.</remarks>
+    public KavachPolarBuilder AddSubscriptionChangeHandler<THandler>()
+        where THandler : class, IKavachSubscriptionChangeHandler
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Scoped<IKavachSubscriptionChangeHandler, THandler>());
+        Services.TryAddSingleton<Callbacks.SubscriptionChangeListeners.HandlersRegistered>();
+        return this;
+    }
 }

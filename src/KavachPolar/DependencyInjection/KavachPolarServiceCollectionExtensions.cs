@@ -52,6 +52,7 @@ public static class KavachPolarServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CallbackSignal>();
+        services.TryAddSingleton<SubscriptionChangeListeners>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();

@@ -95,22 +95,58 @@ internal static class CheckoutEndpoint
         }
 
         var customerId = row.PolarCustomerId;
-        if (customerId is null)
+        for (var attempt = 0; ; attempt++)
         {
-            var (found, problem) = await FindOrCreateCustomerAsync(api, user, context, ct).ConfigureAwait(false);
-            if (problem is not null)
+            if (customerId is null)
             {
-                return problem;
+                var (found, problem) = await FindOrCreateCustomerAsync(api, user, context, ct).ConfigureAwait(false);
+                if (problem is not null)
+                {
+                    return problem;
+                }
+
+                if (found is not null)
+                {
+                    try
+                    {
+                        await StoreTransactions.RunAsync(
+                            db,
+                            token => synchronizer.BindCustomerToUserAsync(db, user.Id, found.Id, found.ExternalId == user.Id, "link:" + found.Id + ":" + Guid.NewGuid().ToString("N"), token),
+                            ct).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (!ct.IsCancellationRequested)
+                    {
+                        Log.StoreUnavailable(logger, e, "POST checkout");
+                        return KavachProblems.StoreUnavailable();
+                    }
+
+                    customerId = found.Id;
+                }
             }
 
-            if (found is not null)
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [SubscriptionSynchronizer.UserIdMetadataKey] = user.Id };
+            var create = new PolarCheckoutCreate(
+                Products: [productId],
+                CustomerId: customerId,
+                ExternalCustomerId: customerId is null ? user.Id : null,
+                CustomerEmail: customerId is null ? user.Email : null,
+                CustomerName: customerId is null ? user.Name : null,
+                CustomerIpAddress: PublicClientIp(context),
+                SuccessUrl: successUrl,
+                Metadata: metadata);
+            var checkout = await api.CreateCheckoutAsync(create, ct).ConfigureAwait(false);
+            if (checkout.IsSuccess)
             {
+                return TypedResults.Ok(new CheckoutResponse(checkout.Value!.Url, checkout.Value.Id));
+            }
+
+            if (attempt == 0 && customerId is not null && customerId == row.PolarCustomerId && IsUnknownCustomer(checkout.Error!))
+            {
+                // The bound customer no longer exists in Polar (deleted in the dashboard): forget it
+                // and find or create the user's customer again, once.
                 try
                 {
-                    await StoreTransactions.RunAsync(
-                        db,
-                        token => synchronizer.BindCustomerToUserAsync(db, user.Id, found.Id, found.ExternalId == user.Id, "link:" + found.Id + ":" + Guid.NewGuid().ToString("N"), token),
-                        ct).ConfigureAwait(false);
+                    await UnbindCustomerAsync(db, user.Id, customerId, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
@@ -118,28 +154,30 @@ internal static class CheckoutEndpoint
                     return KavachProblems.StoreUnavailable();
                 }
 
-                customerId = found.Id;
+                customerId = null;
+                continue;
             }
-        }
 
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [SubscriptionSynchronizer.UserIdMetadataKey] = user.Id };
-        var create = new PolarCheckoutCreate(
-            Products: [productId],
-            CustomerId: customerId,
-            ExternalCustomerId: customerId is null ? user.Id : null,
-            CustomerEmail: customerId is null ? user.Email : null,
-            CustomerName: customerId is null ? user.Name : null,
-            CustomerIpAddress: PublicClientIp(context),
-            SuccessUrl: successUrl,
-            Metadata: metadata);
-        var checkout = await api.CreateCheckoutAsync(create, ct).ConfigureAwait(false);
-        if (!checkout.IsSuccess)
-        {
             return MapPolarError(context, checkout.Error!);
         }
-
-        return TypedResults.Ok(new CheckoutResponse(checkout.Value!.Url, checkout.Value.Id));
     }
+
+    private static bool IsUnknownCustomer(PolarApiError error) =>
+        error.Kind == PolarErrorKind.Validation && error.FieldErrors.Any(f => f.Field == "customer_id");
+
+    private static Task<int> UnbindCustomerAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
+        StoreTransactions.RunAsync(
+            db,
+            async token =>
+            {
+                await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.CustomerLockKey(customerId), token).ConfigureAwait(false);
+                await StoreTransactions.LockAsync(db, "kavach:user:" + userId, token).ConfigureAwait(false);
+                return await db.Set<KavachUser>()
+                    .Where(u => u.Id == userId && u.PolarCustomerId == customerId)
+                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.PolarCustomerId, (string?)null), token)
+                    .ConfigureAwait(false);
+            },
+            ct);
 
     /// <summary>
     /// Looks up Polar's customer with <c>external_id</c> = user id, creating it when missing. When

@@ -5,7 +5,6 @@ using KavachPolar.Polar;
 using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Subscriptions;
 
@@ -14,7 +13,7 @@ namespace KavachPolar.Subscriptions;
 /// <c>kavach_users</c> projection and the pending callbacks, all inside the caller's transaction.
 /// </summary>
 internal sealed class SubscriptionSynchronizer(
-    IOptionsMonitor<KavachPolarOptions> options,
+    Callbacks.SubscriptionChangeListeners listeners,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -219,7 +218,7 @@ internal sealed class SubscriptionSynchronizer(
             return 0;
         }
 
-        if (options.CurrentValue.OnSubscriptionChange is not null)
+        if (listeners.Any)
         {
             var change = new KavachSubscriptionChange(user.Id, current, previous, eventId, eventType);
             db.Add(new PendingCallbackRecord

@@ -124,6 +124,22 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bound_customer_deleted_in_polar_is_replaced_by_the_users_customer()
+    {
+        using var client = _app.ClientFor("user-18", "l.torvalds@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
+        var customer = Assert.Single(_polar.Customers);
+        await _db.ScalarAsync<int>("UPDATE kavach_users SET polar_customer_id = '0b7f4a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b' WHERE id = 'user-18'", Ct);
+
+        var response = await PostCheckoutAsync(client, new { productId = ProductId });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(customer.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-18'", Ct));
+        var checkout = await PolarGetAsync($"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}");
+        Assert.Equal(customer.Id, (string?)checkout["customer_id"]);
+    }
+
+    [Fact]
     public async Task The_client_cannot_choose_the_customer_email()
     {
         using var client = _app.ClientFor("user-6", "dorothy.vaughan@gmail.com");

@@ -279,4 +279,21 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         request.Headers.TransferEncodingChunked = true;
         await CheckoutEndpointTests.AssertProblemAsync(await client.SendAsync(request, Ct), HttpStatusCode.RequestEntityTooLarge, "body_too_large");
     }
+
+    [Fact]
+    public async Task A_transient_polar_error_on_a_read_is_retried_but_never_on_a_write()
+    {
+        using var client = _app.ClientFor("user-17", "l.lamport@gmail.com");
+        await SubscribeAsync(client);
+
+        _polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 503, count: 1);
+        var read = await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+
+        var before = _polar.Customers.Count;
+        _polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503, count: 1);
+        var write = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[1].Id }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(write, HttpStatusCode.BadGateway, "polar_unavailable");
+        Assert.Equal(before, _polar.Customers.Count);
+    }
 }

@@ -8,6 +8,13 @@
     error.focus?.();
   }
 
+  // KavachPolar answers with RFC 9457 problem details; Polar's validation errors come as errors[].
+  function describeProblem(body, status) {
+    const details = Array.isArray(body.errors) ? body.errors.map((e) => e.message).filter(Boolean) : [];
+    const summary = body.detail || body.title || `Checkout failed (HTTP ${status}).`;
+    return details.length ? `${summary} ${details.join(' ')}` : summary;
+  }
+
   async function subscribe(button) {
     const label = button.textContent;
     button.disabled = true;
@@ -28,7 +35,7 @@
       }
       const body = await response.json().catch(() => ({}));
       if (!response.ok || !body.url) {
-        throw new Error(body.detail || body.title || `Checkout failed (HTTP ${response.status}).`);
+        throw new Error(describeProblem(body, response.status));
       }
       location.href = body.url;
     } catch (e) {

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Callbacks;
+
+/// <summary>Who listens to subscription changes: the options delegate and the registered handlers.</summary>
+internal sealed class SubscriptionChangeListeners(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services)
+{
+    private readonly bool _handlers = services.GetService<HandlersRegistered>() is not null;
+
+    /// <summary>Whether changes need queuing at all.</summary>
+    public bool Any => _handlers || options.CurrentValue.OnSubscriptionChange is not null;
+
+    public async Task InvokeAsync(KavachSubscriptionChange change, CancellationToken ct)
+    {
+        if (options.CurrentValue.OnSubscriptionChange is { } callback)
+        {
+            await callback(change, ct).ConfigureAwait(false);
+        }
+
+        if (_handlers)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            foreach (var handler in scope.ServiceProvider.GetServices<IKavachSubscriptionChangeHandler>())
+            {
+                await handler.HandleAsync(change, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Registered by <c>AddSubscriptionChangeHandler</c>.</summary>
+    internal sealed class HandlersRegistered;
+}

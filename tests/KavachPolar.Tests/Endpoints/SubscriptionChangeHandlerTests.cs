@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using KavachPolar.Storage;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Endpoints;
+
+public sealed class SubscriptionChangeHandlerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_handler_registered_as_a_service_gets_each_change_once_with_scoped_dependencies()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var seen = new Seen();
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        {
+            s.AddSingleton(seen);
+            s.AddKavachPolar().AddSubscriptionChangeHandler<GrantAccessHandler>().AddSubscriptionChangeHandler<GrantAccessHandler>();
+        });
+
+        var body = Compact(Example("subscription.created.json"));
+        await app.PostWebhookAsync(body, "d0000000-0000-4000-8000-000000000001", ct: Ct);
+        await app.PostWebhookAsync(body, "d0000000-0000-4000-8000-000000000001", ct: Ct);
+        await app.PostWebhookAsync(Compact(Example("subscription.revoked.json")), ct: Ct);
+
+        await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 2);
+        await Task.Delay(1200, Ct);
+        Assert.Equal(2, seen.Changes.Count);
+        Assert.Equal([("usr_1337", true), ("usr_1337", false)], seen.Changes.Select(c => (c.UserId, c.Entitled)));
+        Assert.Equal(2, seen.DistinctScopes.Count);
+        Assert.Equal(2, app.Changes.Count); // the options delegate still runs beside the handler
+    }
+
+    public sealed class Seen
+    {
+        public ConcurrentQueue<(string UserId, bool Entitled)> Changes { get; } = new();
+
+        public ConcurrentDictionary<KavachPolarDbContext, bool> DistinctScopes { get; } = new();
+    }
+
+    public sealed class GrantAccessHandler(Seen seen, KavachPolarDbContext db) : IKavachSubscriptionChangeHandler
+    {
+        public async Task HandleAsync(KavachSubscriptionChange change, CancellationToken cancellationToken)
+        {
+            // A scoped dependency works: read the committed row the change describes.
+            var user = await db.KavachUsers.AsNoTracking().SingleAsync(u => u.Id == change.UserId, cancellationToken);
+            Assert.Equal(change.Current?.Id, user.PolarSubscriptionId);
+            seen.DistinctScopes.TryAdd(db, true);
+            seen.Changes.Enqueue((change.UserId, change.Current?.IsEntitled == true));
+        }
+    }
+}
