@@ -191,7 +191,15 @@ internal sealed class KavachPolarSubscriptionService(
         foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
         {
             var eventId = runId + ":" + s.Id;
-            var result = await StoreTransactions.RunAsync(store.Db, t => synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t), ct).ConfigureAwait(false);
+            var result = await StoreTransactions.RunAsync(
+                store.Db,
+                async t =>
+                {
+                    var applied = await synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                    await store.Db.SaveChangesAsync(t).ConfigureAwait(false);
+                    return applied;
+                },
+                ct).ConfigureAwait(false);
             changes += result.Changes;
         }
 

@@ -26,6 +26,10 @@ internal sealed class KavachDbScope : IAsyncDisposable
         var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
         db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.TrackAll;
         db.ChangeTracker.AutoDetectChangesEnabled = true;
+
+        // Each unit of work saves once inside its own transaction and is retried whole on failure:
+        // EF's automatic savepoints would only add two round trips per SaveChanges.
+        db.Database.AutoSavepointsEnabled = false;
         return new KavachDbScope(scope, db);
     }
 

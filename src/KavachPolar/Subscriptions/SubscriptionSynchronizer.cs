@@ -26,11 +26,16 @@ internal sealed class SubscriptionSynchronizer(
 
     /// <summary>
     /// Applies <paramref name="s"/> unless an equal or newer snapshot of it is already stored.
-    /// Must run inside <see cref="StoreTransactions.RunAsync{T}"/>; saves its own changes.
+    /// Must run inside <see cref="StoreTransactions.RunAsync{T}"/>; the caller saves (one
+    /// <c>SaveChanges</c> for the whole unit of work) and commits. Pass <c>customerLocked</c> when the
+    /// caller already holds the customer's lock in this transaction.
     /// </summary>
-    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct)
+    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, bool customerLocked = false)
     {
-        await StoreTransactions.LockAsync(db, CustomerLockKey(s.CustomerId), ct).ConfigureAwait(false);
+        if (!customerLocked)
+        {
+            await StoreTransactions.LockAsync(db, CustomerLockKey(s.CustomerId), ct).ConfigureAwait(false);
+        }
 
         var version = ToUs(s.ModifiedAt ?? s.CreatedAt);
         var record = await db.Set<SubscriptionRecord>().FirstOrDefaultAsync(r => r.Id == s.Id, ct).ConfigureAwait(false);
@@ -100,7 +105,6 @@ internal sealed class SubscriptionSynchronizer(
             }
         }
 
-        await db.SaveChangesAsync(ct).ConfigureAwait(false);
         return new ApplyResult(true, changes);
     }
 
@@ -176,19 +180,19 @@ internal sealed class SubscriptionSynchronizer(
     /// </summary>
     private static async Task BindCustomerAsync(DbContext db, KavachUser user, string customerId, bool customerHasThisExternalId, CancellationToken ct)
     {
-        if (user.PolarCustomerId != customerId && (user.PolarCustomerId is null || customerHasThisExternalId))
+        if (user.PolarCustomerId == customerId || (user.PolarCustomerId is not null && !customerHasThisExternalId))
         {
-            var takenByOther = await db.Set<KavachUser>()
-                .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
-                .ConfigureAwait(false);
-            if (!takenByOther)
-            {
-                user.PolarCustomerId = customerId;
-            }
+            // Already bound (its orphans were linked then; later subscriptions of the customer
+            // resolve to this user), or bound to another customer that this one may not replace.
+            return;
         }
 
-        if (user.PolarCustomerId == customerId)
+        var takenByOther = await db.Set<KavachUser>()
+            .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
+            .ConfigureAwait(false);
+        if (!takenByOther)
         {
+            user.PolarCustomerId = customerId;
             var orphans = await db.Set<SubscriptionRecord>()
                 .Where(r => r.CustomerId == customerId && r.UserId == null)
                 .ToListAsync(ct)

@@ -92,7 +92,7 @@ internal sealed class WebhookProcessor(
                         return (Duplicate, 0);
                     }
 
-                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token).ConfigureAwait(false);
+                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true).ConfigureAwait(false);
                     var o = result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                     db.Add(NewRecord(webhookId, type, o, null, null));
                     await db.SaveChangesAsync(token).ConfigureAwait(false);
