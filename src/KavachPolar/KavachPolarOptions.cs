@@ -110,8 +110,8 @@ public sealed class KavachPolarOptions
 
     /// <summary>
     /// How long the webhook endpoint may spend on the database before it answers 503 so that Polar
-    /// retries. Must stay well under Polar's 10 second delivery timeout. Default 8 seconds.
-    /// Configuration key <c>KavachPolar:WebhookProcessingTimeout</c>.
+    /// retries. Must stay well under Polar's 10 second delivery timeout, leaving room for the network
+    /// and a loaded machine. Default 5 seconds. Configuration key <c>KavachPolar:WebhookProcessingTimeout</c>.
     /// </summary>
-    public TimeSpan WebhookProcessingTimeout { get; set; } = TimeSpan.FromSeconds(8);
+    public TimeSpan WebhookProcessingTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -48,7 +48,7 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
 
         if (options.WebhookProcessingTimeout <= TimeSpan.Zero || options.WebhookProcessingTimeout > TimeSpan.FromSeconds(9))
         {
-            failures.Add("KavachPolar:WebhookProcessingTimeout must be more than zero and at most 00:00:09, inside Polar's 10 second delivery timeout (default 00:00:08).");
+            failures.Add("KavachPolar:WebhookProcessingTimeout must be more than zero and at most 00:00:09, inside Polar's 10 second delivery timeout (default 00:00:05).");
         }
 
         if (string.IsNullOrWhiteSpace(options.UserIdClaimType))

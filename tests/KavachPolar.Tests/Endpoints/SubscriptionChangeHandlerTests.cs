@@ -46,9 +46,9 @@ public sealed class SubscriptionChangeHandlerTests
     {
         public async Task HandleAsync(KavachSubscriptionChange change, CancellationToken cancellationToken)
         {
-            // A scoped dependency works: read the committed row the change describes.
-            var user = await db.KavachUsers.AsNoTracking().SingleAsync(u => u.Id == change.UserId, cancellationToken);
-            Assert.Equal(change.Current?.Id, user.PolarSubscriptionId);
+            // A scoped dependency works: the change's user is committed and readable. (Its columns may
+            // already show a later change: callbacks run after commit, not in the same instant.)
+            Assert.True(await db.KavachUsers.AsNoTracking().AnyAsync(u => u.Id == change.UserId, cancellationToken));
             seen.DistinctScopes.TryAdd(db, true);
             seen.Changes.Enqueue((change.UserId, change.Current?.IsEntitled == true));
         }
