@@ -31,8 +31,9 @@ internal static class LoadClient
             var data = template["data"]!.AsObject();
             template["type"] = round == 0 ? "subscription.created" : "subscription.updated";
             template["timestamp"] = Format(start.AddSeconds(i));
-            data["id"] = Guid.CreateVersion7(start.AddMilliseconds(user)).ToString();
+            data["id"] = SubscriptionId(user);
             data["status"] = round % 2 == 0 ? "active" : "past_due";
+            data["created_at"] = Format(start);
             data["modified_at"] = round == 0 ? null : Format(start.AddMinutes(round));
             data["customer_id"] = CustomerId(user);
             data["customer"]!["id"] = CustomerId(user);
@@ -128,6 +129,8 @@ internal static class LoadClient
         await using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("subscription.created.json")!;
         return (await JsonNode.ParseAsync(stream))!.AsObject();
     }
+
+    private static string SubscriptionId(int user) => new Guid(user, 0x5c3d, 0x4e4f, 0x9a, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6, 0xb7).ToString();
 
     private static string CustomerId(int user) => new Guid(user, 0x4b2c, 0x4d3e, 0x8f, 0x40, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6).ToString();
 

@@ -27,7 +27,14 @@ internal static class LoadServer
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(args.Get("urls", "http://127.0.0.1:5095"));
         builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(database));
+        if (args.Get("pool", "false") == "true")
+        {
+            builder.Services.AddDbContextPool<KavachPolarDbContext>(o => o.UseNpgsql(database));
+        }
+        else
+        {
+            builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(database));
+        }
         var callbacks = 0L;
         builder.Services.AddKavachPolar(o =>
         {
@@ -66,7 +73,7 @@ internal static class LoadServer
             await db.Database.MigrateAsync();
         }
 
-        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load (recreated)");
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load (recreated), DbContext pooling {args.Get("pool", "false")}");
         await app.RunAsync();
         return 0;
     }
