@@ -15,7 +15,10 @@ public sealed class PostgresDatabase : IAsyncDisposable
         ServerConnectionString = serverConnectionString;
         Name = name;
         ConnectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+        _sql = new SqlProbe(ConnectionString, pooling: true);
     }
+
+    private readonly SqlProbe _sql;
 
     public string ServerConnectionString { get; }
 
@@ -43,35 +46,9 @@ public sealed class PostgresDatabase : IAsyncDisposable
         return new PostgresDatabase(server, name);
     }
 
-    public async Task<T?> ScalarAsync<T>(string sql, CancellationToken ct = default)
-    {
-        await using var conn = new NpgsqlConnection(ConnectionString);
-        await conn.OpenAsync(ct);
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        var value = await cmd.ExecuteScalarAsync(ct);
-        return value is null or DBNull ? default : (T)value;
-    }
+    public Task<T?> ScalarAsync<T>(string sql, CancellationToken ct = default) => _sql.ScalarAsync<T>(sql, ct);
 
-    public async Task<List<Dictionary<string, object?>>> QueryAsync(string sql, CancellationToken ct = default)
-    {
-        await using var conn = new NpgsqlConnection(ConnectionString);
-        await conn.OpenAsync(ct);
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        var rows = new List<Dictionary<string, object?>>();
-        while (await reader.ReadAsync(ct))
-        {
-            var row = new Dictionary<string, object?>(StringComparer.Ordinal);
-            for (var i = 0; i < reader.FieldCount; i++)
-            {
-                row[reader.GetName(i)] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    public Task<List<Dictionary<string, object?>>> QueryAsync(string sql, CancellationToken ct = default) => _sql.QueryAsync(sql, ct);
 
     public async ValueTask DisposeAsync()
     {

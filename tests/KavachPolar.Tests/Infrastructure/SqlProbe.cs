@@ -3,12 +3,12 @@ using Npgsql;
 namespace KavachPolar.Tests.Infrastructure;
 
 /// <summary>
-/// Reads a test database over unpooled connections, so that a test looking at the store after a
-/// restart neither trips over nor cleans up the connections the app under test pooled.
+/// Runs a test's SQL against a database. Unpooled by default, so that a test looking at the store after
+/// a restart neither trips over nor cleans up the connections the app under test pooled.
 /// </summary>
-public sealed class SqlProbe(string connectionString)
+public sealed class SqlProbe(string connectionString, bool pooling = false)
 {
-    public string ConnectionString { get; } = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, ApplicationName = "kavach-test-probe" }.ConnectionString;
+    public string ConnectionString { get; } = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = pooling, ApplicationName = "kavach-test-probe" }.ConnectionString;
 
     public async Task<T?> ScalarAsync<T>(string sql, CancellationToken ct)
     {
