@@ -91,7 +91,7 @@ internal static class CheckoutEndpoint
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             Log.StoreUnavailable(logger, e, "POST checkout");
-            return KavachProblems.StoreUnavailable();
+            return KavachProblems.StoreUnavailable(context);
         }
 
         var customerId = row.PolarCustomerId;
@@ -117,7 +117,7 @@ internal static class CheckoutEndpoint
                     catch (Exception e) when (!ct.IsCancellationRequested)
                     {
                         Log.StoreUnavailable(logger, e, "POST checkout");
-                        return KavachProblems.StoreUnavailable();
+                        return KavachProblems.StoreUnavailable(context);
                     }
 
                     customerId = found.Id;
@@ -151,7 +151,7 @@ internal static class CheckoutEndpoint
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
                     Log.StoreUnavailable(logger, e, "POST checkout");
-                    return KavachProblems.StoreUnavailable();
+                    return KavachProblems.StoreUnavailable(context);
                 }
 
                 customerId = null;

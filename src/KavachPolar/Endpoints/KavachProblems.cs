@@ -49,6 +49,10 @@ internal static class KavachProblems
     public static ProblemHttpResult Unauthorized() =>
         Create(StatusCodes.Status401Unauthorized, "unauthenticated", "Sign in first.");
 
-    public static ProblemHttpResult StoreUnavailable() =>
-        Create(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The database is unavailable; try again shortly.");
+    /// <summary>503 with <c>Retry-After</c>: the database did not answer in time.</summary>
+    public static ProblemHttpResult StoreUnavailable(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "5";
+        return Create(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The database is unavailable; try again shortly.");
+    }
 }

@@ -52,7 +52,7 @@ internal static class ReconcileEndpoint
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
             Log.StoreUnavailable(logger, e, "POST reconcile");
-            return KavachProblems.StoreUnavailable();
+            return KavachProblems.StoreUnavailable(context);
         }
 
         if (!result.Succeeded)

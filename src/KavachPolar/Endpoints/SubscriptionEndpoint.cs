@@ -27,13 +27,18 @@ internal static class SubscriptionEndpoint
         KavachUser? row;
         try
         {
+            // Bounded like a webhook: a database that hangs gets a 503, not a request that waits
+            // out the connection string's timeouts.
+            using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            budget.CancelAfter(options.CurrentValue.WebhookProcessingTimeout);
             await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
-            row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, context.RequestAborted).ConfigureAwait(false);
+            await StoreTransactions.OpenAsync(store.Db, budget.Token).ConfigureAwait(false);
+            row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, budget.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
             Log.StoreUnavailable(loggers.CreateLogger(typeof(SubscriptionEndpoint)), e, "GET subscription");
-            return KavachProblems.StoreUnavailable();
+            return KavachProblems.StoreUnavailable(context);
         }
 
         var subscription = row is null ? null : SubscriptionProjection.Read(row);

@@ -92,8 +92,7 @@ internal static class WebhookEndpoint
             {
                 Log.WebhookStoreFailed(logger, e, id!);
                 KavachPolarTelemetry.CountWebhook("unavailable");
-                context.Response.Headers.RetryAfter = "10";
-                return KavachProblems.StoreUnavailable();
+                return KavachProblems.StoreUnavailable(context);
             }
         }
         finally

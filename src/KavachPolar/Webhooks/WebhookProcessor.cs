@@ -29,7 +29,7 @@ internal sealed class WebhookProcessor(
     {
         var parsed = Parse(body.Span);
         var payload = parsed.Error is null ? null : TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span));
-        await OpenAsync(db, ct).ConfigureAwait(false);
+        await StoreTransactions.OpenAsync(db, ct).ConfigureAwait(false);
         string outcome;
         if (parsed.Error is not null)
         {
@@ -57,23 +57,6 @@ internal sealed class WebhookProcessor(
 
         Log.WebhookProcessed(logger, webhookId, parsed.Type ?? "?", outcome);
         return outcome;
-    }
-
-    /// <summary>
-    /// Opens the connection, giving up at <paramref name="ct"/>. Npgsql honours only the connection
-    /// string's Timeout, not the token, while it opens a connection to a server that accepts and then
-    /// hangs; without this the endpoint would answer 503 after Polar's 10 s. Once open, commands
-    /// honour the token (the server cancels them), so only the open is abandoned.
-    /// </summary>
-    private static async Task OpenAsync(DbContext db, CancellationToken ct)
-    {
-        var open = db.Database.OpenConnectionAsync(ct);
-        if (!open.IsCompleted)
-        {
-            _ = open.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-
-        await open.WaitAsync(ct).ConfigureAwait(false);
     }
 
     private async Task<string> ApplySubscriptionAsync(DbContext db, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)

@@ -72,6 +72,31 @@ public sealed class UnresponsiveDatabaseTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Reading_a_subscription_from_a_database_that_never_answers_gets_503_within_the_budget()
+    {
+        var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        await using var app = await KavachTestApp.StartAsync(
+            $"Host=127.0.0.1;Port={port};Username=postgres;Database=kavach;Timeout=30;Command Timeout=30",
+            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:03" },
+            createSchema: false);
+        try
+        {
+            using var client = app.ClientFor("user-1");
+            var clock = Stopwatch.StartNew();
+            var response = await client.GetAsync("api/kavach/auth/polar/subscription", Ct);
+            var elapsed = clock.Elapsed;
+
+            await DatabaseDownTests.AssertStoreUnavailableAsync(response);
+            Assert.True(elapsed < TimeSpan.FromSeconds(9), $"503 took {elapsed}, not the 3 s budget");
+        }
+        finally
+        {
+            _listener.Stop();
+            CloseAccepted();
+        }
+    }
+
     private void CloseAccepted()
     {
         lock (_accepted)
