@@ -27,8 +27,12 @@ internal sealed class SubscriptionChangeDispatcher(
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan CallbackTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
-    private const int BatchSize = 64;
     private const int MaxParallelCallbacks = 4;
+
+    // One batch is at most one round of parallel callbacks, so it ends within CallbackTimeout plus
+    // the settle, inside its Lease: a row is never run after its lease could have passed to another
+    // instance.
+    private const int BatchSize = MaxParallelCallbacks;
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
@@ -135,11 +139,12 @@ internal sealed class SubscriptionChangeDispatcher(
         List<PendingCallbackRecord> claimed;
         try
         {
+            // Not cancelled by shutdown: a claim whose answer is lost would park the rows for the lease.
             await set
                 .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
-                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), ct)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), CancellationToken.None)
                 .ConfigureAwait(false);
-            claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(ct).ConfigureAwait(false);
+            claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch
         {

@@ -6,7 +6,8 @@ namespace KavachPolar.Callbacks;
 /// <summary>Who listens to subscription changes: the options delegate and the registered handlers.</summary>
 internal sealed class SubscriptionChangeListeners(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services)
 {
-    private readonly bool _handlers = services.GetService<HandlersRegistered>() is not null;
+    // Handlers registered through AddSubscriptionChangeHandler or directly in the container alike.
+    private readonly bool _handlers = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IKavachSubscriptionChangeHandler)) == true;
 
     /// <summary>Whether changes need queuing at all.</summary>
     public bool Any => _handlers || options.CurrentValue.OnSubscriptionChange is not null;
@@ -27,7 +28,4 @@ internal sealed class SubscriptionChangeListeners(IOptionsMonitor<KavachPolarOpt
             }
         }
     }
-
-    /// <summary>Registered by <c>AddSubscriptionChangeHandler</c>.</summary>
-    internal sealed class HandlersRegistered;
 }

@@ -35,7 +35,6 @@ public sealed class KavachPolarBuilder(IServiceCollection services)
         where THandler : class, IKavachSubscriptionChangeHandler
     {
         Services.TryAddEnumerable(ServiceDescriptor.Scoped<IKavachSubscriptionChangeHandler, THandler>());
-        Services.TryAddSingleton<Callbacks.SubscriptionChangeListeners.HandlersRegistered>();
         return this;
     }
 }

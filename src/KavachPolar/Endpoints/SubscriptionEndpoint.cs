@@ -32,7 +32,7 @@ internal static class SubscriptionEndpoint
             using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             budget.CancelAfter(options.CurrentValue.WebhookProcessingTimeout);
             await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
-            await StoreTransactions.OpenAsync(store.Db, budget.Token).ConfigureAwait(false);
+            await store.OpenAsync(budget.Token).ConfigureAwait(false);
             row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, budget.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)

@@ -82,6 +82,7 @@ internal static class WebhookEndpoint
             try
             {
                 await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
+                await store.OpenAsync(processing.Token).ConfigureAwait(false);
                 using var activity = KavachPolarTelemetry.ActivitySource.StartActivity("KavachPolar webhook");
                 var outcome = await processor.ProcessAsync(store.Db, id!, body, processing.Token).ConfigureAwait(false);
                 activity?.SetTag("kavach_polar.outcome", outcome);

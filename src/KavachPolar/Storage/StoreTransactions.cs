@@ -34,23 +34,6 @@ internal static class StoreTransactions
     }
 
     /// <summary>
-    /// Opens the connection, giving up at <paramref name="ct"/>. Npgsql honours only the connection
-    /// string's Timeout, not the token, while it opens a connection to a server that accepts and then
-    /// hangs; without this the endpoint would answer 503 after Polar's 10 s. Once open, commands
-    /// honour the token (the server cancels them), so only the open is abandoned.
-    /// </summary>
-    public static async Task OpenAsync(DbContext db, CancellationToken ct)
-    {
-        var open = db.Database.OpenConnectionAsync(ct);
-        if (!open.IsCompleted)
-        {
-            _ = open.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-
-        await open.WaitAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>
     /// Takes a transaction-scoped lock on <paramref name="key"/>. Callers take at most one customer
     /// lock and then user locks in ordinal order, which rules out deadlocks between them.
     /// </summary>

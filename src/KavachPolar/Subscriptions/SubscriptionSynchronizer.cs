@@ -123,7 +123,7 @@ internal sealed class SubscriptionSynchronizer(
         }
 
         var now = time.GetUtcNow();
-        await BindCustomerAsync(db, user, customerId, customerHasThisExternalId, ct).ConfigureAwait(false);
+        await BindCustomerAsync(db, user, customerId, customerHasThisExternalId, ct, linkOrphansWhenBound: true).ConfigureAwait(false);
         var changes = await ReprojectAsync(db, user, eventId, "link", now, ct).ConfigureAwait(false);
         await db.SaveChangesAsync(ct).ConfigureAwait(false);
         return changes;
@@ -178,8 +178,16 @@ internal sealed class SubscriptionSynchronizer(
     /// is this user; never takes a customer already bound to another user. Then links that
     /// customer's subscriptions that had no user.
     /// </summary>
-    private static async Task BindCustomerAsync(DbContext db, KavachUser user, string customerId, bool customerHasThisExternalId, CancellationToken ct)
+    private static async Task BindCustomerAsync(DbContext db, KavachUser user, string customerId, bool customerHasThisExternalId, CancellationToken ct, bool linkOrphansWhenBound = false)
     {
+        if (user.PolarCustomerId == customerId && linkOrphansWhenBound)
+        {
+            // Checkout and reconcile (not the webhook hot path) also sweep up orphans of a customer
+            // that was bound by other means, e.g. a host importing polar_customer_id itself.
+            await LinkOrphansAsync(db, user.Id, customerId, ct).ConfigureAwait(false);
+            return;
+        }
+
         if (user.PolarCustomerId == customerId || (user.PolarCustomerId is not null && !customerHasThisExternalId))
         {
             // Already bound (its orphans were linked then; later subscriptions of the customer
@@ -193,14 +201,19 @@ internal sealed class SubscriptionSynchronizer(
         if (!takenByOther)
         {
             user.PolarCustomerId = customerId;
-            var orphans = await db.Set<SubscriptionRecord>()
-                .Where(r => r.CustomerId == customerId && r.UserId == null)
-                .ToListAsync(ct)
-                .ConfigureAwait(false);
-            foreach (var orphan in orphans)
-            {
-                orphan.UserId = user.Id;
-            }
+            await LinkOrphansAsync(db, user.Id, customerId, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task LinkOrphansAsync(DbContext db, string userId, string customerId, CancellationToken ct)
+    {
+        var orphans = await db.Set<SubscriptionRecord>()
+            .Where(r => r.CustomerId == customerId && r.UserId == null)
+            .ToListAsync(ct)
+            .ConfigureAwait(false);
+        foreach (var orphan in orphans)
+        {
+            orphan.UserId = userId;
         }
     }
 

@@ -25,11 +25,11 @@ internal sealed class WebhookProcessor(
 {
     public const string Duplicate = "duplicate";
 
+    /// <summary>Processes one verified delivery; <paramref name="db"/>'s connection should already be open (see <see cref="KavachDbScope.OpenAsync"/>).</summary>
     public async Task<string> ProcessAsync(DbContext db, string webhookId, ReadOnlyMemory<byte> body, CancellationToken ct)
     {
         var parsed = Parse(body.Span);
         var payload = parsed.Error is null ? null : TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span));
-        await StoreTransactions.OpenAsync(db, ct).ConfigureAwait(false);
         string outcome;
         if (parsed.Error is not null)
         {

@@ -53,4 +53,20 @@ public sealed class SubscriptionChangeHandlerTests
             seen.Changes.Enqueue((change.UserId, change.Current?.IsEntitled == true));
         }
     }
+
+    [Fact]
+    public async Task A_handler_registered_directly_in_the_container_is_called_too()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var seen = new Seen();
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = null, services: s =>
+        {
+            s.AddSingleton(seen);
+            s.AddScoped<IKavachSubscriptionChangeHandler, GrantAccessHandler>();
+        });
+
+        await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 1);
+        Assert.Equal(("usr_1337", true), Assert.Single(seen.Changes));
+    }
 }

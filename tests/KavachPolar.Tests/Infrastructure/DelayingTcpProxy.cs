@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace KavachPolar.Tests.Infrastructure;
+
+/// <summary>
+/// A TCP proxy in front of PostgreSQL that holds each new connection for <see cref="ConnectDelay"/>
+/// before connecting it through: a server that answers logins late (a saturated database, a queueing
+/// connection pooler).
+/// </summary>
+public sealed class DelayingTcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly string _targetHost;
+    private readonly int _targetPort;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TcpClient> _clients = [];
+    private readonly Task _accepting;
+
+    public DelayingTcpProxy(string targetHost, int targetPort)
+    {
+        _targetHost = targetHost;
+        _targetPort = targetPort;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public TimeSpan ConnectDelay { get; set; }
+
+    private async Task AcceptAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                lock (_clients)
+                {
+                    _clients.Add(client);
+                }
+
+                _ = ForwardAsync(client, ConnectDelay);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    private async Task ForwardAsync(TcpClient client, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _stop.Token);
+            var server = new TcpClient();
+            lock (_clients)
+            {
+                _clients.Add(server);
+            }
+
+            await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            await Task.WhenAny(
+                client.GetStream().CopyToAsync(server.GetStream(), _stop.Token),
+                server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            client.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accepting;
+        lock (_clients)
+        {
+            foreach (var c in _clients)
+            {
+                c.Dispose();
+            }
+        }
+
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Infrastructure;
+using Npgsql;
+
+namespace KavachPolar.Tests.Outages;
+
+/// <summary>
+/// A database that accepts logins only after the request's budget: the requests answer 503, and the
+/// connections whose open was given up on go back to the pool once they finish opening, so the app
+/// recovers when the database does instead of running out of connections.
+/// </summary>
+public sealed class SlowLoginTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Connections_given_up_on_while_opening_are_returned_to_the_pool()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port) { ConnectDelay = TimeSpan.FromSeconds(3) };
+        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Port = proxy.Port, MaxPoolSize = 2, Timeout = 15 }.ConnectionString;
+
+        proxy.ConnectDelay = TimeSpan.Zero;
+        await using var app = await KavachTestApp.StartAsync(
+            viaProxy,
+            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:01" },
+            configure: o => o.OnSubscriptionChange = null);
+        NpgsqlConnection.ClearAllPools();
+
+        proxy.ConnectDelay = TimeSpan.FromSeconds(3);
+        using var client = app.ClientFor("user-1");
+        var slow = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => client.GetAsync("api/kavach/auth/polar/subscription", Ct)));
+        Assert.All(slow, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+
+        // The abandoned opens complete after the delay; then the database is quick again.
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        proxy.ConnectDelay = TimeSpan.Zero;
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await client.GetAsync("api/kavach/auth/polar/subscription", Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True((await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!.ContainsKey("subscription"));
+        }
+    }
+}
