@@ -171,7 +171,7 @@ internal static class CheckoutEndpoint
             async token =>
             {
                 await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.CustomerLockKey(customerId), token).ConfigureAwait(false);
-                await StoreTransactions.LockAsync(db, "kavach:user:" + userId, token).ConfigureAwait(false);
+                await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.UserLockKey(userId), token).ConfigureAwait(false);
                 return await db.Set<KavachUser>()
                     .Where(u => u.Id == userId && u.PolarCustomerId == customerId)
                     .ExecuteUpdateAsync(u => u.SetProperty(x => x.PolarCustomerId, (string?)null), token)
@@ -220,7 +220,7 @@ internal static class CheckoutEndpoint
             db,
             async token =>
             {
-                await StoreTransactions.LockAsync(db, "kavach:user:" + user.Id, token).ConfigureAwait(false);
+                await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.UserLockKey(user.Id), token).ConfigureAwait(false);
                 var row = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == user.Id, token).ConfigureAwait(false);
                 if (row is null)
                 {

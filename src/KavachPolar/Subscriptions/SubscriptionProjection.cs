@@ -38,8 +38,8 @@ internal static class SubscriptionProjection
     /// Writes the current subscription to the user's columns. With none live, the columns are
     /// cleared as KavachOS clears them on revoke, keeping the status the last subscription ended with.
     /// </summary>
-    /// <returns>Whether any column changed (<c>updated_at</c> is then set to <paramref name="now"/>).</returns>
-    public static bool Write(KavachUser user, IReadOnlyCollection<SubscriptionRecord> subscriptions, DateTimeOffset now)
+    /// <remarks><c>updated_at</c> is set to <paramref name="now"/> only when a column changed.</remarks>
+    public static void Write(KavachUser user, IReadOnlyCollection<SubscriptionRecord> subscriptions, DateTimeOffset now)
     {
         var before = (Read(user), user.PolarSubscriptionStatus);
         var current = SelectCurrent(subscriptions);
@@ -64,12 +64,9 @@ internal static class SubscriptionProjection
             }
         }
 
-        if (before == (Read(user), user.PolarSubscriptionStatus))
+        if (before != (Read(user), user.PolarSubscriptionStatus))
         {
-            return false;
+            user.UpdatedAt = now;
         }
-
-        user.UpdatedAt = now;
-        return true;
     }
 }

@@ -21,6 +21,8 @@ internal sealed class SubscriptionSynchronizer(
 
     public static string CustomerLockKey(string customerId) => "kavach:customer:" + customerId;
 
+    public static string UserLockKey(string userId) => "kavach:user:" + userId;
+
     /// <summary>Result of applying one snapshot.</summary>
     public readonly record struct ApplyResult(bool Applied, int Changes);
 
@@ -62,7 +64,7 @@ internal sealed class SubscriptionSynchronizer(
 
         foreach (var key in lockKeys)
         {
-            await StoreTransactions.LockAsync(db, "kavach:user:" + key, ct).ConfigureAwait(false);
+            await StoreTransactions.LockAsync(db, UserLockKey(key), ct).ConfigureAwait(false);
         }
 
         if (record is null)
@@ -115,7 +117,7 @@ internal sealed class SubscriptionSynchronizer(
     public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, bool customerHasThisExternalId, string eventId, CancellationToken ct)
     {
         await StoreTransactions.LockAsync(db, CustomerLockKey(customerId), ct).ConfigureAwait(false);
-        await StoreTransactions.LockAsync(db, "kavach:user:" + userId, ct).ConfigureAwait(false);
+        await StoreTransactions.LockAsync(db, UserLockKey(userId), ct).ConfigureAwait(false);
         var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
         if (user is null)
         {
