@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(4001, LogLevel.Error, "The database could not be reached while serving {Route}.")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string route);
 
-    [LoggerMessage(4002, LogLevel.Warning, "Checkout refused for user {UserId}: {Reason}.")]
-    public static partial void CheckoutRefused(ILogger logger, string userId, string reason);
+    [LoggerMessage(4002, LogLevel.Warning, "{Operation} refused for user {UserId}: {Reason}.")]
+    public static partial void RequestRefused(ILogger logger, string operation, string userId, string reason);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
+    public static partial void RetentionFailed(ILogger logger, string errorType);
 }

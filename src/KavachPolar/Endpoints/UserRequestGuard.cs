@@ -22,7 +22,7 @@ internal static class UserRequestGuard
 
         if (IsCrossSite(context.Request, SuccessUrls.OriginOf(context.Request), options))
         {
-            Log.CheckoutRefused(logger, user.Id, "cross-site request");
+            Log.RequestRefused(logger, operation, user.Id, "cross-site request");
             return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests are refused."));
         }
 

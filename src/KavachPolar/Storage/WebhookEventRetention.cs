@@ -26,7 +26,7 @@ internal sealed class WebhookEventRetention(IServiceScopeFactory scopes, TimePro
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                Log.DispatcherStoreFailed(logger, e.GetType().Name);
+                Log.RetentionFailed(logger, e.GetType().Name);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
