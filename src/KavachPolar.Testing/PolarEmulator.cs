@@ -63,7 +63,7 @@ public sealed class PolarEmulator : IAsyncDisposable
         OrganizationId = options.OrganizationId;
         var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
         _dispatcher = new WebhookDispatcher(options, clock);
-        _store = new EmulatorStore(options.OrganizationId, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
+        _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
         _api = new PolarApi(_store, options.AccessToken, _faults);
         _pages = new HostedPages(_store);
         _control = new ControlApi(this);
@@ -284,6 +284,17 @@ public sealed class PolarEmulator : IAsyncDisposable
 
         var json = _store.CreateCustomer(valid, name, externalId, [], null);
         return new EmulatorCustomer(json["id"]!.GetValue<string>(), valid, name, externalId);
+    });
+
+    /// <summary>
+    /// Deletes a customer as <c>DELETE /v1/customers/{id}</c> does: a soft delete that frees its external id (kept in
+    /// its metadata as <c>__external_id</c>), revokes its subscriptions (with their webhooks) and hides it from every look-up.
+    /// </summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public void DeleteCustomer(string customerId) => Control(() =>
+    {
+        _store.DeleteCustomer(customerId);
+        return 0;
     });
 
     /// <summary>The subscription as <c>GET /v1/subscriptions/{id}</c> returns it (compact JSON).</summary>

@@ -46,6 +46,14 @@ public sealed class PolarEmulatorOptions
     /// <summary>Delivery attempts per event in total, the first included; 10 as Polar.</summary>
     public int WebhookMaxAttempts { get; set; } = 10;
 
+    /// <summary>
+    /// The organization setting <c>allow_multiple_subscriptions</c>. Default <see langword="false"/>, as in Polar:
+    /// paying a checkout whose customer (or, with no customer yet, whose email's customer) already has an
+    /// <c>active</c>, <c>trialing</c> or <c>past_due</c> subscription is refused with 403
+    /// "You already have an active subscription." (creating the checkout still succeeds).
+    /// </summary>
+    public bool AllowMultipleSubscriptions { get; set; }
+
     /// <summary>Where the emulator listens; port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";
 }

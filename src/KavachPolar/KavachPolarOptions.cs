@@ -90,6 +90,22 @@ public sealed class KavachPolarOptions
     public IList<string> AllowedRedirectOrigins { get; } = [];
 
     /// <summary>
+    /// This app's public origin (scheme, host and port, e.g. <c>https://app.example.org</c>). When set, relative
+    /// success URLs resolve against it and the cross-site check compares <c>Origin</c> with it, instead of with the
+    /// request's <c>Host</c> (or <c>X-Forwarded-Host</c>), which a client can choose. Further origins go in
+    /// <see cref="AllowedRedirectOrigins"/>. Configuration key <c>KavachPolar:PublicOrigin</c>.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
+
+    /// <summary>
+    /// Polar's organization setting "allow multiple subscriptions" (off by default in Polar). While
+    /// <see langword="false"/>, a user with an <c>active</c>, <c>trialing</c> or <c>past_due</c> subscription gets
+    /// 409 <c>already_subscribed</c> from checkout instead of a checkout Polar would refuse on its payment page.
+    /// Configuration key <c>KavachPolar:AllowMultipleSubscriptions</c>.
+    /// </summary>
+    public bool AllowMultipleSubscriptions { get; set; }
+
+    /// <summary>
     /// The success URL used when a checkout request gives none: relative to the request's origin or
     /// absolute on an allowed origin, and may contain <c>{CHECKOUT_ID}</c>, which Polar replaces.
     /// When unset, Polar shows its own confirmation page. Configuration key <c>KavachPolar:SuccessUrl</c>.

@@ -66,6 +66,13 @@ internal sealed class CustomerEndpoints(EmulatorStore store)
         return Task.FromResult(new ApiResult(200, store.GetCustomer(key, external, state)));
     }
 
+    /// <summary><c>DELETE /v1/customers/{id}</c>: 204, a soft delete.</summary>
+    public Task<ApiResult> DeleteAsync(ApiRequest request)
+    {
+        store.DeleteCustomer(Pagination.PathUuid(request, "id"));
+        return Task.FromResult(new ApiResult(204, null));
+    }
+
     /// <summary>The body is a union of <c>CustomerSessionCustomerIDCreate</c> and <c>CustomerSessionCustomerExternalIDCreate</c>.</summary>
     public async Task<ApiResult> CreateSessionAsync(ApiRequest request)
     {

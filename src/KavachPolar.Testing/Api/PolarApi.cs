@@ -45,6 +45,7 @@ internal sealed partial class PolarApi
             new("DELETE", "/v1/subscriptions/{id}", subscriptions.RevokeAsync),
             new("GET", "/v1/customers/", customers.ListAsync),
             new("POST", "/v1/customers/", customers.CreateAsync),
+            new("DELETE", "/v1/customers/{id}", customers.DeleteAsync),
             new("GET", "/v1/customers/external/{external_id}", r => customers.GetAsync(r, external: true, state: false)),
             new("GET", "/v1/customers/external/{external_id}/state", r => customers.GetAsync(r, external: true, state: true)),
             new("GET", "/v1/customers/{id}", r => customers.GetAsync(r, external: false, state: false)),
@@ -69,8 +70,9 @@ internal sealed partial class PolarApi
 
         // kit/versioning.py: a malformed, unknown or removed version is a plain 404 before routing.
         var version = CurrentVersion;
-        if (request.Headers.TryGetValue("Polar-Version", out var requested))
+        if (request.Headers.TryGetValue("Polar-Version", out var requested) && requested.ToString().Length > 0)
         {
+            // An empty header falls back to the default version, as Polar's versioning does.
             var value = requested.ToString();
             if (!VersionPattern().IsMatch(value) || !KnownVersions.Contains(value))
             {
@@ -82,6 +84,18 @@ internal sealed partial class PolarApi
         }
 
         context.Response.Headers["Polar-Version"] = version;
+
+        // Polar's authentication middleware refuses an invalid bearer token before routing (401 even on a
+        // wrong path); a missing token is refused by the route's dependency, after routing.
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            && authorization[7..].Trim() is { Length: > 0 } presented
+            && !string.Equals(presented, _accessToken, StringComparison.Ordinal))
+        {
+            await WriteInvalidTokenAsync(context).ConfigureAwait(false);
+            return;
+        }
+
         var (route, values, allowed) = Resolve(request.Method, path);
         if (route is null)
         {
@@ -114,6 +128,12 @@ internal sealed partial class PolarApi
         try
         {
             var result = await route.Handler(new ApiRequest(context, values!)).ConfigureAwait(false);
+            if (result.Body is null)
+            {
+                context.Response.StatusCode = result.Status;
+                return;
+            }
+
             await WriteJsonAsync(context, result.Status, result.Body).ConfigureAwait(false);
         }
         catch (PolarApiException e)

@@ -127,7 +127,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         ["locale"] = c.Locale,
         ["organization_id"] = OrganizationId,
         ["default_payment_method_id"] = c.DefaultPaymentMethodId,
-        ["deleted_at"] = null,
+        ["deleted_at"] = PolarJson.Date(c.DeletedAt),
         ["first_user_event_at"] = null,
         ["avatar_url"] = AvatarUrl(c.Email),
     };

@@ -7,6 +7,7 @@ internal sealed class CustomerRecord
     public required string Id { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset? ModifiedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
     public JsonObject Metadata { get; set; } = [];
     public string? ExternalId { get; set; }
     public required string Email { get; set; }

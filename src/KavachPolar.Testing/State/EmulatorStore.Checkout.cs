@@ -36,7 +36,7 @@ internal sealed partial class EmulatorStore
             }
 
             CustomerRecord? customer = null;
-            if (input.CustomerId is not null && !_customers.TryGetValue(input.CustomerId, out customer))
+            if (input.CustomerId is not null && (customer = LiveCustomer(input.CustomerId)) is null)
             {
                 errors.Add("value_error", ValidationErrors.Loc("body", "customer_id"), "Customer does not exist.", JsonValue.Create(input.CustomerId));
             }
@@ -134,6 +134,11 @@ internal sealed partial class EmulatorStore
             RequireOpen(ch);
 
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
+            if (customer is { DeletedAt: not null })
+            {
+                throw PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer of this checkout has been deleted.");
+            }
+
             email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
             name = string.IsNullOrWhiteSpace(name) ? ch.CustomerName ?? customer?.Name : name.Trim();
             if (email is null)
@@ -150,19 +155,26 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Validation("RequestValidationError", invalid);
             }
 
-            // REFERENCE §7 gotcha 5: the external id only ever lands on a customer this checkout creates.
+            // Confirmation picks the customer as Polar's checkout service does: a checkout that has a customer keeps
+            // it; otherwise the typed email is looked up first and that customer is reused as it is (its external id
+            // unchanged, possibly another user's). Only when no customer has the email and the external id is taken
+            // does Polar refuse with CheckoutCustomerExternalIdMismatch.
             var created = false;
             var metadataMerged = false;
-            if (customer is null && ch.ExternalCustomerId is not null)
+            customer ??= CustomerByEmail(email);
+            if (customer is null && ch.ExternalCustomerId is not null && CustomerByExternalId(ch.ExternalCustomerId) is not null)
             {
-                customer = CustomerByExternalId(ch.ExternalCustomerId);
-                if (customer is not null && !string.Equals(customer.Email, email, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
-                }
+                throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
             }
 
-            customer ??= CustomerByEmail(email);
+            // Organization default allow_multiple_subscriptions = false: one active, trialing or past_due
+            // subscription per customer; the checkout was created, paying it is refused.
+            if (!AllowMultipleSubscriptions && customer is not null
+                && SubscriptionsOf(customer.Id).Any(x => x.Status is "active" or "trialing" or "past_due"))
+            {
+                throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
+            }
+
             var now = Now;
             var address = new JsonObject { ["line1"] = null, ["line2"] = null, ["postal_code"] = null, ["city"] = null, ["state"] = null, ["country"] = "US" };
             if (customer is null)

@@ -51,8 +51,9 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             var rows = _customers.Values
+                .Where(c => c.DeletedAt is null)
                 .Where(c => email is null || string.Equals(c.Email, email, StringComparison.OrdinalIgnoreCase))
-                .Where(c => query is null || c.Email.Contains(query, StringComparison.OrdinalIgnoreCase) || (c.Name?.Contains(query, StringComparison.OrdinalIgnoreCase) ?? false) || c.ExternalId == query)
+                .Where(c => query is null || c.Email.Contains(query, StringComparison.OrdinalIgnoreCase) || (c.Name?.Contains(query, StringComparison.OrdinalIgnoreCase) ?? false) || (c.ExternalId?.StartsWith(query, StringComparison.Ordinal) ?? false))
                 .OrderByDescending(c => c.CreatedAt)
                 .ToList();
             return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Customer(c)).ToArray()), rows.Count);
@@ -64,7 +65,7 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
-            var c = external ? CustomerByExternalId(key) : _customers.GetValueOrDefault(key);
+            var c = external ? CustomerByExternalId(key) : LiveCustomer(key);
             if (c is null)
             {
                 throw PolarApiException.NotFound();
@@ -74,12 +75,39 @@ internal sealed partial class EmulatorStore
         }
     }
 
+    /// <summary>
+    /// <c>DELETE /v1/customers/{id}</c>: a soft delete, as Polar's customer service does. The external id moves
+    /// into the metadata (<c>__external_id</c>) and is freed, every subscription that has not ended is revoked
+    /// (with its webhooks), and the customer disappears from every look-up.
+    /// </summary>
+    public void DeleteCustomer(string id)
+    {
+        lock (_lock)
+        {
+            var c = LiveCustomer(id) ?? throw PolarApiException.NotFound();
+            foreach (var s in SubscriptionsOf(c.Id).Where(s => s.EndedAt is null).OrderBy(s => s.CreatedAt).ToList())
+            {
+                RevokeNow(s, null, null);
+            }
+
+            if (c.ExternalId is not null)
+            {
+                c.Metadata["__external_id"] = c.ExternalId;
+                c.ExternalId = null;
+            }
+
+            c.DeletedAt = Now;
+            c.ModifiedAt = Now;
+            Emit("customer.deleted", Models.Customer(c));
+        }
+    }
+
     /// <summary><c>POST /v1/customer-sessions/</c>.</summary>
     public JsonObject CreateCustomerSession(string? customerId, string? externalCustomerId, string? returnUrl)
     {
         lock (_lock)
         {
-            var c = customerId is not null ? _customers.GetValueOrDefault(customerId) : CustomerByExternalId(externalCustomerId!);
+            var c = customerId is not null ? LiveCustomer(customerId) : CustomerByExternalId(externalCustomerId!);
             if (c is null)
             {
                 var loc = customerId is not null ? ValidationErrors.Loc("body", "customer_id") : ValidationErrors.Loc("body", "external_customer_id");

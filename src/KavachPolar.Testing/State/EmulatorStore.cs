@@ -27,9 +27,10 @@ internal sealed partial class EmulatorStore
     private DateTimeOffset _lastEventTimestamp;
     private int _invoiceCounter;
 
-    public EmulatorStore(string organizationId, EmulatorClock clock, IEnumerable<EmulatorProductDefinition> products, Action<string, JsonObject, DateTimeOffset> publish)
+    public EmulatorStore(string organizationId, bool allowMultipleSubscriptions, EmulatorClock clock, IEnumerable<EmulatorProductDefinition> products, Action<string, JsonObject, DateTimeOffset> publish)
     {
         OrganizationId = organizationId;
+        AllowMultipleSubscriptions = allowMultipleSubscriptions;
         _clock = clock;
         _publish = publish;
         Models = new PolarModels(this);
@@ -63,6 +64,9 @@ internal sealed partial class EmulatorStore
 
     public string OrganizationId { get; }
 
+    /// <summary>The organization's <c>allow_multiple_subscriptions</c> setting.</summary>
+    public bool AllowMultipleSubscriptions { get; }
+
     /// <summary>The emulator's base URL with a trailing slash; set once the server listens.</summary>
     public Uri BaseUrl { get; set; } = new("http://127.0.0.1/");
 
@@ -88,7 +92,7 @@ internal sealed partial class EmulatorStore
         {
             lock (_lock)
             {
-                return _customers.Values.OrderBy(c => c.CreatedAt).Select(c => c.ToPublic()).ToList();
+                return _customers.Values.Where(c => c.DeletedAt is null).OrderBy(c => c.CreatedAt).Select(c => c.ToPublic()).ToList();
             }
         }
     }
@@ -115,11 +119,15 @@ internal sealed partial class EmulatorStore
     internal IEnumerable<SubscriptionRecord> SubscriptionsOf(string customerId) =>
         _subscriptions.Values.Where(s => s.CustomerId == customerId);
 
+    // Deleted customers are excluded from every look-up (Polar's customer repository filters deleted_at).
     private CustomerRecord? CustomerByExternalId(string externalId) =>
-        _customers.Values.FirstOrDefault(c => c.ExternalId == externalId);
+        _customers.Values.FirstOrDefault(c => c.DeletedAt is null && c.ExternalId == externalId);
 
     private CustomerRecord? CustomerByEmail(string email) =>
-        _customers.Values.FirstOrDefault(c => string.Equals(c.Email, email, StringComparison.OrdinalIgnoreCase));
+        _customers.Values.FirstOrDefault(c => c.DeletedAt is null && string.Equals(c.Email, email, StringComparison.OrdinalIgnoreCase));
+
+    private CustomerRecord? LiveCustomer(string id) =>
+        _customers.TryGetValue(id, out var c) && c.DeletedAt is null ? c : null;
 
     /// <summary>Emits one event with a timestamp strictly after the previous one.</summary>
     private void Emit(string type, JsonObject data)

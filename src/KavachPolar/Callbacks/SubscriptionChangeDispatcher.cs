@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
-using KavachPolar.Endpoints;
 using KavachPolar.Storage;
-using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -114,7 +112,7 @@ internal sealed class SubscriptionChangeDispatcher(
             _unclaimed.TryDequeue(out _);
         }
 
-        var nowUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
+        var nowUs = UnixTime.Microseconds(time.GetUtcNow());
 
         // Only each user's oldest pending change is due: a later change waits for the earlier one.
         // So every row of a batch belongs to a different user, and the batch may run in parallel.
@@ -195,7 +193,7 @@ internal sealed class SubscriptionChangeDispatcher(
         KavachSubscriptionChange? change = null;
         try
         {
-            change = JsonSerializer.Deserialize(row.Change, KavachJsonContext.Default.KavachSubscriptionChange)
+            change = JsonSerializer.Deserialize(row.Change, OutboxJsonContext.Default.KavachSubscriptionChange)
                      ?? throw new JsonException("The stored change is null.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
@@ -209,7 +207,7 @@ internal sealed class SubscriptionChangeDispatcher(
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
-            var next = SubscriptionSynchronizer.ToUs(time.GetUtcNow() + delay);
+            var next = UnixTime.Microseconds(time.GetUtcNow() + delay);
             return new Settlement(row.Id, owner, false, attempt, next, e.GetType().FullName ?? e.GetType().Name);
         }
     }

@@ -59,6 +59,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<CheckoutRateLimiter>();
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
+        services.TryAddTransient<CheckoutService>();
         services.AddHostedService<SubscriptionChangeDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
 

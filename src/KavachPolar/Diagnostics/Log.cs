@@ -35,6 +35,12 @@ internal static partial class Log
     [LoggerMessage(2005, LogLevel.Information, "Subscription {SubscriptionId} matches no user yet (customer {CustomerId}); kept and linked when the user becomes known.")]
     public static partial void SubscriptionUnlinked(ILogger logger, string subscriptionId, string customerId);
 
+    [LoggerMessage(2006, LogLevel.Warning, "Subscription {SubscriptionId} was started by user {MetadataUserId} (checkout metadata) on Polar customer {CustomerId}, whose external id is user {ExternalUserId}: Polar reused that customer by the email typed on its checkout page. The subscription goes to the user who started the checkout; the customer is bound to neither user.")]
+    public static partial void AttributionConflict(ILogger logger, string subscriptionId, string customerId, string metadataUserId, string externalUserId);
+
+    [LoggerMessage(2007, LogLevel.Information, "Subscription {SubscriptionId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
+    public static partial void SubscriptionOfForgottenUser(ILogger logger, string subscriptionId, string customerId);
+
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
 
@@ -46,6 +52,12 @@ internal static partial class Log
 
     [LoggerMessage(4002, LogLevel.Warning, "{Operation} refused for user {UserId}: {Reason}.")]
     public static partial void RequestRefused(ILogger logger, string operation, string userId, string reason);
+
+    [LoggerMessage(4004, LogLevel.Error, "Checkout refused for user {UserId}: Polar customer {CustomerId} already has this user's email and belongs to external id '{ExternalId}'. Polar would attach the purchase to that customer. If that customer is this user, set its external id to this user id in the Polar dashboard; otherwise the user must use another email.")]
+    public static partial void CustomerConflict(ILogger logger, string userId, string customerId, string externalId);
+
+    [LoggerMessage(4005, LogLevel.Information, "User {UserId} was forgotten (Polar customer {CustomerId}).")]
+    public static partial void UserForgotten(ILogger logger, string userId, string customerId);
 
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);

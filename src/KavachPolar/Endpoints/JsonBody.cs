@@ -17,7 +17,7 @@ internal static class JsonBody
     {
         if (!context.Request.HasJsonContentType())
         {
-            return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Send the body as application/json."));
+            return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, KavachPolarErrorCodes.UnsupportedMediaType, "Send the body as application/json."));
         }
 
         if (context.Request.ContentLength > maxBytes)
@@ -54,8 +54,8 @@ internal static class JsonBody
     }
 
     public static ProblemHttpResult Invalid(string expectedShape) =>
-        KavachProblems.Create(StatusCodes.Status400BadRequest, "invalid_body", "The body must be " + expectedShape + ".");
+        KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.InvalidBody, "The body must be " + expectedShape + ".");
 
     private static ProblemHttpResult TooLarge() =>
-        KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large.");
+        KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The request body is too large.");
 }

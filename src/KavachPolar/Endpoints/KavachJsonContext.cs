@@ -21,7 +21,7 @@ internal sealed record ReconcileRequest(string? CheckoutId);
 [JsonSerializable(typeof(CheckoutRequest))]
 [JsonSerializable(typeof(CheckoutResponse))]
 [JsonSerializable(typeof(SubscriptionResponse))]
+[JsonSerializable(typeof(KavachSubscription))]
 [JsonSerializable(typeof(ReconcileRequest))]
 [JsonSerializable(typeof(WebhookAck))]
-[JsonSerializable(typeof(KavachSubscriptionChange))]
 internal sealed partial class KavachJsonContext : JsonSerializerContext;

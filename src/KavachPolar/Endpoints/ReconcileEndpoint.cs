@@ -1,4 +1,5 @@
 using KavachPolar.Diagnostics;
+using KavachPolar.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
@@ -49,7 +50,7 @@ internal static class ReconcileEndpoint
                 ? await service.ReconcileUserAsync(user.Id, context.RequestAborted).ConfigureAwait(false)
                 : await service.ReconcileCheckoutAsync(user.Id, checkoutId, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
         {
             Log.StoreUnavailable(logger, e, "POST reconcile");
             return KavachProblems.StoreUnavailable(context);

@@ -35,7 +35,7 @@ internal static class SubscriptionEndpoint
             await store.OpenAsync(budget.Token).ConfigureAwait(false);
             row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, budget.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
         {
             Log.StoreUnavailable(loggers.CreateLogger(typeof(SubscriptionEndpoint)), e, "GET subscription");
             return KavachProblems.StoreUnavailable(context);

@@ -1,9 +1,9 @@
 namespace KavachPolar.Endpoints;
 
 /// <summary>
-/// Validates where Polar may send the user after paying: a path on the request's own origin, or
-/// an absolute URL on an allowed origin. Strings are built by hand so that <c>{CHECKOUT_ID}</c>
-/// keeps its braces (REFERENCE.md §7 gotcha 14).
+/// Validates where Polar may send the user after paying: a path on this app's origin, or an absolute URL on an
+/// allowed origin. Strings are built by hand so that <c>{CHECKOUT_ID}</c> keeps its braces: Polar replaces the
+/// literal placeholder, and <see cref="Uri"/> would escape it.
 /// </summary>
 internal static class SuccessUrls
 {
@@ -53,6 +53,12 @@ internal static class SuccessUrls
         return null;
     }
 
-    /// <summary>The request's origin, <c>scheme://host[:port]</c>.</summary>
-    public static string OriginOf(Microsoft.AspNetCore.Http.HttpRequest request) => request.Scheme + "://" + request.Host.Value;
+    /// <summary>
+    /// This app's origin, <c>scheme://host[:port]</c>: <see cref="KavachPolarOptions.PublicOrigin"/> when set, else the
+    /// request's (whose <c>Host</c> a client chooses, unless the host filters it with <c>AllowedHosts</c>).
+    /// </summary>
+    public static string PublicOrigin(Microsoft.AspNetCore.Http.HttpRequest request, KavachPolarOptions options) =>
+        string.IsNullOrEmpty(options.PublicOrigin)
+            ? request.Scheme + "://" + request.Host.Value
+            : options.PublicOrigin.TrimEnd('/');
 }

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace KavachPolar.Endpoints;
 
 /// <summary>
-/// The checks every state-changing user route makes, in order: signed in (401), not cross-site
-/// when authenticated by cookie (403), within the per-user rate limit (429 with <c>Retry-After</c>).
+/// The checks every state-changing user route makes, in order: signed in (401), not cross-site unless
+/// authenticated by a bearer token (403), within the per-user rate limit (429 with <c>Retry-After</c>).
 /// </summary>
 internal static class UserRequestGuard
 {
@@ -20,28 +20,29 @@ internal static class UserRequestGuard
             return (null, KavachProblems.Unauthorized());
         }
 
-        if (IsCrossSite(context.Request, SuccessUrls.OriginOf(context.Request), options))
+        if (IsCrossSite(context.Request, SuccessUrls.PublicOrigin(context.Request, options), options))
         {
             Log.RequestRefused(logger, operation, user.Id, "cross-site request");
-            return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, "cross_site_request", "Cross-site requests are refused."));
+            return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
         }
 
         if (!limiter.TryAcquire(operation + ":" + user.Id, out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return (null, KavachProblems.Create(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests; try again later."));
+            return (null, KavachProblems.Create(StatusCodes.Status429TooManyRequests, KavachPolarErrorCodes.RateLimited, "Too many requests; try again later."));
         }
 
         return (user, null);
     }
 
     /// <summary>
-    /// A browser sends cookies on cross-site requests; a request without an Authorization header is
-    /// treated as cookie-authenticated and must come from this origin or an allowed one.
+    /// A browser attaches cookies, and the Basic, Digest, NTLM and Negotiate credentials it remembers, to cross-site
+    /// requests on its own. Only a bearer token is something a page must add itself, so every other request must
+    /// come from this app's origin (<see cref="KavachPolarOptions.PublicOrigin"/> when set) or an allowed one.
     /// </summary>
-    private static bool IsCrossSite(HttpRequest request, string requestOrigin, KavachPolarOptions options)
+    private static bool IsCrossSite(HttpRequest request, string appOrigin, KavachPolarOptions options)
     {
-        if (request.Headers.Authorization.Count > 0)
+        if (request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
@@ -49,7 +50,7 @@ internal static class UserRequestGuard
         var origin = request.Headers.Origin.ToString();
         if (origin.Length > 0)
         {
-            if (string.Equals(origin, requestOrigin, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(origin, appOrigin, StringComparison.OrdinalIgnoreCase))
             {
                 return false;
             }

@@ -32,7 +32,7 @@ internal static class WebhookEndpoint
         var max = options.MaxWebhookBodyBytes;
         if (context.Request.ContentLength > max)
         {
-            return Refuse(logger, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
+            return Refuse(logger, StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
         }
 
         if (!TryGetSingle(context.Request.Headers, "webhook-id", out var id, out var idProblem)
@@ -55,8 +55,8 @@ internal static class WebhookEndpoint
                 if (read.Buffer is null)
                 {
                     return read.TooLarge
-                        ? Refuse(logger, StatusCodes.Status413PayloadTooLarge, "body_too_large", "The body is larger than KavachPolar:MaxWebhookBodyBytes.")
-                        : Refuse(logger, StatusCodes.Status400BadRequest, "body_incomplete", "The body ended before its Content-Length or took too long to arrive.");
+                        ? Refuse(logger, StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.")
+                        : Refuse(logger, StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
                 }
 
                 rented = read.Buffer;
@@ -70,10 +70,10 @@ internal static class WebhookEndpoint
                 return verification.Status switch
                 {
                     PolarWebhookVerificationStatus.MissingHeader or PolarWebhookVerificationStatus.MalformedHeader =>
-                        Refuse(logger, StatusCodes.Status400BadRequest, "malformed_headers", "The webhook headers are malformed."),
+                        Refuse(logger, StatusCodes.Status400BadRequest, KavachPolarErrorCodes.MalformedHeaders, "The webhook headers are malformed."),
                     PolarWebhookVerificationStatus.TimestampTooOld or PolarWebhookVerificationStatus.TimestampTooNew =>
-                        Refuse(logger, StatusCodes.Status403Forbidden, "timestamp_out_of_tolerance", "The webhook timestamp is outside the allowed tolerance; check this server's clock."),
-                    _ => Refuse(logger, StatusCodes.Status403Forbidden, "invalid_signature", "No matching signature found."),
+                        Refuse(logger, StatusCodes.Status403Forbidden, KavachPolarErrorCodes.TimestampOutOfTolerance, "The webhook timestamp is outside the allowed tolerance; check this server's clock."),
+                    _ => Refuse(logger, StatusCodes.Status403Forbidden, KavachPolarErrorCodes.InvalidSignature, "No matching signature found."),
                 };
             }
 
@@ -89,7 +89,7 @@ internal static class WebhookEndpoint
                 KavachPolarTelemetry.CountWebhook(outcome);
                 return TypedResults.Json(new WebhookAck(outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted);
             }
-            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
             {
                 Log.WebhookStoreFailed(logger, e, id!);
                 KavachPolarTelemetry.CountWebhook("unavailable");
@@ -119,20 +119,20 @@ internal static class WebhookEndpoint
         problem = null;
         if (StringValues.IsNullOrEmpty(values))
         {
-            problem = "missing_header";
+            problem = KavachPolarErrorCodes.MissingHeader;
             return false;
         }
 
         if (values.Count > 1)
         {
-            problem = "repeated_header";
+            problem = KavachPolarErrorCodes.RepeatedHeader;
             return false;
         }
 
         value = values[0];
         if (string.IsNullOrEmpty(value))
         {
-            problem = "missing_header";
+            problem = KavachPolarErrorCodes.MissingHeader;
             return false;
         }
 

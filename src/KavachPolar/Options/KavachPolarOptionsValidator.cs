@@ -66,12 +66,15 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
 
         foreach (var origin in options.AllowedRedirectOrigins)
         {
-            if (!Uri.TryCreate(origin, UriKind.Absolute, out var o)
-                || (o.Scheme != Uri.UriSchemeHttps && o.Scheme != Uri.UriSchemeHttp)
-                || o.AbsolutePath != "/" || !string.IsNullOrEmpty(o.Query))
+            if (!IsOrigin(origin))
             {
                 failures.Add($"KavachPolar:AllowedRedirectOrigins entries must be origins like https://app.example.org (got '{origin}').");
             }
+        }
+
+        if (options.PublicOrigin is { Length: > 0 } publicOrigin && !IsOrigin(publicOrigin))
+        {
+            failures.Add($"KavachPolar:PublicOrigin must be an origin like https://app.example.org, with no path (got '{publicOrigin}').");
         }
 
         if (options.SuccessUrl is { Length: > 0 } successUrl
@@ -83,4 +86,9 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static bool IsOrigin(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var o)
+        && (o.Scheme == Uri.UriSchemeHttps || o.Scheme == Uri.UriSchemeHttp)
+        && o.AbsolutePath == "/" && string.IsNullOrEmpty(o.Query) && string.IsNullOrEmpty(o.Fragment) && string.IsNullOrEmpty(o.UserInfo);
 }

@@ -13,12 +13,12 @@ namespace KavachPolar.Polar;
 
 /// <summary>
 /// Polar's REST API over a typed <see cref="HttpClient"/>. Paths are spelled exactly as Polar routes
-/// them (collections end with '/', items do not) because a 307 redirect would drop the bearer token
-/// (REFERENCE.md §1.1); redirects are never followed.
+/// them (collections end with '/', items do not) because Polar answers the other spelling with a 307 redirect,
+/// and following it would drop the bearer token; redirects are never followed.
 /// </summary>
 internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, ILogger<PolarApiClient> logger)
 {
-    /// <summary>The API version pinned on every request (REFERENCE.md §1.3).</summary>
+    /// <summary>The API version pinned on every request (<c>Polar-Version</c> header; Polar's 2026 API versioning).</summary>
     public const string ApiVersion = "2026-10";
 
     public static readonly Uri ProductionApi = new("https://api.polar.sh/");
@@ -30,15 +30,51 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
     }
 
-    public async Task<PolarResult<PolarCustomer?>> GetCustomerByExternalIdAsync(string externalId, CancellationToken ct)
+    /// <summary>
+    /// The live customer whose <c>external_id</c> is <paramref name="externalId"/>, or <see langword="null"/>.
+    /// Polar's <c>/v1/customers/external/{id}</c> route takes one path segment (its router decodes <c>%2F</c>
+    /// before matching), so an id containing '/' is found through the list's <c>query</c> filter (external ids
+    /// that start with it) and an exact match.
+    /// </summary>
+    public async Task<PolarResult<PolarCustomer?>> FindCustomerByExternalIdAsync(string externalId, CancellationToken ct)
     {
+        if (externalId.Contains('/', StringComparison.Ordinal))
+        {
+            return await FindCustomerAsync("query", externalId, c => c.ExternalId == externalId, ct).ConfigureAwait(false);
+        }
+
         var result = await SendAsync(HttpMethod.Get, "v1/customers/external/" + PathSegment(externalId), null, PolarJsonContext.Default.PolarCustomer, ct).ConfigureAwait(false);
         if (result.Error is { Kind: PolarErrorKind.NotFound })
         {
             return PolarResult<PolarCustomer?>.Success(null);
         }
 
-        return new PolarResult<PolarCustomer?>(result.Value, result.Error);
+        return new PolarResult<PolarCustomer?>(result.Value is { DeletedAt: null } ? result.Value : null, result.Error);
+    }
+
+    /// <summary>The live customer with this email (Polar matches emails case-insensitively), or <see langword="null"/>.</summary>
+    public Task<PolarResult<PolarCustomer?>> FindCustomerByEmailAsync(string email, CancellationToken ct) =>
+        FindCustomerAsync("email", email, c => string.Equals(c.Email, email, StringComparison.OrdinalIgnoreCase), ct);
+
+    private async Task<PolarResult<PolarCustomer?>> FindCustomerAsync(string filter, string value, Func<PolarCustomer, bool> match, CancellationToken ct)
+    {
+        for (var page = 1; ; page++)
+        {
+            var path = new StringBuilder("v1/customers/?limit=100&page=").Append(page.ToString(CultureInfo.InvariantCulture))
+                .Append('&').Append(filter).Append('=').Append(Uri.EscapeDataString(value));
+            AppendOrganization(path);
+            var result = await SendAsync(HttpMethod.Get, path.ToString(), null, PolarJsonContext.Default.PolarCustomerList, ct).ConfigureAwait(false);
+            if (!result.IsSuccess)
+            {
+                return PolarResult<PolarCustomer?>.Failure(result.Error!);
+            }
+
+            var found = result.Value!.Items.FirstOrDefault(c => c.DeletedAt is null && match(c));
+            if (found is not null || page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
+            {
+                return PolarResult<PolarCustomer?>.Success(found);
+            }
+        }
     }
 
     public Task<PolarResult<PolarCustomer>> CreateCustomerAsync(PolarCustomerCreate body, CancellationToken ct) =>
@@ -49,9 +85,6 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
 
     public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "v1/checkouts/" + PathSegment(id), null, PolarJsonContext.Default.PolarCheckout, ct);
-
-    public Task<PolarResult<PolarSubscription>> GetSubscriptionAsync(string id, CancellationToken ct) =>
-        SendAsync(HttpMethod.Get, "v1/subscriptions/" + PathSegment(id), null, PolarJsonContext.Default.PolarSubscription, ct);
 
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
@@ -65,13 +98,17 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
             query.Append('&').Append(Uri.EscapeDataString(filterName)).Append('=').Append(Uri.EscapeDataString(filterValue));
         }
 
+        AppendOrganization(query);
+        return SendAsync(HttpMethod.Get, query.ToString(), null, PolarJsonContext.Default.PolarSubscriptionList, ct);
+    }
+
+    private void AppendOrganization(StringBuilder query)
+    {
         var organizationId = options.CurrentValue.OrganizationId;
         if (!string.IsNullOrEmpty(organizationId))
         {
             query.Append("&organization_id=").Append(Uri.EscapeDataString(organizationId));
         }
-
-        return SendAsync(HttpMethod.Get, query.ToString(), null, PolarJsonContext.Default.PolarSubscriptionList, ct);
     }
 
     private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct)
@@ -141,7 +178,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         var retryAfter = RetryAfter(response);
         if (status == 429)
         {
-            // Polar's 429 has an empty body (REFERENCE.md §1.4): never parse it.
+            // Polar's 429 has an empty body: never parse it.
             return new PolarApiError(PolarErrorKind.RateLimited, status, "rate_limited", [], retryAfter, null);
         }
 
@@ -179,7 +216,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
             401 => PolarErrorKind.TokenRejected,
             403 when code is "insufficient_scope" or "invalid_token" => PolarErrorKind.TokenRejected,
             // Polar's own "not found" is {"error":"ResourceNotFound",...}; a bare {"detail":"Not Found"}
-            // is an unknown route or Polar-Version (REFERENCE.md §1.3): a wrong ApiBaseUrl, not a missing object.
+            // is an unknown route or an unknown Polar-Version: a wrong ApiBaseUrl, not a missing object.
             404 when code == "ResourceNotFound" => PolarErrorKind.NotFound,
             404 => PolarErrorKind.Unexpected,
             409 => PolarErrorKind.Conflict,

@@ -3,8 +3,10 @@ using System.Text.Json.Serialization;
 
 namespace KavachPolar.Polar;
 
-// Polar's wire models, reduced to the fields KavachPolar reads. Polar adds fields over time and
-// emits null explicitly; unknown fields are ignored. Shapes: REFERENCE.md §2.3, §3.3, §4.2.
+// Polar's wire models: only the fields KavachPolar reads or sends. Polar adds fields over time and emits null
+// explicitly; unknown fields are ignored, and a field is required here only when KavachPolar cannot work without
+// it. Shapes: https://docs.polar.sh/api-reference (Checkout, Subscription, Customer) and the webhook envelope
+// {"type","timestamp","data"}.
 
 internal sealed record PolarCustomer(
     string Id,
@@ -31,11 +33,12 @@ internal sealed record PolarSubscription(
 internal sealed record PolarCheckout(
     string Id,
     string Url,
-    string Status,
+    string? Status = null,
     string? CustomerId = null,
-    string? SubscriptionId = null,
     string? ExternalCustomerId = null,
     Dictionary<string, JsonElement>? Metadata = null);
+
+internal sealed record PolarCustomerList(List<PolarCustomer> Items, PolarPagination Pagination);
 
 internal sealed record PolarPagination(int TotalCount, int MaxPage);
 
@@ -46,12 +49,13 @@ internal sealed record PolarValidationErrorItem(JsonElement[]? Loc = null, strin
 /// <summary>Polar's error bodies: <c>{"error","detail"}</c> or the OAuth <c>{"error","error_description"}</c> (REFERENCE.md §1.5).</summary>
 internal sealed record PolarErrorBody(string? Error = null, JsonElement Detail = default, string? ErrorDescription = null);
 
+/// <summary>
+/// <c>POST /v1/checkouts/</c>: always with the customer this server chose. Without <c>customer_id</c>, Polar's
+/// confirmation reuses whichever customer owns the email the payer types on the checkout page.
+/// </summary>
 internal sealed record PolarCheckoutCreate(
     IReadOnlyList<string> Products,
-    string? CustomerId,
-    string? ExternalCustomerId,
-    string? CustomerEmail,
-    string? CustomerName,
+    string CustomerId,
     string? CustomerIpAddress,
     string? SuccessUrl,
     IReadOnlyDictionary<string, string> Metadata);
@@ -74,6 +78,7 @@ internal sealed record PolarSubscriptionCancel(bool CancelAtPeriodEnd);
 [JsonSerializable(typeof(PolarSubscription))]
 [JsonSerializable(typeof(PolarCheckout))]
 [JsonSerializable(typeof(PolarSubscriptionList))]
+[JsonSerializable(typeof(PolarCustomerList))]
 [JsonSerializable(typeof(PolarErrorBody))]
 [JsonSerializable(typeof(PolarValidationErrorItem[]))]
 [JsonSerializable(typeof(PolarCheckoutCreate))]

@@ -27,8 +27,8 @@ public interface IKavachPolarSubscriptions
 
     /// <summary>
     /// Reconciles after a checkout: fetches the checkout, and when it belongs to <paramref name="userId"/>,
-    /// binds its customer and applies its subscriptions. A success page calls this so it never shows
-    /// "no subscription" right after paying, whether or not the webhook has arrived.
+    /// applies the subscription that checkout created (and nothing else of its customer). A success page calls
+    /// this so it never shows "no subscription" right after paying, whether or not the webhook has arrived.
     /// </summary>
     Task<KavachPolarResult> ReconcileCheckoutAsync(string userId, string checkoutId, CancellationToken cancellationToken = default);
 
@@ -37,4 +37,17 @@ public interface IKavachPolarSubscriptions
     /// Returns how many subscriptions were read and how many users' current subscription changed.
     /// </summary>
     Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Forgets a user (account deletion, a privacy request): removes the <c>kavach_users</c> row, the user's
+    /// subscriptions as KavachPolar stored them, the link to their Polar customer and their pending callbacks, and
+    /// keeps a tombstone (the user id and Polar customer id, in <c>kavach_polar_forgotten_users</c>) so that later
+    /// webhooks naming either are recorded and acknowledged but never recreate the row. Nothing is changed in Polar.
+    /// </summary>
+    /// <returns><see langword="true"/> when a row or stored subscription was removed; the tombstone is written either way.</returns>
+    /// <remarks>
+    /// The user id cannot check out again while the tombstone exists (409 <c>user_forgotten</c>). An app that reuses
+    /// user ids must delete the Polar customer (which frees its external id) and then the tombstone row.
+    /// </remarks>
+    Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default);
 }

@@ -1,18 +1,35 @@
 namespace KavachPolar;
 
 /// <summary>The outcome of an operation that talks to Polar.</summary>
-/// <param name="Succeeded">Whether the operation did what was asked.</param>
-/// <param name="Subscription">The user's current subscription afterwards (also when it failed, as far as known).</param>
-/// <param name="ErrorCode">
-/// A stable code when it failed: <c>no_subscription</c>, <c>not_found</c>, <c>polar_rejected</c>,
-/// <c>polar_conflict</c>, <c>polar_validation_failed</c>, <c>polar_token_rejected</c>,
-/// <c>polar_rate_limited</c>, <c>polar_unavailable</c>, <c>polar_unexpected_response</c>.
-/// </param>
-/// <param name="RetryAfter">For <c>polar_rate_limited</c>, how long Polar asked to wait.</param>
-public sealed record KavachPolarResult(bool Succeeded, KavachSubscription? Subscription, string? ErrorCode = null, TimeSpan? RetryAfter = null);
+public sealed class KavachPolarResult
+{
+    /// <summary>Whether the operation did what was asked.</summary>
+    public required bool Succeeded { get; init; }
+
+    /// <summary>The user's current subscription afterwards (also when it failed, as far as known).</summary>
+    public KavachSubscription? Subscription { get; init; }
+
+    /// <summary>A <see cref="KavachPolarErrorCodes"/> value when it failed.</summary>
+    public string? ErrorCode { get; init; }
+
+    /// <summary>For <see cref="KavachPolarErrorCodes.PolarRateLimited"/>, how long Polar asked to wait.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    internal static KavachPolarResult Success(KavachSubscription? subscription) => new() { Succeeded = true, Subscription = subscription };
+
+    internal static KavachPolarResult Failure(string errorCode, KavachSubscription? subscription, TimeSpan? retryAfter = null) =>
+        new() { Succeeded = false, ErrorCode = errorCode, Subscription = subscription, RetryAfter = retryAfter };
+}
 
 /// <summary>What <see cref="IKavachPolarSubscriptions.ReconcileAllAsync"/> did.</summary>
-/// <param name="SubscriptionsRead">Subscriptions read from Polar.</param>
-/// <param name="Changes">Users whose current subscription changed.</param>
-/// <param name="ErrorCode">Set when Polar could not be read to the end; the pages read before were applied.</param>
-public sealed record KavachReconcileSummary(int SubscriptionsRead, int Changes, string? ErrorCode = null);
+public sealed class KavachReconcileSummary
+{
+    /// <summary>Subscriptions read from Polar.</summary>
+    public required int SubscriptionsRead { get; init; }
+
+    /// <summary>Users whose current subscription changed.</summary>
+    public required int Changes { get; init; }
+
+    /// <summary>Set when Polar could not be read to the end; the pages read before were applied.</summary>
+    public string? ErrorCode { get; init; }
+}

@@ -1,8 +1,10 @@
+using KavachPolar.Diagnostics;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace KavachPolar.Services;
 
@@ -16,7 +18,8 @@ internal sealed class KavachPolarSubscriptionService(
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     Callbacks.CallbackSignal signal,
-    TimeProvider time) : IKavachPolarSubscriptions
+    TimeProvider time,
+    ILogger<KavachPolarSubscriptionService> logger) : IKavachPolarSubscriptions
 {
     public const string ReconcileEventType = "reconcile";
 
@@ -39,7 +42,7 @@ internal sealed class KavachPolarSubscriptionService(
         var current = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
         if (current is null)
         {
-            return new KavachPolarResult(false, null, "no_subscription");
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
         var result = await api.SetCancelAtPeriodEndAsync(current.Id, cancel, ct).ConfigureAwait(false);
@@ -49,7 +52,7 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), cancel ? "subscription.canceled" : "subscription.uncanceled", ct).ConfigureAwait(false);
-        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
+        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
     }
 
     public async Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
@@ -60,10 +63,13 @@ internal sealed class KavachPolarSubscriptionService(
         var filters = new List<(string Name, string Value)>
         {
             ("external_customer_id", userId),
-            ("metadata[" + SubscriptionSynchronizer.UserIdMetadataKey + "]", userId),
+            // Found through metadata, each snapshot is still attributed by its own metadata first, one by one.
+            ("metadata[" + PolarMetadata.UserIdKey + "]", userId),
         };
         if (user?.PolarCustomerId is { } customerId)
         {
+            // Bindings come only from trusted sources (a look-up or creation by external id, or an event whose
+            // customer.external_id is this user), so the bound customer's subscriptions are this user's.
             filters.Add(("customer_id", customerId));
         }
 
@@ -77,7 +83,7 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         await ApplyAsync(found.Values, NewReconcileId(), ReconcileEventType, cancellationToken).ConfigureAwait(false);
-        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
+        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<KavachPolarResult> ReconcileCheckoutAsync(string userId, string checkoutId, CancellationToken cancellationToken = default)
@@ -87,50 +93,98 @@ internal sealed class KavachPolarSubscriptionService(
         var before = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (!Guid.TryParseExact(checkoutId, "D", out _))
         {
-            return new KavachPolarResult(false, before, "not_found");
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.NotFound, before);
         }
 
         var checkout = await api.GetCheckoutAsync(checkoutId, cancellationToken).ConfigureAwait(false);
         if (!checkout.IsSuccess)
         {
             return checkout.Error!.Kind == PolarErrorKind.NotFound
-                ? new KavachPolarResult(false, before, "not_found")
+                ? KavachPolarResult.Failure(KavachPolarErrorCodes.NotFound, before)
                 : Failure(before, checkout.Error);
         }
 
         var c = checkout.Value!;
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
-        var metadataUser = c.Metadata is not null && c.Metadata.TryGetValue(SubscriptionSynchronizer.UserIdMetadataKey, out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString() : null;
-        var belongsToUser = metadataUser == userId
+        var belongsToUser = PolarMetadata.UserId(c.Metadata) == userId
                             || c.ExternalCustomerId == userId
                             || (c.CustomerId is not null && c.CustomerId == user?.PolarCustomerId);
         if (!belongsToUser)
         {
             // Same answer as a missing checkout: never reveal another user's checkout.
-            return new KavachPolarResult(false, before, "not_found");
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.NotFound, before);
         }
 
         if (c.CustomerId is null)
         {
-            return new KavachPolarResult(true, before);
+            return KavachPolarResult.Success(before);
         }
 
-        var runId = NewReconcileId();
-        if (user is not null && metadataUser == userId)
-        {
-            await using var store = KavachDbScope.Open(scopes);
-            await StoreTransactions.RunAsync(store.Db, t => synchronizer.BindCustomerToUserAsync(store.Db, userId, c.CustomerId, false, runId + ":link", t), cancellationToken).ConfigureAwait(false);
-        }
-
+        // Only the subscription this checkout created: the customer's other subscriptions may be another person's
+        // (Polar reuses customers by email), and each is attributed by its own metadata anyway.
         var found = new List<PolarSubscription>();
-        var error = await ListAllAsync("customer_id", c.CustomerId, found.Add, cancellationToken).ConfigureAwait(false);
+        var error = await ListAllAsync("customer_id", c.CustomerId, s => { if (s.CheckoutId == c.Id) { found.Add(s); } }, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return Failure(before, error);
         }
 
-        await ApplyAsync(found, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
-        return new KavachPolarResult(true, await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
+        await ApplyAsync(found, NewReconcileId(), ReconcileEventType, cancellationToken).ConfigureAwait(false);
+        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        await using var store = KavachDbScope.Open(scopes);
+        var db = store.Db;
+        for (var attempt = 0; ; attempt++)
+        {
+            // Lock order is customer, then user: read which customer is bound, lock both, and start over if the
+            // binding changed in between.
+            var bound = await db.Set<KavachUser>().AsNoTracking().Where(u => u.Id == userId).Select(u => u.PolarCustomerId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            var (done, removed, customerId) = await StoreTransactions.RunAsync(
+                db,
+                async t =>
+                {
+                    if (bound is not null)
+                    {
+                        await StoreTransactions.LockAsync(db, LockKeys.Customer(bound), t).ConfigureAwait(false);
+                    }
+
+                    await StoreTransactions.LockAsync(db, LockKeys.User(userId), t).ConfigureAwait(false);
+                    var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, t).ConfigureAwait(false);
+                    if (user is not null && user.PolarCustomerId != bound && attempt < 3)
+                    {
+                        return (false, false, (string?)null);
+                    }
+
+                    var customer = user?.PolarCustomerId;
+                    var tombstone = await db.Set<ForgottenUserRecord>().FirstOrDefaultAsync(f => f.UserId == userId, t).ConfigureAwait(false);
+                    if (tombstone is null)
+                    {
+                        db.Add(new ForgottenUserRecord { UserId = userId, PolarCustomerId = customer, ForgottenAt = time.GetUtcNow() });
+                    }
+                    else if (customer is not null)
+                    {
+                        tombstone.PolarCustomerId = customer;
+                    }
+
+                    await db.SaveChangesAsync(t).ConfigureAwait(false);
+                    var links = await db.Set<SubscriptionRecord>()
+                        .Where(r => r.UserId == userId || (customer != null && r.CustomerId == customer && r.UserId == null))
+                        .ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    return (true, rows + links > 0, customer);
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (done)
+            {
+                Log.UserForgotten(logger, userId, customerId ?? "none");
+                return removed;
+            }
+        }
     }
 
     public async Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default)
@@ -143,14 +197,14 @@ internal sealed class KavachPolarSubscriptionService(
             var result = await api.ListSubscriptionsAsync("", null, page, cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess)
             {
-                return new KavachReconcileSummary(read, changes, ResultCodes.For(result.Error!));
+                return new KavachReconcileSummary { SubscriptionsRead = read, Changes = changes, ErrorCode = ResultCodes.For(result.Error!) };
             }
 
             read += result.Value!.Items.Count;
             changes += await ApplyAsync(result.Value.Items, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
             if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
             {
-                return new KavachReconcileSummary(read, changes);
+                return new KavachReconcileSummary { SubscriptionsRead = read, Changes = changes };
             }
         }
     }
@@ -185,7 +239,7 @@ internal sealed class KavachPolarSubscriptionService(
     private async Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string runId, string eventType, CancellationToken ct)
     {
         var changes = 0;
-        var sourceTimestampUs = SubscriptionSynchronizer.ToUs(time.GetUtcNow());
+        var sourceTimestampUs = UnixTime.Microseconds(time.GetUtcNow());
         await using var store = KavachDbScope.Open(scopes);
         // Oldest first: callbacks then see the user's subscriptions appear in the order they began.
         foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
@@ -220,5 +274,5 @@ internal sealed class KavachPolarSubscriptionService(
     private static string NewReconcileId() => "reconcile:" + Guid.NewGuid().ToString("N");
 
     private static KavachPolarResult Failure(KavachSubscription? current, PolarApiError error) =>
-        new(false, current, ResultCodes.For(error), error.Kind == PolarErrorKind.RateLimited ? error.RetryAfter ?? TimeSpan.FromSeconds(30) : null);
+        KavachPolarResult.Failure(ResultCodes.For(error), current, error.Kind == PolarErrorKind.RateLimited ? error.RetryAfter ?? TimeSpan.FromSeconds(30) : null);
 }

@@ -2,17 +2,17 @@ using KavachPolar.Polar;
 
 namespace KavachPolar.Services;
 
-/// <summary>The stable error codes of <see cref="KavachPolarResult"/> and of the HTTP problems.</summary>
+/// <summary>Maps Polar's errors to <see cref="KavachPolarErrorCodes"/>.</summary>
 internal static class ResultCodes
 {
     public static string For(PolarApiError error) => error.Kind switch
     {
-        PolarErrorKind.Validation => "polar_validation_failed",
-        PolarErrorKind.TokenRejected => "polar_token_rejected",
-        PolarErrorKind.Conflict => "polar_conflict",
-        PolarErrorKind.NotFound or PolarErrorKind.Rejected => "polar_rejected",
-        PolarErrorKind.RateLimited => "polar_rate_limited",
-        PolarErrorKind.Unexpected => "polar_unexpected_response",
-        _ => "polar_unavailable",
+        PolarErrorKind.Validation => KavachPolarErrorCodes.PolarValidationFailed,
+        PolarErrorKind.TokenRejected => KavachPolarErrorCodes.PolarTokenRejected,
+        PolarErrorKind.Conflict => KavachPolarErrorCodes.PolarConflict,
+        PolarErrorKind.NotFound or PolarErrorKind.Rejected => KavachPolarErrorCodes.PolarRejected,
+        PolarErrorKind.RateLimited => KavachPolarErrorCodes.PolarRateLimited,
+        PolarErrorKind.Unexpected => KavachPolarErrorCodes.PolarUnexpectedResponse,
+        _ => KavachPolarErrorCodes.PolarUnavailable,
     };
 }

@@ -7,7 +7,7 @@ public static class KavachPolarModelBuilderExtensions
 {
     /// <summary>
     /// Adds <c>kavach_users</c> and KavachPolar's bookkeeping tables (subscriptions, processed
-    /// webhooks, pending callbacks) to the model. Call it from <c>OnModelCreating</c>, then call
+    /// webhooks, pending callbacks, forgotten users) to the model. Call it from <c>OnModelCreating</c>, then call
     /// <c>AddEntityFrameworkStore&lt;TContext&gt;()</c> on the builder <c>AddKavachPolar</c> returns.
     /// </summary>
     /// <remarks>Table and column names are fixed (snake_case), whatever naming convention the host uses.</remarks>
@@ -20,8 +20,8 @@ public static class KavachPolarModelBuilderExtensions
             b.ToTable("kavach_users");
             b.HasKey(u => u.Id);
             b.Property(u => u.Id).HasColumnName("id").HasMaxLength(Limits.UserId);
-            b.Property(u => u.Email).HasColumnName("email").HasMaxLength(320);
-            b.Property(u => u.Name).HasColumnName("name").HasMaxLength(256);
+            b.Property(u => u.Email).HasColumnName("email").HasMaxLength(Limits.Email);
+            b.Property(u => u.Name).HasColumnName("name").HasMaxLength(Limits.Name);
             b.Property(u => u.PolarCustomerId).HasColumnName("polar_customer_id").HasMaxLength(Limits.PolarId);
             b.HasIndex(u => u.PolarCustomerId).IsUnique().HasDatabaseName("ix_kavach_users_polar_customer_id");
             b.Property(u => u.PolarSubscriptionId).HasColumnName("polar_subscription_id").HasMaxLength(Limits.PolarId);
@@ -82,6 +82,16 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(c => c.LockOwner).HasColumnName("lock_owner").HasMaxLength(128);
             b.Property(c => c.LastError).HasColumnName("last_error").HasMaxLength(1024);
             b.Property(c => c.CreatedAt).HasColumnName("created_at");
+        });
+
+        modelBuilder.Entity<ForgottenUserRecord>(b =>
+        {
+            b.ToTable("kavach_polar_forgotten_users");
+            b.HasKey(f => f.UserId);
+            b.Property(f => f.UserId).HasColumnName("user_id").HasMaxLength(Limits.UserId);
+            b.Property(f => f.PolarCustomerId).HasColumnName("polar_customer_id").HasMaxLength(Limits.PolarId);
+            b.HasIndex(f => f.PolarCustomerId).HasDatabaseName("ix_kavach_polar_forgotten_users_polar_customer_id");
+            b.Property(f => f.ForgottenAt).HasColumnName("forgotten_at");
         });
 
         return modelBuilder;

@@ -8,4 +8,7 @@ internal static class WebhookOutcomes
     public const string Ignored = "ignored";
     public const string OtherOrganization = "other_organization";
     public const string Unprocessable = "unprocessable";
+
+    /// <summary>The event names a user (or Polar customer) the host forgot: recorded, not applied.</summary>
+    public const string Forgotten = "forgotten";
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using KavachPolar.Diagnostics;
-using KavachPolar.Endpoints;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
@@ -9,22 +8,33 @@ using Microsoft.Extensions.Logging;
 namespace KavachPolar.Subscriptions;
 
 /// <summary>
-/// Applies Polar subscription snapshots to the store: the version guard, user linking, the
-/// <c>kavach_users</c> projection and the pending callbacks, all inside the caller's transaction.
+/// Applies Polar subscription snapshots to the store: the version guard, attribution to a user, customer
+/// binding, the <c>kavach_users</c> projection and the pending callbacks, all inside the caller's transaction.
 /// </summary>
+/// <remarks>
+/// Attribution, in order: the subscription's <c>metadata.kavach_user_id</c> (only this server writes it, at
+/// checkout, naming the signed-in user who started that checkout; it attributes that one subscription and
+/// nothing else); else <c>customer.external_id</c>; else the user bound to <c>customer_id</c>. Polar reuses an
+/// existing customer by the email typed on its checkout page, so a customer's <c>external_id</c> can name
+/// another person than the one who paid: when metadata and <c>external_id</c> disagree the subscription goes to
+/// the metadata user and the customer is bound to neither. A customer is bound to a user only from trusted
+/// sources: this server's own look-up or creation by <c>external_id</c> (checkout), or an event whose
+/// <c>customer.external_id</c> is that user. Orphan subscriptions are linked only when their customer is bound
+/// that way.
+/// </remarks>
 internal sealed class SubscriptionSynchronizer(
     Callbacks.SubscriptionChangeListeners listeners,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
-    public const string UserIdMetadataKey = "kavach_user_id";
-
-    public static string CustomerLockKey(string customerId) => "kavach:customer:" + customerId;
-
-    public static string UserLockKey(string userId) => "kavach:user:" + userId;
-
     /// <summary>Result of applying one snapshot.</summary>
-    public readonly record struct ApplyResult(bool Applied, int Changes);
+    /// <param name="Applied">The snapshot was newer than the stored one and was written.</param>
+    /// <param name="Changes">Users whose current subscription changed.</param>
+    /// <param name="Forgotten">The snapshot names a forgotten user or customer: nothing was written.</param>
+    public readonly record struct ApplyResult(bool Applied, int Changes, bool Forgotten = false);
+
+    /// <summary>Who a snapshot belongs to, and whether it may bind its customer to that user.</summary>
+    private readonly record struct Attribution(string? UserId, bool BindsCustomer);
 
     /// <summary>
     /// Applies <paramref name="s"/> unless an equal or newer snapshot of it is already stored.
@@ -36,10 +46,10 @@ internal sealed class SubscriptionSynchronizer(
     {
         if (!customerLocked)
         {
-            await StoreTransactions.LockAsync(db, CustomerLockKey(s.CustomerId), ct).ConfigureAwait(false);
+            await StoreTransactions.LockAsync(db, LockKeys.Customer(s.CustomerId), ct).ConfigureAwait(false);
         }
 
-        var version = ToUs(s.ModifiedAt ?? s.CreatedAt);
+        var version = UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt);
         var record = await db.Set<SubscriptionRecord>().FirstOrDefaultAsync(r => r.Id == s.Id, ct).ConfigureAwait(false);
         if (record is not null
             && (record.VersionUs > version || (record.VersionUs == version && record.SourceTimestampUs >= sourceTimestampUs)))
@@ -47,8 +57,8 @@ internal sealed class SubscriptionSynchronizer(
             return new ApplyResult(false, 0);
         }
 
-        var now = time.GetUtcNow();
-        var userId = await ResolveUserIdAsync(db, s, record, ct).ConfigureAwait(false);
+        var attribution = await AttributeAsync(db, s, record, ct).ConfigureAwait(false);
+        var userId = attribution.UserId;
         var previousUserId = record?.UserId;
 
         var lockKeys = new SortedSet<string>(StringComparer.Ordinal);
@@ -64,7 +74,25 @@ internal sealed class SubscriptionSynchronizer(
 
         foreach (var key in lockKeys)
         {
-            await StoreTransactions.LockAsync(db, UserLockKey(key), ct).ConfigureAwait(false);
+            await StoreTransactions.LockAsync(db, LockKeys.User(key), ct).ConfigureAwait(false);
+        }
+
+        var now = time.GetUtcNow();
+        KavachUser? user = null;
+        if (userId is not null)
+        {
+            user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+            if (user is null && await IsForgottenAsync(db, userId, s.CustomerId, ct).ConfigureAwait(false))
+            {
+                Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
+                return new ApplyResult(false, 0, Forgotten: true);
+            }
+        }
+        else if (await IsForgottenAsync(db, null, s.CustomerId, ct).ConfigureAwait(false))
+        {
+            // An orphan of a forgotten user's customer is not kept either.
+            Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
+            return new ApplyResult(false, 0, Forgotten: true);
         }
 
         if (record is null)
@@ -75,13 +103,13 @@ internal sealed class SubscriptionSynchronizer(
 
         record.UserId = userId;
         record.CustomerId = s.CustomerId;
-        record.CustomerExternalId = Truncate(s.Customer?.ExternalId, Limits.UserId);
-        record.MetadataUserId = Truncate(MetadataUserId(s), Limits.UserId);
+        record.CustomerExternalId = TextSafety.ForTextColumn(s.Customer?.ExternalId, Limits.UserId);
+        record.MetadataUserId = TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId);
         record.Status = s.Status;
         record.ProductId = s.ProductId;
         record.CurrentPeriodEnd = s.CurrentPeriodEnd?.ToUniversalTime();
         record.CancelAtPeriodEnd = s.CancelAtPeriodEnd;
-        record.CreatedAtUs = ToUs(s.CreatedAt);
+        record.CreatedAtUs = UnixTime.Microseconds(s.CreatedAt);
         record.VersionUs = version;
         record.SourceTimestampUs = sourceTimestampUs;
         record.UpdatedAt = now;
@@ -93,8 +121,12 @@ internal sealed class SubscriptionSynchronizer(
         }
         else
         {
-            var user = await GetOrCreateUserAsync(db, userId, s.Customer, now, ct).ConfigureAwait(false);
-            await BindCustomerAsync(db, user, s.CustomerId, s.Customer?.ExternalId == userId, ct).ConfigureAwait(false);
+            user ??= NewUser(db, userId, s.Customer, now);
+            if (attribution.BindsCustomer)
+            {
+                await BindAsync(db, user, s.CustomerId, ct).ConfigureAwait(false);
+            }
+
             changes += await ReprojectAsync(db, user, eventId, eventType, now, ct).ConfigureAwait(false);
         }
 
@@ -111,38 +143,46 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// Binds <paramref name="customerId"/> to <paramref name="userId"/> (as checkout does), links the
-    /// customer's subscriptions that matched no user yet, and reprojects. Runs inside a transaction.
+    /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
+    /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
+    /// subscriptions and reprojects. Runs inside a transaction; saves.
     /// </summary>
-    public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, bool customerHasThisExternalId, string eventId, CancellationToken ct)
+    public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, string eventId, CancellationToken ct)
     {
-        await StoreTransactions.LockAsync(db, CustomerLockKey(customerId), ct).ConfigureAwait(false);
-        await StoreTransactions.LockAsync(db, UserLockKey(userId), ct).ConfigureAwait(false);
+        await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), ct).ConfigureAwait(false);
+        await StoreTransactions.LockAsync(db, LockKeys.User(userId), ct).ConfigureAwait(false);
         var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
         if (user is null)
         {
             return 0;
         }
 
-        var now = time.GetUtcNow();
-        await BindCustomerAsync(db, user, customerId, customerHasThisExternalId, ct, linkOrphansWhenBound: true).ConfigureAwait(false);
-        var changes = await ReprojectAsync(db, user, eventId, "link", now, ct).ConfigureAwait(false);
+        await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
+        var changes = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct).ConfigureAwait(false);
         await db.SaveChangesAsync(ct).ConfigureAwait(false);
         return changes;
     }
 
-    private static async Task<string?> ResolveUserIdAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
+    private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {
-        var external = s.Customer?.ExternalId;
-        if (IsUsableUserId(external))
+        var fromMetadata = Usable(PolarMetadata.UserId(s.Metadata));
+        var fromExternalId = Usable(s.Customer?.ExternalId);
+        if (fromMetadata is not null)
         {
-            return external;
+            if (fromExternalId is not null && fromExternalId != fromMetadata)
+            {
+                // The payer typed the email of another Polar customer on Polar's checkout page (or the customer was
+                // reused some other way): the purchase is the metadata user's, the customer belongs to neither.
+                Log.AttributionConflict(logger, s.Id, s.CustomerId, fromMetadata, fromExternalId);
+                return new Attribution(fromMetadata, BindsCustomer: false);
+            }
+
+            return new Attribution(fromMetadata, BindsCustomer: fromExternalId == fromMetadata);
         }
 
-        var fromMetadata = MetadataUserId(s);
-        if (IsUsableUserId(fromMetadata))
+        if (fromExternalId is not null)
         {
-            return fromMetadata;
+            return new Attribution(fromExternalId, BindsCustomer: true);
         }
 
         var bound = await db.Set<KavachUser>()
@@ -150,24 +190,25 @@ internal sealed class SubscriptionSynchronizer(
             .Select(u => u.Id)
             .FirstOrDefaultAsync(ct)
             .ConfigureAwait(false);
-        return bound ?? record?.UserId;
+        return new Attribution(bound ?? record?.UserId, BindsCustomer: false);
     }
 
-    private static async Task<KavachUser> GetOrCreateUserAsync(DbContext db, string userId, PolarCustomer? customer, DateTimeOffset now, CancellationToken ct)
-    {
-        var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
-        if (user is not null)
-        {
-            return user;
-        }
+    private static Task<bool> IsForgottenAsync(DbContext db, string? userId, string customerId, CancellationToken ct) =>
+        userId is null
+            ? db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct)
+            : db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == userId || f.PolarCustomerId == customerId, ct);
 
-        // A user first seen in a webhook (e.g. the checkout was created elsewhere): the row is
-        // created from the Polar customer so that the subscription is there when they sign in.
-        user = new KavachUser
+    /// <summary>
+    /// A user first seen in a webhook (the checkout was created elsewhere, or the row was deleted): the row is
+    /// created from the Polar customer so that the subscription is there when they sign in.
+    /// </summary>
+    private static KavachUser NewUser(DbContext db, string userId, PolarCustomer? customer, DateTimeOffset now)
+    {
+        var user = new KavachUser
         {
             Id = userId,
-            Email = Truncate(customer?.Email, 320),
-            Name = Truncate(customer?.Name, 256),
+            Email = TextSafety.ForTextColumn(customer?.Email, Limits.Email),
+            Name = TextSafety.ForTextColumn(customer?.Name, Limits.Name),
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -176,46 +217,32 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// Sets the user's Polar customer when it has none, or when Polar says this customer's external id
-    /// is this user; never takes a customer already bound to another user. Then links that
-    /// customer's subscriptions that had no user.
+    /// Binds the customer to the user from a trusted source, unless another user holds it, and links the
+    /// customer's orphan subscriptions. A trusted source may replace the user's previous customer: Polar keeps
+    /// one live customer per external id, so the previous one was deleted in Polar.
     /// </summary>
-    private static async Task BindCustomerAsync(DbContext db, KavachUser user, string customerId, bool customerHasThisExternalId, CancellationToken ct, bool linkOrphansWhenBound = false)
+    private static async Task BindAsync(DbContext db, KavachUser user, string customerId, CancellationToken ct)
     {
-        if (user.PolarCustomerId == customerId && linkOrphansWhenBound)
+        if (user.PolarCustomerId != customerId)
         {
-            // Checkout and reconcile (not the webhook hot path) also sweep up orphans of a customer
-            // that was bound by other means, e.g. a host importing polar_customer_id itself.
-            await LinkOrphansAsync(db, user.Id, customerId, ct).ConfigureAwait(false);
-            return;
-        }
+            var takenByOther = await db.Set<KavachUser>()
+                .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
+                .ConfigureAwait(false);
+            if (takenByOther)
+            {
+                return;
+            }
 
-        if (user.PolarCustomerId == customerId || (user.PolarCustomerId is not null && !customerHasThisExternalId))
-        {
-            // Already bound (its orphans were linked then; later subscriptions of the customer
-            // resolve to this user), or bound to another customer that this one may not replace.
-            return;
-        }
-
-        var takenByOther = await db.Set<KavachUser>()
-            .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
-            .ConfigureAwait(false);
-        if (!takenByOther)
-        {
             user.PolarCustomerId = customerId;
-            await LinkOrphansAsync(db, user.Id, customerId, ct).ConfigureAwait(false);
         }
-    }
 
-    private static async Task LinkOrphansAsync(DbContext db, string userId, string customerId, CancellationToken ct)
-    {
         var orphans = await db.Set<SubscriptionRecord>()
             .Where(r => r.CustomerId == customerId && r.UserId == null)
             .ToListAsync(ct)
             .ConfigureAwait(false);
         foreach (var orphan in orphans)
         {
-            orphan.UserId = userId;
+            orphan.UserId = user.Id;
         }
     }
 
@@ -243,8 +270,8 @@ internal sealed class SubscriptionSynchronizer(
             db.Add(new PendingCallbackRecord
             {
                 UserId = user.Id,
-                Change = JsonSerializer.Serialize(change, KavachJsonContext.Default.KavachSubscriptionChange),
-                NextAttemptAtUs = ToUs(now),
+                Change = JsonSerializer.Serialize(change, OutboxJsonContext.Default.KavachSubscriptionChange),
+                NextAttemptAtUs = UnixTime.Microseconds(now),
                 CreatedAt = now,
             });
         }
@@ -252,16 +279,5 @@ internal sealed class SubscriptionSynchronizer(
         return 1;
     }
 
-    private static string? MetadataUserId(PolarSubscription s) =>
-        s.Metadata is not null
-        && s.Metadata.TryGetValue(UserIdMetadataKey, out var v)
-        && v.ValueKind == JsonValueKind.String
-            ? v.GetString()
-            : null;
-
-    private static bool IsUsableUserId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId;
-
-    private static string? Truncate(string? value, int max) => TextSafety.ForTextColumn(value, max);
-
-    public static long ToUs(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+    private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
 }

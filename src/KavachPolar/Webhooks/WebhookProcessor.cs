@@ -69,14 +69,14 @@ internal sealed class WebhookProcessor(
                 {
                     // Every delivery of this subscription takes this customer lock first, so the
                     // duplicate check below cannot race with a concurrent twin on another instance.
-                    await StoreTransactions.LockAsync(db, SubscriptionSynchronizer.CustomerLockKey(subscription.CustomerId), token).ConfigureAwait(false);
+                    await StoreTransactions.LockAsync(db, LockKeys.Customer(subscription.CustomerId), token).ConfigureAwait(false);
                     if (await db.Set<WebhookEventRecord>().AnyAsync(e => e.Id == webhookId, token).ConfigureAwait(false))
                     {
                         return (Duplicate, 0);
                     }
 
                     var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true).ConfigureAwait(false);
-                    var o = result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
+                    var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                     db.Add(NewRecord(webhookId, type, o, null, null));
                     await db.SaveChangesAsync(token).ConfigureAwait(false);
                     return (o, result.Changes);
@@ -184,7 +184,7 @@ internal sealed class WebhookProcessor(
             long timestampUs = 0;
             if (root.TryGetProperty("timestamp", out var ts) && ts.ValueKind == JsonValueKind.String && ts.TryGetDateTimeOffset(out var t))
             {
-                timestampUs = SubscriptionSynchronizer.ToUs(t);
+                timestampUs = UnixTime.Microseconds(t);
             }
 
             if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
@@ -215,7 +215,7 @@ internal sealed class WebhookProcessor(
         }
 
         var external = s.Customer?.ExternalId;
-        var metadataUser = s.Metadata is not null && s.Metadata.TryGetValue(SubscriptionSynchronizer.UserIdMetadataKey, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        var metadataUser = PolarMetadata.UserId(s.Metadata);
         if ((external is not null && external.Any(char.IsControl)) || (metadataUser is not null && metadataUser.Any(char.IsControl)))
         {
             return new ParsedEvent(type, timestampUs, null, "data names a user id with control characters");

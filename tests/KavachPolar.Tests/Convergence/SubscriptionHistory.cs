@@ -37,7 +37,11 @@ internal sealed record PlannedEvent(string WebhookId, string Type, DateTimeOffse
 }
 
 /// <summary>An application user and the Polar customer that pays for them.</summary>
-internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMetadata, string Email, List<string> SubscriptionIds);
+internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMetadata, string Email, List<string> SubscriptionIds)
+{
+    /// <summary>The customer KavachPolar must bind: only one whose external id is the user (never from metadata).</summary>
+    public string BoundCustomerId => LinkedByMetadata ? "" : CustomerId;
+}
 
 /// <summary>
 /// Random but realistic subscription histories (REFERENCE.md §4.7): the event sequences Polar emits
@@ -61,8 +65,9 @@ internal sealed class SubscriptionHistory
 
     /// <summary>
     /// Subscriptions of a customer without external id whose events carry no <c>kavach_user_id</c>
-    /// either (created outside the app's checkout): linked only through the customer, once another
-    /// subscription of that customer has named the user.
+    /// either (created outside the app's checkout). Another subscription of that customer names the user
+    /// through metadata, but metadata attributes only its own subscription and never binds the customer,
+    /// so these stay orphans (no user).
     /// </summary>
     public HashSet<string> WithoutMetadata { get; } = new(StringComparer.Ordinal);
 
@@ -105,11 +110,16 @@ internal sealed class SubscriptionHistory
             var id = NewId();
             if (user.LinkedByMetadata && user.SubscriptionIds.Count > 0 && _rng.NextDouble() < 0.5)
             {
+                // Nothing in its events names the user, and metadata never binds a customer: it stays an orphan.
                 WithoutMetadata.Add(id);
+                UserOfSubscription[id] = "";
+            }
+            else
+            {
+                user.SubscriptionIds.Add(id);
+                UserOfSubscription[id] = user.Id;
             }
 
-            user.SubscriptionIds.Add(id);
-            UserOfSubscription[id] = user.Id;
             GenerateOne(user, id, products[_rng.Next(products.Length)], createdAt);
         }
     }

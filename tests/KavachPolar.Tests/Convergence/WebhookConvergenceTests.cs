@@ -239,7 +239,7 @@ public sealed class WebhookConvergenceTests
             var snapshots = user.SubscriptionIds.Select(id => history.Final[id]).ToList();
             var current = SubscriptionHistory.Current(snapshots);
             var status = current?.Status ?? snapshots.OrderByDescending(s => s.VersionUs).First().Status;
-            var wanted = $"email={user.Email} customer={user.CustomerId} subscription={current?.Id} status={status} product={current?.ProductId} end={Format(current?.PeriodEnd)} cancel={current?.CancelAtPeriodEnd ?? false}";
+            var wanted = $"email={user.Email} customer={user.BoundCustomerId} subscription={current?.Id} status={status} product={current?.ProductId} end={Format(current?.PeriodEnd)} cancel={current?.CancelAtPeriodEnd ?? false}";
             var actual = $"email={row["email"]} customer={row["polar_customer_id"]} subscription={row["polar_subscription_id"]} status={row["polar_subscription_status"]} product={row["polar_product_id"]} end={Format(row["polar_current_period_end"])} cancel={row["polar_cancel_at_period_end"]}";
             if (actual != wanted)
             {

@@ -61,7 +61,7 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
         var checkoutId = (string)body["id"]!;
         Assert.StartsWith(_polar.BaseUrl.AbsoluteUri + "checkout/polar_c_", (string)body["url"]!, StringComparison.Ordinal);
 
-        var checkout = await PolarGetAsync($"v1/checkouts/{checkoutId}");
+        var checkout = await PolarRest.GetAsync(_polar, $"v1/checkouts/{checkoutId}", Ct);
         var customer = Assert.Single(_polar.Customers);
         Assert.Equal("user-1", customer.ExternalId);
         Assert.Equal("ada.lovelace@gmail.com", customer.Email);
@@ -94,23 +94,82 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_existing_polar_customer_with_the_same_email_but_no_external_id_is_still_linked_through_metadata()
+    public async Task An_email_that_belongs_to_a_polar_customer_without_this_external_id_gets_409_customer_conflict_and_no_checkout()
     {
-        // REFERENCE.md §7 gotcha 5: Polar reuses a customer found by email as-is, without the external id.
+        // Changed with the attribution fix: this used to create a checkout without a customer_id, on which Polar
+        // attaches the purchase to whichever customer owns the email typed on its page.
         var existing = _polar.CreateCustomer("katherine.johnson@gmail.com", "Katherine Johnson");
         using var client = _app.ClientFor("user-4", "katherine.johnson@gmail.com");
+
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.Conflict, "customer_conflict");
+
+        Assert.Empty(await PolarRest.CheckoutsAsync(_polar, Ct));
+        Assert.Null(_polar.Customers.Single(c => c.Id == existing.Id).ExternalId);
+        Assert.Null(await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-4'", Ct));
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("[4004]", StringComparison.Ordinal) && l.Contains(existing.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Two_accounts_of_one_person_sharing_an_email_never_share_a_polar_customer()
+    {
+        using var first = _app.ClientFor("user-4a", "same.person@gmail.com");
+        using var second = _app.ClientFor("user-4b", "same.person@gmail.com");
+        var checkout = (await (await PostCheckoutAsync(first, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        await _polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+
+        await AssertProblemAsync(await PostCheckoutAsync(second, new { productId = ProductId }), HttpStatusCode.Conflict, "customer_conflict");
+        Assert.Equal(HttpStatusCode.OK, (await second.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
+        Assert.Null((await second.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
+        Assert.Equal("active", (string?)(await first.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
+    }
+
+    [Fact]
+    public async Task A_user_without_an_email_claim_or_a_polar_customer_gets_400_email_required_and_no_checkout()
+    {
+        using var client = _app.ClientFor("user-4c");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.BadRequest, "email_required");
+        Assert.Empty(await PolarRest.CheckoutsAsync(_polar, Ct));
+        Assert.Empty(_polar.Customers);
+    }
+
+    [Fact]
+    public async Task A_user_without_an_email_claim_whose_polar_customer_exists_gets_a_checkout_for_it()
+    {
+        var existing = _polar.CreateCustomer("no.claim@gmail.com", externalId: "user-4d");
+        using var client = _app.ClientFor("user-4d");
         var response = await PostCheckoutAsync(client, new { productId = ProductId });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var checkout = (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        var checkout = Assert.Single(await PolarRest.CheckoutsAsync(_polar, Ct));
+        Assert.Equal(existing.Id, (string?)checkout["customer_id"]);
+    }
 
+    [Fact]
+    public async Task A_subscribed_user_gets_409_already_subscribed_with_the_subscription_before_any_call_to_polars_checkout()
+    {
+        using var client = _app.ClientFor("user-4e", "grace.h@gmail.com");
+        var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
         var payment = await _polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
         await _polar.WaitForDeliveriesAsync(Ct);
 
-        Assert.Equal(existing.Id, payment.CustomerId);
-        Assert.Null(_polar.Customers.Single(c => c.Id == existing.Id).ExternalId);
-        var sub = (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!;
-        Assert.Equal("active", (string?)sub["status"]);
-        Assert.Equal(existing.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-4'", Ct));
+        var problem = await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = _polar.Products[1].Id }), HttpStatusCode.Conflict, "already_subscribed");
+        Assert.Equal(payment.SubscriptionId, (string?)problem["subscription"]!["id"]);
+        Assert.Equal("active", (string?)problem["subscription"]!["status"]);
+        Assert.Single(await PolarRest.CheckoutsAsync(_polar, Ct));
+    }
+
+    [Fact]
+    public async Task With_multiple_subscriptions_allowed_a_subscribed_user_can_check_out_again()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
+        using var client = app.ClientFor("user-4f", "grace.h2@gmail.com");
+        var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        await _polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
+        Assert.Equal("active", (string?)(await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
+
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = _polar.Products[1].Id })).StatusCode);
+        Assert.Equal(2, (await PolarRest.CheckoutsAsync(_polar, Ct)).Count);
     }
 
     [Fact]
@@ -120,23 +179,33 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
         using var client = _app.ClientFor("user-5", "mary.jackson@gmail.com");
         var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
         Assert.Single(_polar.Customers);
-        Assert.Equal(existing.Id, (string?)(await PolarGetAsync($"v1/checkouts/{checkout["id"]}"))["customer_id"]);
+        Assert.Equal(existing.Id, (string?)(await PolarRest.GetAsync(_polar, $"v1/checkouts/{checkout["id"]}", Ct))["customer_id"]);
     }
 
     [Fact]
-    public async Task A_bound_customer_deleted_in_polar_is_replaced_by_the_users_customer()
+    public async Task A_bound_customer_deleted_in_polar_is_replaced_by_a_new_customer_and_its_subscriptions_arrive_canceled()
     {
+        // Changed with the emulator's customer deletion: Polar soft-deletes, frees the external id and cancels the
+        // customer's subscriptions (this test used to fake the deletion by editing polar_customer_id).
         using var client = _app.ClientFor("user-18", "l.torvalds@gmail.com");
-        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
-        var customer = Assert.Single(_polar.Customers);
-        await _db.ScalarAsync<int>("UPDATE kavach_users SET polar_customer_id = '0b7f4a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b' WHERE id = 'user-18'", Ct);
+        var first = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
+        var payment = await _polar.PayCheckoutAsync((string)first["id"]!, cancellationToken: Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+
+        _polar.DeleteCustomer(payment.CustomerId);
+        await _polar.WaitForDeliveriesAsync(Ct);
+        Assert.Null((await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
+        Assert.Equal("canceled", await _db.ScalarAsync<string>($"SELECT status FROM kavach_polar_subscriptions WHERE id = '{payment.SubscriptionId}'", Ct));
 
         var response = await PostCheckoutAsync(client, new { productId = ProductId });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(customer.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-18'", Ct));
-        var checkout = await PolarGetAsync($"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}");
-        Assert.Equal(customer.Id, (string?)checkout["customer_id"]);
+        var replacement = Assert.Single(_polar.Customers);
+        Assert.NotEqual(payment.CustomerId, replacement.Id);
+        Assert.Equal("user-18", replacement.ExternalId);
+        Assert.Equal(replacement.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-18'", Ct));
+        var checkout = await PolarRest.GetAsync(_polar, $"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}", Ct);
+        Assert.Equal(replacement.Id, (string?)checkout["customer_id"]);
     }
 
     [Fact]
@@ -146,7 +215,7 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
         var response = await PostCheckoutAsync(client, new { productId = ProductId, customerEmail = "victim@gmail.com", customerId = "11111111-1111-4111-8111-111111111111" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.DoesNotContain(_polar.Customers, c => c.Email == "victim@gmail.com");
-        var checkout = await PolarGetAsync($"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}");
+        var checkout = await PolarRest.GetAsync(_polar, $"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}", Ct);
         Assert.Equal("dorothy.vaughan@gmail.com", (string?)checkout["customer_email"]);
     }
 
@@ -196,7 +265,7 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
         var response = await PostCheckoutAsync(client, new { productId = ProductId, successUrl = "https://app.example.org/ok?c={CHECKOUT_ID}" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var id = (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
-        Assert.Equal($"https://app.example.org/ok?c={id}", (string?)(await PolarGetAsync($"v1/checkouts/{id}"))["success_url"]);
+        Assert.Equal($"https://app.example.org/ok?c={id}", (string?)(await PolarRest.GetAsync(_polar, $"v1/checkouts/{id}", Ct))["success_url"]);
     }
 
     [Fact]
@@ -294,16 +363,6 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
 
     private static Task<HttpResponseMessage> PostCheckoutAsync(HttpClient client, object body) =>
         client.PostAsJsonAsync("api/kavach/auth/polar/checkout", body, Ct);
-
-    private async Task<JsonObject> PolarGetAsync(string path)
-    {
-        using var http = new HttpClient { BaseAddress = _polar.BaseUrl };
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _polar.AccessToken);
-        var response = await http.SendAsync(request, Ct);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-    }
 
     internal static async Task<JsonObject> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {

@@ -219,26 +219,62 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_customer_without_external_id_is_linked_through_checkout_metadata()
+    public async Task Checkout_metadata_gives_its_subscription_to_that_user_but_never_binds_the_customer()
     {
+        // Changed with the attribution fix: this test used to expect the customer bound to dave, which let
+        // metadata sweep up every other subscription of a customer Polar had reused by email.
         await PostOutcomeAsync(Subscription("subscription.created", "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", externalId: null, metadataUserId: "dave"));
         Assert.Equal("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", (string?)(await SubscriptionOfAsync("dave"))!["id"]);
-        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'dave'", Ct));
+        Assert.Null(await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'dave'", Ct));
     }
 
     [Fact]
-    public async Task A_subscription_matching_no_user_is_kept_and_linked_when_the_customer_becomes_known()
+    public async Task An_orphan_stays_an_orphan_when_metadata_names_a_user_on_its_customer()
     {
+        // Changed with the attribution fix: the orphan used to be swept up by erin, although nothing says it is hers.
         const string orphan = "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a";
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", orphan, externalId: null)));
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
         Assert.Equal(1L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
 
-        // A later event of the same customer names the user: both subscriptions are now theirs.
         await PostOutcomeAsync(Subscription("subscription.created", "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", externalId: null, metadataUserId: "erin", status: "past_due", createdAt: T0.AddDays(1)));
         var sub = await SubscriptionOfAsync("erin");
-        Assert.Equal(orphan, (string?)sub!["id"]); // entitled beats past_due
+        Assert.Equal("1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", (string?)sub!["id"]);
+        Assert.Equal(1L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
+    }
+
+    [Fact]
+    public async Task An_orphan_is_linked_when_an_event_whose_customer_external_id_is_the_user_binds_the_customer()
+    {
+        const string orphan = "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3b";
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", orphan, externalId: null)));
+
+        // Polar now reports the customer's external id as erin (set in the dashboard, or by checkout): a trusted binding.
+        await PostOutcomeAsync(Subscription("subscription.created", "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5c", externalId: "erin", status: "past_due", createdAt: T0.AddDays(1)));
+        Assert.Equal(orphan, (string?)(await SubscriptionOfAsync("erin"))!["id"]); // entitled beats past_due
+        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'erin'", Ct));
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id IS NULL", Ct));
+    }
+
+    [Fact]
+    public async Task A_stranger_who_typed_the_victims_email_gets_their_own_subscription_and_the_victim_keeps_theirs()
+    {
+        // The victim's subscription, on the victim's customer (external id = victim).
+        const string victims = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d";
+        const string strangers = "3b4c5d6e-7f8a-4b9c-8d0e-2f3a4b5c6d7e";
+        await PostOutcomeAsync(Subscription("subscription.created", victims, externalId: "victim", metadataUserId: "victim", productId: "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c", createdAt: T0));
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 1);
+
+        // The stranger's checkout (metadata = stranger) was confirmed on the victim's customer, found by email.
+        Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", strangers, externalId: "victim", metadataUserId: "stranger", productId: ExampleProductId, createdAt: T0.AddDays(2))));
+
+        Assert.Equal(victims, (string?)(await SubscriptionOfAsync("victim"))!["id"]);
+        Assert.Equal(strangers, (string?)(await SubscriptionOfAsync("stranger"))!["id"]);
+        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'victim'", Ct));
+        Assert.Null(await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'stranger'", Ct));
+        Assert.Contains(_app.Logs.Lines, l => l.Contains("[2006]", StringComparison.Ordinal) && l.Contains(strangers, StringComparison.Ordinal));
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 2);
+        Assert.DoesNotContain(_app.Changes, c => c.UserId == "victim" && c.Current?.Id == strangers);
     }
 
     [Fact]

@@ -50,6 +50,10 @@ public sealed class PostgresDatabase : IAsyncDisposable
 
     public Task<List<Dictionary<string, object?>>> QueryAsync(string sql, CancellationToken ct = default) => _sql.QueryAsync(sql, ct);
 
+    /// <summary>The first column of every row, in the order the query returns them.</summary>
+    public async Task<List<T>> QueryColumnAsync<T>(string sql, CancellationToken ct = default) =>
+        (await _sql.QueryAsync(sql, ct)).Select(r => (T)r.Values.First()!).ToList();
+
     public async ValueTask DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

@@ -37,7 +37,8 @@ public sealed class MaintenanceTests
             });
 
             var retention = app.Services.GetServices<IHostedService>().OfType<WebhookEventRetention>().Single();
-            Assert.Equal(1, await retention.PurgeAsync(Ct));
+            // The hosted service also purges once at start-up, and may get to "old" first: what counts is the end state.
+            Assert.InRange(await retention.PurgeAsync(Ct), 0, 1);
             var left = await app.WithDbAsync(c => c.Set<WebhookEventRecord>().Select(e => e.Id).OrderBy(i => i).ToListAsync(Ct));
             Assert.Equal(["old-bad", "recent"], left);
         }

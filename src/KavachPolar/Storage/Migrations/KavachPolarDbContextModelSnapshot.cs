@@ -22,6 +22,30 @@ namespace KavachPolar.Storage.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("KavachPolar.Storage.ForgottenUserRecord", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("user_id");
+
+                    b.Property<DateTimeOffset>("ForgottenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("forgotten_at");
+
+                    b.Property<string>("PolarCustomerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("polar_customer_id");
+
+                    b.HasKey("UserId");
+
+                    b.HasIndex("PolarCustomerId")
+                        .HasDatabaseName("ix_kavach_polar_forgotten_users_polar_customer_id");
+
+                    b.ToTable("kavach_polar_forgotten_users", (string)null);
+                });
+
             modelBuilder.Entity("KavachPolar.Storage.KavachUser", b =>
                 {
                     b.Property<string>("Id")

@@ -1,0 +1,26 @@
+namespace KavachPolar.Endpoints;
+
+/// <summary>Reads a product a client names: a Polar product id, or a slug of <see cref="KavachPolarOptions.Products"/>.</summary>
+internal static class Products
+{
+    /// <summary>The product id (lower-case UUID), or <see langword="null"/> when the product is not accepted.</summary>
+    public static string? Resolve(string? wanted, KavachPolarOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(wanted))
+        {
+            return null;
+        }
+
+        if (options.Products.Count > 0)
+        {
+            if (options.Products.TryGetValue(wanted, out var bySlug))
+            {
+                return bySlug.ToLowerInvariant();
+            }
+
+            return options.Products.Values.FirstOrDefault(v => string.Equals(v, wanted, StringComparison.OrdinalIgnoreCase))?.ToLowerInvariant();
+        }
+
+        return Guid.TryParseExact(wanted, "D", out var id) ? id.ToString("D") : null;
+    }
+}

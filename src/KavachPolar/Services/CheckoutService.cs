@@ -1,0 +1,232 @@
+using KavachPolar.Diagnostics;
+using KavachPolar.Polar;
+using KavachPolar.Storage;
+using KavachPolar.Subscriptions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Services;
+
+/// <summary>Who is buying: the signed-in user as the claims say.</summary>
+internal sealed record CheckoutBuyer(string Id, string? Email, string? Name);
+
+/// <summary>What <see cref="CheckoutService.CreateAsync"/> did: a checkout, or an error code and what goes with it.</summary>
+internal sealed class CheckoutOutcome
+{
+    public string? Url { get; init; }
+
+    public string? CheckoutId { get; init; }
+
+    public string? ErrorCode { get; init; }
+
+    public PolarApiError? PolarError { get; init; }
+
+    /// <summary>For <see cref="KavachPolarErrorCodes.AlreadySubscribed"/>: the subscription the user has.</summary>
+    public KavachSubscription? Subscription { get; init; }
+
+    public bool Succeeded => ErrorCode is null;
+
+    public static CheckoutOutcome Failed(string code, KavachSubscription? subscription = null) => new() { ErrorCode = code, Subscription = subscription };
+
+    public static CheckoutOutcome Failed(PolarApiError error) => new() { ErrorCode = ResultCodes.For(error), PolarError = error };
+}
+
+/// <summary>
+/// Creates a Polar checkout for a user. The server, never the client and never Polar, chooses the customer: the
+/// user's bound customer, else Polar's customer with <c>external_id</c> = user id (created when missing). A
+/// checkout never goes to Polar without that <c>customer_id</c>: without it, Polar's confirmation would reuse
+/// whichever customer owns the email typed on its page, possibly another user's.
+/// </summary>
+/// <remarks>Store failures propagate (the endpoint answers 503); Polar's errors are returned as values.</remarks>
+internal sealed class CheckoutService(
+    IServiceScopeFactory scopes,
+    PolarApiClient api,
+    SubscriptionSynchronizer synchronizer,
+    IOptionsMonitor<KavachPolarOptions> options,
+    TimeProvider time,
+    ILogger<CheckoutService> logger)
+{
+    /// <summary>Statuses Polar counts as "an active subscription" when it refuses a second one (organization default).</summary>
+    private static readonly string[] BlockingStatuses = ["active", "trialing", "past_due"];
+
+    public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string productId, string? successUrl, string? clientIp, CancellationToken ct)
+    {
+        await using var store = KavachDbScope.Open(scopes);
+        var db = store.Db;
+        var (row, live, forgotten) = await EnsureUserAsync(db, buyer, ct).ConfigureAwait(false);
+        if (forgotten)
+        {
+            return CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten);
+        }
+
+        if (live && !options.CurrentValue.AllowMultipleSubscriptions)
+        {
+            // Polar's organization default refuses a second live subscription on its payment page; changing plan is
+            // a subscription update, not a checkout.
+            return CheckoutOutcome.Failed(KavachPolarErrorCodes.AlreadySubscribed, SubscriptionProjection.Read(row!));
+        }
+
+        var customerId = row!.PolarCustomerId;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (customerId is null)
+            {
+                var (customer, failure) = await FindOrCreateCustomerAsync(buyer, ct).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    return failure;
+                }
+
+                await StoreTransactions.RunAsync(
+                    db,
+                    token => synchronizer.BindCustomerToUserAsync(db, buyer.Id, customer!.Id, "link:" + customer.Id + ":" + Guid.NewGuid().ToString("N"), token),
+                    ct).ConfigureAwait(false);
+                customerId = customer!.Id;
+            }
+
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [PolarMetadata.UserIdKey] = buyer.Id };
+            var checkout = await api.CreateCheckoutAsync(new PolarCheckoutCreate([productId], customerId, clientIp, successUrl, metadata), ct).ConfigureAwait(false);
+            if (checkout.IsSuccess)
+            {
+                return new CheckoutOutcome { Url = checkout.Value!.Url, CheckoutId = checkout.Value.Id };
+            }
+
+            if (attempt == 0 && customerId == row.PolarCustomerId && IsUnknownCustomer(checkout.Error!))
+            {
+                // The bound customer no longer exists in Polar (deleted in the dashboard): forget the binding and
+                // find or create the user's customer again, once.
+                await UnbindCustomerAsync(db, buyer.Id, customerId, ct).ConfigureAwait(false);
+                customerId = null;
+                continue;
+            }
+
+            return CheckoutOutcome.Failed(checkout.Error!);
+        }
+    }
+
+    private static bool IsUnknownCustomer(PolarApiError error) =>
+        error.Kind == PolarErrorKind.Validation && error.FieldErrors.Any(f => f.Field == "customer_id");
+
+    /// <summary>
+    /// Polar's customer with <c>external_id</c> = user id, created when missing. When the user's email already
+    /// belongs to another customer, that customer is never used: it has another external id (or none), and only
+    /// the Polar dashboard can say it is this user's.
+    /// </summary>
+    private async Task<(PolarCustomer? Customer, CheckoutOutcome? Failure)> FindOrCreateCustomerAsync(CheckoutBuyer buyer, CancellationToken ct)
+    {
+        var existing = await api.FindCustomerByExternalIdAsync(buyer.Id, ct).ConfigureAwait(false);
+        if (!existing.IsSuccess)
+        {
+            return (null, CheckoutOutcome.Failed(existing.Error!));
+        }
+
+        if (existing.Value is { } found)
+        {
+            return await IsForgottenCustomerAsync(found.Id, ct).ConfigureAwait(false)
+                ? (null, CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten))
+                : (found, null);
+        }
+
+        if (buyer.Email is null)
+        {
+            return (null, CheckoutOutcome.Failed(KavachPolarErrorCodes.EmailRequired));
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [PolarMetadata.UserIdKey] = buyer.Id };
+        var created = await api.CreateCustomerAsync(new PolarCustomerCreate(buyer.Email, buyer.Name, buyer.Id, metadata), ct).ConfigureAwait(false);
+        if (created.IsSuccess)
+        {
+            return (created.Value, null);
+        }
+
+        if (created.Error!.Kind != PolarErrorKind.Validation)
+        {
+            return (null, CheckoutOutcome.Failed(created.Error));
+        }
+
+        // Polar refuses a second customer with the same email (or, in a race, the same external id).
+        var byEmail = await api.FindCustomerByEmailAsync(buyer.Email, ct).ConfigureAwait(false);
+        if (!byEmail.IsSuccess)
+        {
+            return (null, CheckoutOutcome.Failed(byEmail.Error!));
+        }
+
+        if (byEmail.Value is { } owner)
+        {
+            if (owner.ExternalId == buyer.Id)
+            {
+                return (owner, null);
+            }
+
+            Log.CustomerConflict(logger, buyer.Id, owner.Id, owner.ExternalId ?? "");
+            return (null, CheckoutOutcome.Failed(KavachPolarErrorCodes.CustomerConflict));
+        }
+
+        var again = await api.FindCustomerByExternalIdAsync(buyer.Id, ct).ConfigureAwait(false);
+        return again is { IsSuccess: true, Value: { } raced }
+            ? (raced, null)
+            : (null, CheckoutOutcome.Failed(created.Error));
+    }
+
+    private async Task<bool> IsForgottenCustomerAsync(string customerId, CancellationToken ct)
+    {
+        await using var store = KavachDbScope.Open(scopes);
+        return await store.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Creates or refreshes the user's row, and says whether the user has a subscription Polar would count against
+    /// a new one, or was forgotten.
+    /// </summary>
+    private async Task<(KavachUser? Row, bool HasLiveSubscription, bool Forgotten)> EnsureUserAsync(DbContext db, CheckoutBuyer buyer, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return await StoreTransactions.RunAsync(
+            db,
+            async token =>
+            {
+                await StoreTransactions.LockAsync(db, LockKeys.User(buyer.Id), token).ConfigureAwait(false);
+                var row = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == buyer.Id, token).ConfigureAwait(false);
+                if (row is null)
+                {
+                    if (await db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == buyer.Id, token).ConfigureAwait(false))
+                    {
+                        return ((KavachUser?)null, false, true);
+                    }
+
+                    row = new KavachUser { Id = buyer.Id, Email = buyer.Email, Name = buyer.Name, CreatedAt = now, UpdatedAt = now };
+                    db.Add(row);
+                }
+                else if ((buyer.Email is not null && row.Email != buyer.Email) || (buyer.Name is not null && row.Name != buyer.Name))
+                {
+                    row.Email = buyer.Email ?? row.Email;
+                    row.Name = buyer.Name ?? row.Name;
+                    row.UpdatedAt = now;
+                }
+
+                await db.SaveChangesAsync(token).ConfigureAwait(false);
+                var customerId = row.PolarCustomerId;
+                var live = await db.Set<SubscriptionRecord>()
+                    .AnyAsync(s => (s.UserId == buyer.Id || (customerId != null && s.CustomerId == customerId)) && BlockingStatuses.Contains(s.Status), token)
+                    .ConfigureAwait(false);
+                return ((KavachUser?)row, live, false);
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private static Task<int> UnbindCustomerAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
+        StoreTransactions.RunAsync(
+            db,
+            async token =>
+            {
+                await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), token).ConfigureAwait(false);
+                await StoreTransactions.LockAsync(db, LockKeys.User(userId), token).ConfigureAwait(false);
+                return await db.Set<KavachUser>()
+                    .Where(u => u.Id == userId && u.PolarCustomerId == customerId)
+                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.PolarCustomerId, (string?)null), token)
+                    .ConfigureAwait(false);
+            },
+            ct);
+}
