@@ -113,7 +113,7 @@ public sealed class KavachTestApp : IAsyncDisposable
         });
         builder.Services.AddAuthentication(o => o.DefaultScheme = "TestOrCookie")
             .AddPolicyScheme("TestOrCookie", null, o => o.ForwardDefaultSelector = ctx =>
-                ctx.Request.Headers.Authorization.ToString().StartsWith("Test ", StringComparison.Ordinal)
+                TestAuthenticationHandler.Handles(ctx.Request.Headers.Authorization.ToString())
                     ? TestAuthenticationHandler.SchemeName
                     : CookieAuthenticationDefaults.AuthenticationScheme)
             .AddScheme<AuthenticationSchemeOptions, TestAuthenticationHandler>(TestAuthenticationHandler.SchemeName, null)

@@ -49,6 +49,8 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:Products:pro", "not-a-uuid")]
     [InlineData("KavachPolar:AllowedRedirectOrigins:0", "https://app.example.org/path")]
     [InlineData("KavachPolar:SuccessUrl", "javascript:alert(1)")]
+    [InlineData("KavachPolar:PublicOrigin", "https://app.example.org/app")]
+    [InlineData("KavachPolar:PublicOrigin", "app.example.org")]
     [InlineData("KavachPolar:UserIdClaimType", " ")]
     public async Task An_invalid_setting_stops_start_up_naming_the_key(string key, string value)
     {
