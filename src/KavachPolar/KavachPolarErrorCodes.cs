@@ -45,8 +45,17 @@ public static class KavachPolarErrorCodes
     /// <summary>409: the host forgot this user id (<see cref="IKavachPolarSubscriptions.ForgetUserAsync"/>).</summary>
     public const string UserForgotten = "user_forgotten";
 
-    /// <summary>404 (409 on management routes): the user has no live subscription.</summary>
+    /// <summary>409: the user has no live subscription to change, cancel or resume.</summary>
     public const string NoSubscription = "no_subscription";
+
+    /// <summary>409: the user has no Polar customer yet (nothing bought), so there is no portal to open.</summary>
+    public const string NoCustomer = "no_customer";
+
+    /// <summary>403 (from <c>RequireSubscription</c> and <see cref="KavachPolarPolicies.Subscribed"/>): signed in, without an entitled subscription (of the products asked for).</summary>
+    public const string SubscriptionRequired = "subscription_required";
+
+    /// <summary>400: <c>proration</c> is not <c>invoice</c>, <c>prorate</c> or <c>next_period</c>.</summary>
+    public const string InvalidProration = "invalid_proration";
 
     /// <summary>404: no such object, or it belongs to another user.</summary>
     public const string NotFound = "not_found";

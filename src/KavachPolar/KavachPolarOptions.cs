@@ -130,4 +130,13 @@ public sealed class KavachPolarOptions
     /// and a loaded machine. Default 5 seconds. Configuration key <c>KavachPolar:WebhookProcessingTimeout</c>.
     /// </summary>
     public TimeSpan WebhookProcessingTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a user route (subscription, checkout, reconcile, plan management) or the subscription gate waits for
+    /// one unit of database work before it answers 503 <c>store_unavailable</c> with <c>Retry-After</c>. The wait
+    /// ends at this budget even if the database driver ignores cancellation; the abandoned work finishes or rolls
+    /// back on its own connection in the background. Default 5 seconds; more than zero and at most one minute.
+    /// Configuration key <c>KavachPolar:DatabaseTimeout</c>.
+    /// </summary>
+    public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

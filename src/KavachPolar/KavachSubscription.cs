@@ -23,5 +23,5 @@ public sealed record KavachSubscription(
     /// (<c>active</c> or <c>trialing</c>), including a subscription scheduled to cancel.
     /// </summary>
     [JsonIgnore]
-    public bool IsEntitled => Status is "active" or "trialing";
+    public bool IsEntitled => Subscriptions.SubscriptionStatuses.IsEntitled(Status);
 }

@@ -197,7 +197,7 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
                     update = update with { Variant = "SubscriptionUpdateDiscount" };
                     break;
                 case "proration_behavior":
-                    InputRules.Enum(value, At(field), errors, Prorations);
+                    update = update with { ProrationBehavior = InputRules.Enum(value, At(field), errors, Prorations) };
                     break;
                 case "seats":
                     InputRules.Int(value, At(field), errors, 1);

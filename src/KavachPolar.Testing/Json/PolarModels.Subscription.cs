@@ -21,7 +21,16 @@ internal sealed partial class PolarModels
         o["price"] = Price(p);
         o["prices"] = new JsonArray(Price(p));
         o["meters"] = new JsonArray();
-        o["pending_update"] = null;
+        o["pending_update"] = s.PendingUpdate is not { } pending ? null : new JsonObject
+        {
+            ["created_at"] = PolarJson.Date(pending.CreatedAt),
+            ["modified_at"] = null,
+            ["id"] = pending.Id,
+            ["applies_at"] = PolarJson.Date(pending.AppliesAt),
+            ["product_id"] = pending.ProductId,
+            ["seats"] = null,
+            ["units"] = null,
+        };
         return o;
     }
 

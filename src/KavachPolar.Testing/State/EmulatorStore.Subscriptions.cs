@@ -283,20 +283,51 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s, "subscription.canceled", "subscription.revoked");
     }
 
+    private static void SwitchProduct(SubscriptionRecord s, ProductRecord p)
+    {
+        s.ProductId = p.Id;
+        s.Amount = p.PriceAmount;
+        s.RecurringInterval = p.RecurringInterval;
+        s.RecurringIntervalCount = p.RecurringIntervalCount;
+    }
+
+    /// <summary>At renewal: a pending <c>next_period</c> product change takes effect.</summary>
+    private void ApplyPendingUpdate(SubscriptionRecord s)
+    {
+        if (s.PendingUpdate is { } pending)
+        {
+            SwitchProduct(s, Product(pending.ProductId));
+            s.PendingUpdate = null;
+        }
+    }
+
     private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
     {
         if (update.ProductId is { } productId)
         {
             var p = FindProduct(productId) ?? throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product does not exist.", JsonValue.Create(productId));
+            if (s.EndedAt is not null || s.IsRevoked || s.CancelAtPeriodEnd)
+            {
+                // A canceled subscription, or one scheduled to cancel, cannot change product: uncancel it first.
+                throw PolarApiException.Polar(403, "AlreadyCanceledSubscription", "This subscription is already canceled or will be at the end of the period.");
+            }
+
             if (!s.IsActive)
             {
                 throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
             }
 
-            s.ProductId = p.Id;
-            s.Amount = p.PriceAmount;
-            s.RecurringInterval = p.RecurringInterval;
-            s.RecurringIntervalCount = p.RecurringIntervalCount;
+            if (update.ProrationBehavior == "next_period")
+            {
+                // The current product runs to the end of the period; the change waits in pending_update.
+                s.PendingUpdate = new PendingUpdateRecord(Ids.NewUuid(), Now, s.CurrentPeriodEnd, p.Id);
+            }
+            else
+            {
+                // invoice (the default) and prorate switch now; the emulator bills no prorations.
+                s.PendingUpdate = null;
+                SwitchProduct(s, p);
+            }
         }
 
         if (update.Metadata is not null)

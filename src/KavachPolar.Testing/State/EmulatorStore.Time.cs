@@ -93,6 +93,7 @@ internal sealed partial class EmulatorStore
         }
 
         var trialConversion = s.Status == "trialing";
+        ApplyPendingUpdate(s);
         s.CurrentPeriodStart = s.CurrentPeriodEnd;
         s.CurrentPeriodEnd = AddInterval(s.CurrentPeriodStart, s.RecurringInterval, s.RecurringIntervalCount);
         if (trialConversion)

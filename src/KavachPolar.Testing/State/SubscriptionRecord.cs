@@ -33,6 +33,9 @@ internal sealed class SubscriptionRecord
     public JsonObject Metadata { get; set; } = [];
     public required string BenefitGrantId { get; init; }
 
+    /// <summary>A product change with <c>proration_behavior: next_period</c>, applied when the period renews.</summary>
+    public PendingUpdateRecord? PendingUpdate { get; set; }
+
     /// <summary>Set by <see cref="PolarEmulator.SetSubscriptionLocked"/>: updates get 409 SubscriptionLocked.</summary>
     public bool Locked { get; set; }
 
@@ -45,3 +48,6 @@ internal sealed class SubscriptionRecord
     /// <summary>Polar's "billable" flag.</summary>
     public bool IsBillable => IsActive || Status == "past_due";
 }
+
+/// <summary>Polar's <c>PendingSubscriptionUpdate</c>: what changes at <see cref="AppliesAt"/>.</summary>
+internal sealed record PendingUpdateRecord(string Id, DateTimeOffset CreatedAt, DateTimeOffset AppliesAt, string ProductId);

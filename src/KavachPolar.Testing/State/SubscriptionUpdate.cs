@@ -21,5 +21,8 @@ internal sealed record SubscriptionUpdate(string Variant)
 
     public string? ProductId { get; init; }
 
+    /// <summary>For a product change: <c>invoice</c> (the default), <c>prorate</c>, <c>next_period</c> or <c>reset</c>.</summary>
+    public string? ProrationBehavior { get; init; }
+
     public JsonObject? Metadata { get; init; }
 }

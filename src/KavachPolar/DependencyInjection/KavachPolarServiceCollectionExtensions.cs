@@ -1,4 +1,5 @@
 using KavachPolar;
+using KavachPolar.Authorization;
 using KavachPolar.Callbacks;
 using KavachPolar.Endpoints;
 using KavachPolar.Options;
@@ -7,6 +8,8 @@ using KavachPolar.Services;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using KavachPolar.Webhooks;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -60,6 +63,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.TryAddTransient<CheckoutService>();
+        AddSubscriptionGate(services);
         services.AddHostedService<SubscriptionChangeDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
 
@@ -94,6 +98,28 @@ public static class KavachPolarServiceCollectionExtensions
             });
 
         return builder;
+    }
+
+    /// <summary>
+    /// The <see cref="KavachPolarPolicies.Subscribed"/> policy, its handler, and an authorization result handler that
+    /// answers the gate's refusals as problems. The result handler wraps the one registered before (or the
+    /// framework's default); one registered after <c>AddKavachPolar</c> replaces it, and refusals then go through it.
+    /// </summary>
+    private static void AddSubscriptionGate(IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Scoped<IAuthorizationHandler, SubscriptionAuthorizationHandler>());
+        services.Configure<AuthorizationOptions>(o => o.AddPolicy(KavachPolarPolicies.Subscribed, SubscriptionRequirement.Policy([])));
+
+        var previous = services.LastOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
+        services.RemoveAll<IAuthorizationMiddlewareResultHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new SubscriptionAuthorizationResultHandler(previous switch
+        {
+            null => new AuthorizationMiddlewareResultHandler(),
+            { ImplementationInstance: IAuthorizationMiddlewareResultHandler instance } => instance,
+            { ImplementationFactory: { } factory } => (IAuthorizationMiddlewareResultHandler)factory(sp),
+            { ImplementationType: { } type } => (IAuthorizationMiddlewareResultHandler)ActivatorUtilities.CreateInstance(sp, type),
+            _ => new AuthorizationMiddlewareResultHandler(),
+        }));
     }
 
     private static bool IsTransientButNotRateLimited(Polly.Outcome<HttpResponseMessage> outcome) =>

@@ -52,7 +52,7 @@ internal static class CheckoutEndpoint
         var productId = Products.Resolve(request.ProductId, options);
         if (productId is null)
         {
-            return KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.UnknownProduct, "Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs.");
+            return KavachProblems.FromCode(context, KavachPolarErrorCodes.UnknownProduct);
         }
 
         string? successUrl = null;

@@ -13,6 +13,10 @@ internal sealed record WebhookAck(string Outcome);
 
 internal sealed record ReconcileRequest(string? CheckoutId);
 
+internal sealed record ChangePlanRequest(string? ProductId, string? Proration);
+
+internal sealed record PortalResponse(string Url);
+
 /// <summary>KavachPolar's own JSON: camelCase, as the HTTP contract says.</summary>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
@@ -23,5 +27,7 @@ internal sealed record ReconcileRequest(string? CheckoutId);
 [JsonSerializable(typeof(SubscriptionResponse))]
 [JsonSerializable(typeof(KavachSubscription))]
 [JsonSerializable(typeof(ReconcileRequest))]
+[JsonSerializable(typeof(ChangePlanRequest))]
+[JsonSerializable(typeof(PortalResponse))]
 [JsonSerializable(typeof(WebhookAck))]
 internal sealed partial class KavachJsonContext : JsonSerializerContext;

@@ -9,13 +9,14 @@ namespace Microsoft.AspNetCore.Routing;
 public static class KavachPolarEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c> and
-    /// <c>POST reconcile</c> for the signed-in user, and <c>POST webhook</c> for Polar (anonymous,
-    /// signature-checked).
+    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c>,
+    /// <c>POST reconcile</c>, <c>POST subscription/change</c>, <c>POST subscription/cancel</c>,
+    /// <c>POST subscription/resume</c> and <c>POST portal</c> for the signed-in user, and <c>POST webhook</c> for
+    /// Polar (anonymous, signature-checked).
     /// </summary>
     /// <param name="endpoints">The app or a route group.</param>
     /// <param name="basePath">The prefix, default <c>/api/kavach</c>.</param>
-    /// <returns>The route group, to add conventions to the three routes.</returns>
+    /// <returns>The route group, to add conventions to the routes.</returns>
     /// <remarks>Call once per base path. The webhook route opts out of authorization, anti-forgery, request-timeout and rate-limiting policies: refusing Polar's deliveries gets the endpoint disabled.</remarks>
     public static RouteGroupBuilder MapKavachPolar(this IEndpointRouteBuilder endpoints, string basePath = "/api/kavach")
     {
@@ -31,6 +32,18 @@ public static class KavachPolarEndpointRouteBuilderExtensions
             .WithName("KavachPolarSubscription");
         group.MapPost("/reconcile", ReconcileEndpoint.HandleAsync)
             .WithName("KavachPolarReconcile")
+            .DisableAntiforgery();
+        group.MapPost("/subscription/change", ManagementEndpoints.ChangeAsync)
+            .WithName("KavachPolarChangePlan")
+            .DisableAntiforgery();
+        group.MapPost("/subscription/cancel", ManagementEndpoints.CancelAsync)
+            .WithName("KavachPolarCancel")
+            .DisableAntiforgery();
+        group.MapPost("/subscription/resume", ManagementEndpoints.ResumeAsync)
+            .WithName("KavachPolarResume")
+            .DisableAntiforgery();
+        group.MapPost("/portal", ManagementEndpoints.PortalAsync)
+            .WithName("KavachPolarPortal")
             .DisableAntiforgery();
         group.MapPost("/webhook", WebhookEndpoint.HandleAsync)
             .WithName("KavachPolarWebhook")

@@ -54,7 +54,13 @@ internal static class KavachProblems
             case KavachPolarErrorCodes.NotFound:
                 return Create(StatusCodes.Status404NotFound, code, "Not found.");
             case KavachPolarErrorCodes.NoSubscription:
-                return Create(StatusCodes.Status404NotFound, code, "There is no current subscription.");
+                return Create(StatusCodes.Status409Conflict, code, "There is no current subscription.");
+            case KavachPolarErrorCodes.NoCustomer:
+                return Create(StatusCodes.Status409Conflict, code, "There is no billing account yet.", "Subscribe first.");
+            case KavachPolarErrorCodes.UnknownProduct:
+                return Create(StatusCodes.Status400BadRequest, code, "Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs.");
+            case KavachPolarErrorCodes.SubscriptionRequired:
+                return Create(StatusCodes.Status403Forbidden, code, "A subscription is required.");
             case KavachPolarErrorCodes.EmailRequired:
                 return Create(StatusCodes.Status400BadRequest, code, "An email address is required.", "The signed-in user has no email claim, and Polar needs one to create their customer.");
             case KavachPolarErrorCodes.CustomerConflict:

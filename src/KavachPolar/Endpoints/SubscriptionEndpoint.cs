@@ -1,9 +1,7 @@
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
-using KavachPolar.Subscriptions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,16 +22,12 @@ internal static class SubscriptionEndpoint
             return KavachProblems.Unauthorized();
         }
 
-        KavachUser? row;
+        KavachSubscription? subscription;
         try
         {
-            // Bounded like a webhook: a database that hangs gets a 503, not a request that waits
+            // Bounded by KavachPolar:DatabaseTimeout: a database that hangs gets a 503, not a request that waits
             // out the connection string's timeouts.
-            using var budget = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            budget.CancelAfter(options.CurrentValue.WebhookProcessingTimeout);
-            await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
-            await store.OpenAsync(budget.Token).ConfigureAwait(false);
-            row = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == user.Id, budget.Token).ConfigureAwait(false);
+            subscription = await context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>().GetSubscriptionAsync(user.Id, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
         {
@@ -41,7 +35,6 @@ internal static class SubscriptionEndpoint
             return KavachProblems.StoreUnavailable(context);
         }
 
-        var subscription = row is null ? null : SubscriptionProjection.Read(row);
         return TypedResults.Json(new SubscriptionResponse(subscription), KavachJsonContext.Default.SubscriptionResponse);
     }
 }

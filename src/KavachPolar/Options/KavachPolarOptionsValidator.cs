@@ -51,6 +51,11 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             failures.Add("KavachPolar:WebhookProcessingTimeout must be more than zero and at most 00:00:09, inside Polar's 10 second delivery timeout (default 00:00:05).");
         }
 
+        if (options.DatabaseTimeout <= TimeSpan.Zero || options.DatabaseTimeout > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("KavachPolar:DatabaseTimeout must be more than zero and at most 00:01:00 (default 00:00:05).");
+        }
+
         if (string.IsNullOrWhiteSpace(options.UserIdClaimType))
         {
             failures.Add("KavachPolar:UserIdClaimType must not be empty (default " + System.Security.Claims.ClaimTypes.NameIdentifier + ").");

@@ -89,6 +89,14 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
 
+    /// <summary>Switches the subscription to another product (<c>proration_behavior</c>: invoice, prorate or next_period).</summary>
+    public Task<PolarResult<PolarSubscription>> ChangeProductAsync(string id, string productId, string prorationBehavior, CancellationToken ct) =>
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionProductUpdate(productId, prorationBehavior), PolarJsonContext.Default.PolarSubscriptionProductUpdate), PolarJsonContext.Default.PolarSubscription, ct);
+
+    /// <summary>A customer session (about an hour) whose <c>customer_portal_url</c> opens Polar's customer portal.</summary>
+    public Task<PolarResult<PolarCustomerSession>> CreateCustomerSessionAsync(string customerId, string? returnUrl, CancellationToken ct) =>
+        SendAsync(HttpMethod.Post, "v1/customer-sessions/", JsonContent.Create(new PolarCustomerSessionCreate(customerId, returnUrl), PolarJsonContext.Default.PolarCustomerSessionCreate), PolarJsonContext.Default.PolarCustomerSession, ct);
+
     /// <summary>Lists subscriptions matching one filter (e.g. <c>external_customer_id</c>), 100 per page.</summary>
     public Task<PolarResult<PolarSubscriptionList>> ListSubscriptionsAsync(string filterName, string? filterValue, int page, CancellationToken ct)
     {

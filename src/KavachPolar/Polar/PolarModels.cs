@@ -68,6 +68,13 @@ internal sealed record PolarCustomerCreate(
 
 internal sealed record PolarSubscriptionCancel(bool CancelAtPeriodEnd);
 
+/// <summary>The <c>SubscriptionUpdateBase</c> variant of <c>PATCH /v1/subscriptions/{id}</c>: exactly these two keys.</summary>
+internal sealed record PolarSubscriptionProductUpdate(string ProductId, string ProrationBehavior);
+
+internal sealed record PolarCustomerSessionCreate(string CustomerId, string? ReturnUrl);
+
+internal sealed record PolarCustomerSession(string Id, string CustomerPortalUrl);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -84,4 +91,7 @@ internal sealed record PolarSubscriptionCancel(bool CancelAtPeriodEnd);
 [JsonSerializable(typeof(PolarCheckoutCreate))]
 [JsonSerializable(typeof(PolarCustomerCreate))]
 [JsonSerializable(typeof(PolarSubscriptionCancel))]
+[JsonSerializable(typeof(PolarSubscriptionProductUpdate))]
+[JsonSerializable(typeof(PolarCustomerSessionCreate))]
+[JsonSerializable(typeof(PolarCustomerSession))]
 internal sealed partial class PolarJsonContext : JsonSerializerContext;

@@ -10,6 +10,31 @@ public interface IKavachPolarSubscriptions
     Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Whether the user has an entitled subscription (active or trialing; one scheduled to cancel still counts),
+    /// optionally of one of <paramref name="products"/> (Polar product ids, or slugs of
+    /// <see cref="KavachPolarOptions.Products"/>). Reads this app's database only, never Polar.
+    /// </summary>
+    Task<bool> IsEntitledAsync(string userId, IReadOnlyCollection<string>? products = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Switches the user's current subscription to another product (a Polar product id, or a slug of
+    /// <see cref="KavachPolarOptions.Products"/>) through <c>PATCH /v1/subscriptions/{id}</c>, and applies Polar's
+    /// answer locally at once. The same product: success, no call. No live subscription:
+    /// <see cref="KavachPolarErrorCodes.NoSubscription"/>. Polar refuses to change a subscription that is canceled
+    /// or scheduled to cancel (<see cref="KavachPolarErrorCodes.PolarRejected"/>): resume it first.
+    /// </summary>
+    Task<KavachPolarResult> ChangePlanAsync(string userId, string productId, KavachProrationBehavior proration = KavachProrationBehavior.Invoice, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Creates a Polar customer portal session for the user's bound Polar customer (where they manage payment
+    /// methods, invoices and subscriptions). No customer: <see cref="KavachPolarErrorCodes.NoCustomer"/>.
+    /// </summary>
+    /// <param name="userId">The app's user id.</param>
+    /// <param name="returnUrl">Where the portal's back button leads, or <see langword="null"/> for none.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    Task<KavachPortalSessionResult> CreatePortalSessionAsync(string userId, Uri? returnUrl = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Asks Polar to cancel the user's current subscription at the end of the period (access stays until
     /// then), and applies Polar's answer locally at once.
     /// </summary>

@@ -5,6 +5,7 @@ using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Services;
 
@@ -18,6 +19,7 @@ internal sealed class KavachPolarSubscriptionService(
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     Callbacks.CallbackSignal signal,
+    IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
     ILogger<KavachPolarSubscriptionService> logger) : IKavachPolarSubscriptions
 {
@@ -26,9 +28,92 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        await using var store = KavachDbScope.Open(scopes);
-        var user = await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, cancellationToken).ConfigureAwait(false);
+        var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         return user is null ? null : SubscriptionProjection.Read(user);
+    }
+
+    public async Task<bool> IsEntitledAsync(string userId, IReadOnlyCollection<string>? products = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var productIds = products is { Count: > 0 } ? products.Select(p => Endpoints.Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant()).ToArray() : null;
+        return await StoreAsync(
+            (store, t) => store.Db.Set<SubscriptionRecord>().AsNoTracking()
+                .AnyAsync(r => r.UserId == userId && SubscriptionStatuses.Entitled.Contains(r.Status) && (productIds == null || productIds.Contains(r.ProductId)), t),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<KavachPolarResult> ChangePlanAsync(string userId, string productId, KavachProrationBehavior proration = KavachProrationBehavior.Invoice, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        ArgumentException.ThrowIfNullOrEmpty(productId);
+        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
+        }
+
+        var target = Endpoints.Products.Resolve(productId, options.CurrentValue);
+        if (target is null)
+        {
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, current);
+        }
+
+        if (string.Equals(current.ProductId, target, StringComparison.OrdinalIgnoreCase))
+        {
+            return KavachPolarResult.Success(current);
+        }
+
+        var behavior = proration switch
+        {
+            KavachProrationBehavior.Prorate => "prorate",
+            KavachProrationBehavior.NextPeriod => "next_period",
+            _ => "invoice",
+        };
+        var result = await api.ChangeProductAsync(current.Id, target, behavior, cancellationToken).ConfigureAwait(false);
+        if (!result.IsSuccess)
+        {
+            return Failure(current, result.Error!);
+        }
+
+        await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), "subscription.updated", cancellationToken).ConfigureAwait(false);
+        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), changed: true);
+    }
+
+    public async Task<KavachPortalSessionResult> CreatePortalSessionAsync(string userId, Uri? returnUrl = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
+        var customerId = user?.PolarCustomerId;
+        if (customerId is null)
+        {
+            // Not bound yet (say, the customer was created in Polar's dashboard with this external id): look it up
+            // by external id, a trusted source, and bind it; never by email.
+            var found = await api.FindCustomerByExternalIdAsync(userId, cancellationToken).ConfigureAwait(false);
+            if (!found.IsSuccess)
+            {
+                return PortalFailure(found.Error!);
+            }
+
+            if (found.Value is null || user is null)
+            {
+                return new KavachPortalSessionResult { Succeeded = false, ErrorCode = KavachPolarErrorCodes.NoCustomer };
+            }
+
+            customerId = found.Value.Id;
+            await StoreAsync(
+                (store, t) => StoreTransactions.RunAsync(store.Db, tt => synchronizer.BindCustomerToUserAsync(store.Db, userId, found.Value.Id, "link:" + found.Value.Id + ":" + Guid.NewGuid().ToString("N"), tt), t),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        var session = await api.CreateCustomerSessionAsync(customerId, returnUrl?.AbsoluteUri, cancellationToken).ConfigureAwait(false);
+        if (!session.IsSuccess)
+        {
+            return PortalFailure(session.Error!);
+        }
+
+        return Uri.TryCreate(session.Value!.CustomerPortalUrl, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttps || url.Scheme == Uri.UriSchemeHttp)
+            ? new KavachPortalSessionResult { Succeeded = true, Url = url }
+            : new KavachPortalSessionResult { Succeeded = false, ErrorCode = KavachPolarErrorCodes.PolarUnexpectedResponse };
     }
 
     public Task<KavachPolarResult> CancelAtPeriodEndAsync(string userId, CancellationToken cancellationToken = default) =>
@@ -45,14 +130,28 @@ internal sealed class KavachPolarSubscriptionService(
             return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
+        if (current.CancelAtPeriodEnd == cancel)
+        {
+            // Already scheduled to cancel, or nothing scheduled to resume: nothing to ask Polar.
+            return KavachPolarResult.Success(current);
+        }
+
         var result = await api.SetCancelAtPeriodEndAsync(current.Id, cancel, ct).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
+            // Resuming what Polar says is not scheduled to cancel: the server answers 400 BadRequest, its SDK types a
+            // 409 SubscriptionNotScheduledToCancel. Both mean our copy was behind: re-read it instead of failing.
+            if (!cancel && result.Error!.Kind is PolarErrorKind.Rejected or PolarErrorKind.Conflict && result.Error.StatusCode is 400 or 409)
+            {
+                await ReconcileUserAsync(userId, ct).ConfigureAwait(false);
+                return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
+            }
+
             return Failure(current, result.Error!);
         }
 
         await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), cancel ? "subscription.canceled" : "subscription.uncanceled", ct).ConfigureAwait(false);
-        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
+        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false), changed: true);
     }
 
     public async Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
@@ -136,8 +235,13 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        await using var store = KavachDbScope.Open(scopes);
-        var db = store.Db;
+        var (removed, customerId) = await StoreAsync((store, t) => ForgetAsync(store.Db, userId, t), cancellationToken).ConfigureAwait(false);
+        Log.UserForgotten(logger, userId, customerId ?? "none");
+        return removed;
+    }
+
+    private async Task<(bool Removed, string? CustomerId)> ForgetAsync(DbContext db, string userId, CancellationToken cancellationToken)
+    {
         for (var attempt = 0; ; attempt++)
         {
             // Lock order is customer, then user: read which customer is bound, lock both, and start over if the
@@ -181,8 +285,7 @@ internal sealed class KavachPolarSubscriptionService(
                 cancellationToken).ConfigureAwait(false);
             if (done)
             {
-                Log.UserForgotten(logger, userId, customerId ?? "none");
-                return removed;
+                return (removed, customerId);
             }
         }
     }
@@ -240,19 +343,20 @@ internal sealed class KavachPolarSubscriptionService(
     {
         var changes = 0;
         var sourceTimestampUs = UnixTime.Microseconds(time.GetUtcNow());
-        await using var store = KavachDbScope.Open(scopes);
         // Oldest first: callbacks then see the user's subscriptions appear in the order they began.
         foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
         {
             var eventId = runId + ":" + s.Id;
-            var result = await StoreTransactions.RunAsync(
-                store.Db,
-                async t =>
-                {
-                    var applied = await synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
-                    await store.Db.SaveChangesAsync(t).ConfigureAwait(false);
-                    return applied;
-                },
+            var result = await StoreAsync(
+                (store, token) => StoreTransactions.RunAsync(
+                    store.Db,
+                    async t =>
+                    {
+                        var applied = await synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                        await store.Db.SaveChangesAsync(t).ConfigureAwait(false);
+                        return applied;
+                    },
+                    token),
                 ct).ConfigureAwait(false);
             changes += result.Changes;
         }
@@ -265,11 +369,19 @@ internal sealed class KavachPolarSubscriptionService(
         return changes;
     }
 
-    private async Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct)
+    private Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct) =>
+        StoreAsync((store, t) => store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, t), ct);
+
+    /// <summary>One unit of database work, on its own context, bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>.</summary>
+    private Task<T> StoreAsync<T>(Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct) =>
+        StoreBudget.RunAsync(scopes, options.CurrentValue.DatabaseTimeout, work, ct);
+
+    private static KavachPortalSessionResult PortalFailure(PolarApiError error) => new()
     {
-        await using var store = KavachDbScope.Open(scopes);
-        return await store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
-    }
+        Succeeded = false,
+        ErrorCode = ResultCodes.For(error),
+        RetryAfter = error.Kind == PolarErrorKind.RateLimited ? error.RetryAfter ?? TimeSpan.FromSeconds(30) : null,
+    };
 
     private static string NewReconcileId() => "reconcile:" + Guid.NewGuid().ToString("N");
 

@@ -28,7 +28,7 @@ public sealed class SubscriptionChangeHandlerTests
         await app.PostWebhookAsync(Compact(Example("subscription.revoked.json")), ct: Ct);
 
         await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 2);
-        await Task.Delay(1200, Ct);
+        await Wait.ForOutboxToDrainAsync(db, Ct);
         Assert.Equal(2, seen.Changes.Count);
         Assert.Equal([("usr_1337", true), ("usr_1337", false)], seen.Changes.Select(c => (c.UserId, c.Entitled)));
         Assert.Equal(2, seen.DistinctScopes.Count);

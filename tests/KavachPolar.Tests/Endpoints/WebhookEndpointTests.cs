@@ -112,7 +112,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
 
         Assert.Equal(["applied", "duplicate", "duplicate"], outcomes);
         await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty);
-        await Task.Delay(1500, Ct); // a dispatcher poll or two: a second callback would show up here
+        await Wait.ForOutboxToDrainAsync(_db, Ct); // a second callback would have been queued beside the first
         var change = Assert.Single(_app.Changes);
         Assert.Equal(id, change.EventId);
         Assert.Equal("subscription.created", change.EventType);
@@ -187,7 +187,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.revoked", oldId, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(41))));
 
         Assert.Equal(newId, (string?)(await SubscriptionOfAsync(ExampleExternalId))!["id"]);
-        await Task.Delay(1500, Ct);
+        await Wait.ForOutboxToDrainAsync(_db, Ct);
         Assert.Equal(2, _app.Changes.Count); // the revoke of a subscription that was not current is no change
     }
 

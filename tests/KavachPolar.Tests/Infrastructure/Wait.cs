@@ -31,4 +31,11 @@ public static class Wait
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
+
+    /// <summary>
+    /// Waits until no callback is pending in <paramref name="db"/>: every change queued so far has been delivered to
+    /// <c>OnSubscriptionChange</c>. Use it instead of sleeping before asserting that nothing more happened.
+    /// </summary>
+    public static Task ForOutboxToDrainAsync(PostgresDatabase db, CancellationToken ct) =>
+        UntilAsync(async () => await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", ct) == 0, because: "the callback outbox drains");
 }

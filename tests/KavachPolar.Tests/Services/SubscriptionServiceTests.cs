@@ -149,9 +149,14 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         Assert.Equal("active", canceled.Subscription.Status);
         Assert.True((bool)JsonNode.Parse(_polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
 
+        // Changed with the management routes: cancelling what is already scheduled to cancel succeeds without asking
+        // Polar (which would answer 403 AlreadyCanceledSubscription); this used to expect that refusal.
+        var eventsBefore = _polar.Events.Count;
         var again = await service.CancelAtPeriodEndAsync("user-8", Ct);
-        Assert.False(again.Succeeded);
-        Assert.Equal("polar_rejected", again.ErrorCode); // Polar's 403 AlreadyCanceledSubscription
+        Assert.True(again.Succeeded, again.ErrorCode);
+        Assert.False(again.Changed);
+        Assert.True(again.Subscription!.CancelAtPeriodEnd);
+        Assert.Equal(eventsBefore, _polar.Events.Count);
 
         var resumed = await service.ResumeAsync("user-8", Ct);
         Assert.True(resumed.Succeeded, resumed.ErrorCode);

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KavachPolar.Storage;
+
+/// <summary>
+/// Runs one unit of database work on a DbContext of its own and stops waiting for it at a budget, whatever the
+/// driver does. Cancelling a command sends the server a cancel request, which a hung server never answers; so the
+/// caller stops waiting at the budget (an <see cref="OperationCanceledException"/> that is not the caller's, which
+/// <see cref="StoreFailures"/> counts as a store failure), while the work keeps its own scope and connection until
+/// it finishes or fails. Only then is its connection disposed, so it is never handed to someone else mid-command.
+/// </summary>
+internal static class StoreBudget
+{
+    public static async Task<T> RunAsync<T>(IServiceScopeFactory scopes, TimeSpan budget, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(budget);
+        var token = cts.Token; // before the work can finish and dispose its source
+        var task = RunOwnedAsync(scopes, work, cts);
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        return await task.WaitAsync(token).ConfigureAwait(false);
+    }
+
+    private static async Task<T> RunOwnedAsync<T>(IServiceScopeFactory scopes, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationTokenSource cts)
+    {
+        try
+        {
+            await using var store = KavachDbScope.Open(scopes);
+            await store.OpenAsync(cts.Token).ConfigureAwait(false);
+            return await work(store, cts.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            cts.Dispose();
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Net.Http.Json;
+using KavachPolar.Tests.Endpoints;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Authorization;
+
+/// <summary>
+/// <c>RequireSubscription</c> and <see cref="KavachPolarPolicies.Subscribed"/> on a host written as the README says:
+/// answers change at once with payments, plan changes and revokes, on this instance and on another.
+/// </summary>
+public sealed class SubscriptionGateTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+    private PolarEmulator _polar = null!;
+    private KavachTestApp _app = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new PolarEmulatorOptions();
+        options.WebhookRetryDelays.Clear();
+        options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
+        _polar = await PolarEmulator.StartAsync(options, Ct);
+        _app = await StartGatedAppAsync(_db.ConnectionString);
+        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _polar.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Task<KavachTestApp> StartGatedAppAsync(string connectionString, bool createSchema = true) =>
+        KavachTestApp.StartAsync(
+            connectionString,
+            _polar.BaseUrl,
+            settings: new Dictionary<string, string?>
+            {
+                ["KavachPolar:AccessToken"] = _polar.AccessToken,
+                ["KavachPolar:Products:pro"] = _polar.Products[0].Id,
+                ["KavachPolar:Products:team"] = _polar.Products[1].Id,
+            },
+            createSchema: createSchema,
+            pipeline: app =>
+            {
+                app.MapGet("/reports", () => "reports").RequireSubscription();
+                app.MapGet("/team/reports", () => "team reports").RequireSubscription("team");
+                app.MapGet("/by-id", () => "by id").RequireSubscription(_polar.Products[1].Id);
+                app.MapGet("/policy", () => "policy").RequireAuthorization(KavachPolarPolicies.Subscribed);
+                var group = app.MapGroup("/members").RequireSubscription("pro", "team");
+                group.MapGet("/home", () => "members");
+            });
+
+    [Fact]
+    public async Task Anonymous_users_get_the_hosts_challenge()
+    {
+        foreach (var path in new[] { "reports", "team/reports", "policy", "members/home" })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await _app.Client.GetAsync(path, Ct)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_user_without_a_subscription_gets_403_subscription_required_then_passes_at_once_after_paying()
+    {
+        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com");
+        foreach (var path in new[] { "reports", "policy", "members/home" })
+        {
+            await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.Forbidden, "subscription_required");
+        }
+
+        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+
+        Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
+        Assert.Equal("policy", await client.GetStringAsync("policy", Ct));
+        Assert.Equal("members", await client.GetStringAsync("members/home", Ct));
+        await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("team/reports", Ct), HttpStatusCode.Forbidden, "subscription_required");
+        await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("by-id", Ct), HttpStatusCode.Forbidden, "subscription_required");
+    }
+
+    [Fact]
+    public async Task A_plan_change_opens_the_new_products_gate_at_once_and_a_revoke_closes_every_gate_at_once()
+    {
+        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
+        var payment = await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("team/reports", Ct), HttpStatusCode.Forbidden, "subscription_required");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "team" }, Ct)).StatusCode);
+        Assert.Equal("team reports", await client.GetStringAsync("team/reports", Ct));
+        Assert.Equal("by id", await client.GetStringAsync("by-id", Ct));
+
+        await _polar.RevokeSubscriptionAsync(payment.SubscriptionId, Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+        foreach (var path in new[] { "reports", "team/reports", "policy" })
+        {
+            await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.Forbidden, "subscription_required");
+        }
+    }
+
+    [Fact]
+    public async Task A_subscription_scheduled_to_cancel_still_passes_until_polar_revokes_it()
+    {
+        using var client = _app.ClientFor("user-3", "katherine.j@gmail.com");
+        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
+        Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
+    }
+
+    [Fact]
+    public async Task A_change_applied_on_one_instance_is_enforced_by_another_instances_gate()
+    {
+        await using var other = await StartGatedAppAsync(_db.ConnectionString, createSchema: false);
+        using var client = _app.ClientFor("user-4", "hedy.l@gmail.com");
+        using var otherClient = other.ClientFor("user-4", "hedy.l@gmail.com");
+        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        await CheckoutEndpointTests.AssertProblemAsync(await otherClient.GetAsync("team/reports", Ct), HttpStatusCode.Forbidden, "subscription_required");
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "team" }, Ct)).StatusCode);
+
+        Assert.Equal("team reports", await otherClient.GetStringAsync("team/reports", Ct));
+    }
+
+    [Fact]
+    public async Task A_browser_page_request_without_a_subscription_gets_the_hosts_forbidden_handling()
+    {
+        using var browser = await _app.BrowserForAsync("user-5", "barbara.l@gmail.com");
+        var request = new HttpRequestMessage(HttpMethod.Get, "reports");
+        request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml");
+        var response = await browser.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode); // the cookie handler's access-denied redirect
+        Assert.Contains("AccessDenied", response.Headers.Location!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_gate_reads_only_this_apps_database_never_polar()
+    {
+        using var client = _app.ClientFor("user-6", "frances.a@gmail.com");
+        await _app.PostWebhookAsync(Compact(Subscription("subscription.created", "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81", externalId: "user-6", productId: _polar.Products[0].Id)), ct: Ct);
+        _polar.InjectFault(HttpMethod.Get, "/", 500, count: 100);
+        _polar.InjectFault(HttpMethod.Post, "/", 500, count: 100);
+        Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
+    }
+
+    [Fact]
+    public async Task A_database_that_is_down_gives_503_store_unavailable_not_a_refusal()
+    {
+        await using var down = await StartGatedAppAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none", createSchema: false);
+        using var client = down.ClientFor("user-7", "john.b@gmail.com");
+        var response = await client.GetAsync("reports", Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "store_unavailable");
+        Assert.NotNull(response.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public void RequireSubscription_refuses_an_empty_product()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        var app = builder.Build();
+        Assert.Throws<ArgumentException>(() => app.MapGet("/x", () => "x").RequireSubscription(""));
+    }
+}

@@ -1,0 +1,234 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+
+namespace KavachPolar.Tests.Endpoints;
+
+/// <summary>Change plan, cancel, resume and the customer portal, against the emulator, on real PostgreSQL.</summary>
+public sealed class ManagementEndpointTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+    private PolarEmulator _polar = null!;
+    private KavachTestApp _app = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string Pro => _polar.Products[0].Id;
+
+    private string Team => _polar.Products[1].Id;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new PolarEmulatorOptions();
+        options.WebhookRetryDelays.Clear();
+        options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
+        _polar = await PolarEmulator.StartAsync(options, Ct);
+        _app = await StartAppAsync();
+        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _polar.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Task<KavachTestApp> StartAppAsync(IDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            all[k] = v;
+        }
+
+        return KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: all);
+    }
+
+    [Fact]
+    public async Task Changing_plan_applies_polars_answer_at_once_and_the_later_webhook_is_no_second_change()
+    {
+        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com");
+        var payment = await SubscribeAsync(_polar, client, Pro);
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count(c => c.UserId == "user-1") == 1);
+        var eventsBefore = _polar.Events.Count;
+
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answered = (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!;
+        Assert.Equal(payment.SubscriptionId, (string?)answered["id"]);
+        Assert.Equal(Team, (string?)answered["productId"]);
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
+        Assert.Equal(Team, await _db.ScalarAsync<string>("SELECT polar_product_id FROM kavach_users WHERE id = 'user-1'", Ct));
+
+        await _polar.WaitForDeliveriesAsync(Ct);
+        var updated = Assert.Single(_polar.Events.Skip(eventsBefore), e => e.Type == "subscription.updated");
+        // Whichever lands first, the API answer or Polar's webhook of the same change, the other is stale: one change.
+        Assert.Contains(await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{updated.EventId}'", Ct), new[] { "applied", "stale" });
+        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count(c => c.UserId == "user-1") >= 2);
+        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        Assert.Equal(2, _app.Changes.Count(c => c.UserId == "user-1"));
+        var change = _app.Changes.Last(c => c.UserId == "user-1");
+        Assert.Equal(Pro, change.Previous!.ProductId);
+        Assert.Equal(Team, change.Current!.ProductId);
+        Assert.Equal("subscription.updated", change.EventType);
+    }
+
+    [Fact]
+    public async Task Changing_to_the_product_the_user_has_succeeds_without_asking_polar()
+    {
+        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
+        await SubscribeAsync(_polar, client, Pro);
+        var eventsBefore = _polar.Events.Count;
+
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Pro }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Pro, (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["productId"]);
+        Assert.Equal(eventsBefore, _polar.Events.Count);
+    }
+
+    [Fact]
+    public async Task A_next_period_change_keeps_the_product_until_polar_renews_the_subscription()
+    {
+        using var client = _app.ClientFor("user-3", "katherine.j@gmail.com");
+        await SubscribeAsync(_polar, client, Pro);
+
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team, proration = "next_period" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Pro, (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["productId"]);
+
+        await _polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
+        await _polar.WaitForDeliveriesAsync(Ct);
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
+    }
+
+    [Theory]
+    [InlineData("{\"productId\": \"team\", \"proration\": \"later\"}", HttpStatusCode.BadRequest, "invalid_proration")]
+    [InlineData("{\"productId\": \"not-a-product\"}", HttpStatusCode.BadRequest, "unknown_product")]
+    [InlineData("{}", HttpStatusCode.BadRequest, "invalid_body")]
+    [InlineData("[1]", HttpStatusCode.BadRequest, "invalid_body")]
+    public async Task A_bad_change_request_gets_a_clear_error_and_changes_nothing(string body, HttpStatusCode status, string code)
+    {
+        using var client = _app.ClientFor("user-4", "hedy.l@gmail.com");
+        await SubscribeAsync(_polar, client, Pro);
+        var eventsBefore = _polar.Events.Count;
+
+        var response = await client.PostAsync("api/kavach/auth/polar/subscription/change", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Ct);
+
+        await CheckoutEndpointTests.AssertProblemAsync(response, status, code);
+        Assert.Equal(eventsBefore, _polar.Events.Count);
+        Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
+    }
+
+    [Fact]
+    public async Task Without_a_live_subscription_change_cancel_and_resume_get_409_no_subscription()
+    {
+        using var client = _app.ClientFor("user-5", "barbara.l@gmail.com");
+        foreach (var route in new[] { "subscription/change", "subscription/cancel", "subscription/resume" })
+        {
+            var response = await client.PostAsJsonAsync("api/kavach/auth/polar/" + route, new { productId = Team }, Ct);
+            await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.Conflict, "no_subscription");
+        }
+    }
+
+    [Fact]
+    public async Task Cancel_and_resume_round_trip_and_repeating_either_asks_polar_nothing()
+    {
+        using var client = _app.ClientFor("user-6", "frances.a@gmail.com");
+        await SubscribeAsync(_polar, client, Pro);
+
+        var canceled = await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
+        Assert.True((bool)(await canceled.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
+        var eventsAfterCancel = _polar.Events.Count;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
+        Assert.Equal(eventsAfterCancel, _polar.Events.Count);
+
+        // Polar refuses to change the product of a subscription scheduled to cancel.
+        await CheckoutEndpointTests.AssertProblemAsync(await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct), HttpStatusCode.BadRequest, "polar_rejected");
+
+        var resumed = await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct);
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        Assert.False((bool)(await resumed.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
+        var eventsAfterResume = _polar.Events.Count;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct)).StatusCode);
+        Assert.Equal(eventsAfterResume, _polar.Events.Count);
+        Assert.Equal("active", (string?)(await SubscriptionAsync(client))!["status"]);
+    }
+
+    [Fact]
+    public async Task The_portal_route_returns_polars_portal_url_for_the_users_own_customer()
+    {
+        using var client = _app.ClientFor("user-7", "radia.p@gmail.com");
+        var payment = await SubscribeAsync(_polar, client, Pro);
+
+        var response = await client.PostAsync("api/kavach/auth/polar/portal", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var url = new Uri((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["url"]!);
+        Assert.StartsWith(_polar.BaseUrl.AbsoluteUri, url.AbsoluteUri, StringComparison.Ordinal);
+        using var browser = new HttpClient();
+        var page = await browser.GetStringAsync(url, Ct);
+        Assert.Contains(_polar.Customers.Single(c => c.Id == payment.CustomerId).Email, page, StringComparison.Ordinal);
+        Assert.Contains(_polar.Products[0].Name, page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_portal_route_gives_409_no_customer_to_a_user_who_never_bought()
+    {
+        using var client = _app.ClientFor("user-8", "john.b@gmail.com");
+        await CheckoutEndpointTests.AssertProblemAsync(await client.PostAsync("api/kavach/auth/polar/portal", null, Ct), HttpStatusCode.Conflict, "no_customer");
+    }
+
+    [Fact]
+    public async Task Management_routes_follow_the_checkout_rules_for_anonymous_cross_site_and_bursts()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
+        foreach (var route in new[] { "subscription/change", "subscription/cancel", "subscription/resume", "portal" })
+        {
+            await CheckoutEndpointTests.AssertProblemAsync(await app.Client.PostAsync("api/kavach/auth/polar/" + route, null, Ct), HttpStatusCode.Unauthorized, "unauthenticated");
+
+            using var browser = await app.BrowserForAsync("user-9", "ken.t@gmail.com");
+            var cross = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/" + route) { Content = JsonContent.Create(new { productId = Team }) };
+            cross.Headers.Add("Origin", "https://evil.example");
+            await CheckoutEndpointTests.AssertProblemAsync(await browser.SendAsync(cross, Ct), HttpStatusCode.Forbidden, "cross_site_request");
+        }
+
+        using var client = app.ClientFor("user-10", "dennis.r@gmail.com");
+        await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
+        var second = await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(second, HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.NotNull(second.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Polar_rate_limiting_a_plan_change_is_answered_503_with_its_retry_after()
+    {
+        using var client = _app.ClientFor("user-11", "niklaus.w@gmail.com");
+        await SubscribeAsync(_polar, client, Pro);
+        _polar.InjectFault(HttpMethod.Patch, "/v1/subscriptions/", 429, retryAfter: TimeSpan.FromSeconds(42));
+
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct);
+
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
+        Assert.Equal(TimeSpan.FromSeconds(42), response.Headers.RetryAfter?.Delta);
+        Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
+    }
+
+    internal static async Task<EmulatorPaymentResult> SubscribeAsync(PolarEmulator polar, HttpClient client, string productId)
+    {
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
+        var payment = await polar.PayCheckoutAsync((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!, cancellationToken: Ct);
+        await polar.WaitForDeliveriesAsync(Ct);
+        return payment;
+    }
+
+    private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
+        (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
+}
