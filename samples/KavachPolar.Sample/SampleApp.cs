@@ -53,6 +53,8 @@ public static class SampleApp
                 o.Cookie.Name = "kavach_sample";
                 o.Cookie.SameSite = SameSiteMode.Lax;
                 o.LoginPath = "/signin";
+                // A signed-in user without a subscription who opens the members page lands on pricing.
+                o.AccessDeniedPath = "/pricing";
                 o.SlidingExpiration = true;
             });
         builder.Services.AddAuthorization();
@@ -60,6 +62,7 @@ public static class SampleApp
         {
             o.Conventions.AuthorizePage("/Account");
             o.Conventions.AuthorizeFolder("/Billing");
+            o.Conventions.AuthorizePage("/Members", KavachPolarPolicies.Subscribed);
         });
 
         var app = builder.Build();
@@ -84,6 +87,10 @@ public static class SampleApp
 
         app.MapKavachPolar();
         app.MapRazorPages();
+
+        // An API for subscribers only: anonymous 401, signed in without a subscription 403 subscription_required.
+        app.MapGet("/api/members/prompt", () => new { prompt = "Write the letter your future reader will open in ten years." })
+            .RequireSubscription();
 
         return app;
     }

@@ -122,6 +122,92 @@ public sealed partial class SubscriptionJourneyTests
     }
 
     [Fact]
+    public async Task A_subscriber_changes_plan_enters_the_members_area_cancels_resumes_and_opens_the_billing_portal()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = await SampleServer.StartAsync(ct);
+        var baseUrl = app.BaseUrl;
+        await using var browser = await Browser.LaunchAsync();
+        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = baseUrl.AbsoluteUri,
+            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
+        });
+        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
+        var page = await context.NewPageAsync();
+        var shots = new Screenshots(nameof(A_subscriber_changes_plan_enters_the_members_area_cancels_resumes_and_opens_the_billing_portal));
+
+        try
+        {
+            await page.GotoAsync("/signin");
+            await page.GetByTestId("sign-in-email").FillAsync($"grace.{Guid.NewGuid():N}@kavachpolar.dev");
+            await page.GetByTestId("sign-in-name").FillAsync("Grace Hopper");
+            await page.GetByTestId("sign-in-submit").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Uri(baseUrl, "pricing").AbsoluteUri);
+
+            // Not subscribed: the members page sends the user to pricing, and the members API answers 403.
+            await page.GotoAsync("/members");
+            await Expect(page.GetByTestId("members-need-subscription")).ToBeVisibleAsync();
+            var refused = await context.APIRequest.GetAsync("/api/members/prompt");
+            Assert.Equal(403, refused.Status);
+            Assert.Contains("subscription_required", await refused.TextAsync(), StringComparison.Ordinal);
+            await shots.TakeAsync(page, "members-refused");
+
+            // Subscribe to Pro through the hosted checkout.
+            await page.GetByTestId("subscribe-pro").ClickAsync();
+            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
+            await page.Locator("#pay").ClickAsync();
+            await page.WaitForURLAsync(SuccessUrl());
+            await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
+
+            // The members area opens at once, page and API.
+            await page.GotoAsync("/members");
+            await Expect(page.GetByTestId("members-heading")).ToHaveTextAsync("Members");
+            Assert.Equal(200, (await context.APIRequest.GetAsync("/api/members/prompt")).Status);
+            await shots.TakeAsync(page, "members");
+
+            // Pricing offers a plan change, not a second checkout.
+            await page.GotoAsync("/pricing");
+            await Expect(page.GetByTestId("current-plan-pro")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("subscribe-team")).ToHaveCountAsync(0);
+            await Expect(page.GetByTestId("switch-team")).ToBeVisibleAsync();
+            await shots.TakeAsync(page, "pricing-subscribed");
+
+            // Change plan on the account page, with the proration stated in words.
+            await page.GotoAsync("/account");
+            await Expect(page.GetByTestId("proration-next_period-explained")).ToContainTextAsync("Keep Pro until");
+            await page.GetByTestId("change-plan-product").SelectOptionAsync(new SelectOptionValue { Label = "Team ($49.00 / month)" });
+            await shots.TakeAsync(page, "change-plan");
+            await page.GetByTestId("change-plan-submit").ClickAsync();
+            await Expect(page.GetByTestId("account-message")).ToContainTextAsync("You are now on Team.");
+            await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Team");
+            await shots.TakeAsync(page, "plan-changed");
+
+            // Cancel, then resume; the members area stays open while the subscription runs to its end.
+            await page.GetByTestId("cancel-subscription").ClickAsync();
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("change-plan-blocked")).ToBeVisibleAsync();
+            Assert.Equal(200, (await context.APIRequest.GetAsync("/api/members/prompt")).Status);
+            await page.GetByTestId("resume-subscription").ClickAsync();
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
+
+            // Manage billing opens Polar's customer portal (the emulator's) for this customer.
+            await page.GetByTestId("manage-billing").ClickAsync();
+            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
+            Assert.Contains("customer_session_token=", page.Url, StringComparison.Ordinal);
+            await Expect(page.Locator("body")).ToContainTextAsync("Customer portal");
+            await Expect(page.Locator("body")).ToContainTextAsync("Team: active");
+            await shots.TakeAsync(page, "portal");
+        }
+        catch (Exception) when (!page.IsClosed)
+        {
+            await shots.TakeAsync(page, "failure");
+            TestContext.Current.TestOutputHelper?.WriteLine($"failed at {page.Url}");
+            throw;
+        }
+    }
+
+    [Fact]
     public async Task When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again()
     {
         await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);

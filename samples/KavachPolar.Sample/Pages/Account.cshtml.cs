@@ -11,8 +11,9 @@ using Microsoft.EntityFrameworkCore;
 namespace KavachPolar.Sample.Pages;
 
 /// <summary>
-/// The signed-in user's subscription, read through <see cref="IKavachPolarSubscriptions"/>, with cancel, resume
-/// and refresh done server-side, and the changes <c>OnSubscriptionChange</c> recorded.
+/// The signed-in user's subscription, read through <see cref="IKavachPolarSubscriptions"/>, with plan changes,
+/// cancel, resume and refresh done server-side, the customer portal one click away, and the changes
+/// <c>OnSubscriptionChange</c> recorded.
 /// </summary>
 public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, ProductCatalog catalog, SampleDbContext db) : PageModel
 {
@@ -31,6 +32,9 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
 
     public IReadOnlyList<SubscriptionChangeEntry> Changes { get; private set; } = [];
 
+    /// <summary>Plans the user can switch to: every product but the current one.</summary>
+    public IReadOnlyList<CatalogProduct> OtherPlans { get; private set; } = [];
+
     [TempData]
     public string? Message { get; set; }
 
@@ -45,6 +49,7 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
         if (Subscription is not null)
         {
             ProductName = (await catalog.FindAsync(Subscription.ProductId, cancellationToken))?.Name ?? Subscription.ProductId;
+            OtherPlans = (await catalog.GetProductsAsync(cancellationToken)).Products.Where(p => p.Id != Subscription.ProductId && p.Interval is not null).ToList();
         }
         else
         {
@@ -70,6 +75,30 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
         return Done(result, "Your subscription continues; it renews as usual.");
     }
 
+    /// <summary>Switches plan through <see cref="IKavachPolarSubscriptions.ChangePlanAsync"/>; the pricing page posts here too.</summary>
+    public async Task<IActionResult> OnPostChangePlanAsync(string productId, string? proration, CancellationToken cancellationToken)
+    {
+        var behavior = proration switch
+        {
+            "prorate" => KavachProrationBehavior.Prorate,
+            "next_period" => KavachProrationBehavior.NextPeriod,
+            _ => KavachProrationBehavior.Invoice,
+        };
+        var result = await subscriptions.ChangePlanAsync(User.UserId()!, productId ?? "", behavior, cancellationToken);
+        var name = (await catalog.FindAsync(productId ?? "", cancellationToken))?.Name ?? "the new plan";
+        return Done(result, behavior == KavachProrationBehavior.NextPeriod
+            ? $"{name} starts on {FormatDate(result.Subscription?.CurrentPeriodEnd)}, when your current period ends."
+            : $"You are now on {name}.");
+    }
+
+    /// <summary>What each proration choice means for the user, in words.</summary>
+    public static string ExplainProration(string proration, string? currentPlan, DateTimeOffset? periodEnd) => proration switch
+    {
+        "prorate" => "Switch now. The price difference for the rest of this period is added to your next invoice.",
+        "next_period" => $"Keep {currentPlan} until {FormatDate(periodEnd)}; the new plan starts with your next period. No charge today.",
+        _ => "Switch now. You are charged (or credited) the price difference for the rest of this period today.",
+    };
+
     public async Task<IActionResult> OnPostRefreshAsync(CancellationToken cancellationToken)
     {
         var result = await subscriptions.ReconcileUserAsync(User.UserId()!, cancellationToken);
@@ -88,11 +117,12 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
 
     private static string Explain(KavachPolarResult result) => result.ErrorCode switch
     {
-        "no_subscription" => "You have no subscription to change.",
-        "polar_conflict" => "Polar is busy with this subscription (a change is pending). Try again in a moment.",
-        "polar_rate_limited" => $"Polar asked us to slow down. Try again in {Math.Ceiling(result.RetryAfter?.TotalSeconds ?? 10)} seconds.",
-        "polar_token_rejected" => "Polar rejected the app's access token. Check KavachPolar:AccessToken and KavachPolar:Sandbox.",
-        "polar_unavailable" => "Polar could not be reached. Try again in a moment.",
+        KavachPolarErrorCodes.NoSubscription => "You have no subscription to change.",
+        KavachPolarErrorCodes.UnknownProduct => "That plan is not offered.",
+        KavachPolarErrorCodes.PolarRejected => "Polar refused the change. A subscription that is set to cancel cannot change plan: keep it first.",
+        KavachPolarErrorCodes.PolarRateLimited => $"Polar asked us to slow down. Try again in {Math.Ceiling(result.RetryAfter?.TotalSeconds ?? 10)} seconds.",
+        KavachPolarErrorCodes.PolarTokenRejected => "Polar rejected the app's access token. Check KavachPolar:AccessToken and KavachPolar:Sandbox.",
+        KavachPolarErrorCodes.PolarUnavailable => "Polar could not be reached. Try again in a moment.",
         _ => $"Polar refused the change ({result.ErrorCode}).",
     };
 }

@@ -13,8 +13,12 @@ public sealed class PricingModel(ProductCatalog catalog, IKavachPolarSubscriptio
 
     public KavachSubscription? Current { get; private set; }
 
+    /// <summary>The user was sent here from the members area (the cookie handler's access-denied redirect).</summary>
+    public bool ForMembers { get; private set; }
+
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
+        ForMembers = Request.Query["ReturnUrl"].ToString().StartsWith("/members", StringComparison.OrdinalIgnoreCase);
         var result = await catalog.GetProductsAsync(cancellationToken);
         Products = result.Products;
         Problem = result.Problem;
