@@ -77,14 +77,20 @@ internal static class WebhookEndpoint
                 };
             }
 
-            using var processing = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            processing.CancelAfter(options.WebhookProcessingTimeout);
+            // Parsed into memory of its own first: the abandoned work of a timed-out delivery may outlive the
+            // pooled buffer.
+            var delivery = WebhookProcessor.Read(id!, body.Span);
             try
             {
-                await using var store = KavachDbScope.Open(context.RequestServices.GetRequiredService<IServiceScopeFactory>());
-                await store.OpenAsync(processing.Token).ConfigureAwait(false);
                 using var activity = KavachPolarTelemetry.ActivitySource.StartActivity("KavachPolar webhook");
-                var outcome = await processor.ProcessAsync(store.Db, id!, body, processing.Token).ConfigureAwait(false);
+                // The budget holds whatever the driver does (a hung server never answers a cancel request): the
+                // 503 goes out at WebhookProcessingTimeout; if the abandoned work commits after all, Polar's retry
+                // is a duplicate.
+                var outcome = await StoreBudget.RunAsync(
+                    context.RequestServices.GetRequiredService<IServiceScopeFactory>(),
+                    options.WebhookProcessingTimeout,
+                    (store, t) => processor.ProcessAsync(store.Db, delivery, t),
+                    context.RequestAborted).ConfigureAwait(false);
                 activity?.SetTag("kavach_polar.outcome", outcome);
                 KavachPolarTelemetry.CountWebhook(outcome);
                 return TypedResults.Json(new WebhookAck(outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted);

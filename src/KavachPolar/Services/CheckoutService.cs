@@ -53,9 +53,7 @@ internal sealed class CheckoutService(
 
     public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string productId, string? successUrl, string? clientIp, CancellationToken ct)
     {
-        await using var store = KavachDbScope.Open(scopes);
-        var db = store.Db;
-        var (row, live, forgotten) = await EnsureUserAsync(db, buyer, ct).ConfigureAwait(false);
+        var (row, live, forgotten) = await StoreAsync((store, t) => EnsureUserAsync(store.Db, buyer, t), ct).ConfigureAwait(false);
         if (forgotten)
         {
             return CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten);
@@ -79,9 +77,11 @@ internal sealed class CheckoutService(
                     return failure;
                 }
 
-                await StoreTransactions.RunAsync(
-                    db,
-                    token => synchronizer.BindCustomerToUserAsync(db, buyer.Id, customer!.Id, "link:" + customer.Id + ":" + Guid.NewGuid().ToString("N"), token),
+                await StoreAsync(
+                    (store, t) => StoreTransactions.RunAsync(
+                        store.Db,
+                        token => synchronizer.BindCustomerToUserAsync(store.Db, buyer.Id, customer!.Id, "link:" + customer.Id + ":" + Guid.NewGuid().ToString("N"), token),
+                        t),
                     ct).ConfigureAwait(false);
                 customerId = customer!.Id;
             }
@@ -97,7 +97,7 @@ internal sealed class CheckoutService(
             {
                 // The bound customer no longer exists in Polar (deleted in the dashboard): forget the binding and
                 // find or create the user's customer again, once.
-                await UnbindCustomerAsync(db, buyer.Id, customerId, ct).ConfigureAwait(false);
+                await StoreAsync((store, t) => UnbindCustomerAsync(store.Db, buyer.Id, customerId, t), ct).ConfigureAwait(false);
                 customerId = null;
                 continue;
             }
@@ -170,11 +170,12 @@ internal sealed class CheckoutService(
             : (null, CheckoutOutcome.Failed(created.Error));
     }
 
-    private async Task<bool> IsForgottenCustomerAsync(string customerId, CancellationToken ct)
-    {
-        await using var store = KavachDbScope.Open(scopes);
-        return await store.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct).ConfigureAwait(false);
-    }
+    private Task<bool> IsForgottenCustomerAsync(string customerId, CancellationToken ct) =>
+        StoreAsync((store, t) => store.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, t), ct);
+
+    /// <summary>One unit of database work, on its own context, bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>.</summary>
+    private Task<T> StoreAsync<T>(Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct) =>
+        StoreBudget.RunAsync(scopes, options.CurrentValue.DatabaseTimeout, work, ct);
 
     /// <summary>
     /// Creates or refreshes the user's row, and says whether the user has a subscription Polar would count against

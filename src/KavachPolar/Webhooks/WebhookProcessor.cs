@@ -25,11 +25,21 @@ internal sealed class WebhookProcessor(
 {
     public const string Duplicate = "duplicate";
 
-    /// <summary>Processes one verified delivery; <paramref name="db"/>'s connection should already be open (see <see cref="KavachDbScope.OpenAsync"/>).</summary>
-    public async Task<string> ProcessAsync(DbContext db, string webhookId, ReadOnlyMemory<byte> body, CancellationToken ct)
+    /// <summary>
+    /// Reads one verified delivery into memory of its own: the caller's buffer may go back to a pool while the
+    /// database work still runs (see <see cref="StoreBudget"/>).
+    /// </summary>
+    public static Delivery Read(string webhookId, ReadOnlySpan<byte> body)
     {
-        var parsed = Parse(body.Span);
-        var payload = parsed.Error is null ? null : TextSafety.ForTextColumn(Encoding.UTF8.GetString(body.Span));
+        var parsed = Parse(body);
+        var payload = parsed.Error is null ? null : TextSafety.ForTextColumn(Encoding.UTF8.GetString(body));
+        return new Delivery(webhookId, parsed, payload);
+    }
+
+    /// <summary>Applies a delivery read by <see cref="Read"/>; <paramref name="db"/>'s connection should already be open (see <see cref="KavachDbScope.OpenAsync"/>).</summary>
+    public async Task<string> ProcessAsync(DbContext db, Delivery delivery, CancellationToken ct)
+    {
+        var (webhookId, parsed, payload) = delivery;
         string outcome;
         if (parsed.Error is not null)
         {
@@ -146,7 +156,10 @@ internal sealed class WebhookProcessor(
         Error = error,
     };
 
-    private readonly record struct ParsedEvent(string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error);
+    internal readonly record struct ParsedEvent(string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error);
+
+    /// <summary>A verified delivery, parsed, with its raw text when it cannot be processed.</summary>
+    internal sealed record Delivery(string WebhookId, ParsedEvent Parsed, string? Payload);
 
     /// <summary>
     /// Reads the envelope <c>{"type","timestamp","api_version","data"}</c>; for <c>subscription.*</c>

@@ -105,6 +105,45 @@ public sealed class ChaosPostgres
         }
     }
 
+    /// <summary>
+    /// Stops every process of the cluster with SIGSTOP: sockets stay open and nothing answers, not even a cancel
+    /// request (a hung server, a VM paused by its host). Always <see cref="ThawAsync"/> afterwards.
+    /// </summary>
+    public Task FreezeAsync(CancellationToken ct) => SignalAllAsync("-STOP", ct);
+
+    /// <summary>Resumes the processes <see cref="FreezeAsync"/> stopped.</summary>
+    public Task ThawAsync(CancellationToken ct) => SignalAllAsync("-CONT", ct);
+
+    private async Task SignalAllAsync(string signal, CancellationToken ct)
+    {
+        var postmaster = int.Parse(File.ReadLines(Path.Combine(DataDirectory, "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        var pids = new List<int> { postmaster };
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                try
+                {
+                    var parent = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal));
+                    if (parent is not null && int.Parse(parent["PPid:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture) == postmaster)
+                    {
+                        pids.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The process ended meanwhile.
+                }
+            }
+        }
+
+        var result = await Run("kill", [signal, .. pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture))], ct);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} failed ({result.ExitCode}): {result.Output}");
+        }
+    }
+
     private Task<(int ExitCode, string Output)> PgCtlAsync(string[] args, CancellationToken ct) =>
         IsRoot.Value ? Run("runuser", ["-u", "postgres", "--", PgCtl, .. args], ct) : Run(PgCtl, args, ct);
 
