@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,47 +9,48 @@ using Microsoft.Extensions.Logging;
 namespace KavachPolar.Callbacks;
 
 /// <summary>
-/// Runs <see cref="KavachPolarOptions.OnSubscriptionChange"/> for the changes queued in
-/// <c>kavach_polar_callbacks</c>: after commit, in order per user, retried with back-off until it
-/// succeeds. Each row is claimed with a lease, so with several app instances one callback never
-/// runs on two of them at once.
+/// Runs <see cref="KavachPolarOptions.OnSubscriptionChange"/> and the registered
+/// <see cref="IKavachSubscriptionChangeHandler"/>s for the changes queued in <c>kavach_polar_callbacks</c>: after
+/// commit, in order per user, retried with back-off until they succeed. Each row is claimed under a lease that is
+/// renewed while its callback runs, and leases are compared with the database's clock, so one callback never runs on
+/// two instances at once, whatever their clocks say and however long a callback takes.
 /// </summary>
 internal sealed class SubscriptionChangeDispatcher(
     IServiceScopeFactory scopes,
     SubscriptionChangeListeners listeners,
     CallbackSignal signal,
+    CallbackDispatchSettings settings,
     TimeProvider time,
     ILogger<SubscriptionChangeDispatcher> logger) : BackgroundService
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
-    private static readonly TimeSpan CallbackTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
-    private const int MaxParallelCallbacks = 4;
-
-    // One batch is at most one round of parallel callbacks, so it ends within CallbackTimeout plus
-    // the settle, inside its Lease: a row is never run after its lease could have passed to another
-    // instance.
-    private const int BatchSize = MaxParallelCallbacks;
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
 
+    /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
+    private readonly ConcurrentDictionary<long, string> _held = new();
+
     /// <summary>
-    /// Rows whose callback ran but whose outcome could not be written (the database went away):
-    /// settled before anything else once it is back, instead of staying leased, and holding up
-    /// their user's later changes, until the lease runs out.
+    /// Rows whose callback ran but whose outcome could not be written (the database went away): settled before
+    /// anything else once it is back, instead of staying leased and holding up their user's later changes.
     /// </summary>
     private readonly ConcurrentQueue<Settlement> _unsettled = new();
 
-    /// <summary>
-    /// Batches whose claim failed midway: the claim may have committed with its answer lost, leaving
-    /// rows leased under a token nothing runs. Handed back, guarded by that token, once the database
-    /// answers again.
-    /// </summary>
-    private readonly ConcurrentQueue<(string Token, List<long> Ids)> _unclaimed = new();
+    /// <summary>Leases of abandoned callbacks that have ended, handed back once the database answers.</summary>
+    private readonly ConcurrentQueue<(long Id, string Owner)> _toRelease = new();
 
-    /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
-    internal TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Tokens of batches whose claim failed midway: the claim may have committed with its answer lost, leaving rows
+    /// leased under a token nothing runs. Handed back once the database answers again.
+    /// </summary>
+    private readonly ConcurrentQueue<string> _unclaimed = new();
+
+    private TimeSpan PollInterval => settings.PollInterval;
+
+    private TimeSpan Lease => settings.Lease;
+
+    private TimeSpan CallbackTimeout => settings.CallbackTimeout;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -59,6 +59,7 @@ internal sealed class SubscriptionChangeDispatcher(
             return;
         }
 
+        var renewing = RenewLoopAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             var worked = false;
@@ -68,7 +69,7 @@ internal sealed class SubscriptionChangeDispatcher(
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -83,13 +84,15 @@ internal sealed class SubscriptionChangeDispatcher(
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    break;
                 }
             }
         }
+
+        await renewing.ConfigureAwait(false);
     }
 
-    /// <summary>Runs every due callback once. Returns whether any row was due.</summary>
+    /// <summary>Runs one batch of due callbacks. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
     {
         if (!listeners.Any)
@@ -99,55 +102,58 @@ internal sealed class SubscriptionChangeDispatcher(
 
         await using var store = KavachDbScope.Open(scopes);
         var db = store.Db;
-        var set = db.Set<PendingCallbackRecord>();
         for (var n = _unsettled.Count; n > 0 && _unsettled.TryPeek(out var pending); n--)
         {
-            await SettleAsync(set, [pending]).ConfigureAwait(false);
+            await CallbackQueue.SettleAsync(db, [pending], NowUs()).ConfigureAwait(false);
             _unsettled.TryDequeue(out _);
         }
 
         for (var n = _unclaimed.Count; n > 0 && _unclaimed.TryPeek(out var lost); n--)
         {
-            await ReleaseAsync(set, lost.Token, lost.Ids).ConfigureAwait(false);
+            await CallbackQueue.ReleaseOwnerAsync(db, lost).ConfigureAwait(false);
             _unclaimed.TryDequeue(out _);
         }
 
-        var nowUs = UnixTime.Microseconds(time.GetUtcNow());
+        var release = new List<(long, string)>();
+        while (_toRelease.TryPeek(out var r))
+        {
+            release.Add(r);
+            _toRelease.TryDequeue(out _);
+        }
 
-        // Only each user's oldest pending change is due: a later change waits for the earlier one.
-        // So every row of a batch belongs to a different user, and the batch may run in parallel.
-        var due = await set.AsNoTracking()
-            .Where(c => c.NextAttemptAtUs <= nowUs
-                        && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs)
-                        && !set.Any(e => e.UserId == c.UserId && e.Id < c.Id))
-            .OrderBy(c => c.Id)
-            .Select(c => c.Id)
-            .Take(BatchSize)
-            .ToListAsync(ct)
-            .ConfigureAwait(false);
-        if (due.Count == 0)
+        try
+        {
+            await CallbackQueue.ReleaseAsync(db, release).ConfigureAwait(false);
+        }
+        catch
+        {
+            release.ForEach(_toRelease.Enqueue);
+            throw;
+        }
+
+        // A per-batch token tells which rows this call won when another instance claims at the same moment.
+        var token = _owner + ":" + Interlocked.Increment(ref _batches).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<ClaimedCallback> claimed;
+        try
+        {
+            // Not cancelled by shutdown: a claim whose answer is lost would park the rows for the lease.
+            claimed = await CallbackQueue.ClaimAsync(db, token, settings.BatchSize, Lease, NowUs()).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Its answer may be lost while it committed: whatever holds this token is handed back later.
+            _unclaimed.Enqueue(token);
+            throw;
+        }
+
+        if (claimed.Count == 0)
         {
             return false;
         }
 
-        // One statement claims the batch; a per-batch owner token tells which rows this call won
-        // when another instance claims some of the same rows at the same moment.
-        var token = _owner + ":" + Interlocked.Increment(ref _batches).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var leaseUntil = nowUs + (long)Lease.TotalMicroseconds;
-        List<PendingCallbackRecord> claimed;
-        try
+        foreach (var row in claimed)
         {
-            // Not cancelled by shutdown: a claim whose answer is lost would park the rows for the lease.
-            await set
-                .Where(c => due.Contains(c.Id) && c.NextAttemptAtUs <= nowUs && (c.LockedUntilUs == null || c.LockedUntilUs < nowUs))
-                .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, leaseUntil).SetProperty(c => c.LockOwner, token), CancellationToken.None)
-                .ConfigureAwait(false);
-            claimed = await set.AsNoTracking().Where(c => due.Contains(c.Id) && c.LockOwner == token).ToListAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-        catch
-        {
-            _unclaimed.Enqueue((token, due));
-            throw;
+            _held[row.Id] = row.Owner;
         }
 
         var settlements = new ConcurrentBag<Settlement>();
@@ -155,8 +161,8 @@ internal sealed class SubscriptionChangeDispatcher(
         {
             await Parallel.ForEachAsync(
                 claimed,
-                new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCallbacks, CancellationToken = ct },
-                async (row, token2) => settlements.Add(await InvokeAsync(row, token, token2).ConfigureAwait(false))).ConfigureAwait(false);
+                new ParallelOptions { MaxDegreeOfParallelism = settings.MaxParallelCallbacks, CancellationToken = ct },
+                async (row, token2) => settlements.Add(await InvokeAsync(row, token2).ConfigureAwait(false))).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -165,7 +171,7 @@ internal sealed class SubscriptionChangeDispatcher(
 
         try
         {
-            await SettleAsync(set, [.. settlements]).ConfigureAwait(false);
+            await CallbackQueue.SettleAsync(db, [.. settlements], NowUs()).ConfigureAwait(false);
         }
         catch
         {
@@ -176,30 +182,43 @@ internal sealed class SubscriptionChangeDispatcher(
 
             throw;
         }
+        finally
+        {
+            foreach (var s in settlements.Where(s => !s.KeepLease))
+            {
+                _held.TryRemove(s.Id, out _);
+            }
+        }
 
         if (ct.IsCancellationRequested)
         {
-            // Hand the rows not run back now rather than when the lease runs out, so another
-            // instance (or the next deploy) runs them within seconds.
-            await ReleaseAsync(set, token, due).ConfigureAwait(false);
+            // Hand the rows not run back now rather than when the lease runs out, so another instance (or the next
+            // deploy) runs them within seconds.
+            var settled = settlements.Select(s => s.Id).ToHashSet();
+            var notRun = claimed.Where(c => !settled.Contains(c.Id)).Select(c => (c.Id, c.Owner)).ToList();
+            await CallbackQueue.ReleaseAsync(db, notRun).ConfigureAwait(false);
+            notRun.ForEach(r => _held.TryRemove(r.Id, out _));
             ct.ThrowIfCancellationRequested();
         }
 
         return true;
     }
 
-    private async Task<Settlement> InvokeAsync(PendingCallbackRecord row, string owner, CancellationToken ct)
+    private async Task<Settlement> InvokeAsync(ClaimedCallback row, CancellationToken ct)
     {
         KavachSubscriptionChange? change = null;
+        Task? running = null;
         try
         {
             change = JsonSerializer.Deserialize(row.Change, OutboxJsonContext.Default.KavachSubscriptionChange)
                      ?? throw new JsonException("The stored change is null.");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
-            await listeners.InvokeAsync(change, timeout.Token).ConfigureAwait(false);
+            running = listeners.InvokeAsync(change, timeout.Token);
+            // Stop waiting at the timeout even when the callback ignores its token.
+            await running.WaitAsync(CallbackTimeout, ct).ConfigureAwait(false);
             KavachPolarTelemetry.CountCallback(succeeded: true);
-            return new Settlement(row.Id, owner, true, 0, 0, null);
+            return new Settlement(row.Id, row.Owner, true, 0, TimeSpan.Zero, null);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -207,47 +226,74 @@ internal sealed class SubscriptionChangeDispatcher(
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
-            var next = UnixTime.Microseconds(time.GetUtcNow() + delay);
-            return new Settlement(row.Id, owner, false, attempt, next, e.GetType().FullName ?? e.GetType().Name);
+            var stillRunning = running is { IsCompleted: false };
+            if (stillRunning)
+            {
+                // The row stays leased (and renewed) until the abandoned callback ends, then it is handed back.
+                var (id, owner) = (row.Id, row.Owner);
+                _ = running!.ContinueWith(
+                    _ =>
+                    {
+                        _held.TryRemove(id, out var _);
+                        _toRelease.Enqueue((id, owner));
+                        signal.Notify();
+                    },
+                    CancellationToken.None,
+                    TaskContinuationOptions.None,
+                    TaskScheduler.Default);
+            }
+
+            return new Settlement(row.Id, row.Owner, false, attempt, delay, e.GetType().FullName ?? e.GetType().Name, KeepLease: stillRunning);
         }
     }
 
-    /// <summary>
-    /// Deletes the rows whose callback succeeded (one statement) and releases the others for a retry;
-    /// only rows this instance still holds under the same lease are touched.
-    /// </summary>
-    private static async Task SettleAsync(DbSet<PendingCallbackRecord> set, IReadOnlyCollection<Settlement> settlements)
+    /// <summary>Renews the leases of every row this instance holds, a few times per lease.</summary>
+    private async Task RenewLoopAsync(CancellationToken stoppingToken)
     {
-        var done = settlements.Where(s => s.Succeeded).ToList();
-        foreach (var group in done.GroupBy(s => s.Owner))
+        while (!stoppingToken.IsCancellationRequested)
         {
-            var ids = group.Select(s => s.Id).ToList();
-            await set.Where(c => ids.Contains(c.Id) && c.LockOwner == group.Key).ExecuteDeleteAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-
-        foreach (var s in settlements.Where(s => !s.Succeeded))
-        {
-            await set
-                .Where(c => c.Id == s.Id && c.LockOwner == s.Owner)
-                .ExecuteUpdateAsync(
-                    u => u.SetProperty(c => c.Attempts, s.Attempts)
-                        .SetProperty(c => c.NextAttemptAtUs, s.NextAttemptAtUs)
-                        .SetProperty(c => c.LockedUntilUs, (long?)null)
-                        .SetProperty(c => c.LockOwner, (string?)null)
-                        .SetProperty(c => c.LastError, s.Error),
-                    CancellationToken.None)
-                .ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Lease / 3, time, stoppingToken).ConfigureAwait(false);
+                var held = _held.Select(h => (h.Key, h.Value)).ToList();
+                if (held.Count > 0)
+                {
+                    await using var store = KavachDbScope.Open(scopes);
+                    await CallbackQueue.RenewAsync(store.Db, held, Lease, NowUs()).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.DispatcherStoreFailed(logger, e.GetType().Name);
+            }
         }
     }
 
-    /// <summary>Hands rows leased under <paramref name="token"/> back without running them.</summary>
-    private static Task<int> ReleaseAsync(DbSet<PendingCallbackRecord> set, string token, List<long> ids) =>
-        set.Where(c => ids.Contains(c.Id) && c.LockOwner == token)
-            .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None);
-
-    private readonly record struct Settlement(long Id, string Owner, bool Succeeded, int Attempts, long NextAttemptAtUs, string? Error);
+    private long NowUs() => UnixTime.Microseconds(time.GetUtcNow());
 
     /// <summary>1 s, 2 s, 4 s ... up to a minute: the first retry within seconds.</summary>
     internal static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(attempt - 1, 10))));
+}
+
+/// <summary>How the dispatcher paces itself. One instance per app; tests register their own before start.</summary>
+internal sealed class CallbackDispatchSettings
+{
+    /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a claim holds a row without renewal; renewed every third of it while the callback runs.</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the dispatcher waits for one callback before it counts as failed (it keeps its lease until it ends).</summary>
+    public TimeSpan CallbackTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>Rows claimed at once; callbacks of one batch (each a different user) run in parallel.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    public int MaxParallelCallbacks { get; init; } = 8;
 }

@@ -55,6 +55,7 @@ public static class KavachPolarServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CallbackSignal>();
+        services.TryAddSingleton<CallbackDispatchSettings>();
         services.TryAddSingleton<SubscriptionChangeListeners>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();

@@ -271,7 +271,7 @@ internal sealed class SubscriptionSynchronizer(
             {
                 UserId = user.Id,
                 Change = JsonSerializer.Serialize(change, OutboxJsonContext.Default.KavachSubscriptionChange),
-                NextAttemptAtUs = UnixTime.Microseconds(now),
+                NextAttemptAtUs = 0, // due at once, whatever this instance's clock says
                 CreatedAt = now,
             });
         }

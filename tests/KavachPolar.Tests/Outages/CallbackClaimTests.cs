@@ -32,15 +32,37 @@ public sealed class CallbackClaimTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, (await app.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct)).StatusCode);
 
-        // "First retry within seconds" (design.md), not when the two-minute lease runs out.
+        // "First retry within seconds", not when the lease runs out.
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty, TimeSpan.FromSeconds(30), "the change runs soon after the lost claim");
         Assert.True(lose.Fired, "the claim's answer was lost");
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
     }
 
-    /// <summary>Lets the first claim statement commit, then fails as a dropped connection would.</summary>
+    /// <summary>
+    /// Lets the first claim statement commit, then fails as a dropped connection would. On PostgreSQL the claim is
+    /// one <c>UPDATE … RETURNING</c> (a reader); on other providers an <c>UPDATE</c> then a read.
+    /// </summary>
     private sealed class LoseFirstClaimAnswer : DbCommandInterceptor
     {
+        public override ValueTask<DbDataReader> ReaderExecutedAsync(DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
+        {
+            if (Armed
+                && command.CommandText.Contains("RETURNING", StringComparison.Ordinal)
+                && command.CommandText.Contains("UPDATE kavach_polar_callbacks", StringComparison.Ordinal)
+                && Interlocked.CompareExchange(ref _fired, 1, 0) == 0)
+            {
+                // Drain it first: the claim has committed by the time the answer would be read.
+                while (result.Read())
+                {
+                }
+
+                result.Dispose();
+                throw new NpgsqlException("Simulated: the connection dropped after the claim committed.");
+            }
+
+            return base.ReaderExecutedAsync(command, eventData, result, cancellationToken);
+        }
+
         private int _fired;
 
         public volatile bool Armed;

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Net;
+using KavachPolar.Callbacks;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Outages;
+
+/// <summary>
+/// Two app instances on one database, one with its clock 30 s ahead, and a callback that ignores its cancellation
+/// token and runs well past the lease and the callback timeout: one row's callback never runs twice at once, and it
+/// still runs again (at least once) after the slow run ends.
+/// </summary>
+public sealed class CallbackLeaseTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
+
+    [Fact]
+    public async Task A_callback_that_outlives_its_lease_is_never_run_twice_at_once_even_by_an_instance_whose_clock_is_ahead()
+    {
+        var running = new ConcurrentDictionary<string, int>();
+        var runs = new ConcurrentDictionary<string, int>();
+        var overlaps = 0;
+        async Task Handler(KavachSubscriptionChange change, CancellationToken ct)
+        {
+            if (running.AddOrUpdate(change.EventId, 1, (_, n) => n + 1) > 1)
+            {
+                Interlocked.Increment(ref overlaps);
+            }
+
+            try
+            {
+                if (runs.AddOrUpdate(change.EventId, 1, (_, n) => n + 1) == 1)
+                {
+                    // The first run ignores its token and takes longer than the lease and the callback timeout.
+                    await Task.Delay(TimeSpan.FromSeconds(5), CancellationToken.None);
+                }
+            }
+            finally
+            {
+                running.AddOrUpdate(change.EventId, 0, (_, n) => n - 1);
+            }
+        }
+
+        var pace = new CallbackDispatchSettings { Lease = TimeSpan.FromSeconds(2), CallbackTimeout = TimeSpan.FromSeconds(1), PollInterval = TimeSpan.FromMilliseconds(100) };
+        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        await using var b = await KavachTestApp.StartAsync(
+            _db.ConnectionString,
+            configure: o => o.OnSubscriptionChange = Handler,
+            services: s => s.AddSingleton(pace).AddSingleton<TimeProvider>(new AheadTimeProvider(TimeSpan.FromSeconds(30))),
+            createSchema: false);
+
+        var id = Guid.NewGuid().ToString();
+        Assert.Equal(HttpStatusCode.Accepted, (await a.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct)).StatusCode);
+
+        await Wait.UntilAsync(() => Task.FromResult(runs.GetValueOrDefault(id) >= 2), TimeSpan.FromSeconds(30), "the change runs again after the slow run");
+        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        Assert.Equal(0, Volatile.Read(ref overlaps));
+        Assert.Equal(0, running.GetValueOrDefault(id));
+    }
+
+    private sealed class AheadTimeProvider(TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;
+    }
+}
