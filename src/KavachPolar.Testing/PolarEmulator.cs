@@ -172,7 +172,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <param name="name">The name typed on the page; defaults to the checkout's <c>customer_name</c>.</param>
     /// <param name="cancellationToken">Unused; the operation is synchronous.</param>
     /// <exception cref="PolarEmulatorException">Polar would refuse: unknown, expired or already paid checkout, no or invalid email,
-    /// or 422 <c>CheckoutCustomerExternalIdMismatch</c>.</exception>
+    /// 403 "You already have an active subscription." (see <see cref="PolarEmulatorOptions.AllowMultipleSubscriptions"/>),
+    /// 409 <c>CheckoutCustomerDeleted</c>, or 422 <c>CheckoutCustomerExternalIdMismatch</c>.</exception>
     public Task<EmulatorPaymentResult> PayCheckoutAsync(string checkoutId, string? email = null, string? name = null, CancellationToken cancellationToken = default) =>
         Task.FromResult(Control(() => _store.Pay(checkoutId, email, name)));
 
@@ -288,7 +289,8 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>
     /// Deletes a customer as <c>DELETE /v1/customers/{id}</c> does: a soft delete that frees its external id (kept in
-    /// its metadata as <c>__external_id</c>), revokes its subscriptions (with their webhooks) and hides it from every look-up.
+    /// its metadata as <c>__external_id</c>), revokes its active, trialing and past-due subscriptions (with their webhooks)
+    /// and hides it from every look-up. A checkout already linked to it can no longer be paid (409 <c>CheckoutCustomerDeleted</c>).
     /// </summary>
     /// <exception cref="PolarEmulatorException">404.</exception>
     public void DeleteCustomer(string customerId) => Control(() =>

@@ -50,7 +50,8 @@ public sealed class PolarEmulatorOptions
     /// The organization setting <c>allow_multiple_subscriptions</c>. Default <see langword="false"/>, as in Polar:
     /// paying a checkout whose customer (or, with no customer yet, whose email's customer) already has an
     /// <c>active</c>, <c>trialing</c> or <c>past_due</c> subscription is refused with 403
-    /// "You already have an active subscription." (creating the checkout still succeeds).
+    /// "You already have an active subscription." (creating the checkout still succeeds; updating it with
+    /// <c>PATCH /v1/checkouts/{id}</c> is refused the same way).
     /// </summary>
     public bool AllowMultipleSubscriptions { get; set; }
 

@@ -76,7 +76,7 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
-        return new ApiResult(200, store.UpdateCheckout(id, productId, ch =>
+        return new ApiResult(200, store.UpdateCheckout(id, productId, email, ch =>
         {
             ch.CustomerEmail = email ?? ch.CustomerEmail;
             ch.CustomerName = name ?? ch.CustomerName;

@@ -136,7 +136,7 @@ internal sealed partial class EmulatorStore
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
             if (customer is { DeletedAt: not null })
             {
-                throw PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer of this checkout has been deleted.");
+                throw PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer associated with this checkout has been deleted.");
             }
 
             email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
@@ -167,13 +167,7 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
             }
 
-            // Organization default allow_multiple_subscriptions = false: one active, trialing or past_due
-            // subscription per customer; the checkout was created, paying it is refused.
-            if (!AllowMultipleSubscriptions && customer is not null
-                && SubscriptionsOf(customer.Id).Any(x => x.Status is "active" or "trialing" or "past_due"))
-            {
-                throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
-            }
+            RequireSubscriptionUniqueness(customer);
 
             var now = Now;
             var address = new JsonObject { ["line1"] = null, ["line2"] = null, ["postal_code"] = null, ["city"] = null, ["state"] = null, ["country"] = "US" };
@@ -333,8 +327,9 @@ internal sealed partial class EmulatorStore
     /// </summary>
     /// <param name="id">The checkout id.</param>
     /// <param name="productId">The product to select, which must be one of the checkout's products.</param>
+    /// <param name="email">The <c>customer_email</c> the update sets, if any (ignored when the email is locked).</param>
     /// <param name="apply">Sets the other changed fields; runs under the lock.</param>
-    public JsonObject UpdateCheckout(string id, string? productId, Action<CheckoutRecord> apply)
+    public JsonObject UpdateCheckout(string id, string? productId, string? email, Action<CheckoutRecord> apply)
     {
         lock (_lock)
         {
@@ -349,7 +344,10 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product is not available in this checkout.", JsonValue.Create(productId));
             }
 
+            // Polar validates subscription uniqueness on every update too, with the email the update would leave.
             var lockedEmail = ch.EmailLocked ? ch.CustomerEmail : null;
+            var prospectiveEmail = lockedEmail ?? email ?? ch.CustomerEmail;
+            RequireSubscriptionUniqueness(ch.CustomerId is { } customerId ? _customers[customerId] : prospectiveEmail is null ? null : CustomerByEmail(prospectiveEmail));
             apply(ch);
             ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
             ch.ProductId = productId ?? ch.ProductId;
@@ -357,6 +355,21 @@ internal sealed partial class EmulatorStore
             var json = Models.Checkout(ch);
             Emit("checkout.updated", (JsonObject)json.DeepClone());
             return json;
+        }
+    }
+
+    /// <summary>
+    /// Polar's <c>_validate_subscription_uniqueness</c> (checkout service, run on update and on confirmation): unless the
+    /// organization allows multiple subscriptions, a customer (the checkout's, or else the live customer with the
+    /// checkout's email) who has a billable subscription (<c>active</c>, <c>trialing</c> or <c>past_due</c>, canceling or not)
+    /// cannot pay for another one. See
+    /// https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py.
+    /// </summary>
+    private void RequireSubscriptionUniqueness(CustomerRecord? customer)
+    {
+        if (!AllowMultipleSubscriptions && customer is not null && SubscriptionsOf(customer.Id).Any(x => x.IsBillable))
+        {
+            throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
         }
     }
 

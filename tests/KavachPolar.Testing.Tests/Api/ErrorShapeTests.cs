@@ -97,6 +97,46 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
+    public async Task An_empty_polar_version_header_falls_back_to_the_current_version()
+    {
+        await using var h = await Harness.StartAsync();
+        using var client = new PolarHttp(h.Emulator, version: "");
+
+        var response = await client.GetAsync("v1/subscriptions/");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("2026-10", response.Headers["polar-version"]);
+    }
+
+    [Theory]
+    [InlineData("v1/benefits/")]
+    [InlineData("v1/subscriptions")]
+    [InlineData("v1/customers/external/a/b/c")]
+    public async Task A_wrong_token_is_refused_before_routing_even_on_a_path_that_does_not_exist(string path)
+    {
+        await using var h = await Harness.StartAsync();
+        using var wrong = new PolarHttp(h.Emulator, token: "polar_oat_someone_elses");
+
+        var response = await wrong.GetAsync(path);
+
+        Assert.Equal(401, response.Status);
+        Assert.Equal(InvalidTokenBody, response.Body);
+    }
+
+    [Theory]
+    [InlineData("v1/benefits/", 404)]
+    [InlineData("v1/subscriptions", 307)]
+    public async Task A_missing_token_is_refused_only_after_routing(string path, int expected)
+    {
+        await using var h = await Harness.StartAsync();
+        using var anonymous = new PolarHttp(h.Emulator, token: "");
+
+        var response = await anonymous.GetAsync(path);
+
+        Assert.Equal(expected, response.Status);
+    }
+
+    [Fact]
     public async Task A_collection_route_without_its_trailing_slash_redirects_307_to_the_slashed_path()
     {
         await using var h = await Harness.StartAsync();

@@ -24,6 +24,8 @@ public sealed class Harness : IAsyncDisposable
 
     public EmulatorProduct Pro => Emulator.Products.Single(p => p.Name == "Pro");
 
+    public EmulatorProduct Team => Emulator.Products.Single(p => p.Name == "Team");
+
     public EmulatorProduct Trial => Emulator.Products.Single(p => p.TrialInterval is not null);
 
     public static async Task<Harness> StartAsync(Action<PolarEmulatorOptions>? configure = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, string? secret = null, IEnumerable<string>? events = null)
