@@ -200,7 +200,8 @@ public sealed class PolarEmulator : IAsyncDisposable
         Run(() => _store.Cancel(subscriptionId, atPeriodEnd));
 
     /// <summary>Undoes a scheduled cancellation (<c>updated</c> + <c>uncanceled</c>).</summary>
-    /// <exception cref="PolarEmulatorException">404, 409 <c>SubscriptionNotScheduledToCancel</c>, or 410 when it already ended.</exception>
+    /// <exception cref="PolarEmulatorException">404; 400 <c>BadRequest</c> when no cancellation is scheduled; 410
+    /// <c>ResourceUnavailable</c> when the subscription has ended.</exception>
     public Task UncancelSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.Uncancel(subscriptionId));
 

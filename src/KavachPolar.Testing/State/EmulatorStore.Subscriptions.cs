@@ -244,16 +244,22 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s, "subscription.canceled");
     }
 
+    /// <summary>
+    /// Polar's subscription service <c>uncancel</c>: 410 <c>ResourceUnavailable</c> once the subscription has ended, 400
+    /// <c>BadRequest</c> unless a cancellation is scheduled on a billable subscription (<c>can_uncancel</c>). SDK 1.0.1
+    /// declares a 409 <c>SubscriptionNotScheduledToCancel</c> for the second case, but the server raises
+    /// <c>BadRequest</c>: https://github.com/polarsource/polar/blob/main/server/polar/subscription/service.py.
+    /// </summary>
     private void Uncancel(SubscriptionRecord s)
     {
-        if (s.EndedAt is not null || s.IsRevoked)
+        if (s.EndedAt is not null)
         {
-            throw PolarApiException.Polar(410, "ResourceUnavailable", "This subscription has already ended.");
+            throw PolarApiException.Polar(410, "ResourceUnavailable", "Unavailable");
         }
 
-        if (!s.CancelAtPeriodEnd)
+        if (!s.CancelAtPeriodEnd || !s.IsBillable)
         {
-            throw PolarApiException.Polar(409, "SubscriptionNotScheduledToCancel", "This subscription is not scheduled to cancel.");
+            throw PolarApiException.Polar(400, "BadRequest", "Bad request");
         }
 
         s.CancelAtPeriodEnd = false;

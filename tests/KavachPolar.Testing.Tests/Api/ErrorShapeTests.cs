@@ -295,15 +295,59 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
-    public async Task Uncanceling_a_subscription_not_scheduled_to_cancel_is_a_conflict()
+    public async Task Uncanceling_a_subscription_not_scheduled_to_cancel_is_polars_bare_bad_request()
     {
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
+
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
+        var control = await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.UncancelSubscriptionAsync(result.SubscriptionId, TestContext.Current.CancellationToken));
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("{\"error\":\"BadRequest\",\"detail\":\"Bad request\"}", response.Body);
+        Assert.Equal(400, control.StatusCode);
+        Assert.Empty(h.ReceivedTypes(seen));
+    }
+
+    [Fact]
+    public async Task Uncanceling_a_past_due_subscription_scheduled_to_cancel_undoes_the_cancellation()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        Assert.Equal(200, (await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}")).Status);
 
         var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
 
-        Assert.Equal(409, response.Status);
-        Assert.Equal("SubscriptionNotScheduledToCancel", response["error"]);
+        Assert.Equal(200, response.Status);
+        Assert.Equal("past_due", response["status"]);
+        Assert.False(response.Json["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.Null(response.Json["canceled_at"]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Uncanceling_an_ended_subscription_is_resource_unavailable(bool scheduledFirst)
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        if (scheduledFirst)
+        {
+            Assert.Equal(200, (await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}")).Status);
+            await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(32), TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            Assert.Equal(200, (await h.Http.DeleteAsync($"v1/subscriptions/{result.SubscriptionId}")).Status);
+        }
+
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("{\"error\":\"ResourceUnavailable\",\"detail\":\"Unavailable\"}", response.Body);
     }
 
     [Fact]
