@@ -223,14 +223,6 @@ public sealed class PolarEmulator : IAsyncDisposable
     public Task RecoverRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.RecoverPayment(subscriptionId));
 
-    /// <summary>Marks a subscription as pending an update, so PATCH and DELETE answer 409 <c>SubscriptionLocked</c>.</summary>
-    /// <exception cref="PolarEmulatorException">404.</exception>
-    public void SetSubscriptionLocked(string subscriptionId, bool locked = true) => Control(() =>
-    {
-        _store.SetLocked(subscriptionId, locked);
-        return 0;
-    });
-
     /// <summary>Sends an event again (same <c>webhook-id</c>, fresh timestamp, signature and retries), as Polar's redelivery does.</summary>
     /// <param name="eventId">The <c>webhook-id</c>.</param>
     /// <param name="cancellationToken">Unused.</param>
@@ -260,7 +252,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// with <paramref name="pathPrefix"/> answer as Polar does for <paramref name="statusCode"/>: 429 with an empty body and
     /// <c>retry-after</c> (1 s unless <paramref name="retryAfter"/> says otherwise); 401 with the <c>invalid_token</c> body;
     /// 403 <c>insufficient_scope</c>; 400 <c>BadRequest</c>; 402 <c>PaymentFailed</c>; 404 <c>ResourceNotFound</c>;
-    /// 409 <c>SubscriptionLocked</c>; 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
+    /// 409 <c>CheckoutCustomerDeleted</c> (a 409 Polar really raises; its <c>SubscriptionLocked</c> is declared but never
+    /// raised); 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
     /// 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page; any other status a <c>PolarError</c> body.
     /// Faults apply before version checks, routing and authentication, as Polar's rate limiter does. Path prefixes
     /// start with a slash, e.g. <c>/v1/subscriptions/</c>.

@@ -109,11 +109,6 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             var s = RequireSubscription(id);
-            if (s.Locked)
-            {
-                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
-            }
-
             switch (update.Variant)
             {
                 case "SubscriptionCancel" when update.CancelAtPeriodEnd:
@@ -148,11 +143,6 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             var s = RequireSubscription(id);
-            if (s.Locked)
-            {
-                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
-            }
-
             RevokeNow(s, null, null);
             return Models.Subscription(s);
         }
@@ -216,14 +206,6 @@ internal sealed partial class EmulatorStore
             s.PastDueAt = null;
             s.ModifiedAt = Now;
             EmitSubscriptionEvents(s, "subscription.active");
-        }
-    }
-
-    public void SetLocked(string id, bool locked)
-    {
-        lock (_lock)
-        {
-            RequireSubscription(id).Locked = locked;
         }
     }
 

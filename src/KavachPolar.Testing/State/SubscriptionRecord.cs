@@ -33,9 +33,6 @@ internal sealed class SubscriptionRecord
     public JsonObject Metadata { get; set; } = [];
     public required string BenefitGrantId { get; init; }
 
-    /// <summary>Set by <see cref="PolarEmulator.SetSubscriptionLocked"/>: updates get 409 SubscriptionLocked.</summary>
-    public bool Locked { get; set; }
-
     /// <summary>Entitled: Polar's "active" flag (REFERENCE §3.2).</summary>
     public bool IsActive => Status is "active" or "trialing";
 

@@ -351,16 +351,17 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
-    public async Task A_locked_subscription_answers_409_subscription_locked()
+    public async Task An_injected_409_is_a_conflict_polar_really_raises_not_the_never_raised_subscription_locked()
     {
         await using var h = await Harness.StartAsync();
-        var result = await h.SubscribeAsync();
-        h.Emulator.SetSubscriptionLocked(result.SubscriptionId);
+        h.Emulator.InjectFault(HttpMethod.Post, "/v1/checkouts/", 409);
 
-        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}");
+        var response = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id) }.ToJsonString());
+        var next = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id) }.ToJsonString());
 
         Assert.Equal(409, response.Status);
-        Assert.Equal("{\"error\":\"SubscriptionLocked\",\"detail\":\"This subscription is pending an update.\"}", response.Body);
+        Assert.Equal("{\"error\":\"CheckoutCustomerDeleted\",\"detail\":\"The customer associated with this checkout has been deleted.\"}", response.Body);
+        Assert.Equal(201, next.Status);
     }
 
     [Fact]
