@@ -223,7 +223,11 @@ public sealed class PolarEmulator : IAsyncDisposable
     public Task RecoverRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.RecoverPayment(subscriptionId));
 
-    /// <summary>Sends an event again (same <c>webhook-id</c>, fresh timestamp, signature and retries), as Polar's redelivery does.</summary>
+    /// <summary>
+    /// Sends an event again (same <c>webhook-id</c>, fresh timestamp and signature), as Polar's redelivery does. The
+    /// attempt count goes on from where it stopped: an event that already used <see cref="PolarEmulatorOptions.WebhookMaxAttempts"/>
+    /// gets one attempt and no retries. A disabled endpoint's redelivery is skipped.
+    /// </summary>
     /// <param name="eventId">The <c>webhook-id</c>.</param>
     /// <param name="cancellationToken">Unused.</param>
     /// <exception cref="KeyNotFoundException">No such event.</exception>
