@@ -38,8 +38,9 @@ public sealed class PolarEmulator : IAsyncDisposable
           POST /_emulator/subscriptions/{id}/cancel           ?at_period_end=false revokes now
           POST /_emulator/subscriptions/{id}/uncancel
           POST /_emulator/subscriptions/{id}/revoke
-          POST /_emulator/subscriptions/{id}/fail-renewal     past_due
-          POST /_emulator/subscriptions/{id}/recover          past_due -> active
+          POST /_emulator/subscriptions/{id}/fail-renewal     clock to period end, renewal charge declined: past_due
+          POST /_emulator/subscriptions/{id}/decline-payments ?declined=false lets charges through again
+          POST /_emulator/subscriptions/{id}/recover          payment retried now and paid: past_due -> active
           GET  /_emulator/events                              every webhook event (one per endpoint)
           POST /_emulator/events/{webhook-id}/redeliver
           GET  /_emulator/deliveries                          every delivery attempt
@@ -182,11 +183,13 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>
     /// Moves the business clock forward and plays what falls due, each at its own instant and in time order:
-    /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>), trial
+    /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>; when
+    /// <see cref="DeclinePayments"/> is on, <c>order.created</c> is followed by <c>updated</c> + <c>past_due</c>), trial
     /// conversions (the same, without <c>subscription.active</c>), scheduled cancellations (<c>updated</c>, <c>canceled</c>
     /// again, <c>revoked</c>), scheduled pauses (<c>updated</c>, <c>paused</c>) and automatic resumptions (<c>updated</c>,
-    /// <c>resumed</c>, the order), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
-    /// (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
+    /// <c>resumed</c>, the order), dunning retries 2, 7, 14 and 21 days after a failed renewal (silent while the charge is
+    /// declined; a retry that goes through makes the subscription active again; after the last one it is revoked and
+    /// its order voided) and checkout expiry (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
     /// </summary>
     public Task AdvanceTimeAsync(TimeSpan by, CancellationToken cancellationToken = default)
     {
@@ -211,17 +214,38 @@ public sealed class PolarEmulator : IAsyncDisposable
         Run(() => _store.Cancel(subscriptionId, atPeriodEnd: false));
 
     /// <summary>
-    /// A renewal charge failed: the subscription becomes <c>past_due</c> now (<c>updated</c> + <c>past_due</c>).
-    /// Recover with <see cref="RecoverRenewalAsync"/>, or advance the clock 21 days for dunning to revoke it.
+    /// The renewal charge fails: turns <see cref="DeclinePayments"/> on for the subscription and moves the business clock
+    /// to its current period end (playing everything that falls due before, as <see cref="AdvanceTimeAsync"/> does). There,
+    /// as in Polar, the period advances first (<c>subscription.cycled</c>, <c>updated</c> with the new period), the cycle
+    /// order is created pending (<c>order.created</c>), then the subscription becomes <c>past_due</c> (<c>updated</c> +
+    /// <c>past_due</c>). Dunning then retries 2, 7, 14 and 21 days later and revokes the subscription after the last
+    /// failure; <see cref="RecoverRenewalAsync"/> makes the payment go through now.
     /// </summary>
-    /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not active or trialing.</exception>
+    /// <exception cref="PolarEmulatorException">404; 403 when the subscription is not active or trialing, or is not charged
+    /// at its period end (a cancellation or pause is scheduled, or it is free).</exception>
     public Task FailRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.FailRenewal(subscriptionId));
 
-    /// <summary>A dunning retry succeeded: <c>past_due</c> back to <c>active</c> (<c>updated</c> + <c>active</c>).</summary>
+    /// <summary>
+    /// The customer fixed their payment method and the pending renewal is retried now, as Polar does when a customer saves
+    /// a new default payment method: <c>past_due</c> back to <c>active</c> (<c>updated</c> + <c>active</c>), then the
+    /// order is paid (<c>order.updated</c>, <c>order.paid</c>). Turns <see cref="DeclinePayments"/> off.
+    /// </summary>
     /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not past due.</exception>
     public Task RecoverRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.RecoverPayment(subscriptionId));
+
+    /// <summary>
+    /// Makes the subscription's charges fail from now on (renewals at period end and dunning retries), or, with
+    /// <paramref name="declined"/> false, go through again, so that the next scheduled dunning retry recovers it.
+    /// Nothing is sent until a charge happens; use <see cref="AdvanceTimeAsync"/> to reach it.
+    /// </summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public void DeclinePayments(string subscriptionId, bool declined = true) => Control(() =>
+    {
+        _store.DeclinePayments(subscriptionId, declined);
+        return 0;
+    });
 
     /// <summary>
     /// Sends an event again (same <c>webhook-id</c>, fresh timestamp and signature), as Polar's redelivery does. The

@@ -173,7 +173,19 @@ internal sealed partial class EmulatorStore
         }
     }
 
-    /// <summary>Marks the subscription <c>past_due</c> as a failed renewal charge does (REFERENCE §3.2).</summary>
+    /// <summary>Makes the subscription's charges decline (renewals and dunning retries), or go through again.</summary>
+    public void DeclinePayments(string id, bool decline)
+    {
+        lock (_lock)
+        {
+            RequireSubscription(id).PaymentDeclines = decline;
+        }
+    }
+
+    /// <summary>
+    /// Declines the subscription's charges and moves the business clock to its period end, where the renewal fails:
+    /// the period advances, the cycle order is created, and the subscription becomes <c>past_due</c>.
+    /// </summary>
     public void FailRenewal(string id)
     {
         lock (_lock)
@@ -184,14 +196,21 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
             }
 
-            s.Status = "past_due";
-            s.PastDueAt = Now;
-            s.ModifiedAt = Now;
-            EmitSubscriptionEvents(s, "subscription.past_due");
+            if (s.CancelAtPeriodEnd || s.PauseAtPeriodEnd || s.Amount == 0)
+            {
+                throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not charged at the end of its period.");
+            }
+
+            s.PaymentDeclines = true;
+            var by = s.CurrentPeriodEnd - Now;
+            Advance(by > TimeSpan.Zero ? by : TimeSpan.Zero);
         }
     }
 
-    /// <summary>A successful dunning retry: <c>past_due</c> back to <c>active</c>.</summary>
+    /// <summary>
+    /// The customer's payment method works again and the pending renewal is retried now, as Polar does when a
+    /// customer saves a new default payment method: <c>past_due</c> back to <c>active</c>, the order paid.
+    /// </summary>
     public void RecoverPayment(string id)
     {
         lock (_lock)
@@ -202,10 +221,8 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not past due.");
             }
 
-            s.Status = "active";
-            s.PastDueAt = null;
-            s.ModifiedAt = Now;
-            EmitSubscriptionEvents(s, "subscription.active");
+            s.PaymentDeclines = false;
+            RecoverPastDue(s);
         }
     }
 
@@ -269,6 +286,7 @@ internal sealed partial class EmulatorStore
         s.CancellationComment = comment ?? s.CancellationComment;
         s.ModifiedAt = now;
         EmitSubscriptionEvents(s, "subscription.canceled", "subscription.revoked");
+        VoidDunningOrder(s);
     }
 
     private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
@@ -344,18 +362,9 @@ internal sealed partial class EmulatorStore
         var data = Models.Subscription(s);
         Emit("subscription.updated", (JsonObject)data.DeepClone());
         Emit("subscription.resumed", data);
-        EmitPaidOrder(s, "subscription_cycle", now);
-        EmitStateChanged(_customers[s.CustomerId]);
-    }
-
-    /// <summary>A cycle order: created pending, then updated and paid once the charge goes through.</summary>
-    private void EmitPaidOrder(SubscriptionRecord s, string billingReason, DateTimeOffset now)
-    {
-        var order = NewOrder(s, billingReason, s.Amount, null, now);
+        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
         Emit("order.created", Models.Order(order));
-        order.Status = "paid";
-        order.ModifiedAt = Now;
-        Emit("order.updated", Models.Order(order));
-        Emit("order.paid", Models.Order(order));
+        MarkOrderPaid(order);
+        EmitStateChanged(_customers[s.CustomerId]);
     }
 }

@@ -33,6 +33,15 @@ internal sealed class SubscriptionRecord
     public JsonObject Metadata { get; set; } = [];
     public required string BenefitGrantId { get; init; }
 
+    /// <summary>Whether charges for this subscription are declined (renewals and dunning retries).</summary>
+    public bool PaymentDeclines { get; set; }
+
+    /// <summary>The pending cycle order whose payment is being retried while the subscription is past due.</summary>
+    public string? DunningOrderId { get; set; }
+
+    /// <summary>Failed payments of <see cref="DunningOrderId"/>, the initial renewal charge included.</summary>
+    public int FailedPayments { get; set; }
+
     /// <summary>Entitled: Polar's "active" flag (REFERENCE §3.2).</summary>
     public bool IsActive => Status is "active" or "trialing";
 
