@@ -299,7 +299,7 @@ public sealed class PolarEmulator : IAsyncDisposable
     public EmulatorCustomer CreateCustomer(string email, string? name = null, string? externalId = null) => Control(() =>
     {
         var errors = new ValidationErrors();
-        var valid = InputRules.Email(System.Text.Json.Nodes.JsonValue.Create(email), ValidationErrors.Loc("body", "email"), errors);
+        var valid = InputRules.Email(System.Text.Json.Nodes.JsonValue.Create(email), ValidationErrors.Loc("body", "individual", "email"), errors);
         if (valid is null)
         {
             throw PolarApiException.Validation("RequestValidationError", errors);

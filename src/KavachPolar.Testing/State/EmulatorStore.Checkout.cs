@@ -78,7 +78,9 @@ internal sealed partial class EmulatorStore
                 CustomerBillingName = input.CustomerBillingName ?? customer?.BillingName,
                 CustomerBillingAddress = (JsonObject?)customer?.BillingAddress?.DeepClone(),
                 CustomerTaxId = input.CustomerTaxId,
-                Locale = input.Locale ?? customer?.Locale,
+                // The organization has not enabled checkout localization, so Polar hardcodes "en" whatever was asked
+                // (checkout service create/update: checkout_localization_enabled).
+                Locale = "en",
                 Metadata = input.Metadata,
                 CustomerMetadata = input.CustomerMetadata,
                 CustomFieldData = input.CustomFieldData,
@@ -199,6 +201,7 @@ internal sealed partial class EmulatorStore
                 metadataMerged = true;
             }
 
+            customer.Locale = ch.Locale ?? customer.Locale;
             ch.Status = "confirmed";
             ch.ModifiedAt = now;
             ch.CustomerId = customer.Id;
@@ -298,15 +301,24 @@ internal sealed partial class EmulatorStore
         }
     }
 
-    /// <summary><c>GET /v1/checkouts/</c>, newest first.</summary>
-    public (JsonArray Items, int Total) ListCheckouts(IReadOnlyList<string> customerIds, IReadOnlyList<string> productIds, IReadOnlyList<string> statuses, int page, int limit)
+    /// <summary>
+    /// <c>GET /v1/checkouts/</c>, newest first, with the filters of Polar's checkout service <c>list</c>: each given filter
+    /// must match (a value nothing has matches nothing). <c>external_customer_id</c> matches the external id of the
+    /// checkout's customer, <c>product_id</c> the selected product, and <c>query</c> is an <c>ILIKE '%query%'</c> on
+    /// <c>customer_email</c> (https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py).
+    /// </summary>
+    public (JsonArray Items, int Total) ListCheckouts(CheckoutQuery q, int page, int limit)
     {
         lock (_lock)
         {
+            var like = q.Query is null ? null : SqlLike.ContainsPattern(q.Query);
             var rows = _checkouts.Values
-                .Where(c => customerIds.Count == 0 || (c.CustomerId is not null && customerIds.Contains(c.CustomerId)))
-                .Where(c => productIds.Count == 0 || productIds.Contains(c.ProductId))
-                .Where(c => statuses.Count == 0 || statuses.Contains(CheckoutStatus(c)))
+                .Where(c => q.OrganizationIds.Count == 0 || q.OrganizationIds.Contains(OrganizationId))
+                .Where(c => q.CustomerIds.Count == 0 || (c.CustomerId is not null && q.CustomerIds.Contains(c.CustomerId)))
+                .Where(c => q.ExternalCustomerIds.Count == 0 || (c.CustomerId is not null && _customers[c.CustomerId].ExternalId is { } e && q.ExternalCustomerIds.Contains(e)))
+                .Where(c => q.ProductIds.Count == 0 || q.ProductIds.Contains(c.ProductId))
+                .Where(c => q.Statuses.Count == 0 || q.Statuses.Contains(CheckoutStatus(c)))
+                .Where(c => like is null || (c.CustomerEmail is not null && like.IsMatch(c.CustomerEmail)))
                 .OrderByDescending(c => c.CreatedAt)
                 .ToList();
             return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Checkout(c)).ToArray()), rows.Count);
@@ -350,6 +362,7 @@ internal sealed partial class EmulatorStore
             RequireSubscriptionUniqueness(ch.CustomerId is { } customerId ? _customers[customerId] : prospectiveEmail is null ? null : CustomerByEmail(prospectiveEmail));
             apply(ch);
             ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
+            ch.Locale = "en";
             ch.ProductId = productId ?? ch.ProductId;
             ch.ModifiedAt = Now;
             var json = Models.Checkout(ch);

@@ -247,8 +247,50 @@ public sealed class ErrorShapeTests
         Assert.Equal(422, response.Status);
         var error = response.Json["detail"]![0]!;
         Assert.Equal("value_error", error["type"]!.GetValue<string>());
-        Assert.Equal("[\"body\",\"email\"]", error["loc"]!.ToJsonString());
+        Assert.Equal("[\"body\",\"individual\",\"email\"]", error["loc"]!.ToJsonString());
         Assert.Equal("value is not a valid email address: " + reason, error["msg"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Customer_create_validation_errors_carry_the_union_tag_and_an_unknown_type_is_an_invalid_tag()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var missing = await h.Http.PostAsync("v1/customers/", "{\"name\":\"No Email\"}");
+        var explicitIndividual = await h.Http.PostAsync("v1/customers/", "{\"type\":\"individual\",\"email\":\"fine@gmail.com\",\"name\":1}");
+        var unknownType = await h.Http.PostAsync("v1/customers/", "{\"type\":\"company\",\"email\":\"co@gmail.com\"}");
+        var notAnObject = await h.Http.PostAsync("v1/customers/", "[]");
+
+        Assert.Equal(422, missing.Status);
+        Assert.Equal("RequestValidationError", missing["error"]);
+        Assert.Equal("missing", missing.Json["detail"]![0]!["type"]!.GetValue<string>());
+        Assert.Equal("[\"body\",\"individual\",\"email\"]", missing.Json["detail"]![0]!["loc"]!.ToJsonString());
+        Assert.Equal("[\"body\",\"individual\",\"name\"]", explicitIndividual.Json["detail"]![0]!["loc"]!.ToJsonString());
+        var tag = unknownType.Json["detail"]![0]!;
+        Assert.Equal("union_tag_invalid", tag["type"]!.GetValue<string>());
+        Assert.Equal("[\"body\"]", tag["loc"]!.ToJsonString());
+        Assert.Equal("Input tag 'company' found using _customer_create_type() does not match any of the expected tags: 'individual', 'team'", tag["msg"]!.GetValue<string>());
+        Assert.Equal("[\"body\",\"individual\"]", notAnObject.Json["detail"]![0]!["loc"]!.ToJsonString());
+        Assert.Empty(h.Emulator.Customers);
+    }
+
+    [Theory]
+    [InlineData("6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c")]
+    [InlineData("6B0E4B3C-1C2D-4F6E-8A9B-1D2E3F4A5B6C")]
+    public async Task Duplicate_product_ids_are_refused_by_the_products_validator(string again)
+    {
+        await using var h = await Harness.StartAsync();
+
+        var response = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id, h.Team.Id, again) }.ToJsonString());
+
+        Assert.Equal(422, response.Status);
+        Assert.Equal("RequestValidationError", response["error"]);
+        var detail = response.Json["detail"]!.AsArray();
+        Assert.Equal(
+            $"{{\"type\":\"value_error\",\"loc\":[\"body\",\"CheckoutProductsCreate\",\"products\"],\"msg\":\"Value error, Product IDs must be unique.\",\"input\":[\"{h.Pro.Id}\",\"{h.Team.Id}\",\"{again}\"],\"ctx\":{{\"error\":{{}}}}}}",
+            detail[0]!.ToJsonString());
+        Assert.Equal(["[\"body\",\"CheckoutProductCreate\",\"product_id\"]", "[\"body\",\"CheckoutPriceCreate\",\"product_price_id\"]"], detail.Skip(1).Select(d => d!["loc"]!.ToJsonString()));
+        Assert.Empty(h.Emulator.Events);
     }
 
     [Fact]
