@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using KavachPolar.Testing;
 using KavachPolar.Testing.Webhooks;
 
@@ -82,12 +83,18 @@ if (webhookUrl is not null)
 }
 
 Console.WriteLine("Press Ctrl+C to stop.");
-var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) =>
+
+// Ctrl+C, SIGTERM (docker stop, kill, a CI runner) and SIGQUIT all stop the emulator cleanly and exit 0.
+var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+void OnSignal(PosixSignalContext context)
 {
-    e.Cancel = true;
+    context.Cancel = true;
     stop.TrySetResult();
-};
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+}
+
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
 await stop.Task;
+Console.WriteLine("Stopping.");
 return 0;

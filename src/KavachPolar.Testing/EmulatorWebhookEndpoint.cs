@@ -31,8 +31,9 @@ public sealed class EmulatorWebhookEndpoint
     public IReadOnlySet<string>? Events { get; }
 
     /// <summary>
-    /// Whether the endpoint receives events. Polar disables an endpoint when its 10 most recent
-    /// events all failed (REFERENCE §4.6); <see cref="PolarEmulator.EnableWebhookEndpoint"/> re-enables it.
+    /// Whether the endpoint receives events. Polar disables an endpoint when an event fails for good and its 10 most
+    /// recent completed events all failed; a disabled endpoint's events are skipped at every attempt.
+    /// <see cref="PolarEmulator.EnableWebhookEndpoint"/> re-enables it.
     /// </summary>
     public bool Enabled { get; internal set; } = true;
 

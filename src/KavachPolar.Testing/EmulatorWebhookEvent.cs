@@ -30,6 +30,12 @@ public sealed class EmulatorWebhookEvent
     /// <summary>The delivery state.</summary>
     public EmulatorWebhookEventStatus Status { get; internal set; }
 
-    /// <summary>How many attempts were made so far.</summary>
+    /// <summary>How many attempts were made so far, redeliveries included.</summary>
     public int Attempts { get; internal set; }
+
+    /// <summary>
+    /// Polar's <c>succeeded</c> column: null until the event completes, then whether it was ever delivered. A redelivery
+    /// keeps the previous outcome until it completes; a failed redelivery never undoes a success.
+    /// </summary>
+    internal bool? Outcome { get; set; }
 }

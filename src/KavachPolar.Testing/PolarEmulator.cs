@@ -6,6 +6,8 @@ using KavachPolar.Testing.Webhooks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace KavachPolar.Testing;
 
@@ -38,8 +40,9 @@ public sealed class PolarEmulator : IAsyncDisposable
           POST /_emulator/subscriptions/{id}/cancel           ?at_period_end=false revokes now
           POST /_emulator/subscriptions/{id}/uncancel
           POST /_emulator/subscriptions/{id}/revoke
-          POST /_emulator/subscriptions/{id}/fail-renewal     past_due
-          POST /_emulator/subscriptions/{id}/recover          past_due -> active
+          POST /_emulator/subscriptions/{id}/fail-renewal     clock to period end, renewal charge declined: past_due
+          POST /_emulator/subscriptions/{id}/decline-payments ?declined=false lets charges through again
+          POST /_emulator/subscriptions/{id}/recover          payment retried now and paid: past_due -> active
           GET  /_emulator/events                              every webhook event (one per endpoint)
           POST /_emulator/events/{webhook-id}/redeliver
           GET  /_emulator/deliveries                          every delivery attempt
@@ -115,6 +118,7 @@ public sealed class PolarEmulator : IAsyncDisposable
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls);
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         var app = builder.Build();
         var emulator = new PolarEmulator(options, app);
         app.Run(emulator.HandleAsync);
@@ -172,7 +176,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <param name="name">The name typed on the page; defaults to the checkout's <c>customer_name</c>.</param>
     /// <param name="cancellationToken">Unused; the operation is synchronous.</param>
     /// <exception cref="PolarEmulatorException">Polar would refuse: unknown, expired or already paid checkout, no or invalid email,
-    /// or 422 <c>CheckoutCustomerExternalIdMismatch</c>.</exception>
+    /// 403 "You already have an active subscription." (see <see cref="PolarEmulatorOptions.AllowMultipleSubscriptions"/>),
+    /// 409 <c>CheckoutCustomerDeleted</c>, or 422 <c>CheckoutCustomerExternalIdMismatch</c>.</exception>
     public Task<EmulatorPaymentResult> PayCheckoutAsync(string checkoutId, string? email = null, string? name = null, CancellationToken cancellationToken = default) =>
         Task.FromResult(Control(() => _store.Pay(checkoutId, email, name)));
 
@@ -181,11 +186,13 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>
     /// Moves the business clock forward and plays what falls due, each at its own instant and in time order:
-    /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>), trial
+    /// renewals (<c>subscription.cycled</c>, <c>updated</c>, <c>order.created</c>/<c>updated</c>/<c>paid</c>; when
+    /// <see cref="DeclinePayments"/> is on, <c>order.created</c> is followed by <c>updated</c> + <c>past_due</c>), trial
     /// conversions (the same, without <c>subscription.active</c>), scheduled cancellations (<c>updated</c>, <c>canceled</c>
     /// again, <c>revoked</c>), scheduled pauses (<c>updated</c>, <c>paused</c>) and automatic resumptions (<c>updated</c>,
-    /// <c>resumed</c>, the order), exhausted dunning 21 days after <c>past_due</c> (revoked) and checkout expiry
-    /// (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
+    /// <c>resumed</c>, the order), dunning retries 2, 7, 14 and 21 days after a failed renewal (silent while the charge is
+    /// declined; a retry that goes through makes the subscription active again; after the last one it is revoked and
+    /// its order voided) and checkout expiry (<c>checkout.expired</c>). Webhook timestamps keep following the transport clock.
     /// </summary>
     public Task AdvanceTimeAsync(TimeSpan by, CancellationToken cancellationToken = default)
     {
@@ -199,7 +206,8 @@ public sealed class PolarEmulator : IAsyncDisposable
         Run(() => _store.Cancel(subscriptionId, atPeriodEnd));
 
     /// <summary>Undoes a scheduled cancellation (<c>updated</c> + <c>uncanceled</c>).</summary>
-    /// <exception cref="PolarEmulatorException">404, 409 <c>SubscriptionNotScheduledToCancel</c>, or 410 when it already ended.</exception>
+    /// <exception cref="PolarEmulatorException">404; 400 <c>BadRequest</c> when no cancellation is scheduled; 410
+    /// <c>ResourceUnavailable</c> when the subscription has ended.</exception>
     public Task UncancelSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.Uncancel(subscriptionId));
 
@@ -209,27 +217,44 @@ public sealed class PolarEmulator : IAsyncDisposable
         Run(() => _store.Cancel(subscriptionId, atPeriodEnd: false));
 
     /// <summary>
-    /// A renewal charge failed: the subscription becomes <c>past_due</c> now (<c>updated</c> + <c>past_due</c>).
-    /// Recover with <see cref="RecoverRenewalAsync"/>, or advance the clock 21 days for dunning to revoke it.
+    /// The renewal charge fails: turns <see cref="DeclinePayments"/> on for the subscription and moves the business clock
+    /// to its current period end (playing everything that falls due before, as <see cref="AdvanceTimeAsync"/> does). There,
+    /// as in Polar, the period advances first (<c>subscription.cycled</c>, <c>updated</c> with the new period), the cycle
+    /// order is created pending (<c>order.created</c>), then the subscription becomes <c>past_due</c> (<c>updated</c> +
+    /// <c>past_due</c>). Dunning then retries 2, 7, 14 and 21 days later and revokes the subscription after the last
+    /// failure; <see cref="RecoverRenewalAsync"/> makes the payment go through now.
     /// </summary>
-    /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not active or trialing.</exception>
+    /// <exception cref="PolarEmulatorException">404; 403 when the subscription is not active or trialing, or is not charged
+    /// at its period end (a cancellation or pause is scheduled, or it is free).</exception>
     public Task FailRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.FailRenewal(subscriptionId));
 
-    /// <summary>A dunning retry succeeded: <c>past_due</c> back to <c>active</c> (<c>updated</c> + <c>active</c>).</summary>
+    /// <summary>
+    /// The customer fixed their payment method and the pending renewal is retried now, as Polar does when a customer saves
+    /// a new default payment method: <c>past_due</c> back to <c>active</c> (<c>updated</c> + <c>active</c>), then the
+    /// order is paid (<c>order.updated</c>, <c>order.paid</c>). Turns <see cref="DeclinePayments"/> off.
+    /// </summary>
     /// <exception cref="PolarEmulatorException">404, or 403 when the subscription is not past due.</exception>
     public Task RecoverRenewalAsync(string subscriptionId, CancellationToken cancellationToken = default) =>
         Run(() => _store.RecoverPayment(subscriptionId));
 
-    /// <summary>Marks a subscription as pending an update, so PATCH and DELETE answer 409 <c>SubscriptionLocked</c>.</summary>
+    /// <summary>
+    /// Makes the subscription's charges fail from now on (renewals at period end and dunning retries), or, with
+    /// <paramref name="declined"/> false, go through again, so that the next scheduled dunning retry recovers it.
+    /// Nothing is sent until a charge happens; use <see cref="AdvanceTimeAsync"/> to reach it.
+    /// </summary>
     /// <exception cref="PolarEmulatorException">404.</exception>
-    public void SetSubscriptionLocked(string subscriptionId, bool locked = true) => Control(() =>
+    public void DeclinePayments(string subscriptionId, bool declined = true) => Control(() =>
     {
-        _store.SetLocked(subscriptionId, locked);
+        _store.DeclinePayments(subscriptionId, declined);
         return 0;
     });
 
-    /// <summary>Sends an event again (same <c>webhook-id</c>, fresh timestamp, signature and retries), as Polar's redelivery does.</summary>
+    /// <summary>
+    /// Sends an event again (same <c>webhook-id</c>, fresh timestamp and signature), as Polar's redelivery does. The
+    /// attempt count goes on from where it stopped: an event that already used <see cref="PolarEmulatorOptions.WebhookMaxAttempts"/>
+    /// gets one attempt and no retries. A disabled endpoint's redelivery is skipped.
+    /// </summary>
     /// <param name="eventId">The <c>webhook-id</c>.</param>
     /// <param name="cancellationToken">Unused.</param>
     /// <exception cref="KeyNotFoundException">No such event.</exception>
@@ -258,7 +283,8 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// with <paramref name="pathPrefix"/> answer as Polar does for <paramref name="statusCode"/>: 429 with an empty body and
     /// <c>retry-after</c> (1 s unless <paramref name="retryAfter"/> says otherwise); 401 with the <c>invalid_token</c> body;
     /// 403 <c>insufficient_scope</c>; 400 <c>BadRequest</c>; 402 <c>PaymentFailed</c>; 404 <c>ResourceNotFound</c>;
-    /// 409 <c>SubscriptionLocked</c>; 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
+    /// 409 <c>CheckoutCustomerDeleted</c> (a 409 Polar really raises; its <c>SubscriptionLocked</c> is declared but never
+    /// raised); 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
     /// 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page; any other status a <c>PolarError</c> body.
     /// Faults apply before version checks, routing and authentication, as Polar's rate limiter does. Path prefixes
     /// start with a slash, e.g. <c>/v1/subscriptions/</c>.
@@ -276,7 +302,7 @@ public sealed class PolarEmulator : IAsyncDisposable
     public EmulatorCustomer CreateCustomer(string email, string? name = null, string? externalId = null) => Control(() =>
     {
         var errors = new ValidationErrors();
-        var valid = InputRules.Email(System.Text.Json.Nodes.JsonValue.Create(email), ValidationErrors.Loc("body", "email"), errors);
+        var valid = InputRules.Email(System.Text.Json.Nodes.JsonValue.Create(email), ValidationErrors.Loc("body", "individual", "email"), errors);
         if (valid is null)
         {
             throw PolarApiException.Validation("RequestValidationError", errors);
@@ -288,7 +314,8 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>
     /// Deletes a customer as <c>DELETE /v1/customers/{id}</c> does: a soft delete that frees its external id (kept in
-    /// its metadata as <c>__external_id</c>), revokes its subscriptions (with their webhooks) and hides it from every look-up.
+    /// its metadata as <c>__external_id</c>), revokes its active, trialing and past-due subscriptions (with their webhooks)
+    /// and hides it from every look-up. A checkout already linked to it can no longer be paid (409 <c>CheckoutCustomerDeleted</c>).
     /// </summary>
     /// <exception cref="PolarEmulatorException">404.</exception>
     public void DeleteCustomer(string customerId) => Control(() =>

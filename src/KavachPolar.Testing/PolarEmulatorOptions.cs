@@ -31,14 +31,13 @@ public sealed class PolarEmulatorOptions
     public TimeProvider? TimeProvider { get; set; }
 
     /// <summary>
-    /// The delay before retry n (after failed attempt n). When an event needs more retries than the
-    /// list has entries, the last entry repeats. Polar's schedule (REFERENCE §4.6) is
-    /// <c>min(2 s·2^n, 20 min)</c> with jitter between 50 % and 100 %; the default is the upper end
-    /// of each step, without jitter: 4 s, 8 s, … 1024 s.
+    /// Fixed retry delays, for tests: entry n is the delay after failed attempt n (attempts are counted over the
+    /// event's life, redeliveries included); when an event needs more retries than the list has entries, the last
+    /// entry repeats. Delays given here are used exactly, without jitter. Empty (the default) means Polar's own
+    /// schedule: <c>min(2 s·2^n, 20 min)</c> with jitter between 50 % and 100 % (dramatiq's <c>compute_backoff</c>),
+    /// that is 2–4 s, 4–8 s, … 512–1024 s.
     /// </summary>
-    public IList<TimeSpan> WebhookRetryDelays { get; } = Enumerable.Range(1, 9)
-        .Select(n => TimeSpan.FromMilliseconds(Math.Min(2000 * Math.Pow(2, n), 20 * 60 * 1000)))
-        .ToList();
+    public IList<TimeSpan> WebhookRetryDelays { get; } = new List<TimeSpan>();
 
     /// <summary>How long one delivery attempt may take; 10 s as Polar.</summary>
     public TimeSpan WebhookTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -50,7 +49,8 @@ public sealed class PolarEmulatorOptions
     /// The organization setting <c>allow_multiple_subscriptions</c>. Default <see langword="false"/>, as in Polar:
     /// paying a checkout whose customer (or, with no customer yet, whose email's customer) already has an
     /// <c>active</c>, <c>trialing</c> or <c>past_due</c> subscription is refused with 403
-    /// "You already have an active subscription." (creating the checkout still succeeds).
+    /// "You already have an active subscription." (creating the checkout still succeeds; updating it with
+    /// <c>PATCH /v1/checkouts/{id}</c> is refused the same way).
     /// </summary>
     public bool AllowMultipleSubscriptions { get; set; }
 

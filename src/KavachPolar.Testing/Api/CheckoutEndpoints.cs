@@ -8,6 +8,7 @@ namespace KavachPolar.Testing.Api;
 internal sealed class CheckoutEndpoints(EmulatorStore store)
 {
     private static readonly string[] TrialIntervals = ["day", "week", "month", "year"];
+    private static readonly string[] Statuses = ["open", "expired", "confirmed", "succeeded", "failed"];
 
     /// <summary>The members of the <c>CheckoutCreate</c> union and the key each one requires (REFERENCE §2.2).</summary>
     private static readonly (string Member, string Key)[] Members =
@@ -76,7 +77,7 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
-        return new ApiResult(200, store.UpdateCheckout(id, productId, ch =>
+        return new ApiResult(200, store.UpdateCheckout(id, productId, email, ch =>
         {
             ch.CustomerEmail = email ?? ch.CustomerEmail;
             ch.CustomerName = name ?? ch.CustomerName;
@@ -105,15 +106,31 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
     {
         var errors = new ValidationErrors();
         var (page, limit) = Pagination.Parse(request.Query, errors);
-        var customerIds = Pagination.QueryUuids(request.Query, "customer_id", errors);
-        var productIds = Pagination.QueryUuids(request.Query, "product_id", errors);
-        var statuses = request.Query["status"].Select(s => s ?? "").ToList();
+        var statuses = new List<string>();
+        var values = request.Query["status"];
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (InputRules.Enum(JsonValue.Create(values[i]), ValidationErrors.Loc("query", "status", i), errors, Statuses) is { } s)
+            {
+                statuses.Add(s);
+            }
+        }
+
+        var query = new CheckoutQuery
+        {
+            OrganizationIds = Pagination.QueryUuids(request.Query, "organization_id", errors),
+            CustomerIds = Pagination.QueryUuids(request.Query, "customer_id", errors),
+            ExternalCustomerIds = request.Query["external_customer_id"].Select(v => v ?? "").ToList(),
+            ProductIds = Pagination.QueryUuids(request.Query, "product_id", errors),
+            Statuses = statuses,
+            Query = request.Query.TryGetValue("query", out var text) ? text.ToString() : null,
+        };
         if (errors.Count > 0)
         {
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
-        var (items, total) = store.ListCheckouts(customerIds, productIds, statuses, page, limit);
+        var (items, total) = store.ListCheckouts(query, page, limit);
         return Task.FromResult(new ApiResult(200, Pagination.Page(items, total, limit)));
     }
 
@@ -148,12 +165,20 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
             }
             else
             {
+                var before = errors.Count;
                 for (var i = 0; i < list.Count; i++)
                 {
                     if (InputRules.Uuid4(list[i], InputRules.Append(At("products"), i), errors) is { } id)
                     {
                         productIds.Add(id);
                     }
+                }
+
+                // The field validator products_must_be_unique runs once every item is a valid UUID; FastAPI's
+                // jsonable_encoder turns the ValueError in ctx into {} (checkout/schemas.py).
+                if (errors.Count == before && productIds.Distinct(StringComparer.Ordinal).Count() != productIds.Count)
+                {
+                    errors.Add("value_error", At("products"), "Value error, Product IDs must be unique.", list, new JsonObject { ["error"] = new JsonObject() });
                 }
             }
         }

@@ -6,17 +6,38 @@ namespace KavachPolar.Testing.Api;
 /// <summary><c>/v1/customers/</c> and <c>/v1/customer-sessions/</c> (REFERENCE §3.1, §3.5).</summary>
 internal sealed class CustomerEndpoints(EmulatorStore store)
 {
+    /// <summary>
+    /// <c>POST /v1/customers/</c>. The body is <c>CustomerCreate</c>, a union discriminated by a function of <c>type</c>
+    /// (default <c>individual</c>), so pydantic's errors carry the tag in <c>loc</c>: <c>["body","individual","email"]</c>
+    /// (https://github.com/polarsource/polar/blob/main/server/polar/customer/schemas/customer.py). The service's own
+    /// checks (email or external id taken) keep <c>["body","email"]</c>.
+    /// </summary>
     public async Task<ApiResult> CreateAsync(ApiRequest request)
     {
         var body = await request.ReadJsonBodyAsync().ConfigureAwait(false);
         var errors = new ValidationErrors();
-        if (body is not JsonObject o)
+        var tag = body is JsonObject t && t.TryGetPropertyValue("type", out var typeNode) ? TagOf(typeNode) : "individual";
+        if (tag == "team")
         {
-            errors.Add("model_attributes_type", ValidationErrors.Loc("body"), "Input should be a valid dictionary or object to extract fields from", body);
+            errors.Add("value_error", ValidationErrors.Loc("body", "team"), "The emulator only creates individual customers.", body);
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
-        JsonArray At(string field) => ValidationErrors.Loc("body", field);
+        if (tag != "individual")
+        {
+            errors.Add("union_tag_invalid", ValidationErrors.Loc("body"),
+                $"Input tag '{tag}' found using _customer_create_type() does not match any of the expected tags: 'individual', 'team'", body,
+                new JsonObject { ["discriminator"] = "_customer_create_type()", ["tag"] = tag, ["expected_tags"] = "'individual', 'team'" });
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        if (body is not JsonObject o)
+        {
+            errors.Add("model_attributes_type", ValidationErrors.Loc("body", "individual"), "Input should be a valid dictionary or object to extract fields from", body);
+            throw PolarApiException.Validation("RequestValidationError", errors);
+        }
+
+        JsonArray At(string field) => ValidationErrors.Loc("body", "individual", field);
         bool Present(string name) => o.TryGetPropertyValue(name, out var v) && v is not null;
         string? email = null;
         if (!o.ContainsKey("email"))
@@ -32,11 +53,6 @@ internal sealed class CustomerEndpoints(EmulatorStore store)
         var externalId = Present("external_id") ? InputRules.String(o["external_id"], At("external_id"), errors) : null;
         var locale = Present("locale") ? InputRules.String(o["locale"], At("locale"), errors) : null;
         var metadata = Present("metadata") ? InputRules.Metadata(o["metadata"], At("metadata"), errors) : [];
-        if (o.TryGetPropertyValue("type", out var type) && type is not null && type.ToString() != "individual")
-        {
-            errors.Add("value_error", At("type"), "The emulator only creates individual customers.", type);
-        }
-
         if (errors.Count > 0 || email is null)
         {
             throw PolarApiException.Validation("RequestValidationError", errors);
@@ -44,6 +60,16 @@ internal sealed class CustomerEndpoints(EmulatorStore store)
 
         return new ApiResult(201, store.CreateCustomer(email, name, externalId, metadata ?? [], locale));
     }
+
+    /// <summary>Python's <c>str(v.get("type", "individual"))</c> for a JSON value.</summary>
+    private static string TagOf(JsonNode? type) => type switch
+    {
+        null => "None",
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String => v.GetValue<string>(),
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.True => "True",
+        JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.False => "False",
+        _ => type.ToJsonString(),
+    };
 
     public Task<ApiResult> ListAsync(ApiRequest request)
     {

@@ -73,7 +73,10 @@ internal sealed class FaultInjector
                 await WriteRawAsync(response, "application/json", PolarApiException.Validation("PolarRequestValidationError", errors).Body).ConfigureAwait(false);
                 return;
             case 409:
-                await WriteRawAsync(response, "application/json", PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.").Body).ConfigureAwait(false);
+                // SubscriptionLocked is declared in Polar's schema but never raised (concurrent updates wait on row
+                // locks); CheckoutCustomerDeleted is a 409 its checkout service does raise:
+                // https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py
+                await WriteRawAsync(response, "application/json", PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer associated with this checkout has been deleted.").Body).ConfigureAwait(false);
                 return;
             case 500:
                 await WriteRawAsync(response, "text/plain; charset=utf-8", "Internal Server Error").ConfigureAwait(false);

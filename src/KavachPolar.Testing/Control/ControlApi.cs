@@ -29,6 +29,7 @@ internal sealed class ControlApi(PolarEmulator emulator)
                 ("POST", ["subscriptions", var id, "uncancel"]) => await SubscriptionAsync(id, emulator.UncancelSubscriptionAsync(id)).ConfigureAwait(false),
                 ("POST", ["subscriptions", var id, "revoke"]) => await SubscriptionAsync(id, emulator.RevokeSubscriptionAsync(id)).ConfigureAwait(false),
                 ("POST", ["subscriptions", var id, "fail-renewal"]) => await SubscriptionAsync(id, emulator.FailRenewalAsync(id)).ConfigureAwait(false),
+                ("POST", ["subscriptions", var id, "decline-payments"]) => await SubscriptionAsync(id, DeclineAsync(id, context.Request.Query["declined"] != "false")).ConfigureAwait(false),
                 ("POST", ["subscriptions", var id, "recover"]) => await SubscriptionAsync(id, emulator.RecoverRenewalAsync(id)).ConfigureAwait(false),
                 ("GET", ["events"]) => new JsonArray(emulator.Events.Select(e => (JsonNode)new JsonObject
                 {
@@ -137,6 +138,12 @@ internal sealed class ControlApi(PolarEmulator emulator)
     {
         await action.ConfigureAwait(false);
         return JsonNode.Parse(emulator.GetSubscriptionJson(id))!;
+    }
+
+    private Task DeclineAsync(string id, bool declined)
+    {
+        emulator.DeclinePayments(id, declined);
+        return Task.CompletedTask;
     }
 
     private JsonObject Redeliver(string id)

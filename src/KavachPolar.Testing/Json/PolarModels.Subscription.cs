@@ -123,7 +123,7 @@ internal sealed partial class PolarModels
             ["discount_id"] = null,
             ["subscription_id"] = order.SubscriptionId,
             ["checkout_id"] = order.CheckoutId,
-            ["next_payment_attempt_at"] = null,
+            ["next_payment_attempt_at"] = PolarJson.Date(order.NextPaymentAttemptAt),
             ["metadata"] = order.Metadata.DeepClone(),
             ["custom_field_data"] = new JsonObject(),
             ["platform_fee_amount"] = fee,

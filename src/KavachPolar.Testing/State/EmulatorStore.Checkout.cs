@@ -78,7 +78,9 @@ internal sealed partial class EmulatorStore
                 CustomerBillingName = input.CustomerBillingName ?? customer?.BillingName,
                 CustomerBillingAddress = (JsonObject?)customer?.BillingAddress?.DeepClone(),
                 CustomerTaxId = input.CustomerTaxId,
-                Locale = input.Locale ?? customer?.Locale,
+                // The organization has not enabled checkout localization, so Polar hardcodes "en" whatever was asked
+                // (checkout service create/update: checkout_localization_enabled).
+                Locale = "en",
                 Metadata = input.Metadata,
                 CustomerMetadata = input.CustomerMetadata,
                 CustomFieldData = input.CustomFieldData,
@@ -136,7 +138,7 @@ internal sealed partial class EmulatorStore
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
             if (customer is { DeletedAt: not null })
             {
-                throw PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer of this checkout has been deleted.");
+                throw PolarApiException.Polar(409, "CheckoutCustomerDeleted", "The customer associated with this checkout has been deleted.");
             }
 
             email = customer?.Email ?? (string.IsNullOrWhiteSpace(email) ? ch.CustomerEmail : email.Trim());
@@ -167,13 +169,7 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
             }
 
-            // Organization default allow_multiple_subscriptions = false: one active, trialing or past_due
-            // subscription per customer; the checkout was created, paying it is refused.
-            if (!AllowMultipleSubscriptions && customer is not null
-                && SubscriptionsOf(customer.Id).Any(x => x.Status is "active" or "trialing" or "past_due"))
-            {
-                throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
-            }
+            RequireSubscriptionUniqueness(customer);
 
             var now = Now;
             var address = new JsonObject { ["line1"] = null, ["line2"] = null, ["postal_code"] = null, ["city"] = null, ["state"] = null, ["country"] = "US" };
@@ -205,6 +201,7 @@ internal sealed partial class EmulatorStore
                 metadataMerged = true;
             }
 
+            customer.Locale = ch.Locale ?? customer.Locale;
             ch.Status = "confirmed";
             ch.ModifiedAt = now;
             ch.CustomerId = customer.Id;
@@ -304,15 +301,24 @@ internal sealed partial class EmulatorStore
         }
     }
 
-    /// <summary><c>GET /v1/checkouts/</c>, newest first.</summary>
-    public (JsonArray Items, int Total) ListCheckouts(IReadOnlyList<string> customerIds, IReadOnlyList<string> productIds, IReadOnlyList<string> statuses, int page, int limit)
+    /// <summary>
+    /// <c>GET /v1/checkouts/</c>, newest first, with the filters of Polar's checkout service <c>list</c>: each given filter
+    /// must match (a value nothing has matches nothing). <c>external_customer_id</c> matches the external id of the
+    /// checkout's customer, <c>product_id</c> the selected product, and <c>query</c> is an <c>ILIKE '%query%'</c> on
+    /// <c>customer_email</c> (https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py).
+    /// </summary>
+    public (JsonArray Items, int Total) ListCheckouts(CheckoutQuery q, int page, int limit)
     {
         lock (_lock)
         {
+            var like = q.Query is null ? null : SqlLike.ContainsPattern(q.Query);
             var rows = _checkouts.Values
-                .Where(c => customerIds.Count == 0 || (c.CustomerId is not null && customerIds.Contains(c.CustomerId)))
-                .Where(c => productIds.Count == 0 || productIds.Contains(c.ProductId))
-                .Where(c => statuses.Count == 0 || statuses.Contains(CheckoutStatus(c)))
+                .Where(c => q.OrganizationIds.Count == 0 || q.OrganizationIds.Contains(OrganizationId))
+                .Where(c => q.CustomerIds.Count == 0 || (c.CustomerId is not null && q.CustomerIds.Contains(c.CustomerId)))
+                .Where(c => q.ExternalCustomerIds.Count == 0 || (c.CustomerId is not null && _customers[c.CustomerId].ExternalId is { } e && q.ExternalCustomerIds.Contains(e)))
+                .Where(c => q.ProductIds.Count == 0 || q.ProductIds.Contains(c.ProductId))
+                .Where(c => q.Statuses.Count == 0 || q.Statuses.Contains(CheckoutStatus(c)))
+                .Where(c => like is null || (c.CustomerEmail is not null && like.IsMatch(c.CustomerEmail)))
                 .OrderByDescending(c => c.CreatedAt)
                 .ToList();
             return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Checkout(c)).ToArray()), rows.Count);
@@ -333,8 +339,9 @@ internal sealed partial class EmulatorStore
     /// </summary>
     /// <param name="id">The checkout id.</param>
     /// <param name="productId">The product to select, which must be one of the checkout's products.</param>
+    /// <param name="email">The <c>customer_email</c> the update sets, if any (ignored when the email is locked).</param>
     /// <param name="apply">Sets the other changed fields; runs under the lock.</param>
-    public JsonObject UpdateCheckout(string id, string? productId, Action<CheckoutRecord> apply)
+    public JsonObject UpdateCheckout(string id, string? productId, string? email, Action<CheckoutRecord> apply)
     {
         lock (_lock)
         {
@@ -349,14 +356,33 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product is not available in this checkout.", JsonValue.Create(productId));
             }
 
+            // Polar validates subscription uniqueness on every update too, with the email the update would leave.
             var lockedEmail = ch.EmailLocked ? ch.CustomerEmail : null;
+            var prospectiveEmail = lockedEmail ?? email ?? ch.CustomerEmail;
+            RequireSubscriptionUniqueness(ch.CustomerId is { } customerId ? _customers[customerId] : prospectiveEmail is null ? null : CustomerByEmail(prospectiveEmail));
             apply(ch);
             ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
+            ch.Locale = "en";
             ch.ProductId = productId ?? ch.ProductId;
             ch.ModifiedAt = Now;
             var json = Models.Checkout(ch);
             Emit("checkout.updated", (JsonObject)json.DeepClone());
             return json;
+        }
+    }
+
+    /// <summary>
+    /// Polar's <c>_validate_subscription_uniqueness</c> (checkout service, run on update and on confirmation): unless the
+    /// organization allows multiple subscriptions, a customer (the checkout's, or else the live customer with the
+    /// checkout's email) who has a billable subscription (<c>active</c>, <c>trialing</c> or <c>past_due</c>, canceling or not)
+    /// cannot pay for another one. See
+    /// https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py.
+    /// </summary>
+    private void RequireSubscriptionUniqueness(CustomerRecord? customer)
+    {
+        if (!AllowMultipleSubscriptions && customer is not null && SubscriptionsOf(customer.Id).Any(x => x.IsBillable))
+        {
+            throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
         }
     }
 

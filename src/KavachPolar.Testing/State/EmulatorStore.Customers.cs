@@ -77,15 +77,17 @@ internal sealed partial class EmulatorStore
 
     /// <summary>
     /// <c>DELETE /v1/customers/{id}</c>: a soft delete, as Polar's customer service does. The external id moves
-    /// into the metadata (<c>__external_id</c>) and is freed, every subscription that has not ended is revoked
-    /// (with its webhooks), and the customer disappears from every look-up.
+    /// into the metadata (<c>__external_id</c>) and is freed, every billable subscription (<c>active</c>, <c>trialing</c>,
+    /// <c>past_due</c>) is revoked with its webhooks (Polar's <c>cancel_customer</c> leaves a paused one alone), and the
+    /// customer disappears from every look-up. See
+    /// https://github.com/polarsource/polar/blob/main/server/polar/customer/service.py and <c>customer/repository.py</c>.
     /// </summary>
     public void DeleteCustomer(string id)
     {
         lock (_lock)
         {
             var c = LiveCustomer(id) ?? throw PolarApiException.NotFound();
-            foreach (var s in SubscriptionsOf(c.Id).Where(s => s.EndedAt is null).OrderBy(s => s.CreatedAt).ToList())
+            foreach (var s in SubscriptionsOf(c.Id).Where(s => s.IsBillable && s.EndedAt is null).OrderBy(s => s.CreatedAt).ToList())
             {
                 RevokeNow(s, null, null);
             }

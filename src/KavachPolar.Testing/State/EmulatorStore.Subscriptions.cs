@@ -109,11 +109,6 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             var s = RequireSubscription(id);
-            if (s.Locked)
-            {
-                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
-            }
-
             switch (update.Variant)
             {
                 case "SubscriptionCancel" when update.CancelAtPeriodEnd:
@@ -148,11 +143,6 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             var s = RequireSubscription(id);
-            if (s.Locked)
-            {
-                throw PolarApiException.Polar(409, "SubscriptionLocked", "This subscription is pending an update.");
-            }
-
             RevokeNow(s, null, null);
             return Models.Subscription(s);
         }
@@ -183,7 +173,19 @@ internal sealed partial class EmulatorStore
         }
     }
 
-    /// <summary>Marks the subscription <c>past_due</c> as a failed renewal charge does (REFERENCE §3.2).</summary>
+    /// <summary>Makes the subscription's charges decline (renewals and dunning retries), or go through again.</summary>
+    public void DeclinePayments(string id, bool decline)
+    {
+        lock (_lock)
+        {
+            RequireSubscription(id).PaymentDeclines = decline;
+        }
+    }
+
+    /// <summary>
+    /// Declines the subscription's charges and moves the business clock to its period end, where the renewal fails:
+    /// the period advances, the cycle order is created, and the subscription becomes <c>past_due</c>.
+    /// </summary>
     public void FailRenewal(string id)
     {
         lock (_lock)
@@ -194,14 +196,21 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(403, "InactiveSubscription", "This subscription is not active.");
             }
 
-            s.Status = "past_due";
-            s.PastDueAt = Now;
-            s.ModifiedAt = Now;
-            EmitSubscriptionEvents(s, "subscription.past_due");
+            if (s.CancelAtPeriodEnd || s.PauseAtPeriodEnd || s.Amount == 0)
+            {
+                throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not charged at the end of its period.");
+            }
+
+            s.PaymentDeclines = true;
+            var by = s.CurrentPeriodEnd - Now;
+            Advance(by > TimeSpan.Zero ? by : TimeSpan.Zero);
         }
     }
 
-    /// <summary>A successful dunning retry: <c>past_due</c> back to <c>active</c>.</summary>
+    /// <summary>
+    /// The customer's payment method works again and the pending renewal is retried now, as Polar does when a
+    /// customer saves a new default payment method: <c>past_due</c> back to <c>active</c>, the order paid.
+    /// </summary>
     public void RecoverPayment(string id)
     {
         lock (_lock)
@@ -212,18 +221,8 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(403, "NotPermitted", "This subscription is not past due.");
             }
 
-            s.Status = "active";
-            s.PastDueAt = null;
-            s.ModifiedAt = Now;
-            EmitSubscriptionEvents(s, "subscription.active");
-        }
-    }
-
-    public void SetLocked(string id, bool locked)
-    {
-        lock (_lock)
-        {
-            RequireSubscription(id).Locked = locked;
+            s.PaymentDeclines = false;
+            RecoverPastDue(s);
         }
     }
 
@@ -244,16 +243,22 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s, "subscription.canceled");
     }
 
+    /// <summary>
+    /// Polar's subscription service <c>uncancel</c>: 410 <c>ResourceUnavailable</c> once the subscription has ended, 400
+    /// <c>BadRequest</c> unless a cancellation is scheduled on a billable subscription (<c>can_uncancel</c>). SDK 1.0.1
+    /// declares a 409 <c>SubscriptionNotScheduledToCancel</c> for the second case, but the server raises
+    /// <c>BadRequest</c>: https://github.com/polarsource/polar/blob/main/server/polar/subscription/service.py.
+    /// </summary>
     private void Uncancel(SubscriptionRecord s)
     {
-        if (s.EndedAt is not null || s.IsRevoked)
+        if (s.EndedAt is not null)
         {
-            throw PolarApiException.Polar(410, "ResourceUnavailable", "This subscription has already ended.");
+            throw PolarApiException.Polar(410, "ResourceUnavailable", "Unavailable");
         }
 
-        if (!s.CancelAtPeriodEnd)
+        if (!s.CancelAtPeriodEnd || !s.IsBillable)
         {
-            throw PolarApiException.Polar(409, "SubscriptionNotScheduledToCancel", "This subscription is not scheduled to cancel.");
+            throw PolarApiException.Polar(400, "BadRequest", "Bad request");
         }
 
         s.CancelAtPeriodEnd = false;
@@ -281,6 +286,7 @@ internal sealed partial class EmulatorStore
         s.CancellationComment = comment ?? s.CancellationComment;
         s.ModifiedAt = now;
         EmitSubscriptionEvents(s, "subscription.canceled", "subscription.revoked");
+        VoidDunningOrder(s);
     }
 
     private static void SwitchProduct(SubscriptionRecord s, ProductRecord p)
@@ -387,18 +393,9 @@ internal sealed partial class EmulatorStore
         var data = Models.Subscription(s);
         Emit("subscription.updated", (JsonObject)data.DeepClone());
         Emit("subscription.resumed", data);
-        EmitPaidOrder(s, "subscription_cycle", now);
-        EmitStateChanged(_customers[s.CustomerId]);
-    }
-
-    /// <summary>A cycle order: created pending, then updated and paid once the charge goes through.</summary>
-    private void EmitPaidOrder(SubscriptionRecord s, string billingReason, DateTimeOffset now)
-    {
-        var order = NewOrder(s, billingReason, s.Amount, null, now);
+        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
         Emit("order.created", Models.Order(order));
-        order.Status = "paid";
-        order.ModifiedAt = Now;
-        Emit("order.updated", Models.Order(order));
-        Emit("order.paid", Models.Order(order));
+        MarkOrderPaid(order);
+        EmitStateChanged(_customers[s.CustomerId]);
     }
 }

@@ -4,13 +4,18 @@ namespace KavachPolar.Testing.State;
 
 internal sealed partial class EmulatorStore
 {
-    /// <summary>The last dunning retry: a past-due subscription is revoked this long after it became past due (REFERENCE §3.2).</summary>
-    private static readonly TimeSpan DunningPeriod = TimeSpan.FromDays(21);
+    /// <summary>
+    /// Polar's <c>DUNNING_RETRY_INTERVALS</c>: after a renewal charge fails, the payment is retried 2, 5, 7 and 7 days
+    /// apart (2, 7, 14 and 21 days after the failure); when the last retry fails too, the subscription is revoked
+    /// (https://github.com/polarsource/polar/blob/main/server/polar/config.py, <c>order/service.py</c>).
+    /// </summary>
+    private static readonly TimeSpan[] DunningRetryIntervals = [TimeSpan.FromDays(2), TimeSpan.FromDays(5), TimeSpan.FromDays(7), TimeSpan.FromDays(7)];
 
     /// <summary>
     /// Moves the business clock forward and plays, in time order and each at its own instant, everything
-    /// that falls due: renewals (<c>subscription.cycled</c>), trial conversions, scheduled cancellations
-    /// (revoked), scheduled pauses and resumptions, exhausted dunning (revoked) and checkout expiry.
+    /// that falls due: renewals (<c>subscription.cycled</c>, with a failing charge <c>past_due</c>), trial conversions,
+    /// scheduled cancellations (revoked), scheduled pauses and resumptions, dunning retries (revoked when exhausted)
+    /// and checkout expiry.
     /// </summary>
     public void Advance(TimeSpan by)
     {
@@ -51,9 +56,9 @@ internal sealed partial class EmulatorStore
             {
                 Consider(s.CurrentPeriodEnd, () => EndPeriod(s));
             }
-            else if (s.Status == "past_due" && s.PastDueAt is { } pastDueAt)
+            else if (s.Status == "past_due" && s.DunningOrderId is { } orderId && _orders[orderId].NextPaymentAttemptAt is { } retryAt)
             {
-                Consider(pastDueAt + DunningPeriod, () => RevokeAfterDunning(s));
+                Consider(retryAt, () => RetryDunningPayment(s));
             }
             else if (s.Status == "paused" && s.ResumesAt is { } resumesAt)
             {
@@ -103,23 +108,110 @@ internal sealed partial class EmulatorStore
 
         s.ModifiedAt = now;
 
-        // Renewal and trial conversion: cycled, then updated, never active (REFERENCE §4.7).
+        // Renewal and trial conversion: the period advances first (cycled, then updated, never active), then the
+        // cycle order is created and charged. Polar's subscription service cycle and order service.
         var data = Models.Subscription(s);
         Emit("subscription.cycled", (JsonObject)data.DeepClone());
         Emit("subscription.updated", data);
-        EmitPaidOrder(s, "subscription_cycle", now);
+        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
+        Emit("order.created", Models.Order(order));
+        if (s.PaymentDeclines && order.Subtotal > 0)
+        {
+            // The charge failed: the first dunning attempt marks the subscription past due (updated + past_due).
+            s.Status = "past_due";
+            s.PastDueAt ??= now;
+            s.DunningOrderId = order.Id;
+            s.FailedPayments = 1;
+            order.NextPaymentAttemptAt = now + DunningRetryIntervals[0];
+            EmitSubscriptionEvents(s, "subscription.past_due");
+            return;
+        }
+
+        MarkOrderPaid(order);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 
-    private void RevokeAfterDunning(SubscriptionRecord s)
+    /// <summary>
+    /// A scheduled dunning retry. While the payment method declines, each failure schedules the next retry
+    /// (<c>DUNNING_RETRY_INTERVALS[failed - 1]</c>) and, once they are exhausted, revokes the subscription
+    /// (updated, canceled, revoked); otherwise the order is paid and the subscription is active again.
+    /// </summary>
+    private void RetryDunningPayment(SubscriptionRecord s)
     {
+        var order = _orders[s.DunningOrderId!];
+        if (!s.PaymentDeclines)
+        {
+            RecoverPastDue(s);
+            return;
+        }
+
         var now = Now;
+        s.FailedPayments++;
+        if (s.FailedPayments <= DunningRetryIntervals.Length)
+        {
+            order.NextPaymentAttemptAt = now + DunningRetryIntervals[s.FailedPayments - 1];
+            return;
+        }
+
         s.Status = "canceled";
         s.CanceledAt ??= now;
         s.EndsAt ??= now;
         s.EndedAt = now;
         s.ModifiedAt = now;
         EmitSubscriptionEvents(s, "subscription.canceled", "subscription.revoked");
+        VoidDunningOrder(s);
+    }
+
+    /// <summary>
+    /// A revoked subscription's pending order can no longer be collected: Polar voids it (status <c>void</c>, no next
+    /// attempt) and sends <c>order.updated</c>.
+    /// </summary>
+    private void VoidDunningOrder(SubscriptionRecord s)
+    {
+        if (s.DunningOrderId is not { } orderId)
+        {
+            return;
+        }
+
+        s.DunningOrderId = null;
+        var order = _orders[orderId];
+        order.Status = "void";
+        order.NextPaymentAttemptAt = null;
+        order.ModifiedAt = Now;
+        Emit("order.updated", Models.Order(order));
+    }
+
+    /// <summary>
+    /// A dunning payment went through: the subscription becomes active again (updated + active), then the order is
+    /// paid (<c>order.updated</c>, <c>order.paid</c>), as Polar's order service <c>handle_payment</c> does.
+    /// </summary>
+    private void RecoverPastDue(SubscriptionRecord s)
+    {
+        var now = Now;
+        s.Status = "active";
+        s.PastDueAt = null;
+        s.FailedPayments = 0;
+        s.ModifiedAt = now;
+        var data = Models.Subscription(s);
+        Emit("subscription.updated", (JsonObject)data.DeepClone());
+        Emit("subscription.active", data);
+        if (s.DunningOrderId is { } orderId)
+        {
+            s.DunningOrderId = null;
+            MarkOrderPaid(_orders[orderId]);
+        }
+
+        EmitStateChanged(_customers[s.CustomerId]);
+    }
+
+    /// <summary>The charge went through: <c>order.updated</c> and <c>order.paid</c>.</summary>
+    private void MarkOrderPaid(OrderRecord order)
+    {
+        order.Status = "paid";
+        order.NextPaymentAttemptAt = null;
+        order.ModifiedAt = Now;
+        Emit("order.updated", Models.Order(order));
+        Emit("order.paid", Models.Order(order));
     }
 
     private void Expire(CheckoutRecord ch)

@@ -22,4 +22,7 @@ internal sealed class OrderRecord
     public required string ItemId { get; init; }
     public required DateTimeOffset PeriodStart { get; init; }
     public required DateTimeOffset PeriodEnd { get; init; }
+
+    /// <summary>When the next dunning retry of a pending order is due.</summary>
+    public DateTimeOffset? NextPaymentAttemptAt { get; set; }
 }

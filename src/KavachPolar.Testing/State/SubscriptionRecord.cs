@@ -36,8 +36,14 @@ internal sealed class SubscriptionRecord
     /// <summary>A product change with <c>proration_behavior: next_period</c>, applied when the period renews.</summary>
     public PendingUpdateRecord? PendingUpdate { get; set; }
 
-    /// <summary>Set by <see cref="PolarEmulator.SetSubscriptionLocked"/>: updates get 409 SubscriptionLocked.</summary>
-    public bool Locked { get; set; }
+    /// <summary>Whether charges for this subscription are declined (renewals and dunning retries).</summary>
+    public bool PaymentDeclines { get; set; }
+
+    /// <summary>The pending cycle order whose payment is being retried while the subscription is past due.</summary>
+    public string? DunningOrderId { get; set; }
+
+    /// <summary>Failed payments of <see cref="DunningOrderId"/>, the initial renewal charge included.</summary>
+    public int FailedPayments { get; set; }
 
     /// <summary>Entitled: Polar's "active" flag (REFERENCE §3.2).</summary>
     public bool IsActive => Status is "active" or "trialing";

@@ -1,4 +1,4 @@
 namespace KavachPolar.Testing.Webhooks;
 
-/// <summary>One send of an event with its retries; <paramref name="SequenceAttempt"/> counts within this send.</summary>
-internal sealed record DeliveryJob(EmulatorWebhookEvent Event, EmulatorWebhookEndpoint Endpoint, int SequenceAttempt);
+/// <summary>One queued send of an event; its attempts are counted on the event itself.</summary>
+internal sealed record DeliveryJob(EmulatorWebhookEvent Event, EmulatorWebhookEndpoint Endpoint);

@@ -7,10 +7,12 @@ using KavachPolar.Testing.State;
 namespace KavachPolar.Testing.Webhooks;
 
 /// <summary>
-/// Delivers events as Polar does (REFERENCE §4.1, §4.6): one event row per endpoint with its own
-/// <c>webhook-id</c>, first attempts in order per endpoint, retries with backoff that are not ordered,
-/// success on 2xx only, no redirects followed, a per-attempt timeout, and an endpoint disabled once its
-/// 10 most recent events all failed.
+/// Delivers events as Polar's webhook tasks do (https://github.com/polarsource/polar/blob/main/server/polar/webhook/tasks.py
+/// and <c>webhook/service.py</c>): one event row per endpoint with its own <c>webhook-id</c>, first attempts in order per
+/// endpoint, retries with backoff that are not ordered, success on 2xx only, no redirects followed, a per-attempt
+/// timeout. An event's attempts are counted over its whole life, redeliveries included. When an event fails for good,
+/// the endpoint is disabled if its 10 most recent completed events (succeeded or failed) all failed; a disabled
+/// endpoint's events are skipped at every attempt, retries included.
 /// </summary>
 internal sealed class WebhookDispatcher : IAsyncDisposable
 {
@@ -18,6 +20,11 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
     public const string ApiVersion = "2026-10";
 
     private const int FailureThreshold = 10;
+
+    /// <summary>dramatiq's <c>compute_backoff</c> as Polar calls it: 2 s factor, 20 minute cap.</summary>
+    private const double BackoffFactorMilliseconds = 2000;
+
+    private const double MaxBackoffMilliseconds = 20 * 60 * 1000;
 
     private readonly Lock _lock = new();
     private readonly PolarEmulatorOptions _options;
@@ -120,7 +127,7 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
                 }
                 else
                 {
-                    Enqueue(new DeliveryJob(evt, endpoint, 1));
+                    Enqueue(new DeliveryJob(evt, endpoint));
                 }
             }
         }
@@ -161,12 +168,15 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
             foreach (var evt in ordered)
             {
                 evt.Status = EmulatorWebhookEventStatus.Pending;
-                Enqueue(new DeliveryJob(evt, _endpoints.First(e => e.Id == evt.EndpointId), 1));
+                Enqueue(new DeliveryJob(evt, _endpoints.First(e => e.Id == evt.EndpointId)));
             }
         }
     }
 
-    /// <summary>Sends an event again with a fresh set of retries, as Polar's manual redelivery does.</summary>
+    /// <summary>
+    /// Sends an event again, as Polar's manual redelivery does: same <c>webhook-id</c>, and the attempt count goes on
+    /// from where it stopped, so an event that already used up its attempts gets exactly one more.
+    /// </summary>
     public void Redeliver(string eventId)
     {
         lock (_lock)
@@ -180,7 +190,7 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
             foreach (var evt in matches)
             {
                 evt.Status = EmulatorWebhookEventStatus.Pending;
-                Enqueue(new DeliveryJob(evt, _endpoints.First(e => e.Id == evt.EndpointId), 1));
+                Enqueue(new DeliveryJob(evt, _endpoints.First(e => e.Id == evt.EndpointId)));
             }
         }
     }
@@ -238,7 +248,8 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
         int attempt;
         lock (_lock)
         {
-            if (evt.Status == EmulatorWebhookEventStatus.Skipped || (job.SequenceAttempt == 1 && !endpoint.Enabled && evt.Attempts == 0))
+            // Polar checks the endpoint before every attempt, retries and redeliveries included.
+            if (evt.Status == EmulatorWebhookEventStatus.Skipped || !endpoint.Enabled)
             {
                 evt.Status = EmulatorWebhookEventStatus.Skipped;
                 Interlocked.Decrement(ref _outstanding);
@@ -286,43 +297,73 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
             _deliveries.Add(delivery);
             if (delivery.Succeeded)
             {
+                evt.Outcome = true;
                 evt.Status = EmulatorWebhookEventStatus.Succeeded;
             }
-            else if (job.SequenceAttempt < _options.WebhookMaxAttempts && evt.Status != EmulatorWebhookEventStatus.Skipped)
+            else if (evt.Status == EmulatorWebhookEventStatus.Skipped)
+            {
+                // Skipped while the attempt was in flight (the endpoint was disabled): nothing more to do.
+            }
+            else if (attempt < _options.WebhookMaxAttempts)
             {
                 evt.Status = EmulatorWebhookEventStatus.Pending;
                 Interlocked.Increment(ref _outstanding);
                 retry = true;
             }
-            else if (evt.Status != EmulatorWebhookEventStatus.Skipped)
+            else
             {
-                evt.Status = EmulatorWebhookEventStatus.Failed;
-                DisableIfFailing(endpoint);
+                // A redelivery that fails for good does not undo an earlier success (Polar keeps succeeded=true).
+                evt.Outcome ??= false;
+                evt.Status = evt.Outcome == true ? EmulatorWebhookEventStatus.Succeeded : EmulatorWebhookEventStatus.Failed;
+                if (evt.Outcome == false)
+                {
+                    DisableIfFailing(endpoint);
+                }
             }
         }
 
         if (retry)
         {
             // Retries run beside the endpoint's queue, so later events can overtake a failing one, as in Polar.
-            var next = job with { SequenceAttempt = job.SequenceAttempt + 1 };
-            var delay = RetryDelay(job.SequenceAttempt);
-            _ = Task.Run(() => RetryLaterAsync(next, delay));
+            var delay = RetryDelay(attempt);
+            _ = Task.Run(() => RetryLaterAsync(job, delay));
         }
 
         Interlocked.Decrement(ref _outstanding);
     }
 
+    /// <summary>
+    /// The delay after failed attempt <paramref name="failedAttempt"/> (counted over the event's life): the configured
+    /// <see cref="PolarEmulatorOptions.WebhookRetryDelays"/> as given, or Polar's
+    /// <c>min(2 s * 2^n, 20 min)</c> with jitter between 50 % and 100 % when none are configured.
+    /// </summary>
     private TimeSpan RetryDelay(int failedAttempt)
     {
         var delays = _options.WebhookRetryDelays;
-        return delays.Count == 0 ? TimeSpan.Zero : delays[Math.Min(failedAttempt, delays.Count) - 1];
+        if (delays.Count > 0)
+        {
+            return delays[Math.Min(failedAttempt, delays.Count) - 1];
+        }
+
+        var backoff = Math.Min(BackoffFactorMilliseconds * Math.Pow(2, Math.Min(failedAttempt, 32)), MaxBackoffMilliseconds) / 2;
+#pragma warning disable CA5394 // Jitter, not security.
+        return TimeSpan.FromMilliseconds(Math.Floor(backoff + (Random.Shared.NextDouble() * backoff)));
+#pragma warning restore CA5394
     }
 
-    /// <summary>REFERENCE §4.6: disabled when the 10 most recent events all failed; pending ones are skipped.</summary>
+    /// <summary>
+    /// Polar's <c>on_event_failed</c>: the endpoint is disabled when its 10 most recent completed events (those with an
+    /// outcome, newest first by creation) all failed; its pending and held events are then skipped.
+    /// </summary>
     private void DisableIfFailing(EmulatorWebhookEndpoint endpoint)
     {
-        var recent = _events.Where(e => e.EndpointId == endpoint.Id).TakeLast(FailureThreshold).ToList();
-        if (recent.Count < FailureThreshold || recent.Any(e => e.Status != EmulatorWebhookEventStatus.Failed))
+        if (!endpoint.Enabled)
+        {
+            return;
+        }
+
+        var recent = _events.Where(e => e.EndpointId == endpoint.Id && e.Outcome is not null).TakeLast(FailureThreshold).ToList();
+        if (recent.Count < FailureThreshold || recent.Any(e => e.Outcome != false))
         {
             return;
         }

@@ -267,8 +267,9 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     }
 
     /// <summary>
-    /// Turns Polar's <c>loc</c> (<c>["body","CheckoutProductsCreate","products",0]</c>) into a field
-    /// path (<c>products[0]</c>): the leading <c>body</c> and pydantic's union member names go.
+    /// Turns Polar's <c>loc</c> (<c>["body","CheckoutProductsCreate","products",0]</c>,
+    /// <c>["body","individual","email"]</c>) into a field path (<c>products[0]</c>, <c>email</c>): the leading
+    /// <c>body</c> and the union member names and tags go.
     /// </summary>
     internal static string FieldPath(JsonElement[]? loc)
     {
@@ -293,7 +294,9 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
                 continue;
             }
 
-            if (name.Length > 0 && char.IsUpper(name[0]))
+            // Pydantic's union member names (CheckoutProductsCreate) and the customer union's tags ("individual",
+            // "team" right after "body") are not field names.
+            if ((name.Length > 0 && char.IsUpper(name[0])) || (i == 1 && name is "individual" or "team" && loc[0].ValueKind == JsonValueKind.String && loc[0].GetString() == "body"))
             {
                 continue;
             }

@@ -139,9 +139,10 @@ internal sealed class KavachPolarSubscriptionService(
         var result = await api.SetCancelAtPeriodEndAsync(current.Id, cancel, ct).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
-            // Resuming what Polar says is not scheduled to cancel: the server answers 400 BadRequest, its SDK types a
-            // 409 SubscriptionNotScheduledToCancel. Both mean our copy was behind: re-read it instead of failing.
-            if (!cancel && result.Error!.Kind is PolarErrorKind.Rejected or PolarErrorKind.Conflict && result.Error.StatusCode is 400 or 409)
+            // Resuming what Polar says is not scheduled to cancel: the server answers 400 BadRequest (its SDK types a
+            // 409 SubscriptionNotScheduledToCancel), or 410 ResourceUnavailable once the subscription has ended. All
+            // mean our copy was behind: re-read it instead of failing.
+            if (!cancel && result.Error!.Kind is PolarErrorKind.Rejected or PolarErrorKind.Conflict && result.Error.StatusCode is 400 or 409 or 410)
             {
                 await ReconcileUserAsync(userId, ct).ConfigureAwait(false);
                 return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));

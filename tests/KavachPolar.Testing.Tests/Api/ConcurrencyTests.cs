@@ -29,4 +29,23 @@ public sealed class ConcurrencyTests
         var list = await h.Http.GetAsync("v1/subscriptions/?limit=100");
         Assert.Equal(16, list.Json["pagination"]!["total_count"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task Concurrent_updates_of_one_subscription_are_serialized_and_never_answer_409()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
+        {
+            using var client = new PolarHttp(h.Emulator);
+            var body = i % 2 == 0 ? "{\"cancel_at_period_end\":true}" : $"{{\"metadata\":{{\"n\":{i}}}}}";
+            return await client.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", body);
+        }));
+
+        var cancels = responses.Where((_, i) => i % 2 == 0).Select(r => r.Status).Order().ToList();
+        Assert.Equal([200, 403, 403, 403, 403, 403], cancels);
+        Assert.All(responses.Where((_, i) => i % 2 == 1), r => Assert.Equal(200, r.Status));
+        Assert.True(JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["cancel_at_period_end"]!.GetValue<bool>());
+    }
 }

@@ -78,6 +78,58 @@ public sealed class CustomerLinkingTests
     }
 
     [Fact]
+    public async Task Without_a_customer_the_typed_emails_customer_is_used_even_when_it_belongs_to_another_external_id()
+    {
+        await using var h = await Harness.StartAsync();
+        var owner = h.Emulator.CreateCustomer("shared.inbox@gmail.com", "Owner", "usr_owner");
+        var checkout = await h.CreateCheckoutAsync(new JsonObject { ["external_customer_id"] = "usr_payer", ["customer_metadata"] = new JsonObject { ["source"] = "checkout" } });
+
+        var result = await h.Emulator.PayCheckoutAsync(checkout["id"]!.GetValue<string>(), "Shared.Inbox@gmail.com", cancellationToken: TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Null(checkout["customer_id"]);
+        Assert.Equal(owner.Id, result.CustomerId);
+        var customer = await h.Http.GetAsync($"v1/customers/{owner.Id}");
+        Assert.Equal("usr_owner", customer["external_id"]);
+        Assert.Equal("checkout", customer.Json["metadata"]!["source"]!.GetValue<string>());
+        Assert.Equal(404, (await h.Http.GetAsync("v1/customers/external/usr_payer")).Status);
+        Assert.Single(h.Emulator.Customers);
+        Assert.Single(h.ReceivedTypes(), t => t == "customer.created");
+        Assert.Equal(owner.Id, JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["customer"]!["id"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("first.owner@gmail.com")]
+    [InlineData("bystander@gmail.com")]
+    public async Task A_taken_external_id_is_no_mismatch_when_a_customer_has_the_typed_email(string typedEmail)
+    {
+        await using var h = await Harness.StartAsync();
+        h.Emulator.CreateCustomer("bystander@gmail.com");
+        var checkout = await h.CreateCheckoutAsync(new JsonObject { ["external_customer_id"] = "usr_claimed" });
+        var claimer = h.Emulator.CreateCustomer("first.owner@gmail.com", externalId: "usr_claimed");
+
+        var result = await h.Emulator.PayCheckoutAsync(checkout["id"]!.GetValue<string>(), typedEmail, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(h.Emulator.Customers.Single(c => c.Email == typedEmail).Id, result.CustomerId);
+        Assert.Equal(claimer.Id, (await h.Http.GetAsync("v1/customers/external/usr_claimed"))["id"]);
+        Assert.Equal(2, h.Emulator.Customers.Count);
+    }
+
+    [Fact]
+    public async Task A_new_customer_gets_the_checkouts_external_id_and_customer_metadata()
+    {
+        await using var h = await Harness.StartAsync();
+        var checkout = await h.CreateCheckoutAsync(new JsonObject { ["external_customer_id"] = "usr_fresh", ["customer_metadata"] = new JsonObject { ["plan"] = "pro" } });
+
+        var result = await h.Emulator.PayCheckoutAsync(checkout["id"]!.GetValue<string>(), "fresh.face@gmail.com", cancellationToken: TestContext.Current.CancellationToken);
+
+        var customer = await h.Http.GetAsync("v1/customers/external/usr_fresh");
+        Assert.Equal(result.CustomerId, customer["id"]);
+        Assert.Equal("fresh.face@gmail.com", customer["email"]);
+        Assert.Equal("pro", customer.Json["metadata"]!["plan"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_customer_id_links_the_customer_prefills_and_locks_the_email()
     {
         await using var h = await Harness.StartAsync();

@@ -97,6 +97,46 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
+    public async Task An_empty_polar_version_header_falls_back_to_the_current_version()
+    {
+        await using var h = await Harness.StartAsync();
+        using var client = new PolarHttp(h.Emulator, version: "");
+
+        var response = await client.GetAsync("v1/subscriptions/");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("2026-10", response.Headers["polar-version"]);
+    }
+
+    [Theory]
+    [InlineData("v1/benefits/")]
+    [InlineData("v1/subscriptions")]
+    [InlineData("v1/customers/external/a/b/c")]
+    public async Task A_wrong_token_is_refused_before_routing_even_on_a_path_that_does_not_exist(string path)
+    {
+        await using var h = await Harness.StartAsync();
+        using var wrong = new PolarHttp(h.Emulator, token: "polar_oat_someone_elses");
+
+        var response = await wrong.GetAsync(path);
+
+        Assert.Equal(401, response.Status);
+        Assert.Equal(InvalidTokenBody, response.Body);
+    }
+
+    [Theory]
+    [InlineData("v1/benefits/", 404)]
+    [InlineData("v1/subscriptions", 307)]
+    public async Task A_missing_token_is_refused_only_after_routing(string path, int expected)
+    {
+        await using var h = await Harness.StartAsync();
+        using var anonymous = new PolarHttp(h.Emulator, token: "");
+
+        var response = await anonymous.GetAsync(path);
+
+        Assert.Equal(expected, response.Status);
+    }
+
+    [Fact]
     public async Task A_collection_route_without_its_trailing_slash_redirects_307_to_the_slashed_path()
     {
         await using var h = await Harness.StartAsync();
@@ -207,8 +247,50 @@ public sealed class ErrorShapeTests
         Assert.Equal(422, response.Status);
         var error = response.Json["detail"]![0]!;
         Assert.Equal("value_error", error["type"]!.GetValue<string>());
-        Assert.Equal("[\"body\",\"email\"]", error["loc"]!.ToJsonString());
+        Assert.Equal("[\"body\",\"individual\",\"email\"]", error["loc"]!.ToJsonString());
         Assert.Equal("value is not a valid email address: " + reason, error["msg"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Customer_create_validation_errors_carry_the_union_tag_and_an_unknown_type_is_an_invalid_tag()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var missing = await h.Http.PostAsync("v1/customers/", "{\"name\":\"No Email\"}");
+        var explicitIndividual = await h.Http.PostAsync("v1/customers/", "{\"type\":\"individual\",\"email\":\"fine@gmail.com\",\"name\":1}");
+        var unknownType = await h.Http.PostAsync("v1/customers/", "{\"type\":\"company\",\"email\":\"co@gmail.com\"}");
+        var notAnObject = await h.Http.PostAsync("v1/customers/", "[]");
+
+        Assert.Equal(422, missing.Status);
+        Assert.Equal("RequestValidationError", missing["error"]);
+        Assert.Equal("missing", missing.Json["detail"]![0]!["type"]!.GetValue<string>());
+        Assert.Equal("[\"body\",\"individual\",\"email\"]", missing.Json["detail"]![0]!["loc"]!.ToJsonString());
+        Assert.Equal("[\"body\",\"individual\",\"name\"]", explicitIndividual.Json["detail"]![0]!["loc"]!.ToJsonString());
+        var tag = unknownType.Json["detail"]![0]!;
+        Assert.Equal("union_tag_invalid", tag["type"]!.GetValue<string>());
+        Assert.Equal("[\"body\"]", tag["loc"]!.ToJsonString());
+        Assert.Equal("Input tag 'company' found using _customer_create_type() does not match any of the expected tags: 'individual', 'team'", tag["msg"]!.GetValue<string>());
+        Assert.Equal("[\"body\",\"individual\"]", notAnObject.Json["detail"]![0]!["loc"]!.ToJsonString());
+        Assert.Empty(h.Emulator.Customers);
+    }
+
+    [Theory]
+    [InlineData("6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c")]
+    [InlineData("6B0E4B3C-1C2D-4F6E-8A9B-1D2E3F4A5B6C")]
+    public async Task Duplicate_product_ids_are_refused_by_the_products_validator(string again)
+    {
+        await using var h = await Harness.StartAsync();
+
+        var response = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id, h.Team.Id, again) }.ToJsonString());
+
+        Assert.Equal(422, response.Status);
+        Assert.Equal("RequestValidationError", response["error"]);
+        var detail = response.Json["detail"]!.AsArray();
+        Assert.Equal(
+            $"{{\"type\":\"value_error\",\"loc\":[\"body\",\"CheckoutProductsCreate\",\"products\"],\"msg\":\"Value error, Product IDs must be unique.\",\"input\":[\"{h.Pro.Id}\",\"{h.Team.Id}\",\"{again}\"],\"ctx\":{{\"error\":{{}}}}}}",
+            detail[0]!.ToJsonString());
+        Assert.Equal(["[\"body\",\"CheckoutProductCreate\",\"product_id\"]", "[\"body\",\"CheckoutPriceCreate\",\"product_price_id\"]"], detail.Skip(1).Select(d => d!["loc"]!.ToJsonString()));
+        Assert.Empty(h.Emulator.Events);
     }
 
     [Fact]
@@ -255,28 +337,73 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
-    public async Task Uncanceling_a_subscription_not_scheduled_to_cancel_is_a_conflict()
+    public async Task Uncanceling_a_subscription_not_scheduled_to_cancel_is_polars_bare_bad_request()
     {
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
+        var seen = h.Receiver.Received.Count;
 
         var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
+        var control = await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.UncancelSubscriptionAsync(result.SubscriptionId, TestContext.Current.CancellationToken));
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(409, response.Status);
-        Assert.Equal("SubscriptionNotScheduledToCancel", response["error"]);
+        Assert.Equal(400, response.Status);
+        Assert.Equal("{\"error\":\"BadRequest\",\"detail\":\"Bad request\"}", response.Body);
+        Assert.Equal(400, control.StatusCode);
+        Assert.Empty(h.ReceivedTypes(seen));
     }
 
     [Fact]
-    public async Task A_locked_subscription_answers_409_subscription_locked()
+    public async Task Uncanceling_a_past_due_subscription_scheduled_to_cancel_undoes_the_cancellation()
     {
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
-        h.Emulator.SetSubscriptionLocked(result.SubscriptionId);
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        Assert.Equal(200, (await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}")).Status);
 
-        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}");
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("past_due", response["status"]);
+        Assert.False(response.Json["cancel_at_period_end"]!.GetValue<bool>());
+        Assert.Null(response.Json["canceled_at"]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Uncanceling_an_ended_subscription_is_resource_unavailable(bool scheduledFirst)
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        if (scheduledFirst)
+        {
+            Assert.Equal(200, (await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}")).Status);
+            await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(32), TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            Assert.Equal(200, (await h.Http.DeleteAsync($"v1/subscriptions/{result.SubscriptionId}")).Status);
+        }
+
+        var response = await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":false}");
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("{\"error\":\"ResourceUnavailable\",\"detail\":\"Unavailable\"}", response.Body);
+    }
+
+    [Fact]
+    public async Task An_injected_409_is_a_conflict_polar_really_raises_not_the_never_raised_subscription_locked()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Emulator.InjectFault(HttpMethod.Post, "/v1/checkouts/", 409);
+
+        var response = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id) }.ToJsonString());
+        var next = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Pro.Id) }.ToJsonString());
 
         Assert.Equal(409, response.Status);
-        Assert.Equal("{\"error\":\"SubscriptionLocked\",\"detail\":\"This subscription is pending an update.\"}", response.Body);
+        Assert.Equal("{\"error\":\"CheckoutCustomerDeleted\",\"detail\":\"The customer associated with this checkout has been deleted.\"}", response.Body);
+        Assert.Equal(201, next.Status);
     }
 
     [Fact]

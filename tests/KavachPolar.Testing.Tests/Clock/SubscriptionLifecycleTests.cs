@@ -153,28 +153,79 @@ public sealed class SubscriptionLifecycleTests
     }
 
     [Fact]
-    public async Task A_failed_renewal_makes_the_subscription_past_due_and_recovery_makes_it_active()
+    public async Task A_failed_renewal_advances_the_period_first_then_makes_the_subscription_past_due_and_recovery_pays_the_order()
     {
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
+        var before = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!;
         var seen = h.Receiver.Received.Count;
 
         await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
-        var pastDue = Data(h.Receiver.Received[seen + 1]);
+        var afterFailure = h.Receiver.Received.Count;
+        var cycled = Data(h.Receiver.Received[seen]);
+        var order = Data(h.Receiver.Received[seen + 2]);
+        var pastDue = Data(h.Receiver.Received[seen + 4]);
+        var pendingOrder = await h.Http.GetAsync($"v1/orders/{order["id"]}");
         await h.Emulator.RecoverRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(["subscription.updated", "subscription.past_due", "customer.state_changed", "subscription.updated", "subscription.active", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", "customer.state_changed"], h.ReceivedTypes(seen).Take(afterFailure - seen));
+        Assert.Equal("active", cycled["status"]!.GetValue<string>());
+        Assert.Equal(Date(before["current_period_end"]), Date(cycled["current_period_start"]));
+        Assert.Equal("pending", order["status"]!.GetValue<string>());
+        Assert.Equal("subscription_cycle", order["billing_reason"]!.GetValue<string>());
         Assert.Equal("past_due", pastDue["status"]!.GetValue<string>());
-        Assert.NotNull(pastDue["past_due_at"]);
-        var recovered = Data(h.Receiver.Received[seen + 4]);
+        Assert.Equal(Date(before["current_period_end"]), Date(pastDue["past_due_at"]));
+        Assert.Equal(Date(cycled["current_period_end"]), Date(pastDue["current_period_end"]));
+        Assert.Equal(Date(pastDue["past_due_at"]).AddDays(2), Date(pendingOrder.Json["next_payment_attempt_at"]));
+        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(afterFailure));
+        var recovered = Data(h.Receiver.Received[afterFailure + 1]);
         Assert.Equal("active", recovered["status"]!.GetValue<string>());
         Assert.Null(recovered["past_due_at"]);
+        var paid = Data(h.Receiver.Received[afterFailure + 3]);
+        Assert.Equal(order["id"]!.GetValue<string>(), paid["id"]!.GetValue<string>());
+        Assert.Null(paid["next_payment_attempt_at"]);
     }
 
     [Fact]
-    public async Task A_past_due_subscription_is_revoked_when_dunning_runs_out()
+    public async Task Dunning_retries_after_2_5_7_and_7_days_then_revokes_and_voids_the_order()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var orderId = Data(h.Receiver.Received.Last(r => r.Type == "order.created"))["id"]!.GetValue<string>();
+        var failedAt = Date(JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["past_due_at"]);
+        var seen = h.Receiver.Received.Count;
+        var nextAttempts = new List<DateTimeOffset>();
+        foreach (var day in new[] { 0, 2, 7, 14 })
+        {
+            await h.Emulator.AdvanceTimeAsync(failedAt.AddDays(day).AddMinutes(1) - h.Emulator.UtcNow, TestContext.Current.CancellationToken);
+            nextAttempts.Add(Date((await h.Http.GetAsync($"v1/orders/{orderId}")).Json["next_payment_attempt_at"]));
+        }
+
+        await h.Emulator.AdvanceTimeAsync(failedAt.AddDays(21).AddMinutes(-2) - h.Emulator.UtcNow, TestContext.Current.CancellationToken);
+        var stillPastDue = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>();
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var silentWhileRetrying = h.ReceivedTypes(seen);
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal([failedAt.AddDays(2), failedAt.AddDays(7), failedAt.AddDays(14), failedAt.AddDays(21)], nextAttempts);
+        Assert.Equal("past_due", stillPastDue);
+        Assert.Empty(silentWhileRetrying);
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed", "order.updated"], h.ReceivedTypes(seen));
+        var revoked = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!;
+        Assert.Equal("canceled", revoked["status"]!.GetValue<string>());
+        Assert.Equal(failedAt.AddDays(21), Date(revoked["ended_at"]));
+        var voided = await h.Http.GetAsync($"v1/orders/{orderId}");
+        Assert.Equal("void", voided["status"]);
+        Assert.Null(voided.Json["next_payment_attempt_at"]);
+    }
+
+    [Fact]
+    public async Task A_dunning_retry_that_goes_through_makes_the_subscription_active_at_its_scheduled_time()
     {
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
@@ -182,14 +233,62 @@ public sealed class SubscriptionLifecycleTests
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
         var seen = h.Receiver.Received.Count;
 
-        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(20), TestContext.Current.CancellationToken);
-        var stillPastDue = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>();
-        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(2), TestContext.Current.CancellationToken);
+        h.Emulator.DeclinePayments(result.SubscriptionId, declined: false);
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(1), TestContext.Current.CancellationToken);
+        var afterOneDay = JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>();
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(1), TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal("past_due", stillPastDue);
-        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(seen));
-        Assert.Equal("canceled", JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>());
+        Assert.Equal("past_due", afterOneDay);
+        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal("active", JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_trial_whose_first_charge_fails_converts_and_then_becomes_past_due()
+    {
+        await using var h = await Harness.StartAsync();
+        var trial = await h.SubscribeAsync(productId: h.Trial.Id);
+        var seen = h.Receiver.Received.Count;
+
+        await h.Emulator.FailRenewalAsync(trial.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal("active", Data(h.Receiver.Received[seen])["status"]!.GetValue<string>());
+        Assert.Equal(1900, Data(h.Receiver.Received[seen + 2])["total_amount"]!.GetValue<long>());
+        Assert.Equal("past_due", Data(h.Receiver.Received[seen + 4])["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Revoking_a_past_due_subscription_voids_its_pending_order()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        await h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var seen = h.Receiver.Received.Count;
+
+        Assert.Equal(200, (await h.Http.DeleteAsync($"v1/subscriptions/{result.SubscriptionId}")).Status);
+        await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(30), TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed", "order.updated"], h.ReceivedTypes(seen));
+        Assert.Equal("void", Data(h.Receiver.Received[^1])["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_renewal_cannot_fail_when_nothing_is_charged_at_period_end()
+    {
+        await using var h = await Harness.StartAsync();
+        var result = await h.SubscribeAsync();
+        Assert.Equal(200, (await h.Http.PatchAsync($"v1/subscriptions/{result.SubscriptionId}", "{\"cancel_at_period_end\":true}")).Status);
+        var now = h.Emulator.UtcNow;
+
+        var e = await Assert.ThrowsAsync<PolarEmulatorException>(() => h.Emulator.FailRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken));
+
+        Assert.Equal(403, e.StatusCode);
+        Assert.True(h.Emulator.UtcNow - now < TimeSpan.FromDays(1));
     }
 
     [Fact]

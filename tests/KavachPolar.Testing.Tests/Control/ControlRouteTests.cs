@@ -56,14 +56,20 @@ public sealed class ControlRouteTests
         await using var h = await Harness.StartAsync();
         var result = await h.SubscribeAsync();
 
+        var pastDue = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/fail-renewal");
+        var recovered = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/recover");
+        var declining = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/decline-payments");
         var canceled = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/cancel");
         using var again = await h.Http.Client.PostAsync(new Uri($"_emulator/subscriptions/{result.SubscriptionId}/cancel", UriKind.Relative), null, TestContext.Current.CancellationToken);
-        var pastDue = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/fail-renewal");
+        using var failAgain = await h.Http.Client.PostAsync(new Uri($"_emulator/subscriptions/{result.SubscriptionId}/fail-renewal", UriKind.Relative), null, TestContext.Current.CancellationToken);
         var revoked = await PostAsync(h, $"_emulator/subscriptions/{result.SubscriptionId}/revoke");
 
+        Assert.Equal("past_due", pastDue["status"]!.GetValue<string>());
+        Assert.Equal("active", recovered["status"]!.GetValue<string>());
+        Assert.Equal("active", declining["status"]!.GetValue<string>());
         Assert.True(canceled["cancel_at_period_end"]!.GetValue<bool>());
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, again.StatusCode);
-        Assert.Equal("past_due", pastDue["status"]!.GetValue<string>());
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, failAgain.StatusCode);
         Assert.Equal("canceled", revoked["status"]!.GetValue<string>());
     }
 

@@ -123,6 +123,101 @@ public sealed class SandboxParityTests
         Assert.Contains(missing.Json["detail"]!.AsArray(), d => d!["loc"]!.ToJsonString() == "[\"body\",\"CheckoutProductsCreate\",\"products\"]");
     }
 
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task A_customer_with_an_active_subscription_can_open_a_second_checkout_but_not_update_or_pay_it(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var subscriptionId = await ActiveSubscriptionAsync(t);
+        var customerId = (await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/{subscriptionId}"))["customer_id"];
+
+        // Polar's organization default allow_multiple_subscriptions = false: the check runs on update and confirmation.
+        var checkout = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", new JsonObject { ["products"] = new JsonArray(t.ProductId), ["customer_id"] = customerId }.ToJsonString());
+        var update = await t.SendAsync(HttpMethod.Patch, $"v1/checkouts/{checkout["id"]}", "{\"customer_name\":\"Parity Second\"}");
+
+        Assert.Equal(201, checkout.Status);
+        Assert.Equal(customerId, checkout["customer_id"]);
+        Assert.Equal(403, update.Status);
+        Assert.Equal("{\"error\":\"AlreadyActiveSubscriptionError\",\"detail\":\"You already have an active subscription.\"}", update.Body);
+        if (t.EmulatorInstance is { } emulator)
+        {
+            var pay = await Assert.ThrowsAsync<PolarEmulatorException>(() => emulator.PayCheckoutAsync(checkout["id"], cancellationToken: TestContext.Current.CancellationToken));
+            Assert.Equal(update.Body, pay.ErrorBody);
+        }
+
+        Assert.Equal("open", (await t.SendAsync(HttpMethod.Get, $"v1/checkouts/{checkout["id"]}"))["status"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Deleting_a_customer_hides_it_and_frees_its_external_id_and_email(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var email = ParityTarget.UniqueEmail("delete");
+        var externalId = "parity_" + Guid.NewGuid().ToString("N");
+        var customer = await t.SendAsync(HttpMethod.Post, "v1/customers/", new JsonObject { ["email"] = email, ["external_id"] = externalId }.ToJsonString());
+        Assert.Equal(201, customer.Status);
+
+        var deleted = await t.SendAsync(HttpMethod.Delete, $"v1/customers/{customer["id"]}");
+        var byId = await t.SendAsync(HttpMethod.Get, $"v1/customers/{customer["id"]}");
+        var byExternal = await t.SendAsync(HttpMethod.Get, $"v1/customers/external/{externalId}");
+        var listed = await t.SendAsync(HttpMethod.Get, $"v1/customers/?email={Uri.EscapeDataString(email)}");
+        var checkout = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", new JsonObject { ["products"] = new JsonArray(t.ProductId), ["customer_id"] = customer["id"] }.ToJsonString());
+        var again = await t.SendAsync(HttpMethod.Post, "v1/customers/", new JsonObject { ["email"] = email, ["external_id"] = externalId }.ToJsonString());
+
+        Assert.Equal(204, deleted.Status);
+        Assert.Equal("", deleted.Body);
+        Assert.Equal(404, byId.Status);
+        Assert.Equal("{\"error\":\"ResourceNotFound\",\"detail\":\"Not found\"}", byExternal.Body);
+        Assert.Empty(listed.Json["items"]!.AsArray());
+        Assert.Equal(422, checkout.Status);
+        Assert.Contains(checkout.Json["detail"]!.AsArray(), d => d!["loc"]!.ToJsonString() == "[\"body\",\"customer_id\"]");
+        Assert.Equal(201, again.Status);
+        Assert.NotEqual(customer["id"], again["id"]);
+        Assert.Equal(again["id"], (await t.SendAsync(HttpMethod.Get, $"v1/customers/external/{externalId}"))["id"]);
+        Assert.Equal(204, (await t.SendAsync(HttpMethod.Delete, $"v1/customers/{again["id"]}")).Status);
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Uncanceling_a_subscription_with_nothing_scheduled_is_a_bare_bad_request(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var subscriptionId = await ActiveSubscriptionAsync(t);
+
+        var response = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"cancel_at_period_end\":false}");
+
+        // SDK 1.0.1 declares a 409 SubscriptionNotScheduledToCancel here; the server source raises BadRequest.
+        Assert.Equal(400, response.Status);
+        Assert.Equal("{\"error\":\"BadRequest\",\"detail\":\"Bad request\"}", response.Body);
+        Assert.False((await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/{subscriptionId}")).Json["cancel_at_period_end"]!.GetValue<bool>());
+    }
+
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Uncanceling_an_ended_subscription_is_resource_unavailable(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        string subscriptionId;
+        if (t.EmulatorInstance is not null)
+        {
+            subscriptionId = await ActiveSubscriptionAsync(t);
+            Assert.Equal(200, (await t.SendAsync(HttpMethod.Delete, $"v1/subscriptions/{subscriptionId}")).Status);
+        }
+        else
+        {
+            var list = await t.SendAsync(HttpMethod.Get, $"v1/subscriptions/?product_id={t.ProductId}&status=canceled&limit=1");
+            var items = list.Json["items"]!.AsArray();
+            Assert.SkipWhen(items.Count == 0, "The sandbox product has no ended subscription; revoke one first.");
+            subscriptionId = items[0]!["id"]!.GetValue<string>();
+        }
+
+        var response = await t.SendAsync(HttpMethod.Patch, $"v1/subscriptions/{subscriptionId}", "{\"cancel_at_period_end\":false}");
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("{\"error\":\"ResourceUnavailable\",\"detail\":\"Unavailable\"}", response.Body);
+    }
+
     /// <summary>
     /// A subscription to act on: on the emulator a paid checkout; on the sandbox (where paying needs a browser)
     /// an existing active, not-canceling subscription of the product, or the test is skipped.

@@ -24,6 +24,8 @@ public sealed class Harness : IAsyncDisposable
 
     public EmulatorProduct Pro => Emulator.Products.Single(p => p.Name == "Pro");
 
+    public EmulatorProduct Team => Emulator.Products.Single(p => p.Name == "Team");
+
     public EmulatorProduct Trial => Emulator.Products.Single(p => p.TrialInterval is not null);
 
     public static async Task<Harness> StartAsync(Action<PolarEmulatorOptions>? configure = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, string? secret = null, IEnumerable<string>? events = null)
@@ -81,12 +83,6 @@ public sealed class Harness : IAsyncDisposable
         var sampled = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (path, method, status, body) in Http.Responses)
         {
-            // The August 2026 spec lists only SubscriptionLocked for a PATCH 409; SDK 1.0.1 adds this one (REFERENCE §3.2).
-            if (status == 409 && body.Contains("\"SubscriptionNotScheduledToCancel\"", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
             if (SchemaPaths.ResponseComponent(path, method, status) is { } component && (sampled[component] = sampled.GetValueOrDefault(component) + 1) <= 2)
             {
                 problems.AddRange(schemas.Validate(component, body).Take(3).Select(e => $"{method} {path} -> {status}: {e}"));

@@ -117,6 +117,149 @@ public sealed class WebhookDeliveryTests
     }
 
     [Fact]
+    public async Task Only_completed_events_count_towards_disabling_and_a_success_among_the_last_ten_keeps_the_endpoint()
+    {
+        await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 1, events: CustomerCreated);
+        h.Receiver.Respond = (_, r) => Task.FromResult(r.BodyText.Contains("\"ok@gmail.com\"", StringComparison.Ordinal) ? 200 : 500);
+        async Task FailAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                h.Emulator.CreateCustomer($"fail{Guid.NewGuid():N}@gmail.com");
+                await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+            }
+        }
+
+        await FailAsync(5);
+        h.Emulator.CreateCustomer("ok@gmail.com");
+        await FailAsync(9);
+        var enabledWithASuccessInTheLastTen = h.Endpoint.Enabled;
+        h.Emulator.HoldDeliveries();
+        h.Emulator.CreateCustomer("never.sent@gmail.com");
+        h.Emulator.ReleaseDeliveries(_ => []);
+        await FailAsync(1);
+
+        Assert.True(enabledWithASuccessInTheLastTen);
+        Assert.False(h.Endpoint.Enabled);
+        Assert.Equal(EmulatorWebhookEventStatus.Skipped, h.Emulator.Events[^2].Status);
+        Assert.Equal(16, h.Receiver.Received.Count);
+    }
+
+    [Fact]
+    public async Task A_disabled_endpoint_is_skipped_at_the_next_retry_too()
+    {
+        await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 5, events: CustomerCreated);
+        h.Receiver.Respond = (_, _) =>
+        {
+            h.Emulator.EnableWebhookEndpoint(h.Endpoint.Id, enabled: false);
+            return Task.FromResult(500);
+        };
+
+        h.Emulator.CreateCustomer("half.way@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Single(h.Receiver.Received);
+        Assert.Equal([1], h.Emulator.Deliveries.Select(d => d.Attempt));
+        var evt = h.Emulator.Events.Single();
+        Assert.Equal(EmulatorWebhookEventStatus.Skipped, evt.Status);
+        Assert.Equal(1, evt.Attempts);
+    }
+
+    [Fact]
+    public async Task A_redelivery_continues_the_attempt_count_so_a_spent_event_gets_one_more_attempt()
+    {
+        await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 3, events: CustomerCreated);
+        h.Receiver.Respond = (_, _) => Task.FromResult(503);
+        h.Emulator.CreateCustomer("spent@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var evt = h.Emulator.Events.Single();
+
+        await h.Emulator.RedeliverAsync(evt.EventId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        h.Receiver.Respond = (_, _) => Task.FromResult(204);
+        await h.Emulator.RedeliverAsync(evt.EventId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal([1, 2, 3, 4, 5], h.Emulator.Deliveries.Select(d => d.Attempt));
+        Assert.Equal([503, 503, 503, 503, 204], h.Emulator.Deliveries.Select(d => d.StatusCode!.Value));
+        Assert.Equal(EmulatorWebhookEventStatus.Succeeded, evt.Status);
+        Assert.Equal(5, evt.Attempts);
+    }
+
+    [Fact]
+    public async Task A_failed_redelivery_of_a_delivered_event_leaves_it_succeeded_and_does_not_count_as_a_failure()
+    {
+        await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 1, events: CustomerCreated);
+        h.Emulator.CreateCustomer("delivered@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        var delivered = h.Emulator.Events.Single();
+        h.Receiver.Respond = (_, _) => Task.FromResult(500);
+        for (var i = 0; i < 9; i++)
+        {
+            h.Emulator.CreateCustomer($"failing{i}@gmail.com");
+            await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+        }
+
+        await h.Emulator.RedeliverAsync(delivered.EventId, TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(EmulatorWebhookEventStatus.Succeeded, delivered.Status);
+        Assert.Equal(2, delivered.Attempts);
+        Assert.True(h.Endpoint.Enabled);
+    }
+
+    [Fact]
+    public async Task Without_configured_delays_retries_follow_polars_jittered_exponential_backoff()
+    {
+        var clock = new RecordingTimeProvider();
+        await using var h = await Harness.StartAsync(
+            o =>
+            {
+                o.WebhookRetryDelays.Clear();
+                o.TimeProvider = clock;
+            },
+            events: CustomerCreated);
+        h.Receiver.Respond = (_, _) => Task.FromResult(500);
+
+        h.Emulator.CreateCustomer("backoff@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(10, h.Emulator.Deliveries.Count);
+        var delays = clock.Requested;
+        Assert.Equal(9, delays.Count);
+        static double Full(int n) => Math.Min(2000 * Math.Pow(2, n), 20 * 60 * 1000);
+        for (var n = 1; n <= 9; n++)
+        {
+            Assert.InRange(delays[n - 1].TotalMilliseconds, Full(n) / 2, Full(n));
+        }
+
+        // Jitter: not every delay sits at the top of its range.
+        Assert.Contains(Enumerable.Range(1, 9), n => delays[n - 1].TotalMilliseconds < Full(n) - 1);
+    }
+
+    [Fact]
+    public async Task Configured_delays_are_used_exactly_and_the_last_one_repeats()
+    {
+        var clock = new RecordingTimeProvider();
+        await using var h = await Harness.StartAsync(
+            o =>
+            {
+                o.TimeProvider = clock;
+                o.WebhookMaxAttempts = 4;
+                o.WebhookRetryDelays.Clear();
+                o.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(7));
+                o.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(11));
+            },
+            events: CustomerCreated);
+        h.Receiver.Respond = (_, _) => Task.FromResult(500);
+
+        h.Emulator.CreateCustomer("fixed@gmail.com");
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal([TimeSpan.FromMilliseconds(7), TimeSpan.FromMilliseconds(11), TimeSpan.FromMilliseconds(11)], clock.Requested);
+    }
+
+    [Fact]
     public async Task A_re_enabled_endpoint_receives_new_events_again()
     {
         await using var h = await Harness.StartAsync(o => o.WebhookMaxAttempts = 1);

@@ -22,6 +22,9 @@ public sealed class PolarApiClientTests
     [InlineData("""["body","products"]""", "products")]
     [InlineData("""["body","customer","email"]""", "customer.email")]
     [InlineData("""["query","limit"]""", "limit")]
+    [InlineData("""["body","individual","email"]""", "email")]
+    [InlineData("""["body","team","owner","email"]""", "owner.email")]
+    [InlineData("""["body","metadata","individual"]""", "metadata.individual")]
     [InlineData("[]", "")]
     public void Polar_validation_locations_become_field_paths(string loc, string expected)
     {
