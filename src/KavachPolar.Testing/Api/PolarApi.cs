@@ -61,7 +61,9 @@ internal sealed partial class PolarApi
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        var path = request.Path.Value ?? "/";
+        // Polar's router decodes %2F before matching (Kestrel keeps it encoded), so an id containing '/' becomes two
+        // path segments, and /v1/customers/external/{id} cannot find it.
+        var path = (request.Path.Value ?? "/").Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         if (_faults.Take(request.Method, path) is { } fault)
         {
             await FaultInjector.WriteAsync(context, fault).ConfigureAwait(false);

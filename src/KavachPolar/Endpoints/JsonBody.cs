@@ -20,36 +20,25 @@ internal static class JsonBody
             return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, KavachPolarErrorCodes.UnsupportedMediaType, "Send the body as application/json."));
         }
 
-        if (context.Request.ContentLength > maxBytes)
+        var read = await BodyReader.ReadAsync(context.Request, maxBytes, context.RequestAborted).ConfigureAwait(false);
+        if (read.Buffer is null)
         {
-            return (null, TooLarge());
-        }
-
-        using var body = new MemoryStream();
-        var buffer = new byte[1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (body.Length + read > maxBytes)
-            {
-                return (null, TooLarge());
-            }
-
-            body.Write(buffer, 0, read);
-        }
-
-        if (body.Length == 0)
-        {
-            return (null, null);
+            return (null, read.Failure == BodyReader.Failure.TooLarge
+                ? TooLarge()
+                : KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive."));
         }
 
         try
         {
-            return (JsonSerializer.Deserialize(body.GetBuffer().AsSpan(0, (int)body.Length), type), null);
+            return read.Length == 0 ? (null, null) : (JsonSerializer.Deserialize(read.Buffer.AsSpan(0, read.Length), type), null);
         }
         catch (JsonException)
         {
             return (null, Invalid(expectedShape));
+        }
+        finally
+        {
+            BodyReader.Return(read.Buffer);
         }
     }
 

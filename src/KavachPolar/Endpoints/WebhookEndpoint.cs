@@ -1,4 +1,3 @@
-using System.Buffers;
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
 using KavachPolar.Webhooks;
@@ -18,8 +17,6 @@ namespace KavachPolar.Endpoints;
 /// </summary>
 internal static class WebhookEndpoint
 {
-    private static readonly TimeSpan BodyReadTimeout = TimeSpan.FromSeconds(10);
-
     public static async Task<IResult> HandleAsync(
         HttpContext context,
         IOptionsMonitor<KavachPolarOptions> optionsMonitor,
@@ -46,23 +43,16 @@ internal static class WebhookEndpoint
         byte[]? rented = null;
         try
         {
-            int length;
-            using (var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+            var read = await BodyReader.ReadAsync(context.Request, max, context.RequestAborted).ConfigureAwait(false);
+            if (read.Buffer is null)
             {
-                readTimeout.CancelAfter(BodyReadTimeout);
-                var initial = (int)Math.Min(max + 1L, context.Request.ContentLength is { } cl ? cl + 1 : 16 * 1024);
-                var read = await ReadBodyAsync(context.Request.Body, initial, max, readTimeout.Token).ConfigureAwait(false);
-                if (read.Buffer is null)
-                {
-                    return read.TooLarge
-                        ? Refuse(logger, StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.")
-                        : Refuse(logger, StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
-                }
-
-                rented = read.Buffer;
-                length = read.Length;
+                return read.Failure == BodyReader.Failure.TooLarge
+                    ? Refuse(logger, StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.")
+                    : Refuse(logger, StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
             }
 
+            rented = read.Buffer;
+            var length = read.Length;
             var body = rented.AsMemory(0, length);
             var verification = verifiers.Current.Verify(id, timestamp, signature, body.Span);
             if (!verification.IsValid)
@@ -106,7 +96,7 @@ internal static class WebhookEndpoint
         {
             if (rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(rented);
+                BodyReader.Return(rented);
             }
         }
     }
@@ -143,56 +133,5 @@ internal static class WebhookEndpoint
         }
 
         return true;
-    }
-
-    private readonly record struct ReadResult(byte[]? Buffer, int Length, bool TooLarge);
-
-    /// <summary>
-    /// Reads at most <paramref name="max"/> bytes into a pooled buffer, growing it as needed. On
-    /// failure the buffer is already back in the pool and <see cref="ReadResult.Buffer"/> is null.
-    /// </summary>
-    private static async Task<ReadResult> ReadBodyAsync(Stream body, int initialSize, int max, CancellationToken ct)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, initialSize));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > max)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return new ReadResult(null, 0, true);
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1L, buffer.Length * 2L));
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var read = await body.ReadAsync(buffer.AsMemory(length), ct).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > max)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return new ReadResult(null, 0, true);
-                }
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or BadHttpRequestException or IOException)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return new ReadResult(null, 0, false);
-        }
-
-        return new ReadResult(buffer, length, false);
     }
 }

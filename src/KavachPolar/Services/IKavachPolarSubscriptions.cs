@@ -64,6 +64,14 @@ public interface IKavachPolarSubscriptions
     Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Processes again every delivery recorded as <c>unprocessable</c> (a validly signed body KavachPolar could not
+    /// read, kept raw in <c>kavach_polar_webhook_events</c>): after an upgrade that fixes how such a body is read, this
+    /// applies it. Each is processed as a redelivery would be (same <c>webhook-id</c>, behind the same version guard),
+    /// oldest first. Polar's own redeliveries of an unprocessable event are processed again too.
+    /// </summary>
+    Task<KavachReplaySummary> ReplayUnprocessableAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Forgets a user (account deletion, a privacy request): removes the <c>kavach_users</c> row, the user's
     /// subscriptions as KavachPolar stored them, the link to their Polar customer and their pending callbacks, and
     /// keeps a tombstone (the user id and Polar customer id, in <c>kavach_polar_forgotten_users</c>) so that later

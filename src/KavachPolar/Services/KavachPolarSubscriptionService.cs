@@ -18,6 +18,7 @@ internal sealed class KavachPolarSubscriptionService(
     IServiceScopeFactory scopes,
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
+    Webhooks.WebhookProcessor processor,
     Callbacks.CallbackSignal signal,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
@@ -287,6 +288,43 @@ internal sealed class KavachPolarSubscriptionService(
             if (done)
             {
                 return (removed, customerId);
+            }
+        }
+    }
+
+    public async Task<KavachReplaySummary> ReplayUnprocessableAsync(CancellationToken cancellationToken = default)
+    {
+        var replayed = 0;
+        var still = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var batch = await StoreAsync(
+                (store, t) => store.Db.Set<WebhookEventRecord>().AsNoTracking()
+                    .Where(e => e.Outcome == WebhookOutcomes.Unprocessable && e.Payload != null)
+                    .OrderBy(e => e.ReceivedAt).ThenBy(e => e.Id)
+                    .Select(e => new { e.Id, e.Payload })
+                    .Take(100)
+                    .ToListAsync(t),
+                cancellationToken).ConfigureAwait(false);
+            var fresh = batch.Where(e => seen.Add(e.Id)).ToList();
+            if (fresh.Count == 0)
+            {
+                return new KavachReplaySummary { Replayed = replayed, StillUnprocessable = still };
+            }
+
+            foreach (var e in fresh)
+            {
+                var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
+                var outcome = await StoreAsync((store, t) => processor.ProcessAsync(store.Db, delivery, t), cancellationToken).ConfigureAwait(false);
+                if (outcome == WebhookOutcomes.Unprocessable)
+                {
+                    still++;
+                }
+                else
+                {
+                    replayed++;
+                }
             }
         }
     }

@@ -80,14 +80,15 @@ internal sealed class WebhookProcessor(
                     // Every delivery of this subscription takes this customer lock first, so the
                     // duplicate check below cannot race with a concurrent twin on another instance.
                     await StoreTransactions.LockAsync(db, LockKeys.Customer(subscription.CustomerId), token).ConfigureAwait(false);
-                    if (await db.Set<WebhookEventRecord>().AnyAsync(e => e.Id == webhookId, token).ConfigureAwait(false))
+                    var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
+                    if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
                     {
                         return (Duplicate, 0);
                     }
 
                     var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true).ConfigureAwait(false);
                     var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
-                    db.Add(NewRecord(webhookId, type, o, null, null));
+                    Record(db, recorded, webhookId, type, o, null, null);
                     await db.SaveChangesAsync(token).ConfigureAwait(false);
                     return (o, result.Changes);
                 },
@@ -123,12 +124,14 @@ internal sealed class WebhookProcessor(
     private async Task<string> RecordOnlyAsync(DbContext db, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
     {
         db.ChangeTracker.Clear();
-        if (await db.Set<WebhookEventRecord>().AnyAsync(e => e.Id == webhookId, ct).ConfigureAwait(false))
+        var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, ct).ConfigureAwait(false);
+        if (recorded is not null && (recorded.Outcome != WebhookOutcomes.Unprocessable || outcome == WebhookOutcomes.Unprocessable))
         {
-            return Duplicate;
+            // Still unprocessable on a redelivery: kept as it was recorded first.
+            return recorded.Outcome == WebhookOutcomes.Unprocessable ? WebhookOutcomes.Unprocessable : Duplicate;
         }
 
-        db.Add(NewRecord(webhookId, type, outcome, payload, error));
+        Record(db, recorded, webhookId, type, outcome, payload, error);
         try
         {
             await db.SaveChangesAsync(ct).ConfigureAwait(false);
@@ -144,6 +147,25 @@ internal sealed class WebhookProcessor(
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// Records the delivery's outcome. A delivery recorded as unprocessable (by an earlier release, say) is not a
+    /// duplicate: a redelivery or a replay that can process it now updates its row.
+    /// </summary>
+    private void Record(DbContext db, WebhookEventRecord? recorded, string id, string type, string outcome, string? payload, string? error)
+    {
+        if (recorded is null)
+        {
+            db.Add(NewRecord(id, type, outcome, payload, error));
+            return;
+        }
+
+        recorded.EventType = NewRecord(id, type, outcome, null, null).EventType;
+        recorded.Outcome = outcome;
+        recorded.Payload = payload;
+        recorded.Error = error;
+        recorded.ReceivedAt = time.GetUtcNow();
     }
 
     private WebhookEventRecord NewRecord(string id, string type, string outcome, string? payload, string? error) => new()

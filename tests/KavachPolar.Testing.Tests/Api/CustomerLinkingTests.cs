@@ -22,6 +22,25 @@ public sealed class CustomerLinkingTests
     }
 
     [Fact]
+    public async Task An_external_id_containing_a_slash_cannot_be_looked_up_by_path_but_the_list_query_finds_it()
+    {
+        await using var h = await Harness.StartAsync();
+        h.Emulator.CreateCustomer("slash.user@gmail.com", externalId: "team/7");
+
+        // Polar's router decodes %2F before matching: two segments, no route, a bare 404.
+        // (A bare client: this 404 is the router's, not an operation's documented response.)
+        using var raw = new HttpClient { BaseAddress = h.Emulator.BaseUrl };
+        raw.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", h.Emulator.AccessToken);
+        var byPath = await raw.GetAsync("v1/customers/external/team%2F7", TestContext.Current.CancellationToken);
+        Assert.Equal(404, (int)byPath.StatusCode);
+        Assert.Equal("{\"detail\":\"Not Found\"}", await byPath.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+        var listed = await h.Http.GetAsync("v1/customers/?query=team%2F7");
+        Assert.Equal(200, listed.Status);
+        Assert.Equal("team/7", listed.Json["items"]![0]!["external_id"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_customer_external_id_alias_is_accepted_on_checkout_creation()
     {
         await using var h = await Harness.StartAsync();

@@ -173,6 +173,23 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_id_with_a_slash_finds_its_polar_customer_through_the_list_filter()
+    {
+        // Polar's /v1/customers/external/{id} cannot take an id with '/': the list's query filter and an exact match can.
+        var existing = _polar.CreateCustomer("slash.user@gmail.com", externalId: "team/7");
+        _polar.CreateCustomer("other.slash@gmail.com", externalId: "team/70");
+        using var client = _app.ClientFor("team/7", "slash.user@gmail.com");
+        var response = await PostCheckoutAsync(client, new { productId = ProductId });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var checkout = await PolarRest.GetAsync(_polar, $"v1/checkouts/{(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]}", Ct);
+        Assert.Equal(existing.Id, (string?)checkout["customer_id"]);
+
+        using var fresh = _app.ClientFor("team/8", "fresh.slash@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(fresh, new { productId = ProductId })).StatusCode);
+        Assert.Contains(_polar.Customers, c => c.ExternalId == "team/8");
+    }
+
+    [Fact]
     public async Task A_polar_customer_that_already_has_the_users_external_id_is_reused()
     {
         var existing = _polar.CreateCustomer("mary.jackson@gmail.com", externalId: "user-5");

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -278,6 +279,36 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_recorded_unprocessable_is_processed_again_when_polar_redelivers_it_and_replay_applies_the_others()
+    {
+        // As an earlier release would have left them: validly signed, recorded unprocessable, the raw body kept.
+        var redelivered = (Id: Guid.NewGuid().ToString(), Body: Subscription("subscription.created", "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", externalId: "replay-1", customerId: "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d01"));
+        var replayed = (Id: Guid.NewGuid().ToString(), Body: Subscription("subscription.created", "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c92", externalId: "replay-2", customerId: "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d02"));
+        var hopeless = (Id: Guid.NewGuid().ToString(), Body: JsonNode.Parse("""{"type":"subscription.created","timestamp":"2026-10-01T09:16:48Z","data":{"id":""}}""")!);
+        foreach (var (id, body) in new[] { redelivered, replayed, hopeless })
+        {
+            await _db.ScalarAsync<int>(
+                $"INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error) VALUES ('{id}', 'subscription.created', 'unprocessable', now(), $p${body.ToJsonString()}$p$, 'an older parser') RETURNING 1",
+                Ct);
+        }
+
+        var response = await _app.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
+        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", (string?)(await SubscriptionOfAsync("replay-1"))!["id"]);
+        Assert.Equal("duplicate", await PostOutcomeAsync(redelivered.Body, redelivered.Id));
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var summary = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReplayUnprocessableAsync(Ct);
+
+        Assert.Equal(1, summary.Replayed);
+        Assert.Equal(1, summary.StillUnprocessable);
+        Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c92", (string?)(await SubscriptionOfAsync("replay-2"))!["id"]);
+        Assert.Equal("applied", await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
+        Assert.Null(await _db.ScalarAsync<string>($"SELECT payload FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
+        Assert.Equal("unprocessable", await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{hopeless.Id}'", Ct));
+    }
+
+    [Fact]
     public async Task Unknown_event_types_are_acknowledged_and_ignored()
     {
         var body = Encoding.UTF8.GetBytes("""{"type":"member.created","timestamp":"2026-10-01T09:16:48.801224Z","api_version":"2026-10","data":{"id":"x"}}""");
@@ -438,9 +469,9 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         }
     }
 
-    private async Task<string> PostOutcomeAsync(JsonObject payload)
+    private async Task<string> PostOutcomeAsync(JsonObject payload, string? webhookId = null)
     {
-        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        var response = await _app.PostWebhookAsync(Compact(payload), webhookId, ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!;
     }
