@@ -347,6 +347,14 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     internal EmulatorStore Store => _store;
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<EmulatorApiRequest> _apiRequests = new();
+
+    /// <summary>
+    /// Every request the REST API (<c>/v1/...</c>) received, in arrival order, faults and refusals included: to check
+    /// how many calls an app makes, or that it made none.
+    /// </summary>
+    public IReadOnlyList<EmulatorApiRequest> ApiRequests => [.. _apiRequests];
+
     private async Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path;
@@ -356,6 +364,7 @@ public sealed class PolarEmulator : IAsyncDisposable
         }
         else if (PolarApi.IsApiPath(path))
         {
+            _apiRequests.Enqueue(new EmulatorApiRequest { Method = context.Request.Method, Path = path.Value ?? "", Query = context.Request.QueryString.Value ?? "" });
             await _api.HandleAsync(context).ConfigureAwait(false);
         }
         else if (!await _pages.TryHandleAsync(context).ConfigureAwait(false))

@@ -125,6 +125,22 @@ public sealed class KavachPolarOptions
     public int CheckoutRateLimit { get; set; } = 10;
 
     /// <summary>
+    /// Reconciles (<c>POST reconcile</c>) one user may run per minute; more get 429 with <c>Retry-After</c>. Each reads
+    /// several lists from Polar, so the default is lower than checkout's: 6. Concurrent reconciles of one user share
+    /// one run. Counted per app instance. Configuration key <c>KavachPolar:ReconcileRateLimit</c>.
+    /// </summary>
+    public int ReconcileRateLimit { get; set; } = 6;
+
+    /// <summary>
+    /// Requests to Polar this instance may send per minute. Polar's limit (500 a minute in production, 100 in the
+    /// sandbox) is the whole organization's; calls over the budget, or while Polar's last 429 asks to wait, are not
+    /// sent and end as <c>polar_rate_limited</c> with <c>Retry-After</c>. Default: Polar's limit for
+    /// <see cref="Sandbox"/>; with several instances, set each a share. Configuration key
+    /// <c>KavachPolar:PolarRequestsPerMinute</c>.
+    /// </summary>
+    public int? PolarRequestsPerMinute { get; set; }
+
+    /// <summary>
     /// How long the webhook endpoint may spend on the database before it answers 503 so that Polar
     /// retries. Must stay well under Polar's 10 second delivery timeout, leaving room for the network
     /// and a loaded machine. Default 5 seconds. Configuration key <c>KavachPolar:WebhookProcessingTimeout</c>.

@@ -60,7 +60,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
-        services.TryAddSingleton<CheckoutRateLimiter>();
+        services.TryAddSingleton<UserRateLimiter>();
+        services.TryAddSingleton<PolarRequestBudget>();
+        services.TryAddSingleton<ReconcileCoalescer>();
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.TryAddTransient<CheckoutService>();
@@ -75,6 +77,8 @@ public static class KavachPolarServiceCollectionExtensions
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("KavachPolar/" + typeof(PolarApiClient).Assembly.GetName().Version?.ToString(3));
                 http.Timeout = Timeout.InfiniteTimeSpan;
             })
+            // Outermost: a call over this instance's budget is answered before the resilience pipeline retries it.
+            .AddHttpMessageHandler(sp => sp.GetRequiredService<PolarRequestBudget>().CreateHandler())
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 // A redirect means a wrong path or host; following it would drop the bearer token.

@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Warning, "Polar refused {Method} {Path} with HTTP {StatusCode} ({Code}).")]
     public static partial void PolarError(ILogger logger, string method, string path, int statusCode, string code);
 
+    [LoggerMessage(1005, LogLevel.Warning, "This instance used its {Limit} Polar requests for the last minute (KavachPolar:PolarRequestsPerMinute; Polar limits the whole organization); the call was not sent, retry in {RetryAfter}.")]
+    public static partial void PolarBudgetExhausted(ILogger logger, int limit, TimeSpan retryAfter);
+
     [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
     public static partial void WebhookRefused(ILogger logger, string reason);
 

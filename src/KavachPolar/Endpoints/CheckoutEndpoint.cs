@@ -22,7 +22,7 @@ internal static class CheckoutEndpoint
     public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(
         HttpContext context,
         IOptionsMonitor<KavachPolarOptions> optionsMonitor,
-        CheckoutRateLimiter rateLimiter,
+        UserRateLimiter rateLimiter,
         ILoggerFactory loggers)
     {
         var result = await CreateAsync(context, optionsMonitor.CurrentValue, rateLimiter, loggers.CreateLogger(typeof(CheckoutEndpoint))).ConfigureAwait(false);
@@ -30,7 +30,7 @@ internal static class CheckoutEndpoint
         return result;
     }
 
-    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, KavachPolarOptions options, CheckoutRateLimiter rateLimiter, ILogger logger)
+    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, KavachPolarOptions options, UserRateLimiter rateLimiter, ILogger logger)
     {
         var (user, refused) = UserRequestGuard.Check(context, options, rateLimiter, "checkout", logger);
         if (user is null)

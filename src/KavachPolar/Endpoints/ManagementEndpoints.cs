@@ -17,7 +17,7 @@ internal static class ManagementEndpoints
     private const int MaxBodyBytes = 4 * 1024;
     private const string ChangeShape = "{\"productId\": \"...\", \"proration\"?: \"invoice\" | \"prorate\" | \"next_period\"}";
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ChangeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, CheckoutRateLimiter limiter, ILoggerFactory loggers)
+    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ChangeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
         var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "change", logger);
@@ -61,7 +61,7 @@ internal static class ManagementEndpoints
         return await RunAsync(context, logger, "POST subscription/change", s => s.ChangePlanAsync(user.Id, body.ProductId, proration, context.RequestAborted)).ConfigureAwait(false);
     }
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> CancelAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, CheckoutRateLimiter limiter, ILoggerFactory loggers)
+    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> CancelAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
         var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "cancel", logger);
@@ -70,7 +70,7 @@ internal static class ManagementEndpoints
             : await RunAsync(context, logger, "POST subscription/cancel", s => s.CancelAtPeriodEndAsync(user.Id, context.RequestAborted)).ConfigureAwait(false);
     }
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ResumeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, CheckoutRateLimiter limiter, ILoggerFactory loggers)
+    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ResumeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
         var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "resume", logger);
@@ -79,7 +79,7 @@ internal static class ManagementEndpoints
             : await RunAsync(context, logger, "POST subscription/resume", s => s.ResumeAsync(user.Id, context.RequestAborted)).ConfigureAwait(false);
     }
 
-    public static async Task<Results<JsonHttpResult<PortalResponse>, ProblemHttpResult>> PortalAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, CheckoutRateLimiter limiter, ILoggerFactory loggers)
+    public static async Task<Results<JsonHttpResult<PortalResponse>, ProblemHttpResult>> PortalAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
         var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "portal", logger);

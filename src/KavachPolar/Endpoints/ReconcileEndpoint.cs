@@ -20,7 +20,7 @@ internal static class ReconcileEndpoint
     public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> HandleAsync(
         HttpContext context,
         IOptionsMonitor<KavachPolarOptions> optionsMonitor,
-        CheckoutRateLimiter rateLimiter,
+        UserRateLimiter rateLimiter,
         ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ReconcileEndpoint));

@@ -12,7 +12,7 @@ namespace KavachPolar.Endpoints;
 /// </summary>
 internal static class UserRequestGuard
 {
-    public static (RequestUser? User, ProblemHttpResult? Problem) Check(HttpContext context, KavachPolarOptions options, CheckoutRateLimiter limiter, string operation, ILogger logger)
+    public static (RequestUser? User, ProblemHttpResult? Problem) Check(HttpContext context, KavachPolarOptions options, UserRateLimiter limiter, string operation, ILogger logger)
     {
         var user = RequestUser.From(context, options);
         if (user is null)
@@ -26,7 +26,7 @@ internal static class UserRequestGuard
             return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
         }
 
-        if (!limiter.TryAcquire(operation + ":" + user.Id, out var retryAfter))
+        if (!limiter.TryAcquire(operation, user.Id, out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             return (null, KavachProblems.Create(StatusCodes.Status429TooManyRequests, KavachPolarErrorCodes.RateLimited, "Too many requests; try again later."));

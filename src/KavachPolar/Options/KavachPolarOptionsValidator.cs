@@ -46,6 +46,16 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             failures.Add("KavachPolar:CheckoutRateLimit must be at least 1 (default 10 per minute per user).");
         }
 
+        if (options.ReconcileRateLimit < 1)
+        {
+            failures.Add("KavachPolar:ReconcileRateLimit must be at least 1 (default 6 per minute per user).");
+        }
+
+        if (options.PolarRequestsPerMinute is < 1)
+        {
+            failures.Add("KavachPolar:PolarRequestsPerMinute must be at least 1 (default 500, or 100 with KavachPolar:Sandbox).");
+        }
+
         if (options.WebhookProcessingTimeout <= TimeSpan.Zero || options.WebhookProcessingTimeout > TimeSpan.FromSeconds(9))
         {
             failures.Add("KavachPolar:WebhookProcessingTimeout must be more than zero and at most 00:00:09, inside Polar's 10 second delivery timeout (default 00:00:05).");

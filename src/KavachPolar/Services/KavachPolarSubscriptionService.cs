@@ -19,6 +19,7 @@ internal sealed class KavachPolarSubscriptionService(
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     Webhooks.WebhookProcessor processor,
+    ReconcileCoalescer coalescer,
     Callbacks.CallbackSignal signal,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
@@ -156,9 +157,14 @@ internal sealed class KavachPolarSubscriptionService(
         return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false), changed: true);
     }
 
-    public async Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
+    public Task<KavachPolarResult> ReconcileUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        return coalescer.RunAsync(userId, () => ReconcileUserOnceAsync(userId, CancellationToken.None), cancellationToken);
+    }
+
+    private async Task<KavachPolarResult> ReconcileUserOnceAsync(string userId, CancellationToken cancellationToken)
+    {
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var found = new Dictionary<string, PolarSubscription>(StringComparer.Ordinal);
         var filters = new List<(string Name, string Value)>

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using KavachPolar.Tests.Endpoints;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+
+namespace KavachPolar.Tests.Polar;
+
+/// <summary>
+/// Polar's rate limit belongs to the organization: this instance keeps to a budget, stops sending while Polar asks
+/// to wait, shares one reconcile among a user's concurrent requests, and limits reconciles apart from checkouts.
+/// </summary>
+public sealed class PolarRateLimitTests : IAsyncLifetime
+{
+    private PostgresDatabase _db = null!;
+    private PolarEmulator _polar = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = await PostgresDatabase.CreateAsync(Ct);
+        _polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _polar.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings)
+    {
+        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken };
+        foreach (var (k, v) in settings)
+        {
+            all["KavachPolar:" + k] = v;
+        }
+
+        return KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: all);
+    }
+
+    [Fact]
+    public async Task Calls_over_this_instances_budget_are_not_sent_and_answer_503_with_retry_after()
+    {
+        await using var app = await StartAppAsync(("PolarRequestsPerMinute", "4"));
+        using var first = app.ClientFor("user-1", "first.user@gmail.com");
+        using var second = app.ClientFor("user-2", "second.user@gmail.com");
+
+        // Look up, create the customer, create the checkout: three calls.
+        Assert.Equal(HttpStatusCode.OK, (await first.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct)).StatusCode);
+        var response = await second.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
+        Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        Assert.Equal(4, _polar.ApiRequests.Count);
+        Assert.DoesNotContain(_polar.Customers, c => c.ExternalId == "user-2");
+        Assert.Contains(app.Logs.Lines, l => l.Contains("[1005]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task While_polar_asks_to_wait_nothing_from_this_instance_is_sent()
+    {
+        await using var app = await StartAppAsync();
+        _polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 429, retryAfter: TimeSpan.FromSeconds(30));
+        using var first = app.ClientFor("user-3", "third.user@gmail.com");
+        var refused = await first.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
+        var sent = _polar.ApiRequests.Count;
+
+        using var second = app.ClientFor("user-4", "fourth.user@gmail.com");
+        var held = await second.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+
+        await CheckoutEndpointTests.AssertProblemAsync(held, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
+        Assert.True(held.Headers.RetryAfter?.Delta > TimeSpan.FromSeconds(20), $"Retry-After {held.Headers.RetryAfter}");
+        Assert.Equal(sent, _polar.ApiRequests.Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_reconciles_of_one_user_share_one_run()
+    {
+        await using var app = await StartAppAsync(("ReconcileRateLimit", "10"));
+        using var client = app.ClientFor("user-5", "fifth.user@gmail.com");
+        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        var before = _polar.ApiRequests.Count(r => r.Path == "/v1/subscriptions/");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var lists = _polar.ApiRequests.Count(r => r.Path == "/v1/subscriptions/") - before;
+        // One run lists three ways (external id, metadata, bound customer); five separate runs would list fifteen times.
+        Assert.True(lists <= 9, $"{lists} subscription lists for 5 concurrent reconciles");
+    }
+
+    [Fact]
+    public async Task Reconcile_has_its_own_per_user_limit_apart_from_checkout()
+    {
+        await using var app = await StartAppAsync(("ReconcileRateLimit", "2"), ("CheckoutRateLimit", "5"));
+        using var client = app.ClientFor("user-6", "sixth.user@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
+
+        var third = await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(third, HttpStatusCode.TooManyRequests, "rate_limited");
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct)).StatusCode);
+    }
+}
