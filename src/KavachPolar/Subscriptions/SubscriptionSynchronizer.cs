@@ -143,6 +143,31 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
+    /// The arguments of <see cref="FastWebhookPath"/> for a snapshot: the same validated, truncated inputs and the same
+    /// attribution inputs as <see cref="ApplyAsync"/> uses, so both paths decide alike.
+    /// </summary>
+    public FastWebhookPath.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
+        eventId,
+        eventType,
+        sourceTimestampUs,
+        time.GetUtcNow(),
+        listeners.Any,
+        s.Id,
+        s.CustomerId,
+        Usable(s.Customer?.ExternalId),
+        Usable(PolarMetadata.UserId(s.Metadata)),
+        s.Status,
+        s.ProductId,
+        s.CurrentPeriodEnd?.ToUniversalTime(),
+        s.CancelAtPeriodEnd,
+        UnixTime.Microseconds(s.CreatedAt),
+        UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt),
+        TextSafety.ForTextColumn(s.Customer?.Email, Limits.Email),
+        TextSafety.ForTextColumn(s.Customer?.Name, Limits.Name),
+        TextSafety.ForTextColumn(s.Customer?.ExternalId, Limits.UserId),
+        TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId));
+
+    /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
     /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
     /// subscriptions and reprojects. Runs inside a transaction; saves.

@@ -73,6 +73,18 @@ internal sealed class WebhookProcessor(
     {
         try
         {
+            // The common case in one round trip where the database has the function (PostgreSQL, migrated).
+            var recordedType = NewRecord(webhookId, type, "", null, null).EventType;
+            if (await FastWebhookPath.TryApplyAsync(db, synchronizer.FastCall(subscription, timestampUs, webhookId, recordedType), ct).ConfigureAwait(false) is { } fast)
+            {
+                if (fast.Changes > 0)
+                {
+                    signal.Notify();
+                }
+
+                return fast.Outcome;
+            }
+
             var (outcome, changes) = await StoreTransactions.RunAsync(
                 db,
                 async token =>
@@ -101,7 +113,7 @@ internal sealed class WebhookProcessor(
 
             return outcome;
         }
-        catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
+        catch (Exception e) when (e is DbUpdateException u && StoreTransactions.IsUniqueViolation(u) || e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation })
         {
             // The same webhook-id committed meanwhile under another customer id: still a duplicate.
             // Any other constraint violation (say, the host inserting the same kavach_users row at

@@ -33,8 +33,10 @@ public sealed class WebhookConvergenceTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Duplicated_shuffled_deliveries_to_two_instances_across_database_restarts_converge_to_polars_state()
+    [Theory]
+    [InlineData(true)] // the one-round-trip SQL function the migration ships
+    [InlineData(false)] // the general EF Core path (EnsureCreated databases, other providers, the rare cases)
+    public async Task Duplicated_shuffled_deliveries_to_two_instances_across_database_restarts_converge_to_polars_state(bool fastPath)
     {
         var subscriptions = IntFromEnvironment(SubscriptionsVariable, 150);
         var restarts = IntFromEnvironment(RestartsVariable, 2);
@@ -53,8 +55,10 @@ public sealed class WebhookConvergenceTests
         var figures = new Figures { Planned = deliveries.Count, Events = history.Events.Count };
         try
         {
-            a = await StartInstanceAsync(db, recorder, "a", createSchema: true);
-            b = await StartInstanceAsync(db, recorder, "b", createSchema: false);
+            a = await StartInstanceAsync(db, recorder, "a", createSchema: true, fastPath);
+            b = await StartInstanceAsync(db, recorder, "b", createSchema: false, fastPath);
+            var probeFunction = new SqlProbe(db.ConnectionString);
+            Assert.Equal(fastPath, await probeFunction.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct));
             using var watcherStop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
             var watcher = new StoreWatcher(db.ConnectionString);
             var watching = watcher.RunAsync(watcherStop.Token);
@@ -84,7 +88,7 @@ public sealed class WebhookConvergenceTests
             figures.CallbackRuns = recorder.Count;
             figures.CallbackFailures = recorder.Failures;
 
-            Report($"convergence: seed={seed} subscriptions={subscriptions} users={history.Users.Count} " +
+            Report($"convergence ({(fastPath ? "one-round-trip function" : "general EF path")}): seed={seed} subscriptions={subscriptions} users={history.Users.Count} " +
                 $"(linked by metadata {history.Users.Count(u => u.LinkedByMetadata)}, through the customer only {history.WithoutMetadata.Count} subscriptions) {figures}");
             foreach (var m in mismatches.Take(20))
             {
@@ -111,7 +115,7 @@ public sealed class WebhookConvergenceTests
         }
     }
 
-    private static Task<KavachTestApp> StartInstanceAsync(PostgresDatabase db, ChangeRecorder recorder, string name, bool createSchema) =>
+    private static Task<KavachTestApp> StartInstanceAsync(PostgresDatabase db, ChangeRecorder recorder, string name, bool createSchema, bool fastPath) =>
         KavachTestApp.StartAsync(
             db.ConnectionString,
             configure: o => o.OnSubscriptionChange = (change, _) =>
@@ -126,7 +130,8 @@ public sealed class WebhookConvergenceTests
                 return Task.CompletedTask;
             },
             services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
-            createSchema: createSchema);
+            createSchema: createSchema,
+            fastPath: fastPath);
 
     /// <summary>
     /// Stops the database when a share of the deliveries has been acknowledged, keeps it down until

@@ -20,7 +20,8 @@ namespace KavachPolar.Tests.Infrastructure;
 
 /// <summary>
 /// A host app written the way the README says, served by Kestrel on 127.0.0.1, with KavachPolar on
-/// real PostgreSQL and pointed at a Polar stand-in. Records every OnSubscriptionChange call.
+/// real PostgreSQL and pointed at a Polar stand-in. Records every OnSubscriptionChange call. The schema is created as
+/// the shipped migrations create it (tables and the webhook's one-round-trip function) unless <c>fastPath</c> is false.
 /// </summary>
 public sealed class KavachTestApp : IAsyncDisposable
 {
@@ -64,7 +65,8 @@ public sealed class KavachTestApp : IAsyncDisposable
         Action<DbContextOptionsBuilder>? database = null,
         bool createSchema = true,
         Action<IConfigurationBuilder>? configuration = null,
-        Action<WebApplication>? pipeline = null)
+        Action<WebApplication>? pipeline = null,
+        bool fastPath = true)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -140,7 +142,13 @@ public sealed class KavachTestApp : IAsyncDisposable
         if (createSchema)
         {
             await using var scope = app.Services.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context.Database.EnsureCreatedAsync();
+            var context = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+            await context.Database.EnsureCreatedAsync();
+            if (fastPath && context.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
+            {
+                // What the shipped migration adds beside the tables: the webhook's one-round-trip function.
+                await context.Database.ExecuteSqlRawAsync(FastWebhookPath.CreateSql);
+            }
         }
 
         await app.StartAsync();

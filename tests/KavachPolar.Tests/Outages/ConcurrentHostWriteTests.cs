@@ -47,7 +47,7 @@ public sealed class ConcurrentHostWriteTests : IAsyncLifetime
             var pending = app.PostWebhookAsync(body, id, ct: Ct);
             await Wait.UntilAsync(
                 async () => await _probe.ScalarAsync<long>(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO%kavach_users%'", Ct) == 1,
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%INSERT INTO%kavach_users%' OR query ILIKE '%kavach_polar_apply_subscription%')", Ct) == 1,
                 because: "the webhook's transaction waits on the host's insert");
             await tx.CommitAsync(Ct);
             first = await pending;

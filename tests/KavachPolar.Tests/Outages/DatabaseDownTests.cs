@@ -78,7 +78,8 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         var id = Guid.NewGuid().ToString();
 
         // EXCLUSIVE lets the transaction read and write everything but its webhook-event row: it
-        // stops right before commit, with the subscription, user and callback rows written.
+        // stops right before commit, with the subscription, user and callback rows written (the one-round-trip
+        // function inserts that row last too).
         var locker = new Npgsql.NpgsqlConnection(_probe.ConnectionString);
         await locker.OpenAsync(Ct);
         var tx = await locker.BeginTransactionAsync(Ct);
@@ -89,7 +90,7 @@ public sealed class DatabaseDownTests : IAsyncLifetime
 
         var pending = app.PostWebhookAsync(body, id, ct: Ct);
         await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO%kavach_polar_webhook_events%'", Ct) == 1);
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE 'INSERT INTO%kavach_polar_webhook_events%' OR query ILIKE '%kavach_polar_apply_subscription%')", Ct) == 1);
 
         await _chaos.StopAsync(Ct);
         await AssertStoreUnavailableAsync(await pending);

@@ -30,6 +30,7 @@ public sealed class StoreSchemaTests
             columns);
         Assert.Equal("timestamp with time zone", await db.ScalarAsync<string>("SELECT data_type FROM information_schema.columns WHERE table_name = 'kavach_users' AND column_name = 'polar_current_period_end'", Ct));
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
+        Assert.True(await db.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct), "the migrations install the webhook's one-round-trip function");
 
         await using var app = await KavachTestApp.StartAsync(db.ConnectionString, createSchema: false);
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);

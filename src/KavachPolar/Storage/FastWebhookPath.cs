@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace KavachPolar.Storage;
+
+/// <summary>
+/// The webhook's common case on PostgreSQL in one round trip: a SQL function (created by the shipped migration)
+/// takes the customer and user locks, checks the <c>webhook-id</c>, applies the version guard, attributes the
+/// subscription (metadata, else <c>customer.external_id</c>), creates or binds the user, upserts the subscription,
+/// reprojects <c>kavach_users</c>, queues the callback, notifies other instances' caches and records the delivery,
+/// all in the statement's own transaction. The rare cases (an attribution conflict, no user named, a subscription
+/// moving between users, a forgotten user, a redelivery of an unprocessable event) answer <c>fallback</c> before
+/// writing anything, and the general EF Core path handles them. Without the function (a database created with
+/// <c>EnsureCreated</c>, or another provider) the general path handles everything.
+/// </summary>
+internal static class FastWebhookPath
+{
+    public const string Function = "kavach_polar_apply_subscription";
+
+    /// <summary>The channel on which changes to a user's subscriptions are announced (payload: the user id).</summary>
+    public const string Channel = "kavach_polar_users";
+
+    private const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
+
+    private static readonly ConcurrentDictionary<string, bool> Available = new(StringComparer.Ordinal);
+
+    /// <summary>Creates (or replaces) the function; run by the migration, and by tests that create the schema with <c>EnsureCreated</c>.</summary>
+    public const string CreateSql = """
+        CREATE OR REPLACE FUNCTION kavach_polar_apply_subscription(
+            p_event_id text, p_event_type text, p_source_ts_us bigint, p_now timestamptz, p_queue boolean,
+            p_id text, p_customer_id text, p_external_user text, p_metadata_user text,
+            p_status text, p_product_id text, p_period_end timestamptz, p_cancel boolean,
+            p_created_at_us bigint, p_version_us bigint, p_email text, p_name text,
+            p_customer_external_id text, p_metadata_user_id text)
+        RETURNS TABLE (outcome text, changes integer)
+        LANGUAGE plpgsql AS $fn$
+        DECLARE
+            v_recorded text;
+            v_rec_found boolean;
+            v_rec_version bigint;
+            v_rec_source bigint;
+            v_rec_user text;
+            v_user text;
+            v_binds boolean;
+            u kavach_users%ROWTYPE;
+            cur kavach_polar_subscriptions%ROWTYPE;
+            v_new_id text;
+            v_new_status text;
+            v_new_product text;
+            v_new_end timestamptz;
+            v_new_cancel boolean;
+            v_changed boolean;
+            v_changes integer := 0;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(hashtextextended('kavach:customer:' || p_customer_id, 0));
+
+            SELECT e.outcome INTO v_recorded FROM kavach_polar_webhook_events e WHERE e.id = p_event_id;
+            IF FOUND THEN
+                RETURN QUERY SELECT CASE WHEN v_recorded = 'unprocessable' THEN 'fallback' ELSE 'duplicate' END, 0;
+                RETURN;
+            END IF;
+
+            SELECT s.version_us, s.source_timestamp_us, s.user_id INTO v_rec_version, v_rec_source, v_rec_user
+            FROM kavach_polar_subscriptions s WHERE s.id = p_id;
+            v_rec_found := FOUND;
+            IF v_rec_found AND (v_rec_version > p_version_us OR (v_rec_version = p_version_us AND v_rec_source >= p_source_ts_us)) THEN
+                INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'stale', p_now);
+                RETURN QUERY SELECT 'stale'::text, 0;
+                RETURN;
+            END IF;
+
+            -- Attribution: metadata (this subscription only), else the customer's external id.
+            IF p_metadata_user IS NOT NULL THEN
+                IF p_external_user IS NOT NULL AND p_external_user <> p_metadata_user THEN
+                    RETURN QUERY SELECT 'fallback'::text, 0;
+                    RETURN;
+                END IF;
+                v_user := p_metadata_user;
+                v_binds := p_external_user IS NOT NULL;
+            ELSIF p_external_user IS NOT NULL THEN
+                v_user := p_external_user;
+                v_binds := true;
+            ELSE
+                RETURN QUERY SELECT 'fallback'::text, 0;
+                RETURN;
+            END IF;
+
+            IF v_rec_found AND v_rec_user IS DISTINCT FROM v_user THEN
+                RETURN QUERY SELECT 'fallback'::text, 0;
+                RETURN;
+            END IF;
+
+            PERFORM pg_advisory_xact_lock(hashtextextended('kavach:user:' || v_user, 0));
+            SELECT * INTO u FROM kavach_users WHERE id = v_user;
+            IF NOT FOUND THEN
+                IF EXISTS (SELECT 1 FROM kavach_polar_forgotten_users f WHERE f.user_id = v_user OR f.polar_customer_id = p_customer_id) THEN
+                    RETURN QUERY SELECT 'fallback'::text, 0;
+                    RETURN;
+                END IF;
+                INSERT INTO kavach_users (id, email, name, polar_cancel_at_period_end, created_at, updated_at)
+                VALUES (v_user, p_email, p_name, false, p_now, p_now);
+                SELECT * INTO u FROM kavach_users WHERE id = v_user;
+            END IF;
+
+            INSERT INTO kavach_polar_subscriptions AS s (id, user_id, customer_id, customer_external_id, metadata_user_id, status, product_id,
+                current_period_end, cancel_at_period_end, created_at_us, version_us, source_timestamp_us, updated_at)
+            VALUES (p_id, v_user, p_customer_id, p_customer_external_id, p_metadata_user_id, p_status, p_product_id,
+                p_period_end, p_cancel, p_created_at_us, p_version_us, p_source_ts_us, p_now)
+            ON CONFLICT (id) DO UPDATE SET user_id = EXCLUDED.user_id, customer_id = EXCLUDED.customer_id,
+                customer_external_id = EXCLUDED.customer_external_id, metadata_user_id = EXCLUDED.metadata_user_id,
+                status = EXCLUDED.status, product_id = EXCLUDED.product_id, current_period_end = EXCLUDED.current_period_end,
+                cancel_at_period_end = EXCLUDED.cancel_at_period_end, created_at_us = EXCLUDED.created_at_us,
+                version_us = EXCLUDED.version_us, source_timestamp_us = EXCLUDED.source_timestamp_us, updated_at = EXCLUDED.updated_at;
+
+            -- A trusted binding (the customer's external id is this user), unless another user holds the customer;
+            -- binding links the customer's orphan subscriptions.
+            IF v_binds THEN
+                IF u.polar_customer_id IS DISTINCT FROM p_customer_id THEN
+                    IF NOT EXISTS (SELECT 1 FROM kavach_users o WHERE o.polar_customer_id = p_customer_id AND o.id <> v_user) THEN
+                        UPDATE kavach_users SET polar_customer_id = p_customer_id WHERE id = v_user;
+                        u.polar_customer_id := p_customer_id;
+                        UPDATE kavach_polar_subscriptions SET user_id = v_user WHERE customer_id = p_customer_id AND user_id IS NULL;
+                    END IF;
+                ELSE
+                    UPDATE kavach_polar_subscriptions SET user_id = v_user WHERE customer_id = p_customer_id AND user_id IS NULL;
+                END IF;
+            END IF;
+
+            -- The current subscription: entitled before other live ones, the most recently created among equals.
+            SELECT * INTO cur FROM kavach_polar_subscriptions s
+            WHERE s.user_id = v_user AND s.status IN ('active', 'trialing', 'past_due', 'incomplete', 'paused')
+            ORDER BY CASE WHEN s.status IN ('active', 'trialing') THEN 0 ELSE 1 END, s.created_at_us DESC, s.id COLLATE "C"
+            LIMIT 1;
+            IF FOUND THEN
+                v_new_id := cur.id;
+                v_new_status := cur.status;
+                v_new_product := cur.product_id;
+                v_new_end := cur.current_period_end;
+                v_new_cancel := cur.cancel_at_period_end;
+            ELSE
+                v_new_id := NULL;
+                v_new_product := NULL;
+                v_new_end := NULL;
+                v_new_cancel := false;
+                SELECT s.status INTO v_new_status FROM kavach_polar_subscriptions s WHERE s.user_id = v_user
+                ORDER BY s.version_us DESC, s.source_timestamp_us DESC LIMIT 1;
+                v_new_status := COALESCE(v_new_status, u.polar_subscription_status);
+            END IF;
+
+            v_changed := u.polar_subscription_id IS DISTINCT FROM v_new_id
+                OR (v_new_id IS NOT NULL AND (u.polar_subscription_status IS DISTINCT FROM v_new_status
+                    OR u.polar_product_id IS DISTINCT FROM v_new_product
+                    OR u.polar_current_period_end IS DISTINCT FROM v_new_end
+                    OR u.polar_cancel_at_period_end IS DISTINCT FROM v_new_cancel));
+            IF v_changed OR u.polar_subscription_status IS DISTINCT FROM v_new_status THEN
+                UPDATE kavach_users SET polar_subscription_id = v_new_id, polar_subscription_status = v_new_status,
+                    polar_product_id = v_new_product, polar_current_period_end = v_new_end,
+                    polar_cancel_at_period_end = v_new_cancel, updated_at = p_now
+                WHERE id = v_user;
+            END IF;
+
+            IF v_changed THEN
+                v_changes := 1;
+                IF p_queue THEN
+                    INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
+                    VALUES (v_user, json_build_object(
+                        'userId', v_user,
+                        'current', CASE WHEN v_new_id IS NULL THEN NULL ELSE json_build_object(
+                            'id', v_new_id, 'status', v_new_status, 'productId', v_new_product,
+                            'currentPeriodEnd', to_char(v_new_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+                            'cancelAtPeriodEnd', v_new_cancel) END,
+                        'previous', CASE WHEN u.polar_subscription_id IS NULL THEN NULL ELSE json_build_object(
+                            'id', u.polar_subscription_id, 'status', COALESCE(u.polar_subscription_status, ''), 'productId', COALESCE(u.polar_product_id, ''),
+                            'currentPeriodEnd', to_char(u.polar_current_period_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+                            'cancelAtPeriodEnd', u.polar_cancel_at_period_end) END,
+                        'eventId', p_event_id,
+                        'eventType', p_event_type)::text, 0, 0, p_now);
+                END IF;
+            END IF;
+
+            PERFORM pg_notify('kavach_polar_users', v_user);
+            INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'applied', p_now);
+            RETURN QUERY SELECT 'applied'::text, v_changes;
+        END
+        $fn$;
+        """;
+
+    public const string DropSql = "DROP FUNCTION IF EXISTS " + Signature + ";";
+
+    /// <summary>The arguments of one call, already validated, truncated and attributed as the general path would.</summary>
+    public sealed record Call(
+        string EventId,
+        string EventType,
+        long SourceTimestampUs,
+        DateTimeOffset Now,
+        bool QueueCallback,
+        string SubscriptionId,
+        string CustomerId,
+        string? ExternalUser,
+        string? MetadataUser,
+        string Status,
+        string ProductId,
+        DateTimeOffset? PeriodEnd,
+        bool CancelAtPeriodEnd,
+        long CreatedAtUs,
+        long VersionUs,
+        string? Email,
+        string? Name,
+        string? CustomerExternalId,
+        string? MetadataUserId);
+
+    /// <summary>The function's answer: <c>applied</c>, <c>stale</c> or <c>duplicate</c>; <see langword="null"/> when the general path must run.</summary>
+    public static async Task<(string Outcome, int Changes)?> TryApplyAsync(DbContext db, Call c, CancellationToken ct)
+    {
+        if (db.Database.ProviderName != "Npgsql.EntityFrameworkCore.PostgreSQL")
+        {
+            return null;
+        }
+
+        var key = Key(db);
+        if (!Available.TryGetValue(key, out var available))
+        {
+            available = await db.Database.SqlQueryRaw<bool>($"SELECT to_regprocedure('{Signature}') IS NOT NULL AS \"Value\"").SingleAsync(ct).ConfigureAwait(false);
+            Available[key] = available;
+        }
+
+        if (!available)
+        {
+            return null;
+        }
+
+        List<Answer> answer;
+        try
+        {
+            answer = await db.Database.SqlQueryRaw<Answer>(
+                "SELECT outcome AS \"Outcome\", changes AS \"Changes\" FROM kavach_polar_apply_subscription(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)",
+                Parameter("p0", c.EventId), Parameter("p1", c.EventType), new NpgsqlParameter<long>("p2", c.SourceTimestampUs),
+                new NpgsqlParameter<DateTimeOffset>("p3", c.Now.ToUniversalTime()), new NpgsqlParameter<bool>("p4", c.QueueCallback),
+                Parameter("p5", c.SubscriptionId), Parameter("p6", c.CustomerId), Parameter("p7", c.ExternalUser), Parameter("p8", c.MetadataUser),
+                Parameter("p9", c.Status), Parameter("p10", c.ProductId),
+                new NpgsqlParameter("p11", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = c.PeriodEnd is { } end ? end.ToUniversalTime() : DBNull.Value },
+                new NpgsqlParameter<bool>("p12", c.CancelAtPeriodEnd), new NpgsqlParameter<long>("p13", c.CreatedAtUs), new NpgsqlParameter<long>("p14", c.VersionUs),
+                Parameter("p15", c.Email), Parameter("p16", c.Name), Parameter("p17", c.CustomerExternalId), Parameter("p18", c.MetadataUserId))
+                .ToListAsync(ct).ConfigureAwait(false);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedFunction)
+        {
+            // Dropped since we looked: the general path from now on.
+            Available[key] = false;
+            return null;
+        }
+
+        var result = answer.Single();
+        return result.Outcome == "fallback" ? null : (result.Outcome, result.Changes);
+    }
+
+    private static NpgsqlParameter Parameter(string name, string? value) =>
+        new(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+
+    private static string Key(DbContext db)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString());
+        return builder.Host + ":" + builder.Port + "/" + builder.Database;
+    }
+
+    private sealed class Answer
+    {
+        public string Outcome { get; set; } = "";
+
+        public int Changes { get; set; }
+    }
+}
