@@ -148,6 +148,15 @@ public sealed class KavachPolarOptions
     public TimeSpan WebhookProcessingTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How long this instance may serve a user's subscription state (GET subscription, <c>IsEntitledAsync</c>, the
+    /// gate) from memory. Entries are dropped at once when this instance commits a change to the user, and, on
+    /// PostgreSQL, when another instance announces one (<c>LISTEN</c>/<c>NOTIFY</c>); the expiry is the safety net.
+    /// Default 30 seconds; <see cref="TimeSpan.Zero"/> turns the cache off. Configuration key
+    /// <c>KavachPolar:ReadCacheExpiry</c>.
+    /// </summary>
+    public TimeSpan ReadCacheExpiry { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// How long a user route (subscription, checkout, reconcile, plan management) or the subscription gate waits for
     /// one unit of database work before it answers 503 <c>store_unavailable</c> with <c>Retry-After</c>. The wait
     /// ends at this budget even if the database driver ignores cancellation; the abandoned work finishes or rolls

@@ -69,6 +69,8 @@ public static class KavachPolarServiceCollectionExtensions
         AddSubscriptionGate(services);
         services.AddHostedService<SubscriptionChangeDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
+        services.TryAddSingleton<SubscriptionCache>();
+        services.AddHostedService<SubscriptionCacheListener>();
 
         services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(3002, LogLevel.Warning, "The subscription-change dispatcher could not reach the database ({ErrorType}); retrying.")]
     public static partial void DispatcherStoreFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(3003, LogLevel.Warning, "The subscription cache lost its PostgreSQL notification connection ({ErrorType}); reads go to the database until it reconnects.")]
+    public static partial void CacheListenerFailed(ILogger logger, string errorType);
+
     [LoggerMessage(4001, LogLevel.Error, "The database could not be reached while serving {Route}.")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string route);
 

@@ -66,6 +66,11 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             failures.Add("KavachPolar:DatabaseTimeout must be more than zero and at most 00:01:00 (default 00:00:05).");
         }
 
+        if (options.ReadCacheExpiry < TimeSpan.Zero || options.ReadCacheExpiry > TimeSpan.FromHours(1))
+        {
+            failures.Add("KavachPolar:ReadCacheExpiry must be between 00:00:00 (off) and 01:00:00 (default 00:00:30).");
+        }
+
         if (string.IsNullOrWhiteSpace(options.UserIdClaimType))
         {
             failures.Add("KavachPolar:UserIdClaimType must not be empty (default " + System.Security.Claims.ClaimTypes.NameIdentifier + ").");

@@ -45,6 +45,7 @@ internal sealed class CheckoutService(
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     IOptionsMonitor<KavachPolarOptions> options,
+    SubscriptionCache cache,
     TimeProvider time,
     ILogger<CheckoutService> logger)
 {
@@ -83,6 +84,7 @@ internal sealed class CheckoutService(
                         token => synchronizer.BindCustomerToUserAsync(store.Db, buyer.Id, customer!.Id, "link:" + customer.Id + ":" + Guid.NewGuid().ToString("N"), token),
                         t),
                     ct).ConfigureAwait(false);
+                cache.Invalidate(buyer.Id);
                 customerId = customer!.Id;
             }
 

@@ -20,6 +20,7 @@ internal sealed class KavachPolarSubscriptionService(
     SubscriptionSynchronizer synchronizer,
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
+    SubscriptionCache cache,
     Callbacks.CallbackSignal signal,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
@@ -30,18 +31,50 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
-        return user is null ? null : SubscriptionProjection.Read(user);
+        return (await LoadAsync(userId, cancellationToken).ConfigureAwait(false)).Current;
+    }
+
+    /// <summary>The user's state from <see cref="SubscriptionCache"/>, or one query that fills it.</summary>
+    private async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
+    {
+        if (cache.TryGet(userId, out var hit))
+        {
+            return hit!;
+        }
+
+        var stamp = cache.Stamp(userId);
+        var loaded = await StoreAsync(
+            async (store, t) =>
+            {
+                var row = await store.Db.Set<KavachUser>().AsNoTracking()
+                    .Where(u => u.Id == userId)
+                    .Select(u => new
+                    {
+                        User = u,
+                        Entitled = store.Db.Set<SubscriptionRecord>()
+                            .Where(r => r.UserId == u.Id && SubscriptionStatuses.Entitled.Contains(r.Status))
+                            .Select(r => r.ProductId)
+                            .ToArray(),
+                    })
+                    .FirstOrDefaultAsync(t).ConfigureAwait(false);
+                return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
+            },
+            ct).ConfigureAwait(false);
+        cache.Set(userId, loaded, stamp);
+        return loaded;
     }
 
     public async Task<bool> IsEntitledAsync(string userId, IReadOnlyCollection<string>? products = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var productIds = products is { Count: > 0 } ? products.Select(p => Endpoints.Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant()).ToArray() : null;
-        return await StoreAsync(
-            (store, t) => store.Db.Set<SubscriptionRecord>().AsNoTracking()
-                .AnyAsync(r => r.UserId == userId && SubscriptionStatuses.Entitled.Contains(r.Status) && (productIds == null || productIds.Contains(r.ProductId)), t),
-            cancellationToken).ConfigureAwait(false);
+        var state = await LoadAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (products is not { Count: > 0 })
+        {
+            return state.EntitledProducts.Length > 0;
+        }
+
+        var wanted = products.Select(p => Endpoints.Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant());
+        return wanted.Any(p => state.EntitledProducts.Contains(p, StringComparer.OrdinalIgnoreCase));
     }
 
     public async Task<KavachPolarResult> ChangePlanAsync(string userId, string productId, KavachProrationBehavior proration = KavachProrationBehavior.Invoice, CancellationToken cancellationToken = default)
@@ -105,6 +138,7 @@ internal sealed class KavachPolarSubscriptionService(
             await StoreAsync(
                 (store, t) => StoreTransactions.RunAsync(store.Db, tt => synchronizer.BindCustomerToUserAsync(store.Db, userId, found.Value.Id, "link:" + found.Value.Id + ":" + Guid.NewGuid().ToString("N"), tt), t),
                 cancellationToken).ConfigureAwait(false);
+            cache.Invalidate(userId);
         }
 
         var session = await api.CreateCustomerSessionAsync(customerId, returnUrl?.AbsoluteUri, cancellationToken).ConfigureAwait(false);
@@ -244,6 +278,7 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         var (removed, customerId) = await StoreAsync((store, t) => ForgetAsync(store.Db, userId, t), cancellationToken).ConfigureAwait(false);
+        cache.Invalidate(userId);
         Log.UserForgotten(logger, userId, customerId ?? "none");
         return removed;
     }
@@ -288,6 +323,7 @@ internal sealed class KavachPolarSubscriptionService(
                         .ExecuteDeleteAsync(t).ConfigureAwait(false);
                     await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
                     var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    await StoreTransactions.AnnounceAsync(db, [userId], t).ConfigureAwait(false);
                     return (true, rows + links > 0, customer);
                 },
                 cancellationToken).ConfigureAwait(false);
@@ -403,6 +439,7 @@ internal sealed class KavachPolarSubscriptionService(
                     },
                     token),
                 ct).ConfigureAwait(false);
+            cache.Invalidate(result.Users ?? []);
             changes += result.Changes;
         }
 

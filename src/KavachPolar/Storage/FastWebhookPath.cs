@@ -27,14 +27,16 @@ internal static class FastWebhookPath
 
     /// <summary>Creates (or replaces) the function; run by the migration, and by tests that create the schema with <c>EnsureCreated</c>.</summary>
     public const string CreateSql = """
-        CREATE OR REPLACE FUNCTION kavach_polar_apply_subscription(
+        DROP FUNCTION IF EXISTS kavach_polar_apply_subscription(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text);
+        CREATE FUNCTION kavach_polar_apply_subscription(
             p_event_id text, p_event_type text, p_source_ts_us bigint, p_now timestamptz, p_queue boolean,
             p_id text, p_customer_id text, p_external_user text, p_metadata_user text,
             p_status text, p_product_id text, p_period_end timestamptz, p_cancel boolean,
             p_created_at_us bigint, p_version_us bigint, p_email text, p_name text,
             p_customer_external_id text, p_metadata_user_id text)
-        RETURNS TABLE (outcome text, changes integer)
+        RETURNS TABLE (outcome text, changes integer, user_id text)
         LANGUAGE plpgsql AS $fn$
+        #variable_conflict use_column
         DECLARE
             v_recorded text;
             v_rec_found boolean;
@@ -57,7 +59,7 @@ internal static class FastWebhookPath
 
             SELECT e.outcome INTO v_recorded FROM kavach_polar_webhook_events e WHERE e.id = p_event_id;
             IF FOUND THEN
-                RETURN QUERY SELECT CASE WHEN v_recorded = 'unprocessable' THEN 'fallback' ELSE 'duplicate' END, 0;
+                RETURN QUERY SELECT CASE WHEN v_recorded = 'unprocessable' THEN 'fallback' ELSE 'duplicate' END, 0, NULL::text;
                 RETURN;
             END IF;
 
@@ -66,14 +68,14 @@ internal static class FastWebhookPath
             v_rec_found := FOUND;
             IF v_rec_found AND (v_rec_version > p_version_us OR (v_rec_version = p_version_us AND v_rec_source >= p_source_ts_us)) THEN
                 INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'stale', p_now);
-                RETURN QUERY SELECT 'stale'::text, 0;
+                RETURN QUERY SELECT 'stale'::text, 0, NULL::text;
                 RETURN;
             END IF;
 
             -- Attribution: metadata (this subscription only), else the customer's external id.
             IF p_metadata_user IS NOT NULL THEN
                 IF p_external_user IS NOT NULL AND p_external_user <> p_metadata_user THEN
-                    RETURN QUERY SELECT 'fallback'::text, 0;
+                    RETURN QUERY SELECT 'fallback'::text, 0, NULL::text;
                     RETURN;
                 END IF;
                 v_user := p_metadata_user;
@@ -82,12 +84,12 @@ internal static class FastWebhookPath
                 v_user := p_external_user;
                 v_binds := true;
             ELSE
-                RETURN QUERY SELECT 'fallback'::text, 0;
+                RETURN QUERY SELECT 'fallback'::text, 0, NULL::text;
                 RETURN;
             END IF;
 
             IF v_rec_found AND v_rec_user IS DISTINCT FROM v_user THEN
-                RETURN QUERY SELECT 'fallback'::text, 0;
+                RETURN QUERY SELECT 'fallback'::text, 0, NULL::text;
                 RETURN;
             END IF;
 
@@ -95,7 +97,7 @@ internal static class FastWebhookPath
             SELECT * INTO u FROM kavach_users WHERE id = v_user;
             IF NOT FOUND THEN
                 IF EXISTS (SELECT 1 FROM kavach_polar_forgotten_users f WHERE f.user_id = v_user OR f.polar_customer_id = p_customer_id) THEN
-                    RETURN QUERY SELECT 'fallback'::text, 0;
+                    RETURN QUERY SELECT 'fallback'::text, 0, NULL::text;
                     RETURN;
                 END IF;
                 INSERT INTO kavach_users (id, email, name, polar_cancel_at_period_end, created_at, updated_at)
@@ -120,10 +122,10 @@ internal static class FastWebhookPath
                     IF NOT EXISTS (SELECT 1 FROM kavach_users o WHERE o.polar_customer_id = p_customer_id AND o.id <> v_user) THEN
                         UPDATE kavach_users SET polar_customer_id = p_customer_id WHERE id = v_user;
                         u.polar_customer_id := p_customer_id;
-                        UPDATE kavach_polar_subscriptions SET user_id = v_user WHERE customer_id = p_customer_id AND user_id IS NULL;
+                        UPDATE kavach_polar_subscriptions o SET user_id = v_user WHERE o.customer_id = p_customer_id AND o.user_id IS NULL;
                     END IF;
                 ELSE
-                    UPDATE kavach_polar_subscriptions SET user_id = v_user WHERE customer_id = p_customer_id AND user_id IS NULL;
+                    UPDATE kavach_polar_subscriptions o SET user_id = v_user WHERE o.customer_id = p_customer_id AND o.user_id IS NULL;
                 END IF;
             END IF;
 
@@ -181,7 +183,7 @@ internal static class FastWebhookPath
 
             PERFORM pg_notify('kavach_polar_users', v_user);
             INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'applied', p_now);
-            RETURN QUERY SELECT 'applied'::text, v_changes;
+            RETURN QUERY SELECT 'applied'::text, v_changes, v_user;
         END
         $fn$;
         """;
@@ -210,8 +212,11 @@ internal static class FastWebhookPath
         string? CustomerExternalId,
         string? MetadataUserId);
 
-    /// <summary>The function's answer: <c>applied</c>, <c>stale</c> or <c>duplicate</c>; <see langword="null"/> when the general path must run.</summary>
-    public static async Task<(string Outcome, int Changes)?> TryApplyAsync(DbContext db, Call c, CancellationToken ct)
+    /// <summary>
+    /// The function's answer: <c>applied</c> (with the user it changed), <c>stale</c> or <c>duplicate</c>;
+    /// <see langword="null"/> when the general path must run.
+    /// </summary>
+    public static async Task<(string Outcome, int Changes, string? UserId)?> TryApplyAsync(DbContext db, Call c, CancellationToken ct)
     {
         if (db.Database.ProviderName != "Npgsql.EntityFrameworkCore.PostgreSQL")
         {
@@ -234,7 +239,7 @@ internal static class FastWebhookPath
         try
         {
             answer = await db.Database.SqlQueryRaw<Answer>(
-                "SELECT outcome AS \"Outcome\", changes AS \"Changes\" FROM kavach_polar_apply_subscription(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)",
+                "SELECT outcome AS \"Outcome\", changes AS \"Changes\", user_id AS \"UserId\" FROM kavach_polar_apply_subscription(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)",
                 Parameter("p0", c.EventId), Parameter("p1", c.EventType), new NpgsqlParameter<long>("p2", c.SourceTimestampUs),
                 new NpgsqlParameter<DateTimeOffset>("p3", c.Now.ToUniversalTime()), new NpgsqlParameter<bool>("p4", c.QueueCallback),
                 Parameter("p5", c.SubscriptionId), Parameter("p6", c.CustomerId), Parameter("p7", c.ExternalUser), Parameter("p8", c.MetadataUser),
@@ -252,7 +257,7 @@ internal static class FastWebhookPath
         }
 
         var result = answer.Single();
-        return result.Outcome == "fallback" ? null : (result.Outcome, result.Changes);
+        return result.Outcome == "fallback" ? null : (result.Outcome, result.Changes, result.UserId);
     }
 
     private static NpgsqlParameter Parameter(string name, string? value) =>
@@ -269,5 +274,7 @@ internal static class FastWebhookPath
         public string Outcome { get; set; } = "";
 
         public int Changes { get; set; }
+
+        public string? UserId { get; set; }
     }
 }

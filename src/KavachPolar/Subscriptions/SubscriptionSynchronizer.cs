@@ -31,7 +31,8 @@ internal sealed class SubscriptionSynchronizer(
     /// <param name="Applied">The snapshot was newer than the stored one and was written.</param>
     /// <param name="Changes">Users whose current subscription changed.</param>
     /// <param name="Forgotten">The snapshot names a forgotten user or customer: nothing was written.</param>
-    public readonly record struct ApplyResult(bool Applied, int Changes, bool Forgotten = false);
+    /// <param name="Users">The users whose subscriptions were written: forget them in caches once committed.</param>
+    public readonly record struct ApplyResult(bool Applied, int Changes, bool Forgotten = false, string[]? Users = null);
 
     /// <summary>Who a snapshot belongs to, and whether it may bind its customer to that user.</summary>
     private readonly record struct Attribution(string? UserId, bool BindsCustomer);
@@ -139,7 +140,9 @@ internal sealed class SubscriptionSynchronizer(
             }
         }
 
-        return new ApplyResult(true, changes);
+        string[] users = [.. lockKeys];
+        await StoreTransactions.AnnounceAsync(db, users, ct).ConfigureAwait(false);
+        return new ApplyResult(true, changes, Users: users);
     }
 
     /// <summary>
@@ -170,7 +173,8 @@ internal sealed class SubscriptionSynchronizer(
     /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
     /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
-    /// subscriptions and reprojects. Runs inside a transaction; saves.
+    /// subscriptions and reprojects. Runs inside a transaction; saves. The caller forgets the user in
+    /// <see cref="SubscriptionCache"/> once committed.
     /// </summary>
     public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, string eventId, CancellationToken ct)
     {
@@ -185,6 +189,7 @@ internal sealed class SubscriptionSynchronizer(
         await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
         var changes = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct).ConfigureAwait(false);
         await db.SaveChangesAsync(ct).ConfigureAwait(false);
+        await StoreTransactions.AnnounceAsync(db, [userId], ct).ConfigureAwait(false);
         return changes;
     }
 

@@ -19,6 +19,7 @@ namespace KavachPolar.Webhooks;
 internal sealed class WebhookProcessor(
     SubscriptionSynchronizer synchronizer,
     CallbackSignal signal,
+    SubscriptionCache cache,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
     ILogger<WebhookProcessor> logger)
@@ -77,6 +78,7 @@ internal sealed class WebhookProcessor(
             var recordedType = NewRecord(webhookId, type, "", null, null).EventType;
             if (await FastWebhookPath.TryApplyAsync(db, synchronizer.FastCall(subscription, timestampUs, webhookId, recordedType), ct).ConfigureAwait(false) is { } fast)
             {
+                cache.Invalidate(fast.UserId);
                 if (fast.Changes > 0)
                 {
                     signal.Notify();
@@ -85,7 +87,7 @@ internal sealed class WebhookProcessor(
                 return fast.Outcome;
             }
 
-            var (outcome, changes) = await StoreTransactions.RunAsync(
+            var (outcome, changes, users) = await StoreTransactions.RunAsync(
                 db,
                 async token =>
                 {
@@ -95,17 +97,18 @@ internal sealed class WebhookProcessor(
                     var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
                     if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
                     {
-                        return (Duplicate, 0);
+                        return (Duplicate, 0, (string[]?)null);
                     }
 
                     var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true).ConfigureAwait(false);
                     var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                     Record(db, recorded, webhookId, type, o, null, null);
                     await db.SaveChangesAsync(token).ConfigureAwait(false);
-                    return (o, result.Changes);
+                    return (o, result.Changes, result.Users);
                 },
                 ct).ConfigureAwait(false);
 
+            cache.Invalidate(users ?? []);
             if (changes > 0)
             {
                 signal.Notify();

@@ -59,13 +59,14 @@ public sealed class SlowDatabaseTests : IAsyncLifetime
             await tx.RollbackAsync(Ct);
         }
 
-        // Nothing of the timed-out attempt was committed.
-        foreach (var t in new[] { "kavach_polar_webhook_events", "kavach_polar_subscriptions", "kavach_users", "kavach_polar_callbacks" })
-        {
-            Assert.Equal(0L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM {t}", Ct));
-        }
-
-        Assert.Equal("applied", await OutcomeAsync(await app.PostWebhookAsync(body, id, ct: Ct)));
+        // The budget stops the wait, not always the work: the attempt answered 503 either rolled back (its cancel
+        // request won) or commits whole once the lock is gone, never in part. Polar's retry is then applied, or a
+        // duplicate of what the abandoned attempt committed. (Changed with StoreBudget: this used to assert that
+        // nothing ever committed, which only held when the cancel request beat the lock's release.)
+        Assert.Equal(
+            await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct),
+            await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Contains(await OutcomeAsync(await app.PostWebhookAsync(body, id, ct: Ct)), new[] { "applied", "duplicate" });
         Assert.Equal("duplicate", await OutcomeAsync(await app.PostWebhookAsync(body, id, ct: Ct)));
 
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty);

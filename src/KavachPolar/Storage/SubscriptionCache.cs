@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace KavachPolar.Storage;
+
+/// <summary>What the cache keeps per user: the current subscription and the products of the entitled ones.</summary>
+internal sealed record CachedUser(KavachSubscription? Current, string[] EntitledProducts);
+
+/// <summary>
+/// A per-instance cache of each user's subscription state, for <c>GET subscription</c>, <c>IsEntitledAsync</c> and
+/// the gate. Filled on read; emptied for a user right after this instance commits a change to them, and when another
+/// instance's change is announced (PostgreSQL <c>NOTIFY</c>, see <see cref="SubscriptionCacheListener"/>); bounded
+/// in size; every entry expires after <see cref="KavachPolarOptions.ReadCacheExpiry"/> as the safety net. On
+/// PostgreSQL it serves only while the listener is connected. On other providers it serves one process only.
+/// </summary>
+internal sealed class SubscriptionCache : IDisposable
+{
+    private const int Stripes = 1024;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000, CompactionPercentage = 0.25 });
+    private readonly long[] _generations = new long[Stripes];
+    private readonly IOptionsMonitor<KavachPolarOptions> _options;
+    private volatile bool _connected;
+    private volatile bool _crossInstance;
+
+    public SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options) => _options = options;
+
+    /// <summary>Whether reads may be served from memory now.</summary>
+    public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || _connected);
+
+    /// <summary>
+    /// Called by the listener: the database announces changes (PostgreSQL), so the cache serves only while it hears
+    /// them; on each (re)connection everything cached before is dropped.
+    /// </summary>
+    public void SetListening(bool connected)
+    {
+        _crossInstance = true;
+        if (connected)
+        {
+            Clear();
+        }
+
+        _connected = connected;
+    }
+
+    public bool TryGet(string userId, out CachedUser? value)
+    {
+        if (Serving && _cache.TryGetValue(userId, out CachedUser? hit))
+        {
+            value = hit;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    /// <summary>The stamp to pass to <see cref="Set"/>: taken before reading the database.</summary>
+    public long Stamp(string userId) => Volatile.Read(ref _generations[Stripe(userId)]);
+
+    /// <summary>Keeps <paramref name="value"/> unless the user changed since <paramref name="stamp"/> was taken.</summary>
+    public void Set(string userId, CachedUser value, long stamp)
+    {
+        var expiry = _options.CurrentValue.ReadCacheExpiry;
+        if (expiry <= TimeSpan.Zero || !Serving)
+        {
+            return;
+        }
+
+        _cache.Set(userId, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = expiry });
+
+        // A change committed while we read (Invalidate bumps the stamp, then removes): what we read may be older.
+        if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
+        {
+            _cache.Remove(userId);
+        }
+    }
+
+    /// <summary>Forgets the user (after a commit that changed them, or an announcement from another instance).</summary>
+    public void Invalidate(string? userId)
+    {
+        if (userId is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _generations[Stripe(userId)]);
+        _cache.Remove(userId);
+    }
+
+    public void Invalidate(IEnumerable<string> userIds)
+    {
+        foreach (var id in userIds)
+        {
+            Invalidate(id);
+        }
+    }
+
+    public void Clear()
+    {
+        for (var i = 0; i < Stripes; i++)
+        {
+            Interlocked.Increment(ref _generations[i]);
+        }
+
+        _cache.Clear();
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    private static int Stripe(string userId) => (int)((uint)StringComparer.Ordinal.GetHashCode(userId) % Stripes);
+}

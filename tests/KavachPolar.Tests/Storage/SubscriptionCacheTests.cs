@@ -1,0 +1,111 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Storage;
+
+/// <summary>
+/// The per-instance read cache (GET subscription, the gate, IsEntitledAsync) stays true: a change is seen at once by
+/// the instance that committed it and within a second by another one (PostgreSQL LISTEN/NOTIFY), on both write paths,
+/// and after the notification connection drops.
+/// </summary>
+public sealed class SubscriptionCacheTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
+
+    private PostgresDatabase _db = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_change_on_one_instance_is_seen_by_its_own_reads_at_once_and_by_another_instances_within_a_second(bool fastPath)
+    {
+        var readsOnB = new QueryCounter();
+        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString, fastPath: fastPath);
+        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(readsOnB));
+        using var onA = a.ClientFor("usr_1337");
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e21";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+
+        // B reads once from the database, then from memory.
+        Assert.Equal("active", (string?)(await SubscriptionAsync(onB))!["status"]);
+        var queries = readsOnB.Count;
+        Assert.Equal("active", (string?)(await SubscriptionAsync(onB))!["status"]);
+        Assert.Equal(queries, readsOnB.Count);
+
+        // A change committed on A: A sees it at once, B within a second.
+        await SubscriptionAsync(onA); // A's cache is warm too
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        Assert.True((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
+        var clock = Stopwatch.StartNew();
+        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task After_the_notification_connection_drops_the_cache_stops_serving_and_starts_empty_when_it_reconnects()
+    {
+        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false);
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e22";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+
+        // Cut the listeners off, then change the subscription: B cannot hear about it.
+        await _db.ScalarAsync<int>("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database()", Ct);
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+
+        Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+        await Wait.UntilAsync(async () => await ListenersAsync() == 2, because: "the listeners reconnect");
+        Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+        Assert.Contains(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
+    }
+
+    private async Task WaitUntilListeningAsync(KavachTestApp app)
+    {
+        _ = app;
+        await Wait.UntilAsync(async () => await ListenersAsync() >= 1, because: "the cache listener connects");
+    }
+
+    private Task<long> ListenersAsync() =>
+        _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
+
+    private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
+        (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
+
+    /// <summary>Counts the queries an instance sends (a host's own interceptor could do the same).</summary>
+    private sealed class QueryCounter : DbCommandInterceptor
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("kavach_users", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _count);
+            }
+
+            return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
+}
