@@ -1,4 +1,5 @@
 using KavachPolar.Diagnostics;
+using KavachPolar.Services;
 using KavachPolar.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;

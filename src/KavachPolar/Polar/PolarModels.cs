@@ -25,7 +25,6 @@ internal sealed record PolarSubscription(
     string ProductId,
     DateTimeOffset? ModifiedAt = null,
     DateTimeOffset? CurrentPeriodEnd = null,
-    DateTimeOffset? StartedAt = null,
     string? CheckoutId = null,
     Dictionary<string, JsonElement>? Metadata = null,
     PolarCustomer? Customer = null);

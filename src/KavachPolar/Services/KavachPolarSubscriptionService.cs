@@ -73,7 +73,7 @@ internal sealed class KavachPolarSubscriptionService(
             return state.EntitledProducts.Length > 0;
         }
 
-        var wanted = products.Select(p => Endpoints.Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant());
+        var wanted = products.Select(p => Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant());
         return wanted.Any(p => state.EntitledProducts.Contains(p, StringComparer.OrdinalIgnoreCase));
     }
 
@@ -87,7 +87,7 @@ internal sealed class KavachPolarSubscriptionService(
             return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
-        var target = Endpoints.Products.Resolve(productId, options.CurrentValue);
+        var target = Products.Resolve(productId, options.CurrentValue);
         if (target is null)
         {
             return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, current);

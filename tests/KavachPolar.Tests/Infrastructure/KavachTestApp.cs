@@ -188,20 +188,9 @@ public sealed class KavachTestApp : IAsyncDisposable
         return await work(scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>());
     }
 
-    /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after <paramref name="timeout"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null, string? because = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail("Condition not met in time" + (because is null ? "" : ": " + because));
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    /// <summary>Waits until <paramref name="condition"/> holds, polling; fails after <paramref name="timeout"/> (default 15 s).</summary>
+    public static Task EventuallyAsync(Func<bool> condition, TimeSpan? timeout = null, string? because = null) =>
+        Wait.UntilAsync(() => Task.FromResult(condition()), timeout ?? TimeSpan.FromSeconds(15), because);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,4 @@
-namespace KavachPolar.Endpoints;
+namespace KavachPolar.Services;
 
 /// <summary>Reads a product a client names: a Polar product id, or a slug of <see cref="KavachPolarOptions.Products"/>.</summary>
 internal static class Products
