@@ -142,7 +142,7 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// <param name="url">Where to POST events. Unlike Polar, http and loopback URLs are accepted.</param>
     /// <param name="secret">The signing secret. When null, one is generated in the form Polar used for the mode: legacy
     /// endpoints get <c>whsec_</c> and 43 alphanumerics (<c>generate_token</c>), standard ones <c>whsec_</c> and the base64 of 32 random bytes.</param>
-    /// <param name="mode">How Polar derives the HMAC key from the secret (REFERENCE §4.4).</param>
+    /// <param name="mode">How Polar derives the HMAC key from the secret.</param>
     /// <param name="events">The event types to receive (Polar's names, e.g. <c>subscription.revoked</c>); all when null.</param>
     /// <exception cref="ArgumentException">An event type Polar does not have.</exception>
     public EmulatorWebhookEndpoint AddWebhookEndpoint(Uri url, string? secret = null, PolarWebhookSigningMode mode = PolarWebhookSigningMode.Legacy, IEnumerable<string>? events = null)
@@ -166,7 +166,7 @@ public sealed class PolarEmulator : IAsyncDisposable
     public void EnableWebhookEndpoint(string endpointId, bool enabled = true) => _dispatcher.SetEnabled(endpointId, enabled);
 
     /// <summary>
-    /// Does exactly what the hosted page's Pay button does (REFERENCE §2.2, §4.7, §7 gotcha 5): confirms the checkout,
+    /// Does exactly what the hosted page's Pay button does: confirms the checkout,
     /// links the customer given at creation or else reuses the customer with this email as-is or creates one (with the
     /// checkout's external customer id), creates the subscription (trialing when a trial applies) and its paid first order,
     /// and emits the events in Polar's order.
@@ -266,7 +266,7 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>
     /// Holds every new event back instead of delivering it, until <see cref="ReleaseDeliveries"/>: for testing
-    /// out-of-order and duplicate deliveries, which Polar can produce (REFERENCE §4.6, §7 gotcha 12).
+    /// out-of-order and duplicate deliveries, which Polar can produce.
     /// </summary>
     public void HoldDeliveries() => _dispatcher.Hold();
 

@@ -4,13 +4,13 @@ using KavachPolar.Testing.State;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary><c>/v1/checkouts/</c> (REFERENCE §2).</summary>
+/// <summary><c>/v1/checkouts/</c>.</summary>
 internal sealed class CheckoutEndpoints(EmulatorStore store)
 {
     private static readonly string[] TrialIntervals = ["day", "week", "month", "year"];
     private static readonly string[] Statuses = ["open", "expired", "confirmed", "succeeded", "failed"];
 
-    /// <summary>The members of the <c>CheckoutCreate</c> union and the key each one requires (REFERENCE §2.2).</summary>
+    /// <summary>The members of the <c>CheckoutCreate</c> union and the key each one requires.</summary>
     private static readonly (string Member, string Key)[] Members =
     [
         ("CheckoutProductsCreate", "products"),

@@ -3,7 +3,7 @@ using KavachPolar.Testing.State;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary><c>/v1/customers/</c> and <c>/v1/customer-sessions/</c> (REFERENCE §3.1, §3.5).</summary>
+/// <summary><c>/v1/customers/</c> and <c>/v1/customer-sessions/</c>.</summary>
 internal sealed class CustomerEndpoints(EmulatorStore store)
 {
     /// <summary>

@@ -40,7 +40,7 @@ internal sealed class FaultInjector
         }
     }
 
-    /// <summary>Writes Polar's answer for the fault's status (REFERENCE §1.2, §1.4, §1.5).</summary>
+    /// <summary>Writes Polar's answer for the fault's status.</summary>
     public static async Task WriteAsync(HttpContext context, InjectedFault fault)
     {
         var response = context.Response;

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace KavachPolar.Testing.Api;
 
 /// <summary>
-/// Field rules with pydantic's error types and messages, as Polar reports them (REFERENCE §1.5).
+/// Field rules with pydantic's error types and messages, as Polar reports them.
 /// Each method adds at most one error and returns the parsed value when the input is valid.
 /// </summary>
 internal static class InputRules
@@ -80,7 +80,7 @@ internal static class InputRules
         return n;
     }
 
-    /// <summary>A UUID of version 4 given as a JSON string (REFERENCE §7 gotcha 15).</summary>
+    /// <summary>A UUID of version 4 given as a JSON string.</summary>
     public static string? Uuid4(JsonNode? value, JsonArray loc, ValidationErrors errors)
     {
         if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
@@ -151,7 +151,7 @@ internal static class InputRules
     /// <summary>
     /// An email address, with the verdicts of <c>email_validator</c>'s deliverability check for the
     /// addresses tests use: special-use names are refused, and so are the example domains, which publish a
-    /// null MX (REFERENCE §2.2, §7 gotcha 16). Every other syntactically valid domain is accepted: the emulator
+    /// null MX. Every other syntactically valid domain is accepted: the emulator
     /// does no DNS look-ups.
     /// </summary>
     public static string? Email(JsonNode? value, JsonArray loc, ValidationErrors errors)
@@ -262,7 +262,7 @@ internal static class InputRules
 
     /// <summary>
     /// Metadata (<c>kit/metadata.py</c>): at most 50 pairs, keys 1–40 characters, values a string of
-    /// 1–500 characters, an integer, a number or a boolean (REFERENCE §7 gotcha 17).
+    /// 1–500 characters, an integer, a number or a boolean.
     /// </summary>
     public static JsonObject? Metadata(JsonNode? value, JsonArray loc, ValidationErrors errors)
     {

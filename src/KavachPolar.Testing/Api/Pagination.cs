@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary><c>kit/pagination.py</c>: <c>page</c> and <c>limit</c> above zero, limit clamped to 100 (REFERENCE §1.6).</summary>
+/// <summary><c>kit/pagination.py</c>: <c>page</c> and <c>limit</c> above zero, limit clamped to 100.</summary>
 internal static class Pagination
 {
     public static (int Page, int Limit) Parse(IQueryCollection query, ValidationErrors errors)

@@ -8,12 +8,12 @@ using Microsoft.AspNetCore.Http;
 namespace KavachPolar.Testing.Api;
 
 /// <summary>
-/// Polar's REST API (REFERENCE §1–3) in the order Polar's stack applies it: rate limiting (injected faults),
+/// Polar's REST API in the order Polar's stack applies it: rate limiting (injected faults),
 /// the <c>Polar-Version</c> middleware, routing with FastAPI's slash redirects, authentication, then the operation.
 /// </summary>
 internal sealed partial class PolarApi
 {
-    /// <summary>The version used when a request names none: Current since 2026-10-01 (REFERENCE §1.3).</summary>
+    /// <summary>The version used when a request names none: Current since 2026-10-01.</summary>
     public const string CurrentVersion = "2026-10";
 
     private const string InvalidTokenDescription = "The access token provided is expired, revoked, malformed, or invalid for other reasons.";
@@ -109,7 +109,7 @@ internal sealed partial class PolarApi
                 return;
             }
 
-            // Starlette's redirect_slashes: the other spelling of a known route answers 307 (REFERENCE §1.1).
+            // Starlette's redirect_slashes: the other spelling of a known route answers 307.
             var other = path.EndsWith('/') ? path.TrimEnd('/') : path + "/";
             if (other.Length > 0 && Resolve(request.Method, other).Route is not null)
             {
@@ -167,7 +167,7 @@ internal sealed partial class PolarApi
         return (null, null, allowed);
     }
 
-    /// <summary>REFERENCE §1.2: no bearer token and a wrong token have different shapes.</summary>
+    /// <summary>No bearer token and a wrong token have different shapes.</summary>
     private async Task<bool> AuthenticateAsync(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();

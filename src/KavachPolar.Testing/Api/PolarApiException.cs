@@ -3,7 +3,7 @@ using KavachPolar.Testing.Json;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary>An error answer in one of Polar's shapes (REFERENCE §1.5), thrown by handlers and the store.</summary>
+/// <summary>An error answer in one of Polar's shapes, thrown by handlers and the store.</summary>
 internal sealed class PolarApiException : Exception
 {
     public PolarApiException()

@@ -5,7 +5,7 @@ using KavachPolar.Testing.State;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary><c>/v1/subscriptions/</c> (REFERENCE §3.1, §3.4).</summary>
+/// <summary><c>/v1/subscriptions/</c>.</summary>
 internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
 {
     private static readonly string[] Statuses = ["incomplete", "incomplete_expired", "trialing", "active", "past_due", "canceled", "unpaid", "paused"];

@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace KavachPolar.Testing.Json;
 
 /// <summary>
-/// Writes JSON the way Polar's pydantic models do (REFERENCE §4.1): compact, non-ASCII raw,
+/// Writes JSON the way Polar's pydantic models do: compact, non-ASCII raw,
 /// explicit nulls, datetimes in UTC with <c>Z</c> and microseconds (dropped when zero).
 /// </summary>
 internal static class PolarJson

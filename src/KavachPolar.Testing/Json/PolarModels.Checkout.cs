@@ -5,7 +5,7 @@ namespace KavachPolar.Testing.Json;
 
 internal sealed partial class PolarModels
 {
-    /// <summary>The <c>Checkout</c> object (REFERENCE §2.3), for REST answers and <c>checkout.*</c> events.</summary>
+    /// <summary>The <c>Checkout</c> object, for REST answers and <c>checkout.*</c> events.</summary>
     public JsonObject Checkout(CheckoutRecord ch)
     {
         var p = store.Product(ch.ProductId);

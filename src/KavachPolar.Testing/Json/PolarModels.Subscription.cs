@@ -5,7 +5,7 @@ namespace KavachPolar.Testing.Json;
 
 internal sealed partial class PolarModels
 {
-    /// <summary>The full <c>Subscription</c> (REFERENCE §3.3), as REST answers and <c>subscription.*</c> events carry it.</summary>
+    /// <summary>The full <c>Subscription</c>, as REST answers and <c>subscription.*</c> events carry it.</summary>
     public JsonObject Subscription(SubscriptionRecord s)
     {
         var p = store.Product(s.ProductId);

@@ -7,7 +7,7 @@ namespace KavachPolar.Testing.Json;
 
 /// <summary>
 /// Turns the emulator's records into Polar's wire objects, field for field in the order of Polar's
-/// pydantic models (REFERENCE §2.3, §3.3, §3.6 and the example payloads), including the deprecated
+/// pydantic models, including the deprecated
 /// fields Polar still serializes. Call under the store's lock.
 /// </summary>
 internal sealed partial class PolarModels(EmulatorStore store)
@@ -148,7 +148,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         return $"https://www.gravatar.com/avatar/{hash}?d=404";
     }
 
-    /// <summary><c>CustomerState</c>: the customer plus entitled subscriptions and their benefit grants (REFERENCE §3.6).</summary>
+    /// <summary><c>CustomerState</c>: the customer plus entitled subscriptions and their benefit grants.</summary>
     public JsonObject CustomerState(CustomerRecord c)
     {
         var o = Customer(c);
@@ -202,7 +202,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         return o;
     }
 
-    /// <summary><c>CustomerSession</c> (REFERENCE §3.5).</summary>
+    /// <summary><c>CustomerSession</c>.</summary>
     public JsonObject CustomerSession(CustomerSessionRecord cs)
     {
         var c = store.Customer(cs.CustomerId);

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace KavachPolar.Testing.State;
 
-/// <summary>A validated <c>CheckoutProductsCreate</c> body (REFERENCE §2.2).</summary>
+/// <summary>A validated <c>CheckoutProductsCreate</c> body.</summary>
 internal sealed record CheckoutCreateInput
 {
     public required IReadOnlyList<string> ProductIds { get; init; }

@@ -13,8 +13,7 @@ internal sealed partial class EmulatorStore
     public string CheckoutUrl(CheckoutRecord ch) => $"{BaseUrl}checkout/{ch.ClientSecret}";
 
     /// <summary>
-    /// The success URL with <c>{CHECKOUT_ID}</c> replaced, or Polar's default confirmation page
-    /// (REFERENCE §2.2).
+    /// The success URL with <c>{CHECKOUT_ID}</c> replaced, or Polar's default confirmation page.
     /// </summary>
     public string SuccessUrl(CheckoutRecord ch) =>
         ch.SuccessUrl is null
@@ -46,7 +45,7 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Validation("PolarRequestValidationError", errors);
             }
 
-            // Linking precedence (REFERENCE §2.2): customer_id, then an existing customer with the external id.
+            // Linking precedence: customer_id, then an existing customer with the external id.
             if (customer is null && input.ExternalCustomerId is not null)
             {
                 customer = CustomerByExternalId(input.ExternalCustomerId);
@@ -122,7 +121,7 @@ internal sealed partial class EmulatorStore
 
     /// <summary>
     /// The hosted page's Pay: confirms the checkout, links or creates the customer, creates the subscription and
-    /// its first order, and emits the events of REFERENCE §4.7 in order.
+    /// its first order, and emits the events in Polar's order.
     /// </summary>
     public EmulatorPaymentResult Pay(string checkoutId, string? email, string? name)
     {

@@ -345,7 +345,7 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s);
     }
 
-    /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c> (REFERENCE §4.7).</summary>
+    /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c>.</summary>
     private void EmitSubscriptionEvents(SubscriptionRecord s, params string[] specific)
     {
         var data = Models.Subscription(s);
@@ -360,7 +360,7 @@ internal sealed partial class EmulatorStore
 
     /// <summary>
     /// Scheduling or unscheduling a pause sends only <c>subscription.updated</c>; the pause itself happens at period
-    /// end (REFERENCE §4.7).
+    /// end.
     /// </summary>
     private void SchedulePause(SubscriptionRecord s, bool pause, DateTimeOffset? resumesAt)
     {

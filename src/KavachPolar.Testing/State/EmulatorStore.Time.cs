@@ -79,7 +79,7 @@ internal sealed partial class EmulatorStore
         var now = Now;
         if (s.CancelAtPeriodEnd)
         {
-            // REFERENCE §3.2: ends_at keeps the scheduled value and the period is not advanced; §4.7: canceled is sent again.
+            // ends_at keeps the scheduled value and the period is not advanced; canceled is sent again (Polar's subscription service).
             s.Status = "canceled";
             s.EndedAt = now;
             s.ModifiedAt = now;

@@ -6,7 +6,7 @@ namespace KavachPolar.Testing.State;
 
 /// <summary>
 /// Everything the emulated organization holds, behind one lock. Operations change records and emit
-/// webhook events in Polar's order (REFERENCE §4.7) while holding the lock, so events of concurrent
+/// webhook events in Polar's order while holding the lock, so events of concurrent
 /// operations never interleave.
 /// </summary>
 internal sealed partial class EmulatorStore

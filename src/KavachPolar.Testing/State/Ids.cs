@@ -7,7 +7,7 @@ internal static class Ids
 {
     private const string Alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-    /// <summary>A random lowercase UUID version 4 (REFERENCE §7 gotcha 15).</summary>
+    /// <summary>A random lowercase UUID version 4.</summary>
     public static string NewUuid() => Guid.NewGuid().ToString("D");
 
     /// <summary>Polar's <c>generate_token</c> shape: prefix, 37 alphanumerics and 6 more characters.</summary>

@@ -1,6 +1,6 @@
 namespace KavachPolar.Testing.State;
 
-/// <summary>The filters, sorting and page of <c>GET /v1/subscriptions/</c> (REFERENCE §3.1).</summary>
+/// <summary>The filters, sorting and page of <c>GET /v1/subscriptions/</c>.</summary>
 internal sealed record SubscriptionQuery
 {
     public IReadOnlyList<string> OrganizationIds { get; init; } = [];

@@ -45,7 +45,7 @@ internal sealed class SubscriptionRecord
     /// <summary>Failed payments of <see cref="DunningOrderId"/>, the initial renewal charge included.</summary>
     public int FailedPayments { get; set; }
 
-    /// <summary>Entitled: Polar's "active" flag (REFERENCE §3.2).</summary>
+    /// <summary>Entitled: Polar's "active" flag.</summary>
     public bool IsActive => Status is "active" or "trialing";
 
     /// <summary>Polar's "revoked" flag.</summary>

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 
 namespace KavachPolar.Testing.State;
 
-/// <summary>One validated <c>PATCH /v1/subscriptions/{id}</c> variant (REFERENCE §3.4).</summary>
+/// <summary>One validated <c>PATCH /v1/subscriptions/{id}</c> variant.</summary>
 /// <param name="Variant">The pydantic model the body matched, e.g. <c>SubscriptionCancel</c>.</param>
 internal sealed record SubscriptionUpdate(string Variant)
 {

@@ -16,7 +16,7 @@ namespace KavachPolar.Testing.Webhooks;
 /// </summary>
 internal sealed class WebhookDispatcher : IAsyncDisposable
 {
-    /// <summary>The API version of every payload (REFERENCE §4.2); endpoints default to Current.</summary>
+    /// <summary>The API version of every payload; endpoints default to Current.</summary>
     public const string ApiVersion = "2026-10";
 
     private const int FailureThreshold = 10;

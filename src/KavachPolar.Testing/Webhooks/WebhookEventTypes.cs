@@ -1,6 +1,6 @@
 namespace KavachPolar.Testing.Webhooks;
 
-/// <summary>Every webhook event type Polar knows (REFERENCE §4.3), for validating endpoint subscriptions.</summary>
+/// <summary>Every webhook event type Polar knows, for validating endpoint subscriptions.</summary>
 internal static class WebhookEventTypes
 {
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)

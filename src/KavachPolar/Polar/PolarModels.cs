@@ -45,7 +45,7 @@ internal sealed record PolarSubscriptionList(List<PolarSubscription> Items, Pola
 
 internal sealed record PolarValidationErrorItem(JsonElement[]? Loc = null, string? Msg = null, string? Type = null);
 
-/// <summary>Polar's error bodies: <c>{"error","detail"}</c> or the OAuth <c>{"error","error_description"}</c> (REFERENCE.md §1.5).</summary>
+/// <summary>Polar's error bodies: <c>{"error","detail"}</c> or the OAuth <c>{"error","error_description"}</c>.</summary>
 internal sealed record PolarErrorBody(string? Error = null, JsonElement Detail = default, string? ErrorDescription = null);
 
 /// <summary>

@@ -8,7 +8,7 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// Deletes processed-webhook rows older than <see cref="Retention"/>, once an hour. Polar can redeliver
-/// an event for 90 days (REFERENCE.md §4.6), so rows are kept longer than that. Rows kept as
+/// an event for 90 days, so rows are kept longer than that. Rows kept as
 /// <c>unprocessable</c> are left for an operator to look at.
 /// </summary>
 internal sealed class WebhookEventRetention(IServiceScopeFactory scopes, TimeProvider time, ILogger<WebhookEventRetention> logger) : BackgroundService

@@ -3,7 +3,7 @@ using System.Text;
 namespace KavachPolar.Webhooks;
 
 /// <summary>
-/// Turns a Polar webhook secret into the HMAC keys Polar may have signed with (REFERENCE §4.4):
+/// Turns a Polar webhook secret into the HMAC keys Polar may have signed with:
 /// the UTF-8 bytes of the whole secret (Polar's original scheme, still used for older and
 /// merchant-supplied secrets) and the base64-decoded part after <c>whsec_</c> (Standard Webhooks,
 /// secrets generated since 2026-09-08). Which one an endpoint uses is not visible in the secret,

@@ -12,6 +12,7 @@ namespace KavachPolar.Tests.Outages;
 /// token and runs well past the lease and the callback timeout: one row's callback never runs twice at once, and it
 /// still runs again (at least once) after the slow run ends.
 /// </summary>
+[Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
 public sealed class CallbackLeaseTests : IAsyncLifetime
 {
     private PostgresDatabase _db = null!;

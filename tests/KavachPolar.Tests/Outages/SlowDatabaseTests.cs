@@ -13,6 +13,7 @@ namespace KavachPolar.Tests.Outages;
 /// A database that answers, but too slowly (a table lock held elsewhere), and several app instances
 /// competing for the same pending callbacks. Runs on the normal server: nothing here stops it.
 /// </summary>
+[Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
 public sealed class SlowDatabaseTests : IAsyncLifetime
 {
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);

@@ -11,6 +11,7 @@ namespace KavachPolar.Tests.Outages;
 /// connections whose open was given up on go back to the pool once they finish opening, so the app
 /// recovers when the database does instead of running out of connections.
 /// </summary>
+[Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
 public sealed class SlowLoginTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -11,6 +11,7 @@ namespace KavachPolar.Tests.Outages;
 /// failover, a black-holing proxy), behind a connection string with production-like timeouts longer
 /// than Polar's: the webhook must still answer 503 before Polar gives up on the attempt.
 /// </summary>
+[Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
 public sealed class UnresponsiveDatabaseTests : IAsyncLifetime
 {
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
