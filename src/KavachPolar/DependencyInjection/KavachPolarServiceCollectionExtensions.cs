@@ -79,6 +79,9 @@ public static class KavachPolarServiceCollectionExtensions
                 http.DefaultRequestHeaders.UserAgent.ParseAdd("KavachPolar/" + typeof(PolarApiClient).Assembly.GetName().Version?.ToString(3));
                 http.Timeout = Timeout.InfiniteTimeSpan;
             })
+            // HttpClientFactory's own request and header logging hands the raw Authorization header (the access
+            // token) to structured log sinks at Trace level: KavachPolar logs its Polar calls itself, without it.
+            .RemoveAllLoggers()
             // Outermost: a call over this instance's budget is answered before the resilience pipeline retries it.
             .AddHttpMessageHandler(sp => sp.GetRequiredService<PolarRequestBudget>().CreateHandler())
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler

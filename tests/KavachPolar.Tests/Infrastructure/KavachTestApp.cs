@@ -15,6 +15,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace KavachPolar.Tests.Infrastructure;
 
@@ -29,7 +30,7 @@ public sealed class KavachTestApp : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private KavachTestApp(WebApplication app, Uri baseUrl, CapturingLoggerProvider logs, string secret)
+    private KavachTestApp(WebApplication app, Uri baseUrl, TestLogs logs, string secret)
     {
         _app = app;
         BaseUrl = baseUrl;
@@ -46,7 +47,7 @@ public sealed class KavachTestApp : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public CapturingLoggerProvider Logs { get; }
+    public TestLogs Logs { get; }
 
     public PolarWebhookSigner Signer { get; set; }
 
@@ -70,8 +71,9 @@ public sealed class KavachTestApp : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
-        var logs = new CapturingLoggerProvider();
-        builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Trace);
+        var collector = new FakeLogCollector();
+        var logs = new TestLogs(collector);
+        builder.Logging.ClearProviders().AddProvider(new FakeLoggerProvider(collector)).SetMinimumLevel(LogLevel.Trace);
 
         var config = new Dictionary<string, string?>
         {
