@@ -8,11 +8,11 @@ using Microsoft.Extensions.Options;
 namespace KavachPolar.Authorization;
 
 /// <summary>
-/// Decides <see cref="SubscriptionRequirement"/> from this app's database (<see cref="IKavachPolarSubscriptions.IsEntitledAsync"/>),
+/// Decides <see cref="SubscriptionRequirement"/> from this app's database (the read cache, or one query),
 /// never from Polar. A failure says why, for <see cref="SubscriptionAuthorizationResultHandler"/> to answer.
 /// </summary>
 internal sealed class SubscriptionAuthorizationHandler(
-    IKavachPolarSubscriptions subscriptions,
+    Services.SubscriptionReader subscriptions,
     IOptionsMonitor<KavachPolarOptions> options,
     ILogger<SubscriptionAuthorizationHandler> logger) : AuthorizationHandler<SubscriptionRequirement>
 {

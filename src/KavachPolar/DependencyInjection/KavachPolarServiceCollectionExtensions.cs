@@ -70,6 +70,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddHostedService<SubscriptionChangeDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
         services.TryAddSingleton<SubscriptionCache>();
+        services.TryAddSingleton<SubscriptionReader>();
         services.AddHostedService<SubscriptionCacheListener>();
 
         services.AddHttpClient<PolarApiClient>((sp, http) =>
@@ -117,7 +118,7 @@ public static class KavachPolarServiceCollectionExtensions
     /// </summary>
     private static void AddSubscriptionGate(IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Scoped<IAuthorizationHandler, SubscriptionAuthorizationHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SubscriptionAuthorizationHandler>());
         services.Configure<AuthorizationOptions>(o => o.AddPolicy(KavachPolarPolicies.Subscribed, SubscriptionRequirement.Policy([])));
 
         var previous = services.LastOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));

@@ -1,4 +1,5 @@
 using KavachPolar.Diagnostics;
+using KavachPolar.Services;
 using KavachPolar.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,7 +28,7 @@ internal static class SubscriptionEndpoint
         {
             // Bounded by KavachPolar:DatabaseTimeout: a database that hangs gets a 503, not a request that waits
             // out the connection string's timeouts.
-            subscription = await context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>().GetSubscriptionAsync(user.Id, context.RequestAborted).ConfigureAwait(false);
+            subscription = (await context.RequestServices.GetRequiredService<SubscriptionReader>().LoadAsync(user.Id, context.RequestAborted).ConfigureAwait(false)).Current;
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
         {

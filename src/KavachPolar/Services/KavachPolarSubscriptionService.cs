@@ -21,6 +21,7 @@ internal sealed class KavachPolarSubscriptionService(
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
     SubscriptionCache cache,
+    SubscriptionReader reader,
     Callbacks.CallbackSignal signal,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
@@ -31,50 +32,13 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachSubscription?> GetSubscriptionAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        return (await LoadAsync(userId, cancellationToken).ConfigureAwait(false)).Current;
+        return (await reader.LoadAsync(userId, cancellationToken).ConfigureAwait(false)).Current;
     }
 
-    /// <summary>The user's state from <see cref="SubscriptionCache"/>, or one query that fills it.</summary>
-    private async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
-    {
-        if (cache.TryGet(userId, out var hit))
-        {
-            return hit!;
-        }
-
-        var stamp = cache.Stamp(userId);
-        var loaded = await StoreAsync(
-            async (store, t) =>
-            {
-                var row = await store.Db.Set<KavachUser>().AsNoTracking()
-                    .Where(u => u.Id == userId)
-                    .Select(u => new
-                    {
-                        User = u,
-                        Entitled = store.Db.Set<SubscriptionRecord>()
-                            .Where(r => r.UserId == u.Id && SubscriptionStatuses.Entitled.Contains(r.Status))
-                            .Select(r => r.ProductId)
-                            .ToArray(),
-                    })
-                    .FirstOrDefaultAsync(t).ConfigureAwait(false);
-                return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
-            },
-            ct).ConfigureAwait(false);
-        cache.Set(userId, loaded, stamp);
-        return loaded;
-    }
-
-    public async Task<bool> IsEntitledAsync(string userId, IReadOnlyCollection<string>? products = null, CancellationToken cancellationToken = default)
+    public Task<bool> IsEntitledAsync(string userId, IReadOnlyCollection<string>? products = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var state = await LoadAsync(userId, cancellationToken).ConfigureAwait(false);
-        if (products is not { Count: > 0 })
-        {
-            return state.EntitledProducts.Length > 0;
-        }
-
-        var wanted = products.Select(p => Products.Resolve(p, options.CurrentValue) ?? p.ToLowerInvariant());
-        return wanted.Any(p => state.EntitledProducts.Contains(p, StringComparer.OrdinalIgnoreCase));
+        return reader.IsEntitledAsync(userId, products, cancellationToken);
     }
 
     public async Task<KavachPolarResult> ChangePlanAsync(string userId, string productId, KavachProrationBehavior proration = KavachProrationBehavior.Invoice, CancellationToken cancellationToken = default)
