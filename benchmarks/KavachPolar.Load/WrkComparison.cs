@@ -197,10 +197,10 @@ internal sealed class WrkComparison : IDisposable
 
     private async Task<Run> WebhookRunAsync(Target target, int round, int seconds)
     {
-        // Enough signed deliveries for the run at 1.5× the last measured rate (3× for the warm-up, which follows the
-        // slower HttpClient seeding); a run that runs out is repeated with twice as many (the next round numbers
-        // keep every delivery a newer snapshot).
-        var count = (int)Math.Max((_rate[target] * seconds * (round == 0 ? 3 : 1.5)) + 1000, 2000);
+        // Enough signed deliveries for the run at twice the last measured rate (three times, and at least 1000/s, for
+        // the warm-up, which follows the slower HttpClient seeding of a cold server); a run that runs out is repeated
+        // with twice as many (the next round numbers keep every delivery a newer snapshot).
+        var count = (int)(Math.Max(_rate[target], 1000) * seconds * (round == 0 ? 3 : 2)) + 1000;
         for (var attempt = 1; ; attempt++)
         {
             var before = await CountersAsync(target);
@@ -256,6 +256,7 @@ internal sealed class WrkComparison : IDisposable
     private string WritePool(Func<int, IEnumerable<byte[]>> requests)
     {
         var prefix = Path.Combine(_work, "pool");
+        File.Delete(prefix + ".ready");
         Parallel.For(0, _threads, t =>
         {
             using var file = new FileStream(prefix + "." + t.ToString(CultureInfo.InvariantCulture), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
@@ -276,7 +277,7 @@ internal sealed class WrkComparison : IDisposable
         foreach (var a in new[]
         {
             "-t", I(_threads), "-c", I(_connections), "-d", I(seconds) + "s", "--timeout", I(_timeout) + "s",
-            "-s", _lua, Base(target).ToString(), "--", pool, mode, output,
+            "-s", _lua, Base(target).ToString(), "--", pool, mode, output, I(_threads),
         })
         {
             start.ArgumentList.Add(a);
