@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using KavachPolar.Webhooks;
@@ -115,7 +116,11 @@ internal static class FloorServer
         app.MapPost("/_floor/webhook", (Func<HttpContext, Task<IResult>>)(context => WebhookAsync(context, dataSource, verifier)));
         app.MapGet("/_floor/subscription", (Func<HttpContext, Task<IResult>>)(context => ReadAsync(context, dataSource)));
         app.MapGet("/_floor/stats", () => new FloorStats(
-            Interlocked.Read(ref s_deliveries), Interlocked.Read(ref s_applied), Interlocked.Read(ref s_duplicates), Interlocked.Read(ref s_stale)));
+            Interlocked.Read(ref s_deliveries),
+            Interlocked.Read(ref s_applied),
+            Interlocked.Read(ref s_duplicates),
+            Interlocked.Read(ref s_stale),
+            Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds));
 
         Console.WriteLine($"floor serving on {urls}, database {Database} (recreated)");
         await app.RunAsync();
@@ -286,7 +291,7 @@ internal sealed record FloorAck(string Outcome);
 
 internal sealed record FloorSubscriptionResponse(KavachSubscription? Subscription);
 
-internal sealed record FloorStats(long Deliveries, long Applied, long Duplicates, long Stale);
+internal sealed record FloorStats(long Deliveries, long Applied, long Duplicates, long Stale, double CpuSeconds);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(FloorAck))]

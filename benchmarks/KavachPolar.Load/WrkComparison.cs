@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
@@ -211,7 +212,7 @@ internal sealed class WrkComparison : IDisposable
             var check = await CheckWebhooksAsync(target, before);
             _rate[target] = Math.Max((wrk.Requests - wrk.Non2xx) / wrk.Seconds, 1);
             var run = new Run(target, Kind.Webhook, round, wrk, check);
-            Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms; {count} signed in {generated.TotalSeconds:F1} s; {check.Describe()}{Problems(run)}");
+            Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms, CPU µs/request server {wrk.ServerCpuUs:F0} wrk {wrk.WrkCpuUs:F0}; {count} signed in {generated.TotalSeconds:F1} s; {check.Describe()}{Problems(run)}");
             if (wrk.Exhausted == 0 || attempt == 3)
             {
                 return run;
@@ -228,7 +229,7 @@ internal sealed class WrkComparison : IDisposable
         var pool = WritePool(t => Users(t).Select(u => DeliveryFactory.GetRequest(host, path, u)));
         var wrk = await RunWrkAsync(target, Kind.Get, pool, "cycle", seconds);
         var run = new Run(target, Kind.Get, round, wrk, null);
-        Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms{Problems(run)}");
+        Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms, CPU µs/request server {wrk.ServerCpuUs:F0} wrk {wrk.WrkCpuUs:F0}{Problems(run)}");
         return run;
     }
 
@@ -273,6 +274,7 @@ internal sealed class WrkComparison : IDisposable
     {
         var output = Path.Combine(_work, "wrk.json");
         File.Delete(output);
+        var serverCpuBefore = await ServerCpuSecondsAsync(target);
         var start = new ProcessStartInfo(_wrk) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[]
         {
@@ -283,6 +285,7 @@ internal sealed class WrkComparison : IDisposable
             start.ArgumentList.Add(a);
         }
 
+        var childCpu = ChildrenCpuSeconds();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start " + _wrk);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -292,13 +295,35 @@ internal sealed class WrkComparison : IDisposable
             throw new InvalidOperationException($"wrk ({Name(target)} {kind}) failed with {process.ExitCode}: {await stderr}{await stdout}");
         }
 
+        var wrkCpu = ChildrenCpuSeconds() - childCpu;
+        var serverCpu = await ServerCpuSecondsAsync(target) - serverCpuBefore;
         using var json = JsonDocument.Parse(await File.ReadAllBytesAsync(output));
         var r = json.RootElement;
         long L(string name) => r.GetProperty(name).GetInt64();
         return new WrkResult(
             L("duration_us"), L("requests"), L("connect") + L("read") + L("write") + L("timeout"), L("status"),
-            L("p50_us"), L("p90_us"), L("p99_us"), L("max_us"), L("exhausted"));
+            L("p50_us"), L("p90_us"), L("p99_us"), L("max_us"), L("exhausted"), serverCpu, wrkCpu);
     }
+
+    private async Task<double> ServerCpuSecondsAsync(Target target)
+    {
+        using var stats = JsonDocument.Parse(await _http.GetStringAsync(target == Target.Floor ? new Uri(_floor, "_floor/stats") : new Uri(_kavach, "_load/stats")));
+        return stats.RootElement.GetProperty("cpuSeconds").GetDouble();
+    }
+
+    /// <summary>CPU time of the finished child processes (the wrk runs), or NaN where unknown.</summary>
+    private static double ChildrenCpuSeconds()
+    {
+        // struct rusage on 64-bit Linux starts with two struct timeval of two longs each; 18 longs in all.
+        var usage = new long[18];
+        return OperatingSystem.IsLinux() && Environment.Is64BitProcess && GetRUsage(-1, usage) == 0
+            ? usage[0] + (usage[1] / 1e6) + usage[2] + (usage[3] / 1e6)
+            : double.NaN;
+    }
+
+    [DllImport("libc", EntryPoint = "getrusage")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int GetRUsage(int who, [Out] long[] usage);
 
     private async Task<Counters> CountersAsync(Target target)
     {
@@ -371,12 +396,12 @@ internal sealed class WrkComparison : IDisposable
     private void PrintRuns()
     {
         Console.WriteLine();
-        Console.WriteLine("| run | requests | /s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | server side |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        Console.WriteLine("| run | requests | /s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors | CPU µs/request: server, wrk | server side |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var run in _runs)
         {
             var w = run.Wrk;
-            Console.WriteLine($"| {Label(run)} | {w.Requests} | {w.Rate:F0} | {w.P50Ms:F1} | {w.P90Ms:F1} | {w.P99Ms:F1} | {w.MaxMs:F1} | {w.Non2xx} | {w.SocketErrors} | {run.Check?.Describe()}{Problems(run)} |");
+            Console.WriteLine($"| {Label(run)} | {w.Requests} | {w.Rate:F0} | {w.P50Ms:F1} | {w.P90Ms:F1} | {w.P99Ms:F1} | {w.MaxMs:F1} | {w.Non2xx} | {w.SocketErrors} | {w.ServerCpuUs:F0}, {w.WrkCpuUs:F0} | {run.Check?.Describe()}{Problems(run)} |");
         }
     }
 
@@ -392,12 +417,17 @@ internal sealed class WrkComparison : IDisposable
         Row(Kind.Get, "GET subscription requests/s", runs => Rate(runs, withDrain: false), "≥ 0.9×");
         Row(Kind.Get, "GET p50 ms", runs => Span(runs, r => r.Wrk.P50Ms), null);
         Row(Kind.Get, "GET p99 ms", runs => Span(runs, r => r.Wrk.P99Ms), null);
+        Row(Kind.Webhook, "webhook: server process CPU µs/delivery", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
+        Row(Kind.Webhook, "webhook: wrk CPU µs/delivery", runs => Cpu(runs, w => w.WrkCpuSeconds), null);
+        Row(Kind.Get, "GET: server process CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
+        Row(Kind.Get, "GET: wrk CPU µs/request", runs => Cpu(runs, w => w.WrkCpuSeconds), null);
         var invalid = _runs.Count(r => !r.Valid);
         Console.WriteLine();
         Console.WriteLine(invalid == 0
             ? "every measured run: all responses 2xx, no socket errors, every delivery applied as a change and its callback run"
             : $"{invalid} measured run(s) not counted (see the problems above)");
-        Console.WriteLine("rates: requests / seconds summed over the valid runs of each; latency: the range over those runs (wrk's figures)");
+        Console.WriteLine("rates: requests / seconds summed over the valid runs of each; latency: the range over those runs (wrk's figures);");
+        Console.WriteLine("CPU: the server process's and wrk's CPU time over the run divided by the requests answered (PostgreSQL's not included)");
 
         // goal null: no ratio (latency).
         void Row(Kind kind, string what, Func<List<Run>, (string Text, double Value)> measure, string? goal)
@@ -416,6 +446,12 @@ internal sealed class WrkComparison : IDisposable
         var seconds = runs.Sum(r => r.Wrk.Seconds + (withDrain ? r.Check?.DrainSeconds ?? 0 : 0));
         var rate = runs.Sum(r => r.Wrk.Requests) / seconds;
         return (double.IsFinite(rate) ? rate.ToString("F0", CultureInfo.InvariantCulture) : "—", rate);
+    }
+
+    private static (string, double) Cpu(List<Run> runs, Func<WrkResult, double> seconds)
+    {
+        var us = runs.Sum(r => seconds(r.Wrk)) * 1e6 / runs.Sum(r => r.Wrk.Requests);
+        return (double.IsFinite(us) ? us.ToString("F0", CultureInfo.InvariantCulture) : "—", us);
     }
 
     private static (string, double) Span(List<Run> runs, Func<Run, double> value)
@@ -453,8 +489,15 @@ internal sealed class WrkComparison : IDisposable
 
     private readonly record struct Counters(long Recorded, long Applied, long Callbacks);
 
-    private sealed record WrkResult(long DurationUs, long Requests, long SocketErrors, long Non2xx, long P50Us, long P90Us, long P99Us, long MaxUs, long Exhausted)
+    private sealed record WrkResult(
+        long DurationUs, long Requests, long SocketErrors, long Non2xx, long P50Us, long P90Us, long P99Us, long MaxUs, long Exhausted, double ServerCpuSeconds, double WrkCpuSeconds)
     {
+        /// <summary>Server process CPU per request, in microseconds (PostgreSQL's is not included).</summary>
+        public double ServerCpuUs => ServerCpuSeconds * 1e6 / Requests;
+
+        /// <summary>wrk's CPU per request, in microseconds.</summary>
+        public double WrkCpuUs => WrkCpuSeconds * 1e6 / Requests;
+
         public double Seconds => DurationUs / 1e6;
 
         public double Rate => Requests / Seconds;
