@@ -32,6 +32,9 @@ for port in "$kavach_port" "$floor_port"; do
     fi
 done
 
+if git rev-parse --git-dir >/dev/null 2>&1; then
+    echo "measuring $(git rev-parse --abbrev-ref HEAD) at $(git rev-parse --short HEAD)$([[ -n $(git status --porcelain -- src benchmarks) ]] && echo ' with uncommitted changes')"
+fi
 echo "building (Release)..."
 dotnet build benchmarks/KavachPolar.Load -c Release -nologo -v quiet
 dll=benchmarks/KavachPolar.Load/bin/Release/net10.0/KavachPolar.Load.dll
