@@ -124,17 +124,17 @@ internal static class LoadClient
         }
     }
 
-    private static async Task<JsonObject> LoadTemplateAsync()
+    internal static async Task<JsonObject> LoadTemplateAsync()
     {
         await using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("subscription.created.json")!;
         return (await JsonNode.ParseAsync(stream))!.AsObject();
     }
 
-    private static string SubscriptionId(int user) => new Guid(user, 0x5c3d, 0x4e4f, 0x9a, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6, 0xb7).ToString();
+    internal static string SubscriptionId(int user) => new Guid(user, 0x5c3d, 0x4e4f, 0x9a, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6, 0xb7).ToString();
 
-    private static string CustomerId(int user) => new Guid(user, 0x4b2c, 0x4d3e, 0x8f, 0x40, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6).ToString();
+    internal static string CustomerId(int user) => new Guid(user, 0x4b2c, 0x4d3e, 0x8f, 0x40, 0x51, 0x62, 0x73, 0x84, 0x95, 0xa6).ToString();
 
-    private static string Format(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    internal static string Format(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 
     private sealed record Result(int Count, TimeSpan Elapsed, double[] SortedLatencies, Dictionary<int, int> Statuses)
     {

@@ -63,6 +63,7 @@ internal static class LoadServer
                 gcHeapMb = GC.GetGCMemoryInfo().HeapSizeBytes / 1024.0 / 1024.0,
                 gen2 = GC.CollectionCount(2),
                 callbacks = Interlocked.Read(ref callbacks),
+                cpuSeconds = p.TotalProcessorTime.TotalSeconds,
             });
         });
 
