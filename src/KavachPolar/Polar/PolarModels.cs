@@ -29,6 +29,9 @@ internal sealed record PolarSubscription(
     Dictionary<string, JsonElement>? Metadata = null,
     PolarCustomer? Customer = null);
 
+/// <summary>A <c>subscription.*</c> event's envelope with its <c>data</c>, read in one pass.</summary>
+internal sealed record PolarSubscriptionEvent(string Type, DateTimeOffset? Timestamp = null, PolarSubscription? Data = null);
+
 internal sealed record PolarCheckout(
     string Id,
     string Url,
@@ -82,6 +85,7 @@ internal sealed record PolarCustomerSession(string Id, string CustomerPortalUrl)
     RespectRequiredConstructorParameters = true)]
 [JsonSerializable(typeof(PolarCustomer))]
 [JsonSerializable(typeof(PolarSubscription))]
+[JsonSerializable(typeof(PolarSubscriptionEvent))]
 [JsonSerializable(typeof(PolarCheckout))]
 [JsonSerializable(typeof(PolarSubscriptionList))]
 [JsonSerializable(typeof(PolarCustomerList))]

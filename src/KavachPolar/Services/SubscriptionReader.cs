@@ -40,11 +40,11 @@ internal sealed class SubscriptionReader(IServiceScopeFactory scopes, Subscripti
         return products.Any(p => state.EntitledProducts.Contains(Products.Resolve(p, settings) ?? p, StringComparer.OrdinalIgnoreCase));
     }
 
-    private static async Task<CachedUser> QueryAsync(DbContext db, string userId, CancellationToken ct)
-    {
-        var row = await db.Set<KavachUser>().AsNoTracking()
+    /// <summary>The user's row and the products of their entitled subscriptions: one query, compiled once.</summary>
+    private static readonly Func<DbContext, string, CancellationToken, Task<UserState?>> Query = EF.CompileAsyncQuery(
+        (DbContext db, string userId, CancellationToken ct) => db.Set<KavachUser>().AsNoTracking()
             .Where(u => u.Id == userId)
-            .Select(u => new
+            .Select(u => new UserState
             {
                 User = u,
                 Entitled = db.Set<SubscriptionRecord>()
@@ -52,8 +52,18 @@ internal sealed class SubscriptionReader(IServiceScopeFactory scopes, Subscripti
                     .Select(r => r.ProductId)
                     .ToArray(),
             })
-            .FirstOrDefaultAsync(ct)
-            .ConfigureAwait(false);
+            .FirstOrDefault());
+
+    private static async Task<CachedUser> QueryAsync(DbContext db, string userId, CancellationToken ct)
+    {
+        var row = await Query(db, userId, ct).ConfigureAwait(false);
         return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
+    }
+
+    private sealed class UserState
+    {
+        public required KavachUser User { get; init; }
+
+        public required string[] Entitled { get; init; }
     }
 }

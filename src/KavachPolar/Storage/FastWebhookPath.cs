@@ -263,11 +263,7 @@ internal static class FastWebhookPath
     private static NpgsqlParameter Parameter(string name, string? value) =>
         new(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
 
-    private static string Key(DbContext db)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString());
-        return builder.Host + ":" + builder.Port + "/" + builder.Database;
-    }
+    private static string Key(DbContext db) => db.Database.GetConnectionString() ?? "";
 
     private sealed class Answer
     {

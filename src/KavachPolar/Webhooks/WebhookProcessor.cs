@@ -204,6 +204,22 @@ internal sealed class WebhookProcessor(
     /// </summary>
     private static ParsedEvent Parse(ReadOnlySpan<byte> body)
     {
+        // The common case in one pass, without a document: a subscription event that reads cleanly. Anything else
+        // (another event type, a body that does not read) takes the document below, which says what is wrong.
+        if (PeekType(body) is { } peeked && peeked.StartsWith("subscription.", StringComparison.Ordinal))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize(body, PolarJsonContext.Default.PolarSubscriptionEvent) is { Data: { } data } e && e.Type == peeked)
+                {
+                    return Validate(e.Type, e.Timestamp is { } t ? UnixTime.Microseconds(t) : 0, data);
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
         JsonDocument doc;
         try
         {
@@ -254,6 +270,40 @@ internal sealed class WebhookProcessor(
                 return new ParsedEvent(type, timestampUs, null, "data is not a Polar Subscription (at " + (e.Path ?? "$") + ")");
             }
         }
+    }
+
+    /// <summary>The top-level <c>type</c> string, or <see langword="null"/>; reads no further than it has to.</summary>
+    private static string? PeekType(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isType = reader.ValueTextEquals("type"u8);
+                if (!reader.Read())
+                {
+                    return null;
+                }
+
+                if (isType)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return null;
     }
 
     private static ParsedEvent Validate(string type, long timestampUs, PolarSubscription s)
