@@ -23,14 +23,16 @@ internal static class LoadClient
 
         // Each user has one subscription; event i is the (i / users)-th snapshot of user (i % users),
         // so every delivery is a newer snapshot that changes the row (status flips active/past_due).
-        var bodies = new byte[events][];
-        for (var i = 0; i < events; i++)
+        // Bodies are built and signed as they are sent, so a soak of any length holds none in memory and every
+        // webhook-timestamp is current.
+        byte[] Body(int i)
         {
             var user = i % users;
             var round = i / users;
-            var data = template["data"]!.AsObject();
-            template["type"] = round == 0 ? "subscription.created" : "subscription.updated";
-            template["timestamp"] = Format(start.AddSeconds(i));
+            var body = template.DeepClone().AsObject();
+            var data = body["data"]!.AsObject();
+            body["type"] = round == 0 ? "subscription.created" : "subscription.updated";
+            body["timestamp"] = Format(start.AddSeconds(i));
             data["id"] = SubscriptionId(user);
             data["status"] = round % 2 == 0 ? "active" : "past_due";
             data["created_at"] = Format(start);
@@ -38,18 +40,42 @@ internal static class LoadClient
             data["customer_id"] = CustomerId(user);
             data["customer"]!["id"] = CustomerId(user);
             data["customer"]!["external_id"] = $"load-user-{user}";
-            bodies[i] = Encoding.UTF8.GetBytes(template.ToJsonString());
+            return Encoding.UTF8.GetBytes(body.ToJsonString());
         }
 
         using var http = Client(url, concurrency);
         var webhook = new Uri(url, "api/kavach/auth/polar/webhook");
+
+        // --sample N: the server's memory every N seconds while the run goes (a soak: flat means flat).
+        using var sampling = new CancellationTokenSource();
+        var sampleEvery = args.Int("sample", 0);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        var sampler = sampleEvery <= 0 ? Task.CompletedTask : Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(sampleEvery), sampling.Token);
+                    Console.WriteLine($"  t={clock.Elapsed.TotalSeconds:F0}s sent={Volatile.Read(ref sent)} " + await http.GetStringAsync(new Uri(url, "_load/stats"), sampling.Token));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+
         var result = await RunAsync(events, concurrency, async i =>
         {
-            using var request = signer.CreateRequest(webhook, bodies[i], Guid.NewGuid().ToString());
+            using var request = signer.CreateRequest(webhook, Body(i), Guid.NewGuid().ToString());
             using var response = await http.SendAsync(request);
+            Interlocked.Increment(ref sent);
             return (int)response.StatusCode;
         });
-        result.Print($"webhooks: {events} signed deliveries, {users} users, concurrency {concurrency}, body ~{bodies[0].Length} B");
+        await sampling.CancelAsync();
+        await sampler;
+        result.Print($"webhooks: {events} signed deliveries, {users} users, concurrency {concurrency}, body ~{Body(0).Length} B");
         await PrintStatsAsync(http, url);
         return result.Errors == 0 ? 0 : 1;
     }

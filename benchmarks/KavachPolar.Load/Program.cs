@@ -4,7 +4,7 @@
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- serve --pg "<connection string>" [--urls http://127.0.0.1:5095]
 //        [--polar <api base url> --token <access token> --secret <webhook secret>]   (users: headers X-User, X-Email)
 //        [--pool]   AddDbContextPool instead of AddDbContext
-//   dotnet run -c Release --project benchmarks/KavachPolar.Load -- webhooks --url http://127.0.0.1:5095 [--events 20000] [--concurrency 64] [--users 2000]
+//   dotnet run -c Release --project benchmarks/KavachPolar.Load -- webhooks --url http://127.0.0.1:5095 [--events 20000] [--concurrency 64] [--users 2000] [--sample 10]
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- get --url http://127.0.0.1:5095 [--requests 200000] [--concurrency 64] [--users 2000]
 //
 // The floor and the side-by-side comparison with wrk (benchmarks/run-load.sh runs all three):
