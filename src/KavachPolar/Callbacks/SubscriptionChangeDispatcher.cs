@@ -156,30 +156,62 @@ internal sealed class SubscriptionChangeDispatcher(
             _held[row.Id] = row.Owner;
         }
 
-        var settlements = new ConcurrentBag<Settlement>();
+        // Callbacks run in parallel (each row is a different user). The batch settles together once they end, or
+        // after SlowCallbackAfter with what has ended: a slow callback then settles on its own when it ends, keeping
+        // its lease (renewed) meanwhile, so it never holds up the other users' callbacks or the next claim.
+        var slots = new SemaphoreSlim(settings.MaxParallelCallbacks); // not disposed: slow callbacks release it later
+        var started = new ConcurrentDictionary<long, bool>();
+        var runs = claimed.Select(async row =>
+        {
+            await slots.WaitAsync(ct).ConfigureAwait(false);
+            started[row.Id] = true;
+            try
+            {
+                return await InvokeAsync(row, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }).ToList();
         try
         {
-            await Parallel.ForEachAsync(
-                claimed,
-                new ParallelOptions { MaxDegreeOfParallelism = settings.MaxParallelCallbacks, CancellationToken = ct },
-                async (row, token2) => settlements.Add(await InvokeAsync(row, token2).ConfigureAwait(false))).ConfigureAwait(false);
+            await Task.WhenAll(runs).WaitAsync(settings.SlowCallbackAfter, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // Shutting down: settle what ran, hand the rest back below.
+            // Shutting down: settle what ran, hand back what never started; a callback still running keeps its
+            // lease until it ends here or the lease runs out, so no other instance runs it meanwhile.
+        }
+
+        if (ct.IsCancellationRequested)
+        {
+            // Callbacks were told to stop: give them a moment to do so, so that those which do are handed back below.
+            try
+            {
+                await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+            {
+            }
+        }
+
+        var settlements = runs.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result).ToList();
+        foreach (var run in runs.Where(r => !r.IsCompleted))
+        {
+            _ = SettleWhenDoneAsync(run);
         }
 
         try
         {
-            await CallbackQueue.SettleAsync(db, [.. settlements], NowUs()).ConfigureAwait(false);
+            await CallbackQueue.SettleAsync(db, settlements, NowUs()).ConfigureAwait(false);
         }
         catch
         {
-            foreach (var settlement in settlements)
-            {
-                _unsettled.Enqueue(settlement);
-            }
-
+            settlements.ForEach(_unsettled.Enqueue);
             throw;
         }
         finally
@@ -192,10 +224,13 @@ internal sealed class SubscriptionChangeDispatcher(
 
         if (ct.IsCancellationRequested)
         {
-            // Hand the rows not run back now rather than when the lease runs out, so another instance (or the next
-            // deploy) runs them within seconds.
-            var settled = settlements.Select(s => s.Id).ToHashSet();
-            var notRun = claimed.Where(c => !settled.Contains(c.Id)).Select(c => (c.Id, c.Owner)).ToList();
+            // Hand the rows never started back now rather than when the lease runs out, so another instance (or the
+            // next deploy) runs them within seconds.
+            // Hand back the rows never started and those whose callback stopped without a result; one still running
+            // keeps its lease.
+            var notRun = claimed.Where((c, i) => !started.ContainsKey(c.Id)
+                                                 || (runs[i].IsCompleted && !runs[i].IsCompletedSuccessfully && runs[i].Exception?.InnerException is not StillRunningException))
+                .Select(c => (c.Id, c.Owner)).ToList();
             await CallbackQueue.ReleaseAsync(db, notRun).ConfigureAwait(false);
             notRun.ForEach(r => _held.TryRemove(r.Id, out _));
             ct.ThrowIfCancellationRequested();
@@ -204,21 +239,74 @@ internal sealed class SubscriptionChangeDispatcher(
         return true;
     }
 
+    /// <summary>Settles a slow callback on its own once it ends (or leaves it to its lease if the app is stopping).</summary>
+    private async Task SettleWhenDoneAsync(Task<Settlement> run)
+    {
+        Settlement settlement;
+        try
+        {
+            settlement = await run.ConfigureAwait(false);
+        }
+        catch
+        {
+            return; // Stopped by shutdown: the row keeps its lease until it runs out.
+        }
+
+        try
+        {
+            await using var store = KavachDbScope.Open(scopes);
+            await CallbackQueue.SettleAsync(store.Db, [settlement], NowUs()).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.DispatcherStoreFailed(logger, e.GetType().Name);
+            _unsettled.Enqueue(settlement);
+        }
+        finally
+        {
+            if (!settlement.KeepLease)
+            {
+                _held.TryRemove(settlement.Id, out _);
+            }
+
+            signal.Notify();
+        }
+    }
+
     private async Task<Settlement> InvokeAsync(ClaimedCallback row, CancellationToken ct)
     {
         KavachSubscriptionChange? change = null;
         Task? running = null;
+        CancellationTokenSource? timeout = null;
         try
         {
             change = JsonSerializer.Deserialize(row.Change, OutboxJsonContext.Default.KavachSubscriptionChange)
                      ?? throw new JsonException("The stored change is null.");
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
             running = listeners.InvokeAsync(change, timeout.Token);
             // Stop waiting at the timeout even when the callback ignores its token.
             await running.WaitAsync(CallbackTimeout, ct).ConfigureAwait(false);
             KavachPolarTelemetry.CountCallback(succeeded: true);
             return new Settlement(row.Id, row.Owner, true, 0, TimeSpan.Zero, null);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && running is { IsCompleted: false })
+        {
+            // Shutting down: the callback was told to stop. If it does not within a moment, its row keeps its lease.
+            try
+            {
+                await running.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not StillRunningException)
+            {
+            }
+
+            if (!running.IsCompleted)
+            {
+                throw new StillRunningException();
+            }
+
+            throw;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -229,6 +317,8 @@ internal sealed class SubscriptionChangeDispatcher(
             var stillRunning = running is { IsCompleted: false };
             if (stillRunning)
             {
+                // Whichever timer fired first, the callback is told to stop.
+                timeout?.Cancel();
                 // The row stays leased (and renewed) until the abandoned callback ends, then it is handed back.
                 var (id, owner) = (row.Id, row.Owner);
                 _ = running!.ContinueWith(
@@ -244,6 +334,22 @@ internal sealed class SubscriptionChangeDispatcher(
             }
 
             return new Settlement(row.Id, row.Owner, false, attempt, delay, e.GetType().FullName ?? e.GetType().Name, KeepLease: stillRunning);
+        }
+        finally
+        {
+            // The callback may still hold the token: dispose its source only once it has ended.
+            if (timeout is not null)
+            {
+                if (running is { IsCompleted: false })
+                {
+                    var source = timeout;
+                    _ = running.ContinueWith(_ => source.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                }
+                else
+                {
+                    timeout.Dispose();
+                }
+            }
         }
     }
 
@@ -296,4 +402,16 @@ internal sealed class CallbackDispatchSettings
     public int BatchSize { get; init; } = 32;
 
     public int MaxParallelCallbacks { get; init; } = 8;
+
+    /// <summary>How long a batch waits for its slowest callbacks before settling the others (those settle on their own).</summary>
+    public TimeSpan SlowCallbackAfter { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>A callback told to stop at shutdown that is still running: its row keeps its lease.</summary>
+internal sealed class StillRunningException : Exception
+{
+    public StillRunningException()
+        : base("The callback is still running.")
+    {
+    }
 }

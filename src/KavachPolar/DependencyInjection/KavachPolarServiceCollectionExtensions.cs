@@ -73,7 +73,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionReader>();
         services.AddHostedService<SubscriptionCacheListener>();
 
-        services.AddHttpClient<PolarApiClient>((sp, http) =>
+        var polarClient = services.AddHttpClient<PolarApiClient>((sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptionsMonitor<KavachPolarOptions>>().CurrentValue;
                 http.BaseAddress = PolarApiClient.ResolveBaseAddress(options);
@@ -83,15 +83,13 @@ public static class KavachPolarServiceCollectionExtensions
             // HttpClientFactory's own request and header logging hands the raw Authorization header (the access
             // token) to structured log sinks at Trace level: KavachPolar logs its Polar calls itself, without it.
             .RemoveAllLoggers()
-            // Outermost: a call over this instance's budget is answered before the resilience pipeline retries it.
-            .AddHttpMessageHandler(sp => sp.GetRequiredService<PolarRequestBudget>().CreateHandler())
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 // A redirect means a wrong path or host; following it would drop the bearer token.
                 AllowAutoRedirect = false,
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            })
-            .AddStandardResilienceHandler(o =>
+            });
+        polarClient.AddStandardResilienceHandler(o =>
             {
                 // Polar's 429 carries a Retry-After that can exceed any sensible wait inside a request:
                 // it is answered to the caller (503 + Retry-After), not retried, and does not count
@@ -107,6 +105,10 @@ public static class KavachPolarServiceCollectionExtensions
                 o.TotalRequestTimeout.Timeout = TimeSpan.FromSeconds(20);
                 o.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
             });
+
+        // Inside the retries, so that every attempt counts against this instance's budget of Polar calls; a refusal
+        // looks like Polar's 429, which is never retried.
+        polarClient.AddHttpMessageHandler(sp => sp.GetRequiredService<PolarRequestBudget>().CreateHandler());
 
         return builder;
     }

@@ -62,7 +62,9 @@ internal sealed class PolarRequestBudget : IDisposable
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
             // Polar's limit is the organization's: while it asks to wait, nothing from this instance goes out.
-            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            var wait = response.Headers.RetryAfter is { } retryAfter
+                ? retryAfter.Delta ?? (retryAfter.Date is { } date ? date - _time.GetUtcNow() : TimeSpan.FromSeconds(1))
+                : TimeSpan.FromSeconds(1);
             Interlocked.Exchange(ref _holdUntilTicks, _time.GetUtcNow().UtcTicks + wait.Ticks);
         }
 
@@ -76,7 +78,7 @@ internal sealed class PolarRequestBudget : IDisposable
         {
             if (_limiter is null || _limit != limit)
             {
-                _limiter?.Dispose();
+                // The previous limiter is dropped, not disposed: another thread may be acquiring from it right now.
                 _limit = limit;
                 _limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
                 {

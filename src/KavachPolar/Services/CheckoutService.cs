@@ -54,6 +54,8 @@ internal sealed class CheckoutService(
 
     public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string productId, string? successUrl, string? clientIp, CancellationToken ct)
     {
+        // Claims come from the host's identity provider: keep what fits the columns, as the webhook path does.
+        buyer = buyer with { Email = TextSafety.ForTextColumn(buyer.Email, Limits.Email), Name = TextSafety.ForTextColumn(buyer.Name, Limits.Name) };
         var (row, live, forgotten) = await StoreAsync((store, t) => EnsureUserAsync(store.Db, buyer, t), ct).ConfigureAwait(false);
         if (forgotten)
         {

@@ -144,7 +144,8 @@ internal sealed class KavachPolarSubscriptionService(
             // mean our copy was behind: re-read it instead of failing.
             if (!cancel && result.Error!.Kind is PolarErrorKind.Rejected or PolarErrorKind.Conflict && result.Error.StatusCode is 400 or 409 or 410)
             {
-                await ReconcileUserAsync(userId, ct).ConfigureAwait(false);
+                // A run of its own: one already under way may have read Polar before this answer.
+                await ReconcileUserOnceAsync(userId, ct).ConfigureAwait(false);
                 return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false));
             }
 

@@ -146,7 +146,7 @@ internal static class FastWebhookPath
                 v_new_end := NULL;
                 v_new_cancel := false;
                 SELECT s.status INTO v_new_status FROM kavach_polar_subscriptions s WHERE s.user_id = v_user
-                ORDER BY s.version_us DESC, s.source_timestamp_us DESC LIMIT 1;
+                ORDER BY s.version_us DESC, s.source_timestamp_us DESC, s.id COLLATE "C" LIMIT 1;
                 v_new_status := COALESCE(v_new_status, u.polar_subscription_status);
             END IF;
 

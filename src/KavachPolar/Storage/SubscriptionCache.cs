@@ -11,7 +11,8 @@ internal sealed record CachedUser(KavachSubscription? Current, string[] Entitled
 /// the gate. Filled on read; emptied for a user right after this instance commits a change to them, and when another
 /// instance's change is announced (PostgreSQL <c>NOTIFY</c>, see <see cref="SubscriptionCacheListener"/>); bounded
 /// in size; every entry expires after <see cref="KavachPolarOptions.ReadCacheExpiry"/> as the safety net. On
-/// PostgreSQL it serves only while the listener is connected. On other providers it serves one process only.
+/// PostgreSQL it serves only while the listener hears its own notifications. With SQLite it serves the one process;
+/// with other providers, which cannot announce changes to other instances, it stays off.
 /// </summary>
 internal sealed class SubscriptionCache : IDisposable
 {
@@ -35,7 +36,7 @@ internal sealed class SubscriptionCache : IDisposable
     public void SetListening(bool connected)
     {
         _crossInstance = true;
-        if (connected)
+        if (connected && !_connected)
         {
             Clear();
         }

@@ -17,38 +17,98 @@ internal sealed class SubscriptionCacheListener(
     SubscriptionCache cache,
     ILogger<SubscriptionCacheListener> logger) : BackgroundService
 {
+    private const string ProbePrefix = "kavach-probe:";
+
+    /// <summary>How often the listener proves, with a notification of its own, that notifications still arrive.</summary>
+    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(15);
+
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         string? connectionString;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
-            if (db.Database.ProviderName != "Npgsql.EntityFrameworkCore.PostgreSQL")
+            switch (db.Database.ProviderName)
             {
-                return; // One process: local commits keep the cache true.
+                case "Npgsql.EntityFrameworkCore.PostgreSQL":
+                    connectionString = db.Database.GetConnectionString();
+                    break;
+                case "Microsoft.EntityFrameworkCore.Sqlite":
+                    return; // The embedded default serves one process: local commits keep the cache true.
+                default:
+                    // No way to hear other instances' changes: the cache stays off rather than serve stale state.
+                    cache.SetListening(false);
+                    return;
             }
-
-            connectionString = db.Database.GetConnectionString();
         }
 
         cache.SetListening(false);
-        var listen = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 10, ApplicationName = "KavachPolar cache listener" }.ConnectionString;
+        var listen = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            Multiplexing = false,
+            KeepAlive = 10,
+            ApplicationName = "KavachPolar cache listener",
+        }.ConnectionString;
+        var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await using var connection = new NpgsqlConnection(listen);
-                connection.Notification += (_, e) => cache.Invalidate(e.Payload);
+                string? probe = null;
+                using var heard = new SemaphoreSlim(0);
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Payload.StartsWith(ProbePrefix, StringComparison.Ordinal))
+                    {
+                        if (e.Payload == Volatile.Read(ref probe))
+                        {
+                            heard.Release();
+                        }
+
+                        return;
+                    }
+
+                    cache.Invalidate(e.Payload);
+                };
                 await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
                 await using (var command = new NpgsqlCommand("LISTEN " + FastWebhookPath.Channel, connection))
                 {
                     await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
 
-                cache.SetListening(true);
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    await connection.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    // Serve only once a notification of our own came back: a pooler in transaction mode (PgBouncer
+                    // and hosted poolers) accepts LISTEN and then delivers nothing.
+                    Volatile.Write(ref probe, ProbePrefix + Guid.NewGuid().ToString("N"));
+                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + FastWebhookPath.Channel + "', @p)", connection))
+                    {
+                        notify.Parameters.AddWithValue("p", probe!);
+                        await notify.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                    }
+
+                    var deadline = DateTime.UtcNow + ProbeTimeout;
+                    while (heard.CurrentCount == 0 && DateTime.UtcNow < deadline)
+                    {
+                        await connection.WaitAsync(deadline - DateTime.UtcNow, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    if (!heard.Wait(0, CancellationToken.None))
+                    {
+                        throw new TimeoutException("The listener's own notification did not come back.");
+                    }
+
+                    cache.SetListening(true);
+                    failures = 0;
+                    var until = DateTime.UtcNow + ProbeInterval;
+                    while (DateTime.UtcNow < until && !stoppingToken.IsCancellationRequested)
+                    {
+                        await connection.WaitAsync(until - DateTime.UtcNow, stoppingToken).ConfigureAwait(false);
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -58,10 +118,14 @@ internal sealed class SubscriptionCacheListener(
             catch (Exception e)
             {
                 cache.SetListening(false);
-                Log.CacheListenerFailed(logger, e.GetType().Name);
+                if (failures++ < 3 || failures % 60 == 0)
+                {
+                    Log.CacheListenerFailed(logger, e.GetType().Name);
+                }
+
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures)), stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -57,7 +57,7 @@ internal static class SubscriptionProjection
             user.PolarProductId = null;
             user.PolarCurrentPeriodEnd = null;
             user.PolarCancelAtPeriodEnd = false;
-            var last = subscriptions.OrderByDescending(s => s.VersionUs).ThenByDescending(s => s.SourceTimestampUs).FirstOrDefault();
+            var last = subscriptions.OrderByDescending(s => s.VersionUs).ThenByDescending(s => s.SourceTimestampUs).ThenBy(s => s.Id, StringComparer.Ordinal).FirstOrDefault();
             if (last is not null)
             {
                 user.PolarSubscriptionStatus = last.Status;

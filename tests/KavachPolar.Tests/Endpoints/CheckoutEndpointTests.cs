@@ -190,6 +190,14 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Claims_longer_than_the_columns_are_kept_to_what_fits_instead_of_failing_every_checkout()
+    {
+        using var client = _app.ClientFor("user-long", "long.name@gmail.com", new string('N', 400));
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
+        Assert.Equal(256, await _db.ScalarAsync<int>("SELECT length(name) FROM kavach_users WHERE id = 'user-long'", Ct));
+    }
+
+    [Fact]
     public async Task A_polar_customer_that_already_has_the_users_external_id_is_reused()
     {
         var existing = _polar.CreateCustomer("mary.jackson@gmail.com", externalId: "user-5");

@@ -67,6 +67,45 @@ public sealed class CallbackLeaseTests : IAsyncLifetime
         Assert.Equal(0, running.GetValueOrDefault(id));
     }
 
+    [Fact]
+    public async Task A_slow_callback_does_not_hold_up_other_users_callbacks()
+    {
+        var slowStarted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var delivered = new ConcurrentQueue<string>();
+        async Task Handler(KavachSubscriptionChange change, CancellationToken ct)
+        {
+            if (change.UserId == "slow-user")
+            {
+                slowStarted.TrySetResult();
+                await release.Task; // ignores its token, like a handler stuck on a remote call
+            }
+
+            delivered.Enqueue(change.UserId);
+        }
+
+        var pace = new CallbackDispatchSettings { SlowCallbackAfter = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromMilliseconds(100) };
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        try
+        {
+            await app.PostWebhookAsync(Compact(Subscription("subscription.created", "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c71", externalId: "slow-user", customerId: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81")), ct: Ct);
+            await slowStarted.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+            // Changes of other users, queued after the slow one started, still run while it hangs.
+            await app.PostWebhookAsync(Compact(Subscription("subscription.created", "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c72", externalId: "user-b", customerId: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d82")), ct: Ct);
+            await app.PostWebhookAsync(Compact(Subscription("subscription.created", "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c73", externalId: "user-c", customerId: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d83")), ct: Ct);
+            await KavachTestApp.EventuallyAsync(() => delivered.Contains("user-b") && delivered.Contains("user-c"), TimeSpan.FromSeconds(10), "other users' callbacks run while one hangs");
+            Assert.DoesNotContain("slow-user", delivered);
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        Assert.Contains("slow-user", delivered);
+    }
+
     private sealed class AheadTimeProvider(TimeSpan ahead) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;

@@ -46,4 +46,30 @@ public sealed class HostConfigurationTests
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE lock_owner IS NOT NULL OR locked_until_us IS NOT NULL", Ct));
     }
+
+    [Fact]
+    public async Task Stopping_the_app_keeps_the_lease_of_a_callback_that_ignores_its_token_so_no_other_instance_runs_it_meanwhile()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var started = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = async (_, _) =>
+        {
+            started.TrySetResult();
+            await release.Task;
+        });
+        try
+        {
+            await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+            await app.DisposeAsync();
+
+            Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE lock_owner IS NOT NULL AND locked_until_us IS NOT NULL", Ct));
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
 }
