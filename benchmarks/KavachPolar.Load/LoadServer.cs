@@ -41,11 +41,15 @@ internal static class LoadServer
             o.AccessToken = args.Get("token", "polar_oat_load");
             o.WebhookSecret = args.Get("secret", Secret);
             o.ApiBaseUrl = new Uri(args.Get("polar", "http://127.0.0.1:9/"));
-            o.OnSubscriptionChange = (_, _) =>
+            // --callbacks false: no OnSubscriptionChange, so no outbox rows and no dispatcher work (to measure that work).
+            if (args.Get("callbacks", "true") != "false")
             {
-                Interlocked.Increment(ref callbacks);
-                return Task.CompletedTask;
-            };
+                o.OnSubscriptionChange = (_, _) =>
+                {
+                    Interlocked.Increment(ref callbacks);
+                    return Task.CompletedTask;
+                };
+            }
         });
         builder.Services.AddAuthentication("Header").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("Header", null);
         builder.Services.AddAuthorization();

@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- serve --pg "<connection string>" [--urls http://127.0.0.1:5095]
 //        [--polar <api base url> --token <access token> --secret <webhook secret>]   (users: headers X-User, X-Email)
 //        [--pool]   AddDbContextPool instead of AddDbContext
+//        [--callbacks false]   no OnSubscriptionChange (measures what the callback outbox and dispatcher cost)
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- webhooks --url http://127.0.0.1:5095 [--events 20000] [--concurrency 64] [--users 2000] [--sample 10]
 //   dotnet run -c Release --project benchmarks/KavachPolar.Load -- get --url http://127.0.0.1:5095 [--requests 200000] [--concurrency 64] [--users 2000]
 //
