@@ -23,7 +23,10 @@ internal static class FastWebhookPath
 
     private const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
 
-    private static readonly ConcurrentDictionary<string, bool> Available = new(StringComparer.Ordinal);
+    /// <summary>Whether each database has the function, and until when that answer holds (a "no" is asked again later).</summary>
+    private static readonly ConcurrentDictionary<string, (bool Available, long RecheckAfterTicks)> Available = new(StringComparer.Ordinal);
+
+    private static readonly TimeSpan RecheckMissingAfter = TimeSpan.FromMinutes(1);
 
     /// <summary>Creates (or replaces) the function; run by the migration, and by tests that create the schema with <c>EnsureCreated</c>.</summary>
     public const string CreateSql = """
@@ -224,13 +227,15 @@ internal static class FastWebhookPath
         }
 
         var key = Key(db);
-        if (!Available.TryGetValue(key, out var available))
+        if (!Available.TryGetValue(key, out var known) || (!known.Available && Environment.TickCount64 > known.RecheckAfterTicks))
         {
-            available = await db.Database.SqlQueryRaw<bool>($"SELECT to_regprocedure('{Signature}') IS NOT NULL AS \"Value\"").SingleAsync(ct).ConfigureAwait(false);
-            Available[key] = available;
+            // Asked once per database; a database without the function (not migrated yet) is asked again a minute later.
+            var available = await db.Database.SqlQueryRaw<bool>($"SELECT to_regprocedure('{Signature}') IS NOT NULL AS \"Value\"").SingleAsync(ct).ConfigureAwait(false);
+            known = (available, Environment.TickCount64 + (long)RecheckMissingAfter.TotalMilliseconds);
+            Available[key] = known;
         }
 
-        if (!available)
+        if (!known.Available)
         {
             return null;
         }
@@ -251,8 +256,8 @@ internal static class FastWebhookPath
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedFunction)
         {
-            // Dropped since we looked: the general path from now on.
-            Available[key] = false;
+            // Dropped since we looked: the general path, until it is asked again.
+            Available[key] = (false, Environment.TickCount64 + (long)RecheckMissingAfter.TotalMilliseconds);
             return null;
         }
 
