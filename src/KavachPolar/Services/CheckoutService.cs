@@ -41,7 +41,7 @@ internal sealed class CheckoutOutcome
 /// </summary>
 /// <remarks>Store failures propagate (the endpoint answers 503); Polar's errors are returned as values.</remarks>
 internal sealed class CheckoutService(
-    IServiceScopeFactory scopes,
+    KavachStore store,
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     IOptionsMonitor<KavachPolarOptions> options,
@@ -56,7 +56,7 @@ internal sealed class CheckoutService(
     {
         // Claims come from the host's identity provider: keep what fits the columns, as the webhook path does.
         buyer = buyer with { Email = TextSafety.ForTextColumn(buyer.Email, Limits.Email), Name = TextSafety.ForTextColumn(buyer.Name, Limits.Name) };
-        var (row, live, forgotten) = await StoreAsync((store, t) => EnsureUserAsync(store.Db, buyer, t), ct).ConfigureAwait(false);
+        var (row, live, forgotten) = await store.RunAsync((s, t) => EnsureUserAsync(s.Db, buyer, t), ct).ConfigureAwait(false);
         if (forgotten)
         {
             return CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten);
@@ -80,12 +80,7 @@ internal sealed class CheckoutService(
                     return failure;
                 }
 
-                await StoreAsync(
-                    (store, t) => StoreTransactions.RunAsync(
-                        store.Db,
-                        token => synchronizer.BindCustomerToUserAsync(store.Db, buyer.Id, customer!.Id, "link:" + customer.Id + ":" + Guid.NewGuid().ToString("N"), token),
-                        t),
-                    ct).ConfigureAwait(false);
+                await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, buyer.Id, customer!.Id, t), ct).ConfigureAwait(false);
                 cache.Invalidate(buyer.Id);
                 customerId = customer!.Id;
             }
@@ -101,7 +96,7 @@ internal sealed class CheckoutService(
             {
                 // The bound customer no longer exists in Polar (deleted in the dashboard): forget the binding and
                 // find or create the user's customer again, once.
-                await StoreAsync((store, t) => UnbindCustomerAsync(store.Db, buyer.Id, customerId, t), ct).ConfigureAwait(false);
+                await store.RunAsync((s, t) => UnbindCustomerAsync(s.Db, buyer.Id, customerId, t), ct).ConfigureAwait(false);
                 customerId = null;
                 continue;
             }
@@ -175,11 +170,7 @@ internal sealed class CheckoutService(
     }
 
     private Task<bool> IsForgottenCustomerAsync(string customerId, CancellationToken ct) =>
-        StoreAsync((store, t) => store.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, t), ct);
-
-    /// <summary>One unit of database work, on its own context, bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>.</summary>
-    private Task<T> StoreAsync<T>(Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct) =>
-        StoreBudget.RunAsync(scopes, options.CurrentValue.DatabaseTimeout, work, ct);
+        store.RunAsync((s, t) => s.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, t), ct);
 
     /// <summary>
     /// Creates or refreshes the user's row, and says whether the user has a subscription Polar would count against

@@ -15,7 +15,7 @@ namespace KavachPolar.Services;
 /// and a late webhook can arrive in any order.
 /// </summary>
 internal sealed class KavachPolarSubscriptionService(
-    IServiceScopeFactory scopes,
+    KavachStore store,
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     Webhooks.WebhookProcessor processor,
@@ -99,9 +99,7 @@ internal sealed class KavachPolarSubscriptionService(
             }
 
             customerId = found.Value.Id;
-            await StoreAsync(
-                (store, t) => StoreTransactions.RunAsync(store.Db, tt => synchronizer.BindCustomerToUserAsync(store.Db, userId, found.Value.Id, "link:" + found.Value.Id + ":" + Guid.NewGuid().ToString("N"), tt), t),
-                cancellationToken).ConfigureAwait(false);
+            await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, userId, found.Value.Id, t), cancellationToken).ConfigureAwait(false);
             cache.Invalidate(userId);
         }
 
@@ -242,7 +240,7 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var (removed, customerId) = await StoreAsync((store, t) => ForgetAsync(store.Db, userId, t), cancellationToken).ConfigureAwait(false);
+        var (removed, customerId) = await store.RunAsync((s, t) => ForgetAsync(s.Db, userId, t), cancellationToken).ConfigureAwait(false);
         cache.Invalidate(userId);
         Log.UserForgotten(logger, userId, customerId ?? "none");
         return removed;
@@ -306,8 +304,8 @@ internal sealed class KavachPolarSubscriptionService(
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
-            var batch = await StoreAsync(
-                (store, t) => store.Db.Set<WebhookEventRecord>().AsNoTracking()
+            var batch = await store.RunAsync(
+                (s, t) => s.Db.Set<WebhookEventRecord>().AsNoTracking()
                     .Where(e => e.Outcome == WebhookOutcomes.Unprocessable && e.Payload != null)
                     .OrderBy(e => e.ReceivedAt).ThenBy(e => e.Id)
                     .Select(e => new { e.Id, e.Payload })
@@ -323,7 +321,7 @@ internal sealed class KavachPolarSubscriptionService(
             foreach (var e in fresh)
             {
                 var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
-                var outcome = await StoreAsync((store, t) => processor.ProcessAsync(store.Db, delivery, t), cancellationToken).ConfigureAwait(false);
+                var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s.Db, delivery, t), cancellationToken).ConfigureAwait(false);
                 if (outcome == WebhookOutcomes.Unprocessable)
                 {
                     still++;
@@ -393,13 +391,13 @@ internal sealed class KavachPolarSubscriptionService(
         foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
         {
             var eventId = runId + ":" + s.Id;
-            var result = await StoreAsync(
-                (store, token) => StoreTransactions.RunAsync(
-                    store.Db,
+            var result = await store.RunAsync(
+                (scope, token) => StoreTransactions.RunAsync(
+                    scope.Db,
                     async t =>
                     {
-                        var applied = await synchronizer.ApplyAsync(store.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
-                        await store.Db.SaveChangesAsync(t).ConfigureAwait(false);
+                        var applied = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                        await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
                         return applied;
                     },
                     token),
@@ -417,11 +415,8 @@ internal sealed class KavachPolarSubscriptionService(
     }
 
     private Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct) =>
-        StoreAsync((store, t) => store.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, t), ct);
+        store.RunAsync((s, t) => s.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, t), ct);
 
-    /// <summary>One unit of database work, on its own context, bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>.</summary>
-    private Task<T> StoreAsync<T>(Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct) =>
-        StoreBudget.RunAsync(scopes, options.CurrentValue.DatabaseTimeout, work, ct);
 
     private static KavachPortalSessionResult PortalFailure(PolarApiError error) => new()
     {

@@ -12,7 +12,7 @@ namespace KavachPolar.Services;
 /// subscriptions) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
 /// build per request.
 /// </summary>
-internal sealed class SubscriptionReader(IServiceScopeFactory scopes, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
+internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
 {
     public async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
     {
@@ -22,7 +22,7 @@ internal sealed class SubscriptionReader(IServiceScopeFactory scopes, Subscripti
         }
 
         var stamp = cache.Stamp(userId);
-        var loaded = await StoreBudget.RunAsync(scopes, options.CurrentValue.DatabaseTimeout, (store, t) => QueryAsync(store.Db, userId, t), ct).ConfigureAwait(false);
+        var loaded = await store.RunAsync((s, t) => QueryAsync(s.Db, userId, t), ct).ConfigureAwait(false);
         cache.Set(userId, loaded, stamp);
         return loaded;
     }

@@ -173,25 +173,30 @@ internal sealed class SubscriptionSynchronizer(
     /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
     /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
-    /// subscriptions and reprojects. Runs inside a transaction; saves. The caller forgets the user in
-    /// <see cref="SubscriptionCache"/> once committed.
+    /// subscriptions and reprojects, in a transaction of its own. The caller forgets the user in
+    /// <see cref="SubscriptionCache"/> once it returns.
     /// </summary>
-    public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, string eventId, CancellationToken ct)
-    {
-        await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), ct).ConfigureAwait(false);
-        await StoreTransactions.LockAsync(db, LockKeys.User(userId), ct).ConfigureAwait(false);
-        var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
-        if (user is null)
-        {
-            return 0;
-        }
+    public Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
+        StoreTransactions.RunAsync(
+            db,
+            async t =>
+            {
+                await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), t).ConfigureAwait(false);
+                await StoreTransactions.LockAsync(db, LockKeys.User(userId), t).ConfigureAwait(false);
+                var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, t).ConfigureAwait(false);
+                if (user is null)
+                {
+                    return 0;
+                }
 
-        await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
-        var changes = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct).ConfigureAwait(false);
-        await db.SaveChangesAsync(ct).ConfigureAwait(false);
-        await StoreTransactions.AnnounceAsync(db, [userId], ct).ConfigureAwait(false);
-        return changes;
-    }
+                await BindAsync(db, user, customerId, t).ConfigureAwait(false);
+                var eventId = "link:" + customerId + ":" + Guid.NewGuid().ToString("N");
+                var changes = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), t).ConfigureAwait(false);
+                await db.SaveChangesAsync(t).ConfigureAwait(false);
+                await StoreTransactions.AnnounceAsync(db, [userId], t).ConfigureAwait(false);
+                return changes;
+            },
+            ct);
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {

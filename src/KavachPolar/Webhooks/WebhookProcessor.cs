@@ -75,7 +75,7 @@ internal sealed class WebhookProcessor(
         try
         {
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
-            var recordedType = NewRecord(webhookId, type, "", null, null).EventType;
+            var recordedType = RecordedType(type);
             if (await FastWebhookPath.TryApplyAsync(db, synchronizer.FastCall(subscription, timestampUs, webhookId, recordedType), ct).ConfigureAwait(false) is { } fast)
             {
                 cache.Invalidate(fast.UserId);
@@ -176,17 +176,20 @@ internal sealed class WebhookProcessor(
             return;
         }
 
-        recorded.EventType = NewRecord(id, type, outcome, null, null).EventType;
+        recorded.EventType = RecordedType(type);
         recorded.Outcome = outcome;
         recorded.Payload = payload;
         recorded.Error = error;
         recorded.ReceivedAt = time.GetUtcNow();
     }
 
+    /// <summary>The event type as <c>kavach_polar_webhook_events.event_type</c> keeps it (at most 128 characters, NUL replaced).</summary>
+    private static string RecordedType(string type) => TextSafety.ForTextColumn(type.Length > 128 ? type[..128] : type);
+
     private WebhookEventRecord NewRecord(string id, string type, string outcome, string? payload, string? error) => new()
     {
         Id = id,
-        EventType = TextSafety.ForTextColumn(type.Length > 128 ? type[..128] : type),
+        EventType = RecordedType(type),
         Outcome = outcome,
         ReceivedAt = time.GetUtcNow(),
         Payload = payload,

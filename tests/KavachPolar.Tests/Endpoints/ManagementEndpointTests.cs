@@ -179,6 +179,24 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_portal_route_binds_a_customer_found_by_the_users_external_id_and_opens_its_portal()
+    {
+        // A user row with no customer yet, and a customer made in Polar's dashboard with the user's id as external id.
+        Assert.Equal("user-portal", await _db.ScalarAsync<string>(
+            "INSERT INTO kavach_users (id, email, polar_cancel_at_period_end, created_at, updated_at) VALUES ('user-portal', 'grace.h@gmail.com', false, now(), now()) RETURNING id", Ct));
+        var customer = _polar.CreateCustomer("grace.hopper@gmail.com", externalId: "user-portal");
+        using var client = _app.ClientFor("user-portal", "grace.h@gmail.com");
+
+        var response = await client.PostAsync("api/kavach/auth/polar/portal", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(customer.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-portal'", Ct));
+        var url = new Uri((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["url"]!);
+        using var browser = new HttpClient();
+        Assert.Contains("grace.hopper@gmail.com", await browser.GetStringAsync(url, Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_portal_route_gives_409_no_customer_to_a_user_who_never_bought()
     {
         using var client = _app.ClientFor("user-8", "john.b@gmail.com");
