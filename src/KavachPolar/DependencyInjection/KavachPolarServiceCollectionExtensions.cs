@@ -69,6 +69,7 @@ public static class KavachPolarServiceCollectionExtensions
         AddSubscriptionGate(services);
         services.AddHostedService<SubscriptionChangeDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
+        services.TryAddSingleton<DirectPostgres>();
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();

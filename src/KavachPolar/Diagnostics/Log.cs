@@ -65,6 +65,9 @@ internal static partial class Log
     [LoggerMessage(4005, LogLevel.Information, "User {UserId} was forgotten (Polar customer {CustomerId}).")]
     public static partial void UserForgotten(ILogger logger, string userId, string customerId);
 
+    [LoggerMessage(4006, LogLevel.Debug, "Asking the database whether it is PostgreSQL with the webhook function failed; asked again in a few seconds, the last answer serves meanwhile.")]
+    public static partial void DatabaseProbeFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);
 }

@@ -3,7 +3,6 @@ using KavachPolar.Storage;
 using KavachPolar.Webhooks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -22,6 +21,7 @@ internal static class WebhookEndpoint
         IOptionsMonitor<KavachPolarOptions> optionsMonitor,
         WebhookVerifierProvider verifiers,
         WebhookProcessor processor,
+        KavachStore store,
         ILoggerFactory loggers)
     {
         var options = optionsMonitor.CurrentValue;
@@ -76,10 +76,9 @@ internal static class WebhookEndpoint
                 // The budget holds whatever the driver does (a hung server never answers a cancel request): the
                 // 503 goes out at WebhookProcessingTimeout; if the abandoned work commits after all, Polar's retry
                 // is a duplicate.
-                var outcome = await StoreBudget.RunAsync(
-                    context.RequestServices.GetRequiredService<IServiceScopeFactory>(),
+                var outcome = await store.RunHotAsync(
                     options.WebhookProcessingTimeout,
-                    (store, t) => processor.ProcessAsync(store.Db, delivery, t),
+                    (s, t) => processor.ProcessAsync(s, delivery, t),
                     context.RequestAborted).ConfigureAwait(false);
                 activity?.SetTag("kavach_polar.outcome", outcome);
                 KavachPolarTelemetry.CountWebhook(outcome);

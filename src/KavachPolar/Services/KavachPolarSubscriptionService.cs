@@ -321,7 +321,7 @@ internal sealed class KavachPolarSubscriptionService(
             foreach (var e in fresh)
             {
                 var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
-                var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s.Db, delivery, t), cancellationToken).ConfigureAwait(false);
+                var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s, delivery, t), cancellationToken).ConfigureAwait(false);
                 if (outcome == WebhookOutcomes.Unprocessable)
                 {
                     still++;

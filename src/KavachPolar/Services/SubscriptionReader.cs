@@ -1,8 +1,8 @@
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace KavachPolar.Services;
 
@@ -22,7 +22,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         }
 
         var stamp = cache.Stamp(userId);
-        var loaded = await store.RunAsync((s, t) => QueryAsync(s.Db, userId, t), ct).ConfigureAwait(false);
+        var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
         cache.Set(userId, loaded, stamp);
         return loaded;
     }
@@ -54,9 +54,37 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             })
             .FirstOrDefault());
 
-    private static async Task<CachedUser> QueryAsync(DbContext db, string userId, CancellationToken ct)
+    /// <summary>The same query as <see cref="Query"/> for a raw PostgreSQL connection (see <see cref="DirectPostgres"/>).</summary>
+    private static readonly string DirectSql =
+        "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
+        + "ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
+        + string.Join("', '", SubscriptionStatuses.Entitled) + "')) FROM kavach_users u WHERE u.id = $1";
+
+    private static async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
     {
-        var row = await Query(db, userId, ct).ConfigureAwait(false);
+        if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
+        {
+            await using var command = new NpgsqlCommand(DirectSql, connection);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                return new CachedUser(null, []);
+            }
+
+            var subscription = reader.IsDBNull(0)
+                ? null
+                : new KavachSubscription(
+                    reader.GetString(0),
+                    reader.IsDBNull(1) ? "" : reader.GetString(1),
+                    reader.IsDBNull(2) ? "" : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+                    reader.GetBoolean(4));
+            return new CachedUser(subscription, reader.GetFieldValue<string[]>(5));
+        }
+
+        await store.OpenAsync(ct).ConfigureAwait(false);
+        var row = await Query(store.Db, userId, ct).ConfigureAwait(false);
         return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -21,12 +20,7 @@ internal static class FastWebhookPath
     /// <summary>The channel on which changes to a user's subscriptions are announced (payload: the user id).</summary>
     public const string Channel = "kavach_polar_users";
 
-    private const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
-
-    /// <summary>Whether each database has the function, and until when that answer holds (a "no" is asked again later).</summary>
-    private static readonly ConcurrentDictionary<string, (bool Available, long RecheckAfterTicks)> Available = new(StringComparer.Ordinal);
-
-    private static readonly TimeSpan RecheckMissingAfter = TimeSpan.FromMinutes(1);
+    internal const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
 
     /// <summary>Creates (or replaces) the function; run by the migration, and by tests that create the schema with <c>EnsureCreated</c>.</summary>
     public const string CreateSql = """
@@ -217,58 +211,90 @@ internal static class FastWebhookPath
 
     /// <summary>
     /// The function's answer: <c>applied</c> (with the user it changed), <c>stale</c> or <c>duplicate</c>;
-    /// <see langword="null"/> when the general path must run.
+    /// <see langword="null"/> when the general path must run (no function, or the function answered <c>fallback</c>).
+    /// The call runs on a raw connection where it can (see <see cref="DirectPostgres"/>), else through EF Core.
     /// </summary>
-    public static async Task<(string Outcome, int Changes, string? UserId)?> TryApplyAsync(DbContext db, Call c, CancellationToken ct)
+    public static async Task<(string Outcome, int Changes, string? UserId)?> TryApplyAsync(KavachDbScope store, Call c, CancellationToken ct)
     {
-        if (db.Database.ProviderName != "Npgsql.EntityFrameworkCore.PostgreSQL")
+        if (await store.LearnAsync(ct).ConfigureAwait(false) is not { HasFunction: true })
         {
             return null;
         }
 
-        var key = Key(db);
-        if (!Available.TryGetValue(key, out var known) || (!known.Available && Environment.TickCount64 > known.RecheckAfterTicks))
-        {
-            // Asked once per database; a database without the function (not migrated yet) is asked again a minute later.
-            var available = await db.Database.SqlQueryRaw<bool>($"SELECT to_regprocedure('{Signature}') IS NOT NULL AS \"Value\"").SingleAsync(ct).ConfigureAwait(false);
-            known = (available, Environment.TickCount64 + (long)RecheckMissingAfter.TotalMilliseconds);
-            Available[key] = known;
-        }
-
-        if (!known.Available)
-        {
-            return null;
-        }
-
-        List<Answer> answer;
         try
         {
-            answer = await db.Database.SqlQueryRaw<Answer>(
-                "SELECT outcome AS \"Outcome\", changes AS \"Changes\", user_id AS \"UserId\" FROM kavach_polar_apply_subscription(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)",
-                Parameter("p0", c.EventId), Parameter("p1", c.EventType), new NpgsqlParameter<long>("p2", c.SourceTimestampUs),
-                new NpgsqlParameter<DateTimeOffset>("p3", c.Now.ToUniversalTime()), new NpgsqlParameter<bool>("p4", c.QueueCallback),
-                Parameter("p5", c.SubscriptionId), Parameter("p6", c.CustomerId), Parameter("p7", c.ExternalUser), Parameter("p8", c.MetadataUser),
-                Parameter("p9", c.Status), Parameter("p10", c.ProductId),
-                new NpgsqlParameter("p11", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = c.PeriodEnd is { } end ? end.ToUniversalTime() : DBNull.Value },
-                new NpgsqlParameter<bool>("p12", c.CancelAtPeriodEnd), new NpgsqlParameter<long>("p13", c.CreatedAtUs), new NpgsqlParameter<long>("p14", c.VersionUs),
-                Parameter("p15", c.Email), Parameter("p16", c.Name), Parameter("p17", c.CustomerExternalId), Parameter("p18", c.MetadataUserId))
-                .ToListAsync(ct).ConfigureAwait(false);
+            Answer result;
+            if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
+            {
+                await using var command = new NpgsqlCommand(DirectSql, connection);
+                command.Parameters.AddRange(Parameters(c, named: false));
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (!await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException(Function + " answered no row.");
+                }
+
+                result = new Answer { Outcome = reader.GetString(0), Changes = reader.GetInt32(1), UserId = reader.IsDBNull(2) ? null : reader.GetString(2) };
+            }
+            else
+            {
+                await store.OpenAsync(ct).ConfigureAwait(false);
+                result = (await store.Db.Database.SqlQueryRaw<Answer>(EfSql, Parameters(c, named: true)).ToListAsync(ct).ConfigureAwait(false)).Single();
+            }
+
+            return result.Outcome == "fallback" ? null : (result.Outcome, result.Changes, result.UserId);
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedFunction)
         {
-            // Dropped since we looked: the general path, until it is asked again.
-            Available[key] = (false, Environment.TickCount64 + (long)RecheckMissingAfter.TotalMilliseconds);
+            // Dropped since it was learnt: the general path, until it is asked again.
+            store.FunctionMissing();
             return null;
         }
-
-        var result = answer.Single();
-        return result.Outcome == "fallback" ? null : (result.Outcome, result.Changes, result.UserId);
     }
 
-    private static NpgsqlParameter Parameter(string name, string? value) =>
-        new(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
+    private const string DirectSql = "SELECT outcome, changes, user_id FROM " + Function
+        + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 
-    private static string Key(DbContext db) => db.Database.GetConnectionString() ?? "";
+    private const string EfSql = "SELECT outcome AS \"Outcome\", changes AS \"Changes\", user_id AS \"UserId\" FROM " + Function
+        + "(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)";
+
+    /// <summary>The call's arguments in order: named <c>p0</c>… for EF Core, positional for a raw command.</summary>
+    private static NpgsqlParameter[] Parameters(Call c, bool named)
+    {
+        var values = new (NpgsqlTypes.NpgsqlDbType Type, object? Value)[]
+        {
+            (NpgsqlTypes.NpgsqlDbType.Text, c.EventId),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.EventType),
+            (NpgsqlTypes.NpgsqlDbType.Bigint, c.SourceTimestampUs),
+            (NpgsqlTypes.NpgsqlDbType.TimestampTz, c.Now.ToUniversalTime()),
+            (NpgsqlTypes.NpgsqlDbType.Boolean, c.QueueCallback),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.SubscriptionId),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.CustomerId),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.ExternalUser),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.MetadataUser),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.Status),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.ProductId),
+            (NpgsqlTypes.NpgsqlDbType.TimestampTz, c.PeriodEnd?.ToUniversalTime()),
+            (NpgsqlTypes.NpgsqlDbType.Boolean, c.CancelAtPeriodEnd),
+            (NpgsqlTypes.NpgsqlDbType.Bigint, c.CreatedAtUs),
+            (NpgsqlTypes.NpgsqlDbType.Bigint, c.VersionUs),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.Email),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.Name),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.CustomerExternalId),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.MetadataUserId),
+        };
+        var parameters = new NpgsqlParameter[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            parameters[i] = new NpgsqlParameter { NpgsqlDbType = values[i].Type, Value = values[i].Value ?? DBNull.Value };
+            if (named)
+            {
+                parameters[i].ParameterName = "p" + i;
+            }
+        }
+
+        return parameters;
+    }
 
     private sealed class Answer
     {

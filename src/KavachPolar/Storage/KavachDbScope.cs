@@ -1,65 +1,112 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace KavachPolar.Storage;
 
 /// <summary>
-/// A DbContext of KavachPolar's own, from a fresh service scope: never the host's request-scoped
-/// instance (whose pending changes and transaction are the host's business), always tracking and
-/// detecting changes whatever defaults the host configured.
+/// One unit of work's database access: a DbContext of KavachPolar's own from a fresh service scope (never the host's
+/// request-scoped instance, whose pending changes and transaction are the host's business; always tracking and
+/// detecting changes whatever defaults the host configured), built on first use; or, on PostgreSQL, a raw connection
+/// like that DbContext's (see <see cref="DirectPostgres"/>) for the hot paths' one command.
 /// </summary>
 internal sealed class KavachDbScope : IAsyncDisposable
 {
-    private readonly AsyncServiceScope _scope;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly DirectPostgres? _direct;
+    private AsyncServiceScope? _scope;
+    private DbContext? _db;
+    private bool _opened;
+    private NpgsqlConnection? _connection;
+    private bool _ownsConnection;
     private Task? _pendingOpen;
 
-    private KavachDbScope(AsyncServiceScope scope, DbContext db)
+    private KavachDbScope(IServiceScopeFactory scopes, DirectPostgres? direct)
     {
-        _scope = scope;
-        Db = db;
+        _scopes = scopes;
+        _direct = direct;
     }
 
-    public DbContext Db { get; }
+    /// <summary>The DbContext, built on first use (EF Core opens its connection when a command needs it, or see <see cref="OpenAsync"/>).</summary>
+    public DbContext Db => _db ??= CreateContext();
 
-    public static KavachDbScope Open(IServiceScopeFactory scopes)
-    {
-        var scope = scopes.CreateAsyncScope();
-        try
-        {
-            var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
-            db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.TrackAll;
-            db.ChangeTracker.AutoDetectChangesEnabled = true;
-
-            // Each unit of work saves once inside its own transaction and is retried whole on failure:
-            // EF's automatic savepoints would only add two round trips per SaveChanges.
-            db.Database.AutoSavepointsEnabled = false;
-            return new KavachDbScope(scope, db);
-        }
-        catch
-        {
-            scope.Dispose();
-            throw;
-        }
-    }
+    /// <summary>A scope whose DbContext is built on first use; with <paramref name="direct"/>, <see cref="OpenDirectAsync"/> may skip it.</summary>
+    public static KavachDbScope Open(IServiceScopeFactory scopes, DirectPostgres? direct = null) => new(scopes, direct);
 
     /// <summary>
-    /// Opens the connection, giving up at <paramref name="ct"/>. Npgsql honours only the connection
-    /// string's Timeout, not the token, while it opens a connection to a server that accepts and then
-    /// hangs; without this a request would wait out that timeout (a webhook would answer after Polar's
-    /// 10 s). Once open, commands honour the token. An open given up on keeps running: disposal then
-    /// waits for it in the background, so the connection is closed and its pool slot returned.
+    /// Opens the DbContext's connection, giving up at <paramref name="ct"/>. Npgsql honours only the connection
+    /// string's Timeout, not the token, while it opens a connection to a server that accepts and then hangs; without
+    /// this a request would wait out that timeout (a webhook would answer after Polar's 10 s). Once open, commands
+    /// honour the token. An open given up on keeps running: disposal then waits for it in the background, so the
+    /// connection is closed and its pool slot returned. Does nothing when already open.
     /// </summary>
     public async Task OpenAsync(CancellationToken ct)
     {
-        var open = Db.Database.OpenConnectionAsync(ct);
-        if (!open.IsCompleted)
+        if (_opened)
         {
-            _pendingOpen = open;
+            return;
         }
 
-        await open.WaitAsync(ct).ConfigureAwait(false);
-        _pendingOpen = null;
+        if (_ownsConnection && _pendingOpen is null)
+        {
+            // The hot path handed over to the DbContext (a rare case): one connection at a time per unit of work.
+            await _connection!.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+            _ownsConnection = false;
+        }
+
+        await WaitForOpenAsync(Db.Database.OpenConnectionAsync(ct), ct).ConfigureAwait(false);
+        _opened = true;
     }
+
+    /// <summary>
+    /// An open raw PostgreSQL connection for one command, or <see langword="null"/> when the work must go through
+    /// <see cref="Db"/> (another provider, EF Core interceptors to honour, or no <see cref="DirectPostgres"/>). The first
+    /// unit of work learns which on its own DbContext and then uses that DbContext's connection.
+    /// </summary>
+    public async Task<NpgsqlConnection?> OpenDirectAsync(CancellationToken ct)
+    {
+        if (_connection is not null)
+        {
+            return _connection;
+        }
+
+        if (await LearnAsync(ct).ConfigureAwait(false) is not { Prototype: { } prototype })
+        {
+            return null;
+        }
+
+        if (_opened)
+        {
+            return _connection = (NpgsqlConnection)Db.Database.GetDbConnection();
+        }
+
+        var connection = (NpgsqlConnection)((ICloneable)prototype).Clone();
+        _connection = connection;
+        _ownsConnection = true;
+        await WaitForOpenAsync(connection.OpenAsync(ct), ct).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>What <see cref="DirectPostgres"/> knows about the database, learnt on this scope's DbContext the first time.</summary>
+    public async Task<DirectPostgres.State?> LearnAsync(CancellationToken ct)
+    {
+        if (_direct is null)
+        {
+            return null;
+        }
+
+        if (_direct.Current() is { } known)
+        {
+            return known;
+        }
+
+        await OpenAsync(ct).ConfigureAwait(false);
+        return await _direct.LearnAsync(Db, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The function went missing: see <see cref="DirectPostgres.FunctionMissing"/>.</summary>
+    public void FunctionMissing() => _direct?.FunctionMissing();
 
     public ValueTask DisposeAsync()
     {
@@ -67,7 +114,7 @@ internal sealed class KavachDbScope : IAsyncDisposable
         {
             // Disposing a connection that is still connecting throws and leaks it; finish first.
             _ = pending.ContinueWith(
-                    (_, state) => ((KavachDbScope)state!)._scope.DisposeAsync().AsTask(),
+                    (_, state) => ((KavachDbScope)state!).DisposeNowAsync().AsTask(),
                     this,
                     CancellationToken.None,
                     TaskContinuationOptions.None,
@@ -77,6 +124,52 @@ internal sealed class KavachDbScope : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        return _scope.DisposeAsync();
+        return DisposeNowAsync();
+    }
+
+    private async ValueTask DisposeNowAsync()
+    {
+        if (_ownsConnection && _connection is { } connection)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_scope is { } scope)
+        {
+            await scope.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForOpenAsync(Task open, CancellationToken ct)
+    {
+        if (!open.IsCompleted)
+        {
+            _pendingOpen = open;
+        }
+
+        await open.WaitAsync(ct).ConfigureAwait(false);
+        _pendingOpen = null;
+    }
+
+    private DbContext CreateContext()
+    {
+        var scope = _scopes.CreateAsyncScope();
+        try
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+            db.ChangeTracker.QueryTrackingBehavior = QueryTrackingBehavior.TrackAll;
+            db.ChangeTracker.AutoDetectChangesEnabled = true;
+
+            // Each unit of work saves once inside its own transaction and is retried whole on failure:
+            // EF's automatic savepoints would only add two round trips per SaveChanges.
+            db.Database.AutoSavepointsEnabled = false;
+            _scope = scope;
+            return db;
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
     }
 }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-
 namespace KavachPolar.Storage;
 
 /// <summary>
@@ -11,23 +9,34 @@ namespace KavachPolar.Storage;
 /// </summary>
 internal static class StoreBudget
 {
-    public static async Task<T> RunAsync<T>(IServiceScopeFactory scopes, TimeSpan budget, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct)
+    /// <param name="store">The work's own scope (see <see cref="KavachDbScope"/>), disposed when the work ends.</param>
+    /// <param name="budget">How long the caller waits.</param>
+    /// <param name="openContext">Open the DbContext's connection before the work (else the work opens what it needs).</param>
+    /// <param name="work">The unit of work.</param>
+    /// <param name="ct">The caller's token.</param>
+    public static async Task<T> RunAsync<T>(KavachDbScope store, TimeSpan budget, bool openContext, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(budget);
         var token = cts.Token; // before the work can finish and dispose its source
-        var task = RunOwnedAsync(scopes, work, cts);
+        var task = RunOwnedAsync(store, openContext, work, cts);
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return await task.WaitAsync(token).ConfigureAwait(false);
     }
 
-    private static async Task<T> RunOwnedAsync<T>(IServiceScopeFactory scopes, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationTokenSource cts)
+    private static async Task<T> RunOwnedAsync<T>(KavachDbScope store, bool openContext, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationTokenSource cts)
     {
         try
         {
-            await using var store = KavachDbScope.Open(scopes);
-            await store.OpenAsync(cts.Token).ConfigureAwait(false);
-            return await work(store, cts.Token).ConfigureAwait(false);
+            await using (store.ConfigureAwait(false))
+            {
+                if (openContext)
+                {
+                    await store.OpenAsync(cts.Token).ConfigureAwait(false);
+                }
+
+                return await work(store, cts.Token).ConfigureAwait(false);
+            }
         }
         finally
         {

@@ -37,15 +37,18 @@ internal sealed class WebhookProcessor(
         return new Delivery(webhookId, parsed, payload);
     }
 
-    /// <summary>Applies a delivery read by <see cref="Read"/>; <paramref name="db"/>'s connection should already be open (see <see cref="KavachDbScope.OpenAsync"/>).</summary>
-    public async Task<string> ProcessAsync(DbContext db, Delivery delivery, CancellationToken ct)
+    /// <summary>
+    /// Applies a delivery read by <see cref="Read"/>: the common case with one command on a raw connection where the
+    /// database allows it (see <see cref="FastWebhookPath"/>), anything else on <paramref name="store"/>'s DbContext.
+    /// </summary>
+    public async Task<string> ProcessAsync(KavachDbScope store, Delivery delivery, CancellationToken ct)
     {
         var (webhookId, parsed, payload) = delivery;
         string outcome;
         if (parsed.Error is not null)
         {
             Log.WebhookUnprocessable(logger, webhookId, parsed.Type ?? "?", parsed.Error);
-            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, payload, parsed.Error, ct).ConfigureAwait(false);
+            outcome = await RecordOnlyAsync(store, webhookId, parsed.Type ?? "", WebhookOutcomes.Unprocessable, payload, parsed.Error, ct).ConfigureAwait(false);
         }
         else if (parsed.Subscription is { } subscription)
         {
@@ -54,29 +57,28 @@ internal sealed class WebhookProcessor(
                 && subscription.Customer?.OrganizationId is { } eventOrganization
                 && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase))
             {
-                outcome = await RecordOnlyAsync(db, webhookId, parsed.Type!, WebhookOutcomes.OtherOrganization, null, null, ct).ConfigureAwait(false);
+                outcome = await RecordOnlyAsync(store, webhookId, parsed.Type!, WebhookOutcomes.OtherOrganization, null, null, ct).ConfigureAwait(false);
             }
             else
             {
-                outcome = await ApplySubscriptionAsync(db, webhookId, parsed.Type!, subscription, parsed.TimestampUs, ct).ConfigureAwait(false);
+                outcome = await ApplySubscriptionAsync(store, webhookId, parsed.Type!, subscription, parsed.TimestampUs, ct).ConfigureAwait(false);
             }
         }
         else
         {
-            outcome = await RecordOnlyAsync(db, webhookId, parsed.Type!, WebhookOutcomes.Ignored, null, null, ct).ConfigureAwait(false);
+            outcome = await RecordOnlyAsync(store, webhookId, parsed.Type!, WebhookOutcomes.Ignored, null, null, ct).ConfigureAwait(false);
         }
 
         Log.WebhookProcessed(logger, webhookId, parsed.Type ?? "?", outcome);
         return outcome;
     }
 
-    private async Task<string> ApplySubscriptionAsync(DbContext db, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
+    private async Task<string> ApplySubscriptionAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
     {
         try
         {
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
-            var recordedType = RecordedType(type);
-            if (await FastWebhookPath.TryApplyAsync(db, synchronizer.FastCall(subscription, timestampUs, webhookId, recordedType), ct).ConfigureAwait(false) is { } fast)
+            if (await FastWebhookPath.TryApplyAsync(store, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {
                 cache.Invalidate(fast.UserId);
                 if (fast.Changes > 0)
@@ -87,6 +89,8 @@ internal sealed class WebhookProcessor(
                 return fast.Outcome;
             }
 
+            await store.OpenAsync(ct).ConfigureAwait(false);
+            var db = store.Db;
             var (outcome, changes, users) = await StoreTransactions.RunAsync(
                 db,
                 async token =>
@@ -121,7 +125,8 @@ internal sealed class WebhookProcessor(
             // The same webhook-id committed meanwhile under another customer id: still a duplicate.
             // Any other constraint violation (say, the host inserting the same kavach_users row at
             // the same moment) propagates: 503, and Polar retries.
-            if (await IsRecordedAsync(db, webhookId, ct).ConfigureAwait(false))
+            await store.OpenAsync(ct).ConfigureAwait(false);
+            if (await IsRecordedAsync(store.Db, webhookId, ct).ConfigureAwait(false))
             {
                 return Duplicate;
             }
@@ -136,8 +141,10 @@ internal sealed class WebhookProcessor(
         return await db.Set<WebhookEventRecord>().AsNoTracking().AnyAsync(e => e.Id == webhookId, ct).ConfigureAwait(false);
     }
 
-    private async Task<string> RecordOnlyAsync(DbContext db, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
+    private async Task<string> RecordOnlyAsync(KavachDbScope store, string webhookId, string type, string outcome, string? payload, string? error, CancellationToken ct)
     {
+        await store.OpenAsync(ct).ConfigureAwait(false);
+        var db = store.Db;
         db.ChangeTracker.Clear();
         var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, ct).ConfigureAwait(false);
         if (recorded is not null && (recorded.Outcome != WebhookOutcomes.Unprocessable || outcome == WebhookOutcomes.Unprocessable))

@@ -1,0 +1,120 @@
+using KavachPolar.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace KavachPolar.Storage;
+
+/// <summary>
+/// What KavachPolar knows about the host's database, learnt from a DbContext: whether it is PostgreSQL, whether the
+/// webhook's one-statement function exists, and a closed connection cloned from the one that DbContext opened (same
+/// data source, credentials, pool and callbacks). The hot paths (the webhook's common case and uncached reads) run
+/// their one command on clones of it, without building a DbContext.
+/// </summary>
+/// <remarks>
+/// The first unit of work learns it on its own DbContext; after that it is refreshed in the background once a minute
+/// (a database migrated after start-up, a connection string changed by a configuration reload) while the last answer
+/// keeps serving. A host whose DbContext has EF Core command, connection or transaction interceptors gets no clone:
+/// every KavachPolar command then goes through EF Core, so those interceptors see it. KavachPolar serves one database
+/// per application, as its background services (the <c>OnSubscriptionChange</c> dispatcher, the retention job, the
+/// cache listener) do.
+/// </remarks>
+internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<DirectPostgres> logger)
+{
+    private const string Npgsql = "Npgsql.EntityFrameworkCore.PostgreSQL";
+
+    private static readonly TimeSpan RefreshEvery = TimeSpan.FromMinutes(1);
+
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
+
+    private State? _state;
+    private int _refreshing;
+
+    /// <summary>What was learnt about the database.</summary>
+    /// <param name="IsPostgres">The provider is Npgsql.</param>
+    /// <param name="HasFunction">The webhook's one-statement function exists.</param>
+    /// <param name="Prototype">Cloned for each direct command; <see langword="null"/> when every command must go through EF Core.</param>
+    /// <param name="RefreshAfterTicks">When to learn again (<see cref="Environment.TickCount64"/>).</param>
+    internal sealed record State(bool IsPostgres, bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfterTicks);
+
+    /// <summary>What was learnt, or <see langword="null"/> before the first answer; starts a background refresh when it is due.</summary>
+    public State? Current()
+    {
+        var state = Volatile.Read(ref _state);
+        if (state is not null && Environment.TickCount64 > state.RefreshAfterTicks && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+        {
+            _ = Task.Run(RefreshAsync);
+        }
+
+        return state;
+    }
+
+    /// <summary>Learns from <paramref name="db"/>, whose connection the caller has opened, and remembers the answer.</summary>
+    public async Task<State> LearnAsync(DbContext db, CancellationToken ct)
+    {
+        State state;
+        if (db.Database.ProviderName != Npgsql)
+        {
+            state = new State(false, false, null, long.MaxValue);
+        }
+        else
+        {
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            bool hasFunction;
+            await using (var probe = new NpgsqlCommand($"SELECT to_regprocedure('{FastWebhookPath.Signature}') IS NOT NULL", connection))
+            {
+                hasFunction = await probe.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
+            }
+
+            var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
+            state = new State(true, hasFunction, prototype, Environment.TickCount64 + (long)RefreshEvery.TotalMilliseconds);
+        }
+
+        Volatile.Write(ref _state, state);
+        return state;
+    }
+
+    /// <summary>The function went missing (dropped after it was learnt): the general path until the next refresh.</summary>
+    public void FunctionMissing()
+    {
+        if (Volatile.Read(ref _state) is { } state)
+        {
+            Volatile.Write(ref _state, state with { HasFunction = false });
+        }
+    }
+
+    private async Task RefreshAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await using var store = KavachDbScope.Open(scopes);
+            await store.OpenAsync(cts.Token).ConfigureAwait(false);
+            await LearnAsync(store.Db, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Asked again a few seconds later; meanwhile the last answer keeps serving.
+            Log.DatabaseProbeFailed(logger, e);
+            if (Volatile.Read(ref _state) is { } old)
+            {
+                Volatile.Write(ref _state, old with { RefreshAfterTicks = Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds });
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    private static bool HasInterceptors(DbContext db)
+    {
+        var interceptors = db.GetService<IInterceptors>();
+        return interceptors.Aggregate<IDbCommandInterceptor>() is not null
+            || interceptors.Aggregate<IDbConnectionInterceptor>() is not null
+            || interceptors.Aggregate<IDbTransactionInterceptor>() is not null;
+    }
+}
