@@ -17,6 +17,9 @@ internal static class LoadClient
         var events = args.Int("events", 20000);
         var concurrency = args.Int("concurrency", 64);
         var users = args.Int("users", 2000);
+        // --first-round R: start at snapshot R of every user, so that a second run against the same database changes
+        // every user again instead of sending stale snapshots.
+        var firstRound = args.Int("first-round", 0);
         var template = await LoadTemplateAsync();
         var signer = new PolarWebhookSigner(LoadServer.Secret);
         var start = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
@@ -28,7 +31,7 @@ internal static class LoadClient
         byte[] Body(int i)
         {
             var user = i % users;
-            var round = i / users;
+            var round = i / users + firstRound;
             var body = template.DeepClone().AsObject();
             var data = body["data"]!.AsObject();
             body["type"] = round == 0 ? "subscription.created" : "subscription.updated";
@@ -44,7 +47,7 @@ internal static class LoadClient
         }
 
         using var http = Client(url, concurrency);
-        var webhook = new Uri(url, "api/kavach/auth/polar/webhook");
+        var webhook = new Uri(url, args.Get("path", "api/kavach/auth/polar/webhook"));
 
         // --sample N: the server's memory every N seconds while the run goes (a soak: flat means flat).
         using var sampling = new CancellationTokenSource();

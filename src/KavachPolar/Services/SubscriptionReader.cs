@@ -66,6 +66,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         {
             await using var command = new NpgsqlCommand(DirectSql, connection);
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+            await command.PrepareAsync(ct).ConfigureAwait(false); // once per physical connection
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             if (!await reader.ReadAsync(ct).ConfigureAwait(false))
             {

@@ -62,13 +62,11 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
         }
         else
         {
+            // Through EF Core, so that a host's interceptors see this command too.
+            var hasFunction = await db.Database
+                .SqlQueryRaw<bool>($"SELECT to_regprocedure('{FastWebhookPath.Signature}') IS NOT NULL AS \"Value\"")
+                .SingleAsync(ct).ConfigureAwait(false);
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-            bool hasFunction;
-            await using (var probe = new NpgsqlCommand($"SELECT to_regprocedure('{FastWebhookPath.Signature}') IS NOT NULL", connection))
-            {
-                hasFunction = await probe.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
-            }
-
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
             state = new State(true, hasFunction, prototype, Environment.TickCount64 + (long)RefreshEvery.TotalMilliseconds);
         }

@@ -228,6 +228,11 @@ internal static class FastWebhookPath
             {
                 await using var command = new NpgsqlCommand(DirectSql, connection);
                 command.Parameters.AddRange(Parameters(c, named: false));
+
+                // Prepared once per physical connection. Besides saving the parse, a pooled connection that holds a
+                // prepared statement is reset without DISCARD ALL, which would throw away the function's cached
+                // plans and make every call plan its dozen statements again (about 0.8 ms of PostgreSQL CPU a call).
+                await command.PrepareAsync(ct).ConfigureAwait(false);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 if (!await reader.ReadAsync(ct).ConfigureAwait(false))
                 {

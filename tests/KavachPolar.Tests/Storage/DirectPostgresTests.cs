@@ -1,0 +1,132 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using KavachPolar.Storage;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using static KavachPolar.Tests.Infrastructure.PolarPayloads;
+
+namespace KavachPolar.Tests.Storage;
+
+/// <summary>
+/// On PostgreSQL the hot paths (the webhook's one-statement function, uncached reads) run their one command on a raw
+/// connection cloned from the host DbContext's, not through EF Core; a host's EF Core interceptors still see every
+/// command; and a function dropped after it was learnt sends deliveries down the general path, applied all the same.
+/// </summary>
+public sealed class DirectPostgresTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
+
+    private static readonly Dictionary<string, string?> NoReadCache = new() { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" };
+
+    private PostgresDatabase _db = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
+
+    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
+
+    [Fact]
+    public async Task Webhooks_and_uncached_reads_run_their_command_outside_EF_Core()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: NoReadCache);
+        using var client = app.ClientFor("usr_1337");
+
+        await ApplyThreeSnapshotsAsync(app, client, "sub-direct-1");
+
+        var all = EfCommands(app);
+        Assert.Contains(all, c => c.Contains("CREATE TABLE", StringComparison.Ordinal)); // EF Core's command log works
+        var commands = all.Where(c => !c.Contains("CREATE ", StringComparison.Ordinal)).ToList(); // not the schema's creation
+        Assert.DoesNotContain(commands, c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal));
+        var reads = commands.Where(c => c.Contains("FROM kavach_users", StringComparison.Ordinal)).ToList();
+        Assert.True(reads.Count == 0, string.Join("\n---\n", reads));
+    }
+
+    [Fact]
+    public async Task A_host_with_EF_Core_command_interceptors_sees_every_KavachPolar_command()
+    {
+        var seen = new CommandRecorder();
+        await using var app = await KavachTestApp.StartAsync(
+            _db.ConnectionString,
+            settings: NoReadCache,
+            database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(seen));
+        using var client = app.ClientFor("usr_1337");
+
+        await ApplyThreeSnapshotsAsync(app, client, "sub-direct-2");
+
+        Assert.Equal(3, seen.Count(c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal)));
+        Assert.True(seen.Count(c => c.Contains("kavach_users", StringComparison.Ordinal) && c.StartsWith("SELECT", StringComparison.Ordinal)) >= 3);
+    }
+
+    [Fact]
+    public async Task A_function_dropped_after_it_was_learnt_sends_deliveries_down_the_general_path()
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: NoReadCache);
+        using var client = app.ClientFor("usr_1337");
+        const string subscriptionId = "sub-direct-3";
+        await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
+        Assert.False((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
+
+        await _db.QueryAsync(FastWebhookPath.DropSql, Ct);
+
+        for (var day = 1; day <= 2; day++)
+        {
+            await PostAsync(app, Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(day), cancelAtPeriodEnd: day == 1));
+            Assert.Equal(day == 1, (bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
+        }
+
+        Assert.Equal(3L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'applied'", Ct));
+    }
+
+    private static async Task ApplyThreeSnapshotsAsync(KavachTestApp app, HttpClient client, string subscriptionId)
+    {
+        for (var day = 0; day < 3; day++)
+        {
+            var type = day == 0 ? "subscription.created" : "subscription.updated";
+            await PostAsync(app, Subscription(type, subscriptionId, createdAt: T0, modifiedAt: day == 0 ? null : T0.AddDays(day), cancelAtPeriodEnd: day % 2 == 1));
+            Assert.Equal(day % 2 == 1, (bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
+        }
+    }
+
+    private static async Task PostAsync(KavachTestApp app, JsonObject body)
+    {
+        using var response = await app.PostWebhookAsync(Compact(body), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+    }
+
+    private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
+        (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
+
+    /// <summary>The commands EF Core logged as executed for this host.</summary>
+    private static List<string> EfCommands(KavachTestApp app) =>
+        [.. app.Logs.Collector.GetSnapshot()
+            .Where(r => r.Category == DbLoggerCategory.Database.Command.Name && r.Id.Id == RelationalEventId.CommandExecuted.Id)
+            .Select(r => r.Message)];
+
+    private sealed class CommandRecorder : DbCommandInterceptor
+    {
+        private readonly List<string> _commands = [];
+
+        public int Count(Func<string, bool> match)
+        {
+            lock (_commands)
+            {
+                return _commands.Count(match);
+            }
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            lock (_commands)
+            {
+                _commands.Add(command.CommandText.TrimStart());
+            }
+
+            return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
+}
