@@ -5,7 +5,8 @@
 #   KAVACH_TEST_PG="..." benchmarks/run-load.sh [compare options]
 #
 # compare options: --duration 15 --warmup 3 --rounds 2 --connections 32 --threads 2 --users 10000
-# Ports: KAVACH_LOAD_PORT (KavachPolar, 5095) and KAVACH_FLOOR_PORT (floor, 5096).
+# Ports: KAVACH_LOAD_PORT (KavachPolar, 5095), KAVACH_FLOOR_PORT (floor, 5096) and KAVACH_UNCACHED_PORT (KavachPolar
+# with the read cache off, on the same database, 5097).
 # The connection string's user must be able to create databases: the servers recreate kavach_load and kavach_floor.
 # Needs wrk (apt-get install wrk) and the .NET 10 SDK.
 set -euo pipefail
@@ -25,9 +26,10 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 
 kavach_port=${KAVACH_LOAD_PORT:-5095}
 floor_port=${KAVACH_FLOOR_PORT:-5096}
-for port in "$kavach_port" "$floor_port"; do
+uncached_port=${KAVACH_UNCACHED_PORT:-5097}
+for port in "$kavach_port" "$floor_port" "$uncached_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        echo "port $port is in use; set KAVACH_LOAD_PORT / KAVACH_FLOOR_PORT" >&2
+        echo "port $port is in use; set KAVACH_LOAD_PORT / KAVACH_FLOOR_PORT / KAVACH_UNCACHED_PORT" >&2
         exit 2
     fi
 done
@@ -51,20 +53,30 @@ stop_servers() {
 }
 trap stop_servers EXIT
 
-# KavachPolar as the README writes a host (plain AddDbContext), and the floor: two processes on the same cores.
+# KavachPolar as the README writes a host (plain AddDbContext), the floor, and a second KavachPolar instance on the
+# same database with the read cache off (for GET without the cache; it runs no OnSubscriptionChange, so the first
+# server runs every callback): three processes on the same cores.
 dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$kavach_port" >"$logs/kavach.log" 2>&1 &
 pids+=($!)
 dotnet "$dll" floor --pg "$pg" --urls "http://127.0.0.1:$floor_port" >"$logs/floor.log" 2>&1 &
 pids+=($!)
+# The first server listens once it has recreated and migrated kavach_load; the second one uses that database.
+for _ in $(seq 1 240); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$kavach_port") 2>/dev/null && break
+    sleep 0.5
+done
+dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$uncached_port" --database existing --read-cache false --callbacks false >"$logs/uncached.log" 2>&1 &
+pids+=($!)
 
 status=0
-dotnet "$dll" compare --pg "$pg" --kavach "http://127.0.0.1:$kavach_port" --floor "http://127.0.0.1:$floor_port" "$@" || status=$?
+dotnet "$dll" compare --pg "$pg" --kavach "http://127.0.0.1:$kavach_port" --floor "http://127.0.0.1:$floor_port" \
+    --kavach-uncached "http://127.0.0.1:$uncached_port" "$@" || status=$?
 
 stop_servers
 trap - EXIT
 if [[ $status -ne 0 ]]; then
     echo "server logs: $logs" >&2
-    tail -n 20 "$logs/kavach.log" "$logs/floor.log" >&2
+    tail -n 20 "$logs/kavach.log" "$logs/floor.log" "$logs/uncached.log" >&2
 else
     rm -rf "$logs"
 fi

@@ -41,6 +41,11 @@ internal static class LoadServer
             o.AccessToken = args.Get("token", "polar_oat_load");
             o.WebhookSecret = args.Get("secret", Secret);
             o.ApiBaseUrl = new Uri(args.Get("polar", "http://127.0.0.1:9/"));
+            // --read-cache false: every GET reads the database (to measure reads without the cache).
+            if (args.Get("read-cache", "true") == "false")
+            {
+                o.ReadCacheExpiry = TimeSpan.Zero;
+            }
             // --callbacks false: no OnSubscriptionChange, so no outbox rows and no dispatcher work (to measure that work).
             if (args.Get("callbacks", "true") != "false")
             {
@@ -71,14 +76,17 @@ internal static class LoadServer
             });
         });
 
-        await using (var scope = app.Services.CreateAsyncScope())
+        // --database existing: a second instance on the database another one recreated.
+        var recreate = args.Get("database", "recreate") != "existing";
+        if (recreate)
         {
+            await using var scope = app.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>();
             await db.Database.EnsureDeletedAsync();
             await db.Database.MigrateAsync();
         }
 
-        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load (recreated), DbContext pooling {args.Get("pool", "false")}");
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}");
         await app.RunAsync();
         return 0;
     }

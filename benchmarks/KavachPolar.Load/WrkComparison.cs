@@ -22,6 +22,7 @@ internal sealed class WrkComparison : IDisposable
 
     private readonly Uri _kavach;
     private readonly Uri _floor;
+    private readonly Uri? _uncached;
     private readonly int _duration;
     private readonly int _warmup;
     private readonly int _connections;
@@ -43,6 +44,7 @@ internal sealed class WrkComparison : IDisposable
     {
         _kavach = new Uri(args.Get("kavach", "http://127.0.0.1:5095"));
         _floor = new Uri(args.Get("floor", "http://127.0.0.1:5096"));
+        _uncached = args.Get("kavach-uncached", "") is { Length: > 0 } uncached ? new Uri(uncached) : null;
         _duration = args.Int("duration", 15);
         _warmup = args.Int("warmup", 3);
         _connections = args.Int("connections", 32);
@@ -62,6 +64,9 @@ internal sealed class WrkComparison : IDisposable
     {
         Floor,
         Kavach,
+
+        /// <summary>A second KavachPolar server on the same database with the read cache off (GET only).</summary>
+        KavachUncached,
     }
 
     private enum Kind
@@ -113,7 +118,8 @@ internal sealed class WrkComparison : IDisposable
             await WebhookRunAsync(target, 0, _warmup);
         }
 
-        foreach (var target in new[] { Target.Floor, Target.Kavach })
+        var getTargets = _uncached is null ? new[] { Target.Floor, Target.Kavach } : [Target.Floor, Target.Kavach, Target.KavachUncached];
+        foreach (var target in getTargets)
         {
             await GetRunAsync(target, 0, _warmup);
         }
@@ -128,7 +134,7 @@ internal sealed class WrkComparison : IDisposable
                 _runs.Add(await WebhookRunAsync(target, round, _duration));
             }
 
-            foreach (var target in order)
+            foreach (var target in round % 2 == 1 ? getTargets : getTargets.Reverse())
             {
                 _runs.Add(await GetRunAsync(target, round, _duration));
             }
@@ -144,7 +150,7 @@ internal sealed class WrkComparison : IDisposable
 
     private async Task WaitForServersAsync()
     {
-        foreach (var stats in new[] { new Uri(_kavach, "_load/stats"), new Uri(_floor, "_floor/stats") })
+        foreach (var stats in new[] { new Uri(_kavach, "_load/stats"), new Uri(_floor, "_floor/stats"), _uncached is null ? null : new Uri(_uncached, "_load/stats") }.OfType<Uri>())
         {
             var clock = Stopwatch.StartNew();
             while (true)
@@ -307,7 +313,7 @@ internal sealed class WrkComparison : IDisposable
 
     private async Task<double> ServerCpuSecondsAsync(Target target)
     {
-        using var stats = JsonDocument.Parse(await _http.GetStringAsync(target == Target.Floor ? new Uri(_floor, "_floor/stats") : new Uri(_kavach, "_load/stats")));
+        using var stats = JsonDocument.Parse(await _http.GetStringAsync(new Uri(Base(target), target == Target.Floor ? "_floor/stats" : "_load/stats")));
         return stats.RootElement.GetProperty("cpuSeconds").GetDouble();
     }
 
@@ -414,13 +420,25 @@ internal sealed class WrkComparison : IDisposable
         Row(Kind.Webhook, "webhook deliveries/s, until callbacks drained", runs => Rate(runs, withDrain: true), "");
         Row(Kind.Webhook, "webhook p50 ms", runs => Span(runs, r => r.Wrk.P50Ms), null);
         Row(Kind.Webhook, "webhook p99 ms", runs => Span(runs, r => r.Wrk.P99Ms), null);
-        Row(Kind.Get, "GET subscription requests/s", runs => Rate(runs, withDrain: false), "≥ 0.9×");
+        Row(Kind.Get, "GET subscription requests/s", runs => Rate(runs, withDrain: false), _uncached is null ? "≥ 0.9×" : "≥ 2× (cached)");
         Row(Kind.Get, "GET p50 ms", runs => Span(runs, r => r.Wrk.P50Ms), null);
         Row(Kind.Get, "GET p99 ms", runs => Span(runs, r => r.Wrk.P99Ms), null);
+        if (_uncached is not null)
+        {
+            Row(Kind.Get, "GET subscription requests/s, read cache off", runs => Rate(runs, withDrain: false), "≥ 0.9×", Target.KavachUncached);
+            Row(Kind.Get, "GET p50 ms, read cache off", runs => Span(runs, r => r.Wrk.P50Ms), null, Target.KavachUncached);
+            Row(Kind.Get, "GET p99 ms, read cache off", runs => Span(runs, r => r.Wrk.P99Ms), null, Target.KavachUncached);
+        }
+
         Row(Kind.Webhook, "webhook: server process CPU µs/delivery", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
         Row(Kind.Webhook, "webhook: wrk CPU µs/delivery", runs => Cpu(runs, w => w.WrkCpuSeconds), null);
         Row(Kind.Get, "GET: server process CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
         Row(Kind.Get, "GET: wrk CPU µs/request", runs => Cpu(runs, w => w.WrkCpuSeconds), null);
+        if (_uncached is not null)
+        {
+            Row(Kind.Get, "GET, read cache off: server process CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null, Target.KavachUncached);
+        }
+
         var invalid = _runs.Count(r => !r.Valid);
         Console.WriteLine();
         Console.WriteLine(invalid == 0
@@ -430,10 +448,10 @@ internal sealed class WrkComparison : IDisposable
         Console.WriteLine("CPU: the server process's and wrk's CPU time over the run divided by the requests answered (PostgreSQL's not included)");
 
         // goal null: no ratio (latency).
-        void Row(Kind kind, string what, Func<List<Run>, (string Text, double Value)> measure, string? goal)
+        void Row(Kind kind, string what, Func<List<Run>, (string Text, double Value)> measure, string? goal, Target kavachTarget = Target.Kavach)
         {
             var floor = measure(Valid(Target.Floor, kind));
-            var kavach = measure(Valid(Target.Kavach, kind));
+            var kavach = measure(Valid(kavachTarget, kind));
             var ratio = goal is null ? double.NaN : kavach.Value / floor.Value;
             Console.WriteLine($"| {what} | {floor.Text} | {kavach.Text} | {(double.IsFinite(ratio) ? ratio.ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | {goal} |");
         }
@@ -474,9 +492,19 @@ internal sealed class WrkComparison : IDisposable
     private static string Label(Run run) =>
         $"{(run.Round == 0 ? "warm-up" : "round " + run.Round.ToString(CultureInfo.InvariantCulture))} {Name(run.Target)} {(run.Kind == Kind.Webhook ? "webhook" : "GET")}";
 
-    private static string Name(Target target) => target == Target.Floor ? "floor" : "KavachPolar";
+    private static string Name(Target target) => target switch
+    {
+        Target.Floor => "floor",
+        Target.Kavach => "KavachPolar",
+        _ => "KavachPolar (read cache off)",
+    };
 
-    private Uri Base(Target target) => target == Target.Floor ? _floor : _kavach;
+    private Uri Base(Target target) => target switch
+    {
+        Target.Floor => _floor,
+        Target.Kavach => _kavach,
+        _ => _uncached ?? throw new InvalidOperationException("no --kavach-uncached server"),
+    };
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 
