@@ -54,6 +54,8 @@ start_cluster() {
   port=$(free_port)
   run_pg mkdir -p "$dir"
   run_pg "$pg_bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+  # One role that must give a password (first matching line wins): tests of hosts whose data source supplies it.
+  run_pg sed -i '1i host all kavach_password_user 127.0.0.1/32 scram-sha-256' "$dir/data/pg_hba.conf"
   cat >> "$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port

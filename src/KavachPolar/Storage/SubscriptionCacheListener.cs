@@ -26,26 +26,26 @@ internal sealed class SubscriptionCacheListener(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        string? connectionString;
-        await using (var scope = scopes.CreateAsyncScope())
+        // The scope lives as long as the listener: its DbContext's connection (never opened here) is what each
+        // listening connection is cloned from, with the host's credentials, fresh from a data source's password
+        // provider at every reconnect.
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
+        switch (db.Database.ProviderName)
         {
-            var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
-            switch (db.Database.ProviderName)
-            {
-                case "Npgsql.EntityFrameworkCore.PostgreSQL":
-                    connectionString = db.Database.GetConnectionString();
-                    break;
-                case "Microsoft.EntityFrameworkCore.Sqlite":
-                    return; // The embedded default serves one process: local commits keep the cache true.
-                default:
-                    // No way to hear other instances' changes: the cache stays off rather than serve stale state.
-                    cache.SetListening(false);
-                    return;
-            }
+            case "Npgsql.EntityFrameworkCore.PostgreSQL":
+                break;
+            case "Microsoft.EntityFrameworkCore.Sqlite":
+                return; // The embedded default serves one process: local commits keep the cache true.
+            default:
+                // No way to hear other instances' changes: the cache stays off rather than serve stale state.
+                cache.SetListening(false);
+                return;
         }
 
         cache.SetListening(false);
-        var listen = new NpgsqlConnectionStringBuilder(connectionString)
+        var host = (NpgsqlConnection)db.Database.GetDbConnection();
+        var listen = new NpgsqlConnectionStringBuilder(host.ConnectionString)
         {
             Pooling = false,
             Multiplexing = false,
@@ -57,7 +57,7 @@ internal sealed class SubscriptionCacheListener(
         {
             try
             {
-                await using var connection = new NpgsqlConnection(listen);
+                await using var connection = await host.CloneWithAsync(listen, stoppingToken).ConfigureAwait(false);
                 string? probe = null;
                 using var heard = new SemaphoreSlim(0);
                 connection.Notification += (_, e) =>

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Storage;
@@ -77,6 +78,47 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
         await Wait.UntilAsync(async () => await ListenersAsync() == 2, because: "the listeners reconnect");
         Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
         Assert.Contains(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_listener_signs_in_like_a_host_data_source_whose_password_provider_holds_the_password()
+    {
+        const string role = "kavach_password_user";
+        const string password = "kavach-listener-pw-0123";
+        await _db.QueryAsync($"DO $$ BEGIN CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; END $$", Ct);
+        var withoutPassword = new NpgsqlConnectionStringBuilder(_db.ConnectionString) { Username = role, Password = null }.ConnectionString;
+        try
+        {
+            await using var bare = new NpgsqlConnection(withoutPassword + ";Pooling=false");
+            await bare.OpenAsync(Ct);
+            Assert.Fail($"The test cluster let {role} in without a password: its pg_hba.conf needs 'host all {role} 127.0.0.1/32 scram-sha-256' first (scripts/test.sh writes it).");
+        }
+        catch (NpgsqlException)
+        {
+        }
+
+        var sources = new NpgsqlDataSourceBuilder(withoutPassword);
+        sources.UsePasswordProvider(_ => password, (_, _) => ValueTask.FromResult(password));
+        await using var dataSource = sources.Build();
+        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(dataSource));
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e23";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => await _db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND usename = '{role}' AND datname = current_database()", Ct) == 1,
+            because: "B's listener signs in with the password its data source provides");
+        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        var clock = Stopwatch.StartNew();
+        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
+            await Task.Delay(20, Ct);
+        }
+
+        Assert.DoesNotContain(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
     }
 
     private async Task WaitUntilListeningAsync(KavachTestApp app)
