@@ -59,6 +59,8 @@ internal static class KavachProblems
                 return Create(StatusCodes.Status409Conflict, code, "There is no billing account yet.", "Subscribe first.");
             case KavachPolarErrorCodes.UnknownProduct:
                 return Create(StatusCodes.Status400BadRequest, code, "Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs.");
+            case KavachPolarErrorCodes.SuccessUrlNotAllowed:
+                return Create(StatusCodes.Status400BadRequest, code, "The success URL is not allowed.", "Use a path on this site or an absolute URL on an origin listed in KavachPolar:AllowedRedirectOrigins.");
             case KavachPolarErrorCodes.SubscriptionRequired:
                 return Create(StatusCodes.Status403Forbidden, code, "A subscription is required.");
             case KavachPolarErrorCodes.EmailRequired:

@@ -57,7 +57,7 @@ internal static class ManagementEndpoints
             return refused!;
         }
 
-        var returnUrl = new Uri(SuccessUrls.PublicOrigin(context.Request, options.CurrentValue) + "/");
+        var returnUrl = new Uri(AppOrigin.Of(context.Request, options.CurrentValue) + "/");
         var (result, unavailable) = await ServiceCall.RunAsync(context, logger, "POST portal", ct => Subscriptions(context).CreatePortalSessionAsync(user.Id, returnUrl, ct)).ConfigureAwait(false);
         if (unavailable is not null)
         {

@@ -20,7 +20,7 @@ internal static class UserRequestGuard
             return (null, KavachProblems.Unauthorized());
         }
 
-        if (IsCrossSite(context.Request, SuccessUrls.PublicOrigin(context.Request, options), options))
+        if (IsCrossSite(context.Request, AppOrigin.Of(context.Request, options), options))
         {
             Log.RequestRefused(logger, operation, user.Id, "cross-site request");
             return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
