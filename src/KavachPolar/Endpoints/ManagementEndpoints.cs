@@ -34,7 +34,7 @@ internal static class ManagementEndpoints
 
         if (ParseProration(body.Proration) is not { } proration)
         {
-            return KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.InvalidProration, "Unknown proration.", "proration must be invoice, prorate or next_period.");
+            return KavachProblems.Create(KavachPolarErrorCodes.InvalidProration, "Unknown proration.", "proration must be invoice, prorate or next_period.");
         }
 
         return Products.Resolve(body.ProductId, options.CurrentValue) is null

@@ -13,7 +13,7 @@ internal static class WebhookEndpoint
         await intake.ReceiveAsync(context.Request, context.RequestAborted).ConfigureAwait(false) switch
         {
             WebhookIntakeResult.Accepted accepted => TypedResults.Json(new WebhookAck(accepted.Outcome), KavachJsonContext.Default.WebhookAck, statusCode: StatusCodes.Status202Accepted),
-            WebhookIntakeResult.Refused refused => KavachProblems.Create(refused.Status, refused.Code, refused.Title),
+            WebhookIntakeResult.Refused refused => KavachProblems.Create(refused.Code, refused.Title),
             _ => KavachProblems.StoreUnavailable(context),
         };
 }

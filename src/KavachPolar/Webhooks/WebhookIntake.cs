@@ -21,11 +21,11 @@ internal sealed class WebhookIntake(
     KavachStore store,
     ILogger<WebhookIntake> logger)
 {
-    private static readonly WebhookIntakeResult.Refused TooLarge = new(StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
-    private static readonly WebhookIntakeResult.Refused Incomplete = new(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
-    private static readonly WebhookIntakeResult.Refused Malformed = new(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.MalformedHeaders, "The webhook headers are malformed.");
-    private static readonly WebhookIntakeResult.Refused OutOfTolerance = new(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.TimestampOutOfTolerance, "The webhook timestamp is outside the allowed tolerance; check this server's clock.");
-    private static readonly WebhookIntakeResult.Refused BadSignature = new(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.InvalidSignature, "No matching signature found.");
+    private static readonly WebhookIntakeResult.Refused TooLarge = new(KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
+    private static readonly WebhookIntakeResult.Refused Incomplete = new(KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
+    private static readonly WebhookIntakeResult.Refused Malformed = new(KavachPolarErrorCodes.MalformedHeaders, "The webhook headers are malformed.");
+    private static readonly WebhookIntakeResult.Refused OutOfTolerance = new(KavachPolarErrorCodes.TimestampOutOfTolerance, "The webhook timestamp is outside the allowed tolerance; check this server's clock.");
+    private static readonly WebhookIntakeResult.Refused BadSignature = new(KavachPolarErrorCodes.InvalidSignature, "No matching signature found.");
     private const string HeadersTitle = "The webhook-id, webhook-timestamp and webhook-signature headers must each appear exactly once.";
 
     public async Task<WebhookIntakeResult> ReceiveAsync(HttpRequest request, CancellationToken ct)
@@ -41,7 +41,7 @@ internal sealed class WebhookIntake(
             | !TryGetSingle(request.Headers, "webhook-timestamp", out var timestamp, out var tsProblem)
             | !TryGetSingle(request.Headers, "webhook-signature", out var signature, out var sigProblem))
         {
-            return Refuse(new WebhookIntakeResult.Refused(StatusCodes.Status400BadRequest, idProblem ?? tsProblem ?? sigProblem!, HeadersTitle));
+            return Refuse(new WebhookIntakeResult.Refused(idProblem ?? tsProblem ?? sigProblem!, HeadersTitle));
         }
 
         var read = await BodyReader.ReadAsync(request, max, ct).ConfigureAwait(false);

@@ -14,8 +14,8 @@ internal abstract record WebhookIntakeResult
     /// <summary>Processed and committed; <see cref="Outcome"/> is what the processor did (applied, duplicate...).</summary>
     public sealed record Accepted(string Outcome) : WebhookIntakeResult;
 
-    /// <summary>Refused with an HTTP status and a <see cref="KavachPolarErrorCodes"/> value; nothing was written.</summary>
-    public sealed record Refused(int Status, string Code, string Title) : WebhookIntakeResult;
+    /// <summary>Refused with a <see cref="KavachPolarErrorCodes"/> value (its status: <see cref="KavachPolarErrorStatuses"/>); nothing was written.</summary>
+    public sealed record Refused(string Code, string Title) : WebhookIntakeResult;
 
     /// <summary>The database did not answer in time; Polar should retry.</summary>
     public sealed record StoreUnavailable : WebhookIntakeResult
