@@ -60,6 +60,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
+        services.TryAddSingleton<WebhookIntake>();
         services.TryAddSingleton<UserRateLimiter>();
         services.TryAddSingleton<PolarRequestBudget>();
         services.TryAddSingleton<ReconcileCoalescer>();

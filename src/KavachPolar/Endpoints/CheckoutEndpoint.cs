@@ -1,7 +1,6 @@
 using System.Net;
 using KavachPolar.Diagnostics;
 using KavachPolar.Services;
-using KavachPolar.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,8 +10,8 @@ using Microsoft.Extensions.Options;
 namespace KavachPolar.Endpoints;
 
 /// <summary>
-/// <c>POST {base}/auth/polar/checkout</c>: parses and checks the request, then hands it to
-/// <see cref="CheckoutService"/>, which chooses the Polar customer and creates the checkout.
+/// <c>POST {base}/auth/polar/checkout</c>: parses the request, then hands it to <see cref="CheckoutService"/>, which
+/// checks the product and success URL, chooses the Polar customer and creates the checkout.
 /// </summary>
 internal static class CheckoutEndpoint
 {
@@ -39,53 +38,26 @@ internal static class CheckoutEndpoint
         }
 
         var (request, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.CheckoutRequest, MaxBodyBytes, ExpectedShape).ConfigureAwait(false);
-        if (problem is not null)
+        if (problem is not null || request is null || string.IsNullOrWhiteSpace(request.ProductId))
         {
-            return problem;
+            return problem ?? JsonBody.Invalid(ExpectedShape);
         }
 
-        if (request is null || string.IsNullOrWhiteSpace(request.ProductId))
-        {
-            return JsonBody.Invalid(ExpectedShape);
-        }
-
-        var productId = Products.Resolve(request.ProductId, options);
-        if (productId is null)
-        {
-            return KavachProblems.FromCode(context, KavachPolarErrorCodes.UnknownProduct);
-        }
-
-        string? successUrl = null;
-        var wantedSuccessUrl = request.SuccessUrl ?? options.SuccessUrl;
-        if (!string.IsNullOrEmpty(wantedSuccessUrl))
-        {
-            successUrl = SuccessUrls.Resolve(wantedSuccessUrl, SuccessUrls.PublicOrigin(context.Request, options), options.AllowedRedirectOrigins);
-            if (successUrl is null)
-            {
-                return KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.SuccessUrlNotAllowed, "The success URL is not allowed.", "Use a path on this site or an absolute URL on an origin listed in KavachPolar:AllowedRedirectOrigins.");
-            }
-        }
-
+        var buyer = new CheckoutBuyer(user.Id, user.Email, user.Name);
         var service = context.RequestServices.GetRequiredService<CheckoutService>();
-        CheckoutOutcome outcome;
-        try
+        var (outcome, unavailable) = await ServiceCall.RunAsync(
+            context,
+            logger,
+            "POST checkout",
+            ct => service.CreateAsync(buyer, request.ProductId, request.SuccessUrl, AppOrigin.Of(context.Request, options), PublicClientIp(context), ct)).ConfigureAwait(false);
+        if (unavailable is not null)
         {
-            outcome = await service.CreateAsync(new CheckoutBuyer(user.Id, user.Email, user.Name), productId, successUrl, PublicClientIp(context), context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
-        {
-            Log.StoreUnavailable(logger, e, "POST checkout");
-            return KavachProblems.StoreUnavailable(context);
+            return unavailable;
         }
 
-        if (outcome.Succeeded)
+        if (outcome!.Succeeded)
         {
             return TypedResults.Ok(new CheckoutResponse(outcome.Url!, outcome.CheckoutId!));
-        }
-
-        if (outcome.ErrorCode is KavachPolarErrorCodes.CustomerConflict or KavachPolarErrorCodes.UserForgotten)
-        {
-            Log.RequestRefused(logger, "checkout", user.Id, outcome.ErrorCode);
         }
 
         return outcome.PolarError is { } polarError

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using KavachPolar.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -17,7 +18,7 @@ internal static class JsonBody
     {
         if (!context.Request.HasJsonContentType())
         {
-            return (null, KavachProblems.Create(StatusCodes.Status415UnsupportedMediaType, KavachPolarErrorCodes.UnsupportedMediaType, "Send the body as application/json."));
+            return (null, KavachProblems.Create(KavachPolarErrorCodes.UnsupportedMediaType, "Send the body as application/json."));
         }
 
         var read = await BodyReader.ReadAsync(context.Request, maxBytes, context.RequestAborted).ConfigureAwait(false);
@@ -25,7 +26,7 @@ internal static class JsonBody
         {
             return (null, read.Failure == BodyReader.Failure.TooLarge
                 ? TooLarge()
-                : KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive."));
+                : KavachProblems.Create(KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive."));
         }
 
         try
@@ -43,8 +44,8 @@ internal static class JsonBody
     }
 
     public static ProblemHttpResult Invalid(string expectedShape) =>
-        KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.InvalidBody, "The body must be " + expectedShape + ".");
+        KavachProblems.Create(KavachPolarErrorCodes.InvalidBody, "The body must be " + expectedShape + ".");
 
     private static ProblemHttpResult TooLarge() =>
-        KavachProblems.Create(StatusCodes.Status413PayloadTooLarge, KavachPolarErrorCodes.BodyTooLarge, "The request body is too large.");
+        KavachProblems.Create(KavachPolarErrorCodes.BodyTooLarge, "The request body is too large.");
 }

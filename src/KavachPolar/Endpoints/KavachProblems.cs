@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using KavachPolar.Polar;
 using KavachPolar.Services;
 using Microsoft.AspNetCore.Http;
@@ -14,11 +15,12 @@ internal static class KavachProblems
 {
     public const string TypePrefix = "https://kavachpolar.dev/problems/";
 
-    public static ProblemHttpResult Create(int status, string code, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
+    /// <summary>The problem for <paramref name="code"/>, with its status from <see cref="KavachPolarErrorStatuses"/>.</summary>
+    public static ProblemHttpResult Create(string code, string title, string? detail = null, IDictionary<string, object?>? extensions = null)
     {
         var ext = extensions is null ? new Dictionary<string, object?>(StringComparer.Ordinal) : new Dictionary<string, object?>(extensions, StringComparer.Ordinal);
         ext["code"] = code;
-        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + code, extensions: ext);
+        return TypedResults.Problem(detail: detail, statusCode: KavachPolarErrorStatuses.For(code), title: title, type: TypePrefix + code, extensions: ext);
     }
 
     /// <summary>The problem for a Polar error: its code, and for 422 Polar's field paths and messages.</summary>
@@ -30,71 +32,63 @@ internal static class KavachProblems
         return FromCode(context, ResultCodes.For(error), error.RetryAfter, extensions);
     }
 
-    /// <summary>The problem for a <see cref="KavachPolarErrorCodes"/> value.</summary>
-    /// <exception cref="InvalidOperationException">An unknown code: a bug, answered 500.</exception>
+    /// <summary>The problem for a <see cref="KavachPolarErrorCodes"/> value that a service returns.</summary>
+    /// <exception cref="InvalidOperationException">A code no service returns: a bug, answered 500.</exception>
     public static ProblemHttpResult FromCode(HttpContext context, string code, TimeSpan? retryAfter = null, IDictionary<string, object?>? extensions = null, KavachSubscription? subscription = null)
     {
-        switch (code)
+        if (code == KavachPolarErrorCodes.StoreUnavailable)
         {
-            case KavachPolarErrorCodes.PolarValidationFailed:
-                return Create(StatusCodes.Status422UnprocessableEntity, code, "The payment provider rejected the request.", null, extensions);
-            case KavachPolarErrorCodes.PolarTokenRejected:
-                return Create(StatusCodes.Status502BadGateway, code, "The payment provider rejected this server's credentials.");
-            case KavachPolarErrorCodes.PolarConflict:
-                return Create(StatusCodes.Status409Conflict, code, "The payment provider reported a conflict.");
-            case KavachPolarErrorCodes.PolarRejected:
-                return Create(StatusCodes.Status400BadRequest, code, "The payment provider refused the request.");
-            case KavachPolarErrorCodes.PolarRateLimited:
-                SetRetryAfter(context, retryAfter ?? TimeSpan.FromSeconds(30));
-                return Create(StatusCodes.Status503ServiceUnavailable, code, "The payment provider is busy; try again shortly.");
-            case KavachPolarErrorCodes.PolarUnexpectedResponse:
-                return Create(StatusCodes.Status502BadGateway, code, "The payment provider answered unexpectedly.");
-            case KavachPolarErrorCodes.PolarUnavailable:
-                return Create(StatusCodes.Status502BadGateway, code, "The payment provider is unavailable; try again shortly.");
-            case KavachPolarErrorCodes.NotFound:
-                return Create(StatusCodes.Status404NotFound, code, "Not found.");
-            case KavachPolarErrorCodes.NoSubscription:
-                return Create(StatusCodes.Status409Conflict, code, "There is no current subscription.");
-            case KavachPolarErrorCodes.NoCustomer:
-                return Create(StatusCodes.Status409Conflict, code, "There is no billing account yet.", "Subscribe first.");
-            case KavachPolarErrorCodes.UnknownProduct:
-                return Create(StatusCodes.Status400BadRequest, code, "Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs.");
-            case KavachPolarErrorCodes.SubscriptionRequired:
-                return Create(StatusCodes.Status403Forbidden, code, "A subscription is required.");
-            case KavachPolarErrorCodes.EmailRequired:
-                return Create(StatusCodes.Status400BadRequest, code, "An email address is required.", "The signed-in user has no email claim, and Polar needs one to create their customer.");
-            case KavachPolarErrorCodes.CustomerConflict:
-                return Create(StatusCodes.Status409Conflict, code, "This email address belongs to another billing account.", "The site's operator has been told which billing account to look at.");
-            case KavachPolarErrorCodes.UserForgotten:
-                return Create(StatusCodes.Status409Conflict, code, "This account was removed from billing.");
-            case KavachPolarErrorCodes.AlreadySubscribed:
-                return Create(
-                    StatusCodes.Status409Conflict,
-                    code,
-                    "You already have a subscription.",
-                    "Change plan instead of starting a second checkout.",
-                    new Dictionary<string, object?>
-                    {
-                        // As a JsonElement, so that the host's JSON options (source-generated only, say) need not know the type.
-                        ["subscription"] = subscription is null ? null : System.Text.Json.JsonSerializer.SerializeToElement(subscription, KavachJsonContext.Default.KavachSubscription),
-                    });
-            case KavachPolarErrorCodes.StoreUnavailable:
-                return StoreUnavailable(context);
-            default:
-                throw new InvalidOperationException("Unknown KavachPolar error code '" + code + "'.");
+            return StoreUnavailable(context);
         }
+
+        var (title, detail) = TitleOf(code);
+        if (code == KavachPolarErrorCodes.PolarRateLimited)
+        {
+            SetRetryAfter(context, retryAfter ?? TimeSpan.FromSeconds(30));
+        }
+
+        extensions = code switch
+        {
+            KavachPolarErrorCodes.PolarValidationFailed => extensions,
+            // As a JsonElement, so that the host's JSON options (source-generated only, say) need not know the type.
+            KavachPolarErrorCodes.AlreadySubscribed => new Dictionary<string, object?> { ["subscription"] = subscription is null ? null : JsonSerializer.SerializeToElement(subscription, KavachJsonContext.Default.KavachSubscription) },
+            _ => null,
+        };
+        return Create(code, title, detail, extensions);
     }
 
     public static ProblemHttpResult Unauthorized() =>
-        Create(StatusCodes.Status401Unauthorized, KavachPolarErrorCodes.Unauthenticated, "Sign in first.");
+        Create(KavachPolarErrorCodes.Unauthenticated, "Sign in first.");
 
     /// <summary>503 with <c>Retry-After</c>: the database did not answer in time.</summary>
     public static ProblemHttpResult StoreUnavailable(HttpContext context)
     {
         SetRetryAfter(context, TimeSpan.FromSeconds(5));
-        return Create(StatusCodes.Status503ServiceUnavailable, KavachPolarErrorCodes.StoreUnavailable, "The database is unavailable; try again shortly.");
+        return Create(KavachPolarErrorCodes.StoreUnavailable, "The database is unavailable; try again shortly.");
     }
 
     private static void SetRetryAfter(HttpContext context, TimeSpan wait) =>
         context.Response.Headers.RetryAfter = Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    private static (string Title, string? Detail) TitleOf(string code) => code switch
+    {
+        KavachPolarErrorCodes.PolarValidationFailed => ("The payment provider rejected the request.", null),
+        KavachPolarErrorCodes.PolarTokenRejected => ("The payment provider rejected this server's credentials.", null),
+        KavachPolarErrorCodes.PolarConflict => ("The payment provider reported a conflict.", null),
+        KavachPolarErrorCodes.PolarRejected => ("The payment provider refused the request.", null),
+        KavachPolarErrorCodes.PolarRateLimited => ("The payment provider is busy; try again shortly.", null),
+        KavachPolarErrorCodes.PolarUnexpectedResponse => ("The payment provider answered unexpectedly.", null),
+        KavachPolarErrorCodes.PolarUnavailable => ("The payment provider is unavailable; try again shortly.", null),
+        KavachPolarErrorCodes.NotFound => ("Not found.", null),
+        KavachPolarErrorCodes.NoSubscription => ("There is no current subscription.", null),
+        KavachPolarErrorCodes.NoCustomer => ("There is no billing account yet.", "Subscribe first."),
+        KavachPolarErrorCodes.UnknownProduct => ("Unknown product.", "productId must be a Polar product id (a UUID) or, when products are configured, one of their slugs."),
+        KavachPolarErrorCodes.SuccessUrlNotAllowed => ("The success URL is not allowed.", "Use a path on this site or an absolute URL on an origin listed in KavachPolar:AllowedRedirectOrigins."),
+        KavachPolarErrorCodes.SubscriptionRequired => ("A subscription is required.", null),
+        KavachPolarErrorCodes.EmailRequired => ("An email address is required.", "The signed-in user has no email claim, and Polar needs one to create their customer."),
+        KavachPolarErrorCodes.CustomerConflict => ("This email address belongs to another billing account.", "The site's operator has been told which billing account to look at."),
+        KavachPolarErrorCodes.UserForgotten => ("This account was removed from billing.", null),
+        KavachPolarErrorCodes.AlreadySubscribed => ("You already have a subscription.", "Change plan instead of starting a second checkout."),
+        _ => throw new InvalidOperationException("Unknown KavachPolar error code '" + code + "'."),
+    };
 }

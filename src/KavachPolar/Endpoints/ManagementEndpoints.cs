@@ -1,11 +1,10 @@
-using KavachPolar.Diagnostics;
 using KavachPolar.Services;
-using KavachPolar.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SubscriptionResult = Microsoft.AspNetCore.Http.HttpResults.Results<Microsoft.AspNetCore.Http.HttpResults.JsonHttpResult<KavachPolar.Endpoints.SubscriptionResponse>, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>;
 
 namespace KavachPolar.Endpoints;
 
@@ -18,7 +17,7 @@ internal static class ManagementEndpoints
     private const int MaxBodyBytes = 4 * 1024;
     private const string ChangeShape = "{\"productId\": \"...\", \"proration\"?: \"invoice\" | \"prorate\" | \"next_period\"}";
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ChangeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
+    public static async Task<SubscriptionResult> ChangeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
         var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "change", logger);
@@ -28,57 +27,26 @@ internal static class ManagementEndpoints
         }
 
         var (body, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.ChangePlanRequest, MaxBodyBytes, ChangeShape).ConfigureAwait(false);
-        if (problem is not null)
+        if (problem is not null || body is null || string.IsNullOrWhiteSpace(body.ProductId))
         {
-            return problem;
+            return problem ?? JsonBody.Invalid(ChangeShape);
         }
 
-        if (body is null || string.IsNullOrWhiteSpace(body.ProductId))
+        if (ParseProration(body.Proration) is not { } proration)
         {
-            return JsonBody.Invalid(ChangeShape);
+            return KavachProblems.Create(KavachPolarErrorCodes.InvalidProration, "Unknown proration.", "proration must be invoice, prorate or next_period.");
         }
 
-        KavachProrationBehavior proration;
-        switch (body.Proration)
-        {
-            case null or "invoice":
-                proration = KavachProrationBehavior.Invoice;
-                break;
-            case "prorate":
-                proration = KavachProrationBehavior.Prorate;
-                break;
-            case "next_period":
-                proration = KavachProrationBehavior.NextPeriod;
-                break;
-            default:
-                return KavachProblems.Create(StatusCodes.Status400BadRequest, KavachPolarErrorCodes.InvalidProration, "Unknown proration.", "proration must be invoice, prorate or next_period.");
-        }
-
-        if (Products.Resolve(body.ProductId, options.CurrentValue) is null)
-        {
-            return KavachProblems.FromCode(context, KavachPolarErrorCodes.UnknownProduct);
-        }
-
-        return await RunAsync(context, logger, "POST subscription/change", s => s.ChangePlanAsync(user.Id, body.ProductId, proration, context.RequestAborted)).ConfigureAwait(false);
+        return Products.Resolve(body.ProductId, options.CurrentValue) is null
+            ? KavachProblems.FromCode(context, KavachPolarErrorCodes.UnknownProduct)
+            : await CallAsync(context, logger, "change", (s, ct) => s.ChangePlanAsync(user.Id, body.ProductId, proration, ct)).ConfigureAwait(false);
     }
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> CancelAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
-    {
-        var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
-        var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "cancel", logger);
-        return user is null
-            ? refused!
-            : await RunAsync(context, logger, "POST subscription/cancel", s => s.CancelAtPeriodEndAsync(user.Id, context.RequestAborted)).ConfigureAwait(false);
-    }
+    public static Task<SubscriptionResult> CancelAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers) =>
+        WithoutBodyAsync(context, options, limiter, loggers, "cancel", (s, userId, ct) => s.CancelAtPeriodEndAsync(userId, ct));
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> ResumeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
-    {
-        var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
-        var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, "resume", logger);
-        return user is null
-            ? refused!
-            : await RunAsync(context, logger, "POST subscription/resume", s => s.ResumeAsync(user.Id, context.RequestAborted)).ConfigureAwait(false);
-    }
+    public static Task<SubscriptionResult> ResumeAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers) =>
+        WithoutBodyAsync(context, options, limiter, loggers, "resume", (s, userId, ct) => s.ResumeAsync(userId, ct));
 
     public static async Task<Results<JsonHttpResult<PortalResponse>, ProblemHttpResult>> PortalAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers)
     {
@@ -89,38 +57,41 @@ internal static class ManagementEndpoints
             return refused!;
         }
 
-        KavachPortalSessionResult result;
-        try
+        var returnUrl = new Uri(AppOrigin.Of(context.Request, options.CurrentValue) + "/");
+        var (result, unavailable) = await ServiceCall.RunAsync(context, logger, "POST portal", ct => Subscriptions(context).CreatePortalSessionAsync(user.Id, returnUrl, ct)).ConfigureAwait(false);
+        if (unavailable is not null)
         {
-            var returnUrl = new Uri(SuccessUrls.PublicOrigin(context.Request, options.CurrentValue) + "/");
-            result = await context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>().CreatePortalSessionAsync(user.Id, returnUrl, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
-        {
-            Log.StoreUnavailable(logger, e, "POST portal");
-            return KavachProblems.StoreUnavailable(context);
+            return unavailable;
         }
 
-        return result.Succeeded
+        return result!.Succeeded
             ? TypedResults.Json(new PortalResponse(result.Url!.AbsoluteUri), KavachJsonContext.Default.PortalResponse)
             : KavachProblems.FromCode(context, result.ErrorCode!, result.RetryAfter);
     }
 
-    private static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> RunAsync(HttpContext context, ILogger logger, string route, Func<IKavachPolarSubscriptions, Task<KavachPolarResult>> call)
+    /// <summary>Cancel and resume: the guard for <paramref name="operation"/>, then one call with the user's id.</summary>
+    private static async Task<SubscriptionResult> WithoutBodyAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options, UserRateLimiter limiter, ILoggerFactory loggers, string operation, Func<IKavachPolarSubscriptions, string, CancellationToken, Task<KavachPolarResult>> call)
     {
-        KavachPolarResult result;
-        try
-        {
-            result = await call(context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>()).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
-        {
-            Log.StoreUnavailable(logger, e, route);
-            return KavachProblems.StoreUnavailable(context);
-        }
-
-        return result.Succeeded
-            ? TypedResults.Json(new SubscriptionResponse(result.Subscription), KavachJsonContext.Default.SubscriptionResponse)
-            : KavachProblems.FromCode(context, result.ErrorCode!, result.RetryAfter);
+        var logger = loggers.CreateLogger(typeof(ManagementEndpoints));
+        var (user, refused) = UserRequestGuard.Check(context, options.CurrentValue, limiter, operation, logger);
+        return user is null
+            ? refused!
+            : await CallAsync(context, logger, operation, (s, ct) => call(s, user.Id, ct)).ConfigureAwait(false);
     }
+
+    private static async Task<SubscriptionResult> CallAsync(HttpContext context, ILogger logger, string operation, Func<IKavachPolarSubscriptions, CancellationToken, Task<KavachPolarResult>> call)
+    {
+        var (result, unavailable) = await ServiceCall.RunAsync(context, logger, "POST subscription/" + operation, ct => call(Subscriptions(context), ct)).ConfigureAwait(false);
+        return unavailable ?? ServiceCall.ToResponse(context, result!);
+    }
+
+    private static IKavachPolarSubscriptions Subscriptions(HttpContext context) => context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>();
+
+    private static KavachProrationBehavior? ParseProration(string? proration) => proration switch
+    {
+        null or "invoice" => KavachProrationBehavior.Invoice,
+        "prorate" => KavachProrationBehavior.Prorate,
+        "next_period" => KavachProrationBehavior.NextPeriod,
+        _ => null,
+    };
 }

@@ -1,5 +1,4 @@
-using KavachPolar.Diagnostics;
-using KavachPolar.Storage;
+using KavachPolar.Services;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,24 +42,11 @@ internal static class ReconcileEndpoint
         }
 
         var service = context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>();
-        KavachPolarResult result;
-        try
-        {
-            result = string.IsNullOrEmpty(checkoutId)
-                ? await service.ReconcileUserAsync(user.Id, context.RequestAborted).ConfigureAwait(false)
-                : await service.ReconcileCheckoutAsync(user.Id, checkoutId, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (StoreFailures.IsStoreFailure(e, context.RequestAborted))
-        {
-            Log.StoreUnavailable(logger, e, "POST reconcile");
-            return KavachProblems.StoreUnavailable(context);
-        }
-
-        if (!result.Succeeded)
-        {
-            return KavachProblems.FromCode(context, result.ErrorCode!, result.RetryAfter);
-        }
-
-        return TypedResults.Json(new SubscriptionResponse(result.Subscription), KavachJsonContext.Default.SubscriptionResponse);
+        var (result, unavailable) = await ServiceCall.RunAsync(
+            context,
+            logger,
+            "POST reconcile",
+            ct => string.IsNullOrEmpty(checkoutId) ? service.ReconcileUserAsync(user.Id, ct) : service.ReconcileCheckoutAsync(user.Id, checkoutId, ct)).ConfigureAwait(false);
+        return unavailable ?? ServiceCall.ToResponse(context, result!);
     }
 }

@@ -20,16 +20,16 @@ internal static class UserRequestGuard
             return (null, KavachProblems.Unauthorized());
         }
 
-        if (IsCrossSite(context.Request, SuccessUrls.PublicOrigin(context.Request, options), options))
+        if (IsCrossSite(context.Request, AppOrigin.Of(context.Request, options), options))
         {
             Log.RequestRefused(logger, operation, user.Id, "cross-site request");
-            return (null, KavachProblems.Create(StatusCodes.Status403Forbidden, KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
+            return (null, KavachProblems.Create(KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
         }
 
         if (!limiter.TryAcquire(operation, user.Id, out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return (null, KavachProblems.Create(StatusCodes.Status429TooManyRequests, KavachPolarErrorCodes.RateLimited, "Too many requests; try again later."));
+            return (null, KavachProblems.Create(KavachPolarErrorCodes.RateLimited, "Too many requests; try again later."));
         }
 
         return (user, null);

@@ -52,7 +52,46 @@ internal sealed class CheckoutService(
     /// <summary>Statuses Polar counts as "an active subscription" when it refuses a second one (organization default).</summary>
     private static readonly string[] BlockingStatuses = ["active", "trialing", "past_due"];
 
-    public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string productId, string? successUrl, string? clientIp, CancellationToken ct)
+    /// <summary>
+    /// Checks the product (<see cref="Products"/>) and the success URL (<see cref="SuccessUrls"/>, default
+    /// <see cref="KavachPolarOptions.SuccessUrl"/>) the client asked for, then creates the checkout.
+    /// </summary>
+    /// <param name="buyer">The signed-in user.</param>
+    /// <param name="wantedProduct">A Polar product id, or a slug of <see cref="KavachPolarOptions.Products"/>.</param>
+    /// <param name="wantedSuccessUrl">A path on <paramref name="appOrigin"/> or an absolute URL, or <see langword="null"/> for the default.</param>
+    /// <param name="appOrigin">This app's origin, <c>scheme://host[:port]</c>.</param>
+    /// <param name="clientIp">The buyer's public IP address (Polar's <c>customer_ip_address</c>), or <see langword="null"/>.</param>
+    /// <param name="ct">Cancels the work.</param>
+    public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string wantedProduct, string? wantedSuccessUrl, string appOrigin, string? clientIp, CancellationToken ct)
+    {
+        var current = options.CurrentValue;
+        var productId = Products.Resolve(wantedProduct, current);
+        if (productId is null)
+        {
+            return CheckoutOutcome.Failed(KavachPolarErrorCodes.UnknownProduct);
+        }
+
+        string? successUrl = null;
+        var wanted = wantedSuccessUrl ?? current.SuccessUrl;
+        if (!string.IsNullOrEmpty(wanted))
+        {
+            successUrl = SuccessUrls.Resolve(wanted, appOrigin, current.AllowedRedirectOrigins);
+            if (successUrl is null)
+            {
+                return CheckoutOutcome.Failed(KavachPolarErrorCodes.SuccessUrlNotAllowed);
+            }
+        }
+
+        var outcome = await CreateCheckoutAsync(buyer, productId, successUrl, clientIp, ct).ConfigureAwait(false);
+        if (outcome.ErrorCode is KavachPolarErrorCodes.CustomerConflict or KavachPolarErrorCodes.UserForgotten)
+        {
+            Log.RequestRefused(logger, "checkout", buyer.Id, outcome.ErrorCode);
+        }
+
+        return outcome;
+    }
+
+    private async Task<CheckoutOutcome> CreateCheckoutAsync(CheckoutBuyer buyer, string productId, string? successUrl, string? clientIp, CancellationToken ct)
     {
         // Claims come from the host's identity provider: keep what fits the columns, as the webhook path does.
         buyer = buyer with { Email = TextSafety.ForTextColumn(buyer.Email, Limits.Email), Name = TextSafety.ForTextColumn(buyer.Name, Limits.Name) };

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
 
-namespace KavachPolar.Endpoints;
+namespace KavachPolar.Http;
 
 /// <summary>
 /// The one way KavachPolar reads a request body: at most a limit, whatever <c>Content-Length</c> claims, within a

@@ -1,4 +1,4 @@
-namespace KavachPolar.Endpoints;
+namespace KavachPolar.Services;
 
 /// <summary>
 /// Validates where Polar may send the user after paying: a path on this app's origin, or an absolute URL on an
@@ -52,13 +52,4 @@ internal static class SuccessUrls
 
         return null;
     }
-
-    /// <summary>
-    /// This app's origin, <c>scheme://host[:port]</c>: <see cref="KavachPolarOptions.PublicOrigin"/> when set, else the
-    /// request's (whose <c>Host</c> a client chooses, unless the host filters it with <c>AllowedHosts</c>).
-    /// </summary>
-    public static string PublicOrigin(Microsoft.AspNetCore.Http.HttpRequest request, KavachPolarOptions options) =>
-        string.IsNullOrEmpty(options.PublicOrigin)
-            ? request.Scheme + "://" + request.Host.Value
-            : options.PublicOrigin.TrimEnd('/');
 }
