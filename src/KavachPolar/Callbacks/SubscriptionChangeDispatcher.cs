@@ -27,6 +27,7 @@ internal sealed class SubscriptionChangeDispatcher(
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
+    private int _batchSize;
 
     /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
     private readonly ConcurrentDictionary<long, string> _held = new();
@@ -92,6 +93,9 @@ internal sealed class SubscriptionChangeDispatcher(
         await renewing.ConfigureAwait(false);
     }
 
+    /// <summary>Rows the next claim asks for: <see cref="CallbackDispatchSettings.BatchSize"/>, more while a backlog of fast callbacks lasts.</summary>
+    internal int BatchSize => _batchSize > 0 ? _batchSize : settings.BatchSize;
+
     /// <summary>Runs one batch of due callbacks. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
     {
@@ -137,7 +141,7 @@ internal sealed class SubscriptionChangeDispatcher(
         try
         {
             // Not cancelled by shutdown: a claim whose answer is lost would park the rows for the lease.
-            claimed = await CallbackQueue.ClaimAsync(db, token, settings.BatchSize, Lease, NowUs()).ConfigureAwait(false);
+            claimed = await CallbackQueue.ClaimAsync(db, token, BatchSize, Lease, NowUs()).ConfigureAwait(false);
         }
         catch
         {
@@ -174,12 +178,19 @@ internal sealed class SubscriptionChangeDispatcher(
                 slots.Release();
             }
         }).ToList();
+        var asked = BatchSize;
         try
         {
             await Task.WhenAll(runs).WaitAsync(settings.SlowCallbackAfter, ct).ConfigureAwait(false);
+
+            // A full batch whose callbacks all ended in time means a backlog of fast callbacks: claim twice as many
+            // next time (up to MaxBatchSize), so the claim's fixed cost stops capping the rate. Anything else goes
+            // back to BatchSize.
+            _batchSize = claimed.Count == asked ? Math.Min(asked * 2, Math.Max(settings.MaxBatchSize, settings.BatchSize)) : settings.BatchSize;
         }
         catch (TimeoutException)
         {
+            _batchSize = settings.BatchSize;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -400,6 +411,9 @@ internal sealed class CallbackDispatchSettings
 
     /// <summary>Rows claimed at once; callbacks of one batch (each a different user) run in parallel.</summary>
     public int BatchSize { get; init; } = 32;
+
+    /// <summary>The most rows claimed at once while a backlog of callbacks that end in time lasts.</summary>
+    public int MaxBatchSize { get; init; } = 512;
 
     public int MaxParallelCallbacks { get; init; } = 8;
 

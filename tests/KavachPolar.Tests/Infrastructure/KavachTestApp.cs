@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Net.Http.Headers;
 using KavachPolar.Storage;
 using KavachPolar.Testing.Webhooks;
@@ -29,14 +30,17 @@ public sealed class KavachTestApp : IAsyncDisposable
     public const string DefaultSecret = "whsec_7Yt3QpL9sXw2Vb8Nc4Rz6Kd1Hf5Jm0Ga3Tu7E470LZV";
 
     private readonly WebApplication _app;
+    private readonly StrongBox<Func<KavachSubscriptionChange, bool>> _failCallback;
 
-    private KavachTestApp(WebApplication app, Uri baseUrl, TestLogs logs, string secret)
+    private KavachTestApp(WebApplication app, Uri baseUrl, TestLogs logs, string secret, ConcurrentQueue<KavachSubscriptionChange> changes, StrongBox<Func<KavachSubscriptionChange, bool>> failCallback)
     {
         _app = app;
         BaseUrl = baseUrl;
         Logs = logs;
         Signer = new PolarWebhookSigner(secret);
         Client = new HttpClient { BaseAddress = baseUrl };
+        Changes = changes;
+        _failCallback = failCallback;
     }
 
     public Uri BaseUrl { get; }
@@ -51,10 +55,14 @@ public sealed class KavachTestApp : IAsyncDisposable
 
     public PolarWebhookSigner Signer { get; set; }
 
-    public ConcurrentQueue<KavachSubscriptionChange> Changes { get; } = new();
+    public ConcurrentQueue<KavachSubscriptionChange> Changes { get; }
 
     /// <summary>Makes OnSubscriptionChange throw while it returns true.</summary>
-    public Func<KavachSubscriptionChange, bool> FailCallback { get; set; } = _ => false;
+    public Func<KavachSubscriptionChange, bool> FailCallback
+    {
+        get => _failCallback.Value!;
+        set => _failCallback.Value = value;
+    }
 
     public static async Task<KavachTestApp> StartAsync(
         string connectionString,
@@ -89,7 +97,9 @@ public sealed class KavachTestApp : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(config);
         configuration?.Invoke(builder.Configuration);
 
-        KavachTestApp? self = null;
+        // Ready before the host starts: its dispatcher may run a queued change before StartAsync returns.
+        var changes = new ConcurrentQueue<KavachSubscriptionChange>();
+        var failCallback = new StrongBox<Func<KavachSubscriptionChange, bool>>(_ => false);
         builder.Services.AddDbContext<KavachPolarDbContext>(o =>
         {
             if (database is null)
@@ -105,12 +115,12 @@ public sealed class KavachTestApp : IAsyncDisposable
         {
             o.OnSubscriptionChange = (change, _) =>
             {
-                if (self!.FailCallback(change))
+                if (failCallback.Value!(change))
                 {
                     throw new InvalidOperationException("callback failed on purpose");
                 }
 
-                self.Changes.Enqueue(change);
+                changes.Enqueue(change);
                 return Task.CompletedTask;
             };
             configure?.Invoke(o);
@@ -155,8 +165,7 @@ public sealed class KavachTestApp : IAsyncDisposable
 
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        self = new KavachTestApp(app, new Uri(address + "/"), logs, secret);
-        return self;
+        return new KavachTestApp(app, new Uri(address + "/"), logs, secret, changes, failCallback);
     }
 
     /// <summary>An API client signed in as <paramref name="userId"/> through the Authorization header.</summary>

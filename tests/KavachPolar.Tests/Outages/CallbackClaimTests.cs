@@ -1,8 +1,10 @@
 using System.Data.Common;
 using System.Net;
+using KavachPolar.Callbacks;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -36,6 +38,73 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty, TimeSpan.FromSeconds(30), "the change runs soon after the lost claim");
         Assert.True(lose.Fired, "the claim's answer was lost");
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
+    }
+
+    [Fact]
+    public async Task A_backlog_of_callbacks_that_end_in_time_is_claimed_in_growing_batches_and_runs_in_order()
+    {
+        // The schema, then a backlog of 40 changes (10 users, 4 each) queued before the dispatcher runs.
+        await (await KavachTestApp.StartAsync(_db.ConnectionString)).DisposeAsync();
+        await _db.QueryAsync(
+            """
+            INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
+            SELECT 'backlog-' || (g % 10), json_build_object('userId', 'backlog-' || (g % 10), 'current', NULL, 'previous', NULL,
+                'eventId', 'evt-' || lpad(g::text, 3, '0'), 'eventType', 'subscription.updated')::text, 0, 0, now()
+            FROM generate_series(1, 40) AS g ORDER BY g
+            """,
+            Ct);
+
+        var claims = new ClaimSizes();
+        var delivered = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
+        var pace = new CallbackDispatchSettings { BatchSize = 2, MaxBatchSize = 8, PollInterval = TimeSpan.FromMilliseconds(100) };
+        await using var app = await KavachTestApp.StartAsync(
+            _db.ConnectionString,
+            configure: o => o.OnSubscriptionChange = (change, _) =>
+            {
+                delivered.Enqueue(change); // not the test app's handler: this one is ready before the host starts
+                return Task.CompletedTask;
+            },
+            createSchema: false,
+            database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(claims),
+            services: s => s.AddSingleton(pace));
+        await KavachTestApp.EventuallyAsync(() => delivered.Count == 40, TimeSpan.FromSeconds(30), "the backlog runs");
+
+        // At most one row of a user per claim (its earliest), so growth stops at the number of users with rows left.
+        Assert.Equal([2, 4, 8], claims.Asked.Take(3));
+        foreach (var user in delivered.GroupBy(c => c.UserId))
+        {
+            Assert.Equal(user.Select(c => c.EventId).Order(StringComparer.Ordinal), user.Select(c => c.EventId));
+        }
+    }
+
+    /// <summary>Records how many rows each PostgreSQL claim asked for.</summary>
+    private sealed class ClaimSizes : DbCommandInterceptor
+    {
+        private readonly List<int> _asked = [];
+
+        public List<int> Asked
+        {
+            get
+            {
+                lock (_asked)
+                {
+                    return [.. _asked];
+                }
+            }
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("UPDATE kavach_polar_callbacks", StringComparison.Ordinal) && command.Parameters.Contains("max"))
+            {
+                lock (_asked)
+                {
+                    _asked.Add((int)command.Parameters["max"].Value!);
+                }
+            }
+
+            return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
     }
 
     /// <summary>
