@@ -126,6 +126,7 @@ internal static class CallbackQueue
 
         await db.Database.ExecuteSqlRawAsync(
             $"""
+            {LockInIdOrder}
             UPDATE kavach_polar_callbacks c SET locked_until_us = {DbNowUs} + @lease
             FROM unnest(@ids, @owners) AS r(id, owner)
             WHERE c.id = r.id AND c.lock_owner = r.owner
@@ -174,9 +175,10 @@ internal static class CallbackQueue
             return;
         }
 
-        // Both statements in one command: one round trip for the whole batch.
+        // The statements in one command (one implicit transaction, one round trip for the whole batch).
         await db.Database.ExecuteSqlRawAsync(
             $"""
+            {LockSettledInIdOrder}
             DELETE FROM kavach_polar_callbacks c USING unnest(@ids, @owners) AS r(id, owner)
             WHERE c.id = r.id AND c.lock_owner = r.owner;
             UPDATE kavach_polar_callbacks c
@@ -222,7 +224,8 @@ internal static class CallbackQueue
         }
 
         await db.Database.ExecuteSqlRawAsync(
-            """
+            $"""
+            {LockInIdOrder}
             UPDATE kavach_polar_callbacks c SET locked_until_us = NULL, lock_owner = NULL
             FROM unnest(@ids, @owners) AS r(id, owner)
             WHERE c.id = r.id AND c.lock_owner = r.owner
@@ -235,6 +238,15 @@ internal static class CallbackQueue
     public static Task<int> ReleaseOwnerAsync(DbContext db, string owner) =>
         db.Set<PendingCallbackRecord>().Where(c => c.LockOwner == owner)
             .ExecuteUpdateAsync(u => u.SetProperty(c => c.LockedUntilUs, (long?)null).SetProperty(c => c.LockOwner, (string?)null), CancellationToken.None);
+
+    /// <summary>
+    /// Locks the rows about to be written in id order, first, in the same command: renewals, settlements and releases
+    /// of overlapping batches (the renewal loop runs beside the batch it renews) then queue up instead of deadlocking.
+    /// </summary>
+    private const string LockInIdOrder = "SELECT FROM kavach_polar_callbacks WHERE id = ANY(@ids) ORDER BY id FOR UPDATE;";
+
+    /// <summary><see cref="LockInIdOrder"/> for a settlement: the succeeded and the failed rows together.</summary>
+    private const string LockSettledInIdOrder = "SELECT FROM kavach_polar_callbacks WHERE id = ANY(@ids || @failed_ids) ORDER BY id FOR UPDATE;";
 
     private static NpgsqlParameter[] Keys(IReadOnlyCollection<(long Id, string Owner)> keys) =>
     [

@@ -77,6 +77,55 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("renew")]
+    [InlineData("settle")]
+    [InlineData("release")]
+    public async Task Batch_writes_lock_their_rows_in_id_order_so_overlapping_batches_queue_instead_of_deadlocking(string write)
+    {
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        var ids = await _db.QueryAsync(
+            """
+            INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at, locked_until_us, lock_owner)
+            SELECT 'lock-order-' || g, '{}', 0, 0, now(), 9000000000000000, 'owner-1' FROM generate_series(1, 20) AS g
+            RETURNING id
+            """,
+            Ct);
+        var held = ids.Select(r => ((long)r["id"]!, "owner-1")).OrderByDescending(k => k.Item1).ToList(); // the worst order
+        var (lowest, highest) = (held[^1].Item1, held[0].Item1);
+
+        // Another transaction holds the highest row: the batch, locking in id order, must hold the lowest while it waits.
+        await using var other = new NpgsqlConnection(_db.ConnectionString);
+        await other.OpenAsync(Ct);
+        await using var otherTx = await other.BeginTransactionAsync(Ct);
+        await using (var lockHighest = new NpgsqlCommand($"SELECT FROM kavach_polar_callbacks WHERE id = {highest} FOR UPDATE", other, otherTx))
+        {
+            await lockHighest.ExecuteNonQueryAsync(Ct);
+        }
+
+        await using var scope = app.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.IKavachDbContextAccessor>().Context;
+        var batch = write switch
+        {
+            "renew" => CallbackQueue.RenewAsync(db, held, TimeSpan.FromSeconds(30), 0),
+            "settle" => CallbackQueue.SettleAsync(db, [.. held.Select((k, i) => new Settlement(k.Item1, k.Item2, i % 2 == 0, 1, TimeSpan.FromSeconds(1), null, KeepLease: true))], 0),
+            _ => CallbackQueue.ReleaseAsync(db, held),
+        };
+        await Wait.UntilAsync(
+            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", Ct) == 1,
+            because: "the batch waits for the row the other transaction holds");
+
+        await using var probe = new NpgsqlConnection(_db.ConnectionString);
+        await probe.OpenAsync(Ct);
+        await using var probeTx = await probe.BeginTransactionAsync(Ct);
+        await using var lockLowest = new NpgsqlCommand($"SELECT FROM kavach_polar_callbacks WHERE id = {lowest} FOR UPDATE NOWAIT", probe, probeTx);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => lockLowest.ExecuteNonQueryAsync(Ct));
+        Assert.Equal(PostgresErrorCodes.LockNotAvailable, refused.SqlState);
+
+        await otherTx.RollbackAsync(Ct);
+        await batch.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
     /// <summary>Records how many rows each PostgreSQL claim asked for.</summary>
     private sealed class ClaimSizes : DbCommandInterceptor
     {
