@@ -28,6 +28,7 @@ internal sealed class SubscriptionChangeDispatcher(
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
     private int _batchSize;
+    private long _analyzedAtTicks = long.MinValue / 2;
 
     /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
     private readonly ConcurrentDictionary<long, string> _held = new();
@@ -133,6 +134,13 @@ internal sealed class SubscriptionChangeDispatcher(
         {
             release.ForEach(_toRelease.Enqueue);
             throw;
+        }
+
+        if (BatchSize > settings.BatchSize && Environment.TickCount64 - _analyzedAtTicks > (long)settings.AnalyzeEvery.TotalMilliseconds)
+        {
+            // A backlog: the claim's plan needs statistics that know it (see CallbackQueue.AnalyzeAsync).
+            _analyzedAtTicks = Environment.TickCount64;
+            await CallbackQueue.AnalyzeAsync(db).ConfigureAwait(false);
         }
 
         // A per-batch token tells which rows this call won when another instance claims at the same moment.
@@ -411,6 +419,9 @@ internal sealed class CallbackDispatchSettings
 
     /// <summary>Rows claimed at once; callbacks of one batch (each a different user) run in parallel.</summary>
     public int BatchSize { get; init; } = 32;
+
+    /// <summary>How often, at most, the queue's statistics are refreshed while a backlog lasts.</summary>
+    public TimeSpan AnalyzeEvery { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The most rows claimed at once while a backlog of callbacks that end in time lasts.</summary>
     public int MaxBatchSize { get; init; } = 512;

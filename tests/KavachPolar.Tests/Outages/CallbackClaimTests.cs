@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net;
+using System.Text.Json;
 using KavachPolar.Callbacks;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -125,6 +126,70 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         await otherTx.RollbackAsync(Ct);
         await batch.WaitAsync(TimeSpan.FromSeconds(10), Ct);
     }
+
+    [Fact]
+    public async Task With_the_statistics_refreshed_a_claim_reads_pages_linear_in_the_backlog_though_autovacuum_saw_it_empty()
+    {
+        // What autovacuum leaves behind after the queue drained (statistics of an empty table, its pages still there),
+        // then a backlog of 5 000 changes of 1 000 users.
+        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        const int backlog = 5000;
+        const string insert = """
+            INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
+            SELECT 'stale-' || (g % 1000), '{}', 0, 0, now() FROM generate_series(1, 5000) AS g
+            """;
+        await _db.QueryAsync(insert, Ct);
+        await _db.QueryAsync("DELETE FROM kavach_polar_callbacks", Ct);
+        await _db.QueryAsync("VACUUM (TRUNCATE false, ANALYZE) kavach_polar_callbacks", Ct);
+        await _db.QueryAsync(insert, Ct);
+
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await CallbackQueue.AnalyzeAsync(scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.IKavachDbContextAccessor>().Context);
+        }
+
+        var claim = CallbackQueue.ClaimSql.Replace("@max", "64", StringComparison.Ordinal).Replace("@lease", "30000000", StringComparison.Ordinal).Replace("@owner", "'test'", StringComparison.Ordinal);
+        using var plan = JsonDocument.Parse((await _db.ScalarAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim, Ct))!);
+        var root = plan.RootElement[0].GetProperty("Plan");
+        var pages = root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
+
+        // Linear: a few index and heap pages per row at most. Checking each due row against every earlier row reads
+        // hundreds of thousands.
+        Assert.True(pages < 20 * backlog, $"the claim read {pages} pages for a backlog of {backlog}");
+        Assert.Equal(64, root.GetProperty("Actual Rows").GetInt64());
+    }
+
+    [Fact]
+    public async Task While_a_backlog_lasts_the_dispatcher_refreshes_the_queues_statistics()
+    {
+        await (await KavachTestApp.StartAsync(_db.ConnectionString)).DisposeAsync();
+        await _db.QueryAsync(
+            """
+            INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
+            SELECT 'analyze-' || g, json_build_object('userId', 'analyze-' || g, 'current', NULL, 'previous', NULL,
+                'eventId', 'evt-' || g, 'eventType', 'subscription.updated')::text, 0, 0, now()
+            FROM generate_series(1, 50) AS g
+            """,
+            Ct);
+        var before = await AnalyzeCountAsync();
+
+        var delivered = 0;
+        var pace = new CallbackDispatchSettings { BatchSize = 2, PollInterval = TimeSpan.FromMilliseconds(100) };
+        await using var app = await KavachTestApp.StartAsync(
+            _db.ConnectionString,
+            configure: o => o.OnSubscriptionChange = (_, _) =>
+            {
+                Interlocked.Increment(ref delivered);
+                return Task.CompletedTask;
+            },
+            createSchema: false,
+            services: s => s.AddSingleton(pace));
+        await KavachTestApp.EventuallyAsync(() => Volatile.Read(ref delivered) == 50, TimeSpan.FromSeconds(30), "the backlog runs");
+        await Wait.UntilAsync(async () => await AnalyzeCountAsync() > before, TimeSpan.FromSeconds(5), "the dispatcher analyzed the queue");
+    }
+
+    private Task<long> AnalyzeCountAsync() =>
+        _db.ScalarAsync<long>("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'kavach_polar_callbacks'", Ct);
 
     /// <summary>Records how many rows each PostgreSQL claim asked for.</summary>
     private sealed class ClaimSizes : DbCommandInterceptor
