@@ -29,6 +29,7 @@ internal sealed class SubscriptionChangeDispatcher(
     private long _batches;
     private int _batchSize;
     private long _analyzedAtTicks = long.MinValue / 2;
+    private bool _lastClaimFull;
 
     /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
     private readonly ConcurrentDictionary<long, string> _held = new();
@@ -136,9 +137,10 @@ internal sealed class SubscriptionChangeDispatcher(
             throw;
         }
 
-        if (BatchSize > settings.BatchSize && Environment.TickCount64 - _analyzedAtTicks > (long)settings.AnalyzeEvery.TotalMilliseconds)
+        if (_lastClaimFull && Environment.TickCount64 - _analyzedAtTicks > (long)settings.AnalyzeEvery.TotalMilliseconds)
         {
-            // A backlog: the claim's plan needs statistics that know it (see CallbackQueue.AnalyzeAsync).
+            // A backlog (the last claim found as many rows as it asked for), whether the callbacks are fast or slow:
+            // the claim's plan needs statistics that know it (see CallbackQueue.AnalyzeAsync).
             _analyzedAtTicks = Environment.TickCount64;
             await CallbackQueue.AnalyzeAsync(db).ConfigureAwait(false);
         }
@@ -158,6 +160,7 @@ internal sealed class SubscriptionChangeDispatcher(
             throw;
         }
 
+        _lastClaimFull = claimed.Count == BatchSize;
         if (claimed.Count == 0)
         {
             return false;

@@ -159,8 +159,10 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         Assert.Equal(64, root.GetProperty("Actual Rows").GetInt64());
     }
 
-    [Fact]
-    public async Task While_a_backlog_lasts_the_dispatcher_refreshes_the_queues_statistics()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task While_a_backlog_lasts_the_dispatcher_refreshes_the_queues_statistics(bool slowCallbacks)
     {
         await (await KavachTestApp.StartAsync(_db.ConnectionString)).DisposeAsync();
         await _db.QueryAsync(
@@ -168,23 +170,29 @@ public sealed class CallbackClaimTests : IAsyncLifetime
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
             SELECT 'analyze-' || g, json_build_object('userId', 'analyze-' || g, 'current', NULL, 'previous', NULL,
                 'eventId', 'evt-' || g, 'eventType', 'subscription.updated')::text, 0, 0, now()
-            FROM generate_series(1, 50) AS g
-            """,
+            FROM generate_series(1, {0}) AS g
+            """.Replace("{0}", slowCallbacks ? "12" : "50", StringComparison.Ordinal),
             Ct);
+        var rows = slowCallbacks ? 12 : 50;
         var before = await AnalyzeCountAsync();
 
         var delivered = 0;
-        var pace = new CallbackDispatchSettings { BatchSize = 2, PollInterval = TimeSpan.FromMilliseconds(100) };
+        // Slow: each callback outlasts SlowCallbackAfter, so batches never grow; the backlog is there all the same.
+        var pace = new CallbackDispatchSettings { BatchSize = 2, PollInterval = TimeSpan.FromMilliseconds(100), SlowCallbackAfter = TimeSpan.FromMilliseconds(slowCallbacks ? 20 : 5000) };
         await using var app = await KavachTestApp.StartAsync(
             _db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = (_, _) =>
+            configure: o => o.OnSubscriptionChange = async (_, token) =>
             {
+                if (slowCallbacks)
+                {
+                    await Task.Delay(60, token);
+                }
+
                 Interlocked.Increment(ref delivered);
-                return Task.CompletedTask;
             },
             createSchema: false,
             services: s => s.AddSingleton(pace));
-        await KavachTestApp.EventuallyAsync(() => Volatile.Read(ref delivered) == 50, TimeSpan.FromSeconds(30), "the backlog runs");
+        await KavachTestApp.EventuallyAsync(() => Volatile.Read(ref delivered) == rows, TimeSpan.FromSeconds(30), "the backlog runs");
         await Wait.UntilAsync(async () => await AnalyzeCountAsync() > before, TimeSpan.FromSeconds(5), "the dispatcher analyzed the queue");
     }
 
