@@ -56,7 +56,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<CallbackSignal>();
         services.TryAddSingleton<CallbackDispatchSettings>();
-        services.TryAddSingleton<SubscriptionChangeListeners>();
+        services.TryAddSingleton<SubscriptionChangeHandlers>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
@@ -68,7 +68,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.TryAddTransient<CheckoutService>();
         AddSubscriptionGate(services);
-        services.AddHostedService<SubscriptionChangeDispatcher>();
+        services.AddHostedService<CallbackDispatcher>();
         services.AddHostedService<WebhookEventRetention>();
         services.TryAddSingleton<DirectPostgres>();
         services.TryAddSingleton<KavachStore>();

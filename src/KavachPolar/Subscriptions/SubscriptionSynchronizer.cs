@@ -23,7 +23,7 @@ namespace KavachPolar.Subscriptions;
 /// that way.
 /// </remarks>
 internal sealed class SubscriptionSynchronizer(
-    Callbacks.SubscriptionChangeListeners listeners,
+    Callbacks.SubscriptionChangeHandlers handlers,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -154,7 +154,7 @@ internal sealed class SubscriptionSynchronizer(
         eventType,
         sourceTimestampUs,
         time.GetUtcNow(),
-        listeners.Any,
+        handlers.Any,
         s.Id,
         s.CustomerId,
         Usable(s.Customer?.ExternalId),
@@ -299,7 +299,7 @@ internal sealed class SubscriptionSynchronizer(
             return 0;
         }
 
-        if (listeners.Any)
+        if (handlers.Any)
         {
             var change = new KavachSubscriptionChange(user.Id, current, previous, eventId, eventType);
             db.Add(new PendingCallbackRecord

@@ -3,14 +3,18 @@ using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Callbacks;
 
-/// <summary>Who listens to subscription changes: the options delegate and the registered handlers.</summary>
-internal sealed class SubscriptionChangeListeners(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services)
+/// <summary>
+/// The host's handlers of a subscription change: the <c>OnSubscriptionChange</c> delegate and the registered
+/// <see cref="IKavachSubscriptionChangeHandler"/> services. A callback (a <c>kavach_polar_callbacks</c> row) is one
+/// change waiting for them; <see cref="CallbackDispatcher"/> runs it.
+/// </summary>
+internal sealed class SubscriptionChangeHandlers(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services)
 {
     // Handlers registered through AddSubscriptionChangeHandler or directly in the container alike.
-    private readonly bool _handlers = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IKavachSubscriptionChangeHandler)) == true;
+    private readonly bool _services = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IKavachSubscriptionChangeHandler)) == true;
 
     /// <summary>Whether changes need queuing at all.</summary>
-    public bool Any => _handlers || options.CurrentValue.OnSubscriptionChange is not null;
+    public bool Any => _services || options.CurrentValue.OnSubscriptionChange is not null;
 
     public async Task InvokeAsync(KavachSubscriptionChange change, CancellationToken ct)
     {
@@ -19,7 +23,7 @@ internal sealed class SubscriptionChangeListeners(IOptionsMonitor<KavachPolarOpt
             await callback(change, ct).ConfigureAwait(false);
         }
 
-        if (_handlers)
+        if (_services)
         {
             await using var scope = scopes.CreateAsyncScope();
             foreach (var handler in scope.ServiceProvider.GetServices<IKavachSubscriptionChangeHandler>())

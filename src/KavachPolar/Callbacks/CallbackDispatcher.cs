@@ -15,13 +15,13 @@ namespace KavachPolar.Callbacks;
 /// renewed while its callback runs, and leases are compared with the database's clock, so one callback never runs on
 /// two instances at once, whatever their clocks say and however long a callback takes.
 /// </summary>
-internal sealed class SubscriptionChangeDispatcher(
+internal sealed class CallbackDispatcher(
     IServiceScopeFactory scopes,
-    SubscriptionChangeListeners listeners,
+    SubscriptionChangeHandlers handlers,
     CallbackSignal signal,
     CallbackDispatchSettings settings,
     TimeProvider time,
-    ILogger<SubscriptionChangeDispatcher> logger) : BackgroundService
+    ILogger<CallbackDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
@@ -57,7 +57,7 @@ internal sealed class SubscriptionChangeDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!listeners.Any)
+        if (!handlers.Any)
         {
             return;
         }
@@ -101,7 +101,7 @@ internal sealed class SubscriptionChangeDispatcher(
     /// <summary>Runs one batch of due callbacks. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        if (!listeners.Any)
+        if (!handlers.Any)
         {
             return false;
         }
@@ -306,7 +306,7 @@ internal sealed class SubscriptionChangeDispatcher(
                      ?? throw new JsonException("The stored change is null.");
             timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
-            running = listeners.InvokeAsync(change, timeout.Token);
+            running = handlers.InvokeAsync(change, timeout.Token);
             // Stop waiting at the timeout even when the callback ignores its token.
             await running.WaitAsync(CallbackTimeout, ct).ConfigureAwait(false);
             KavachPolarTelemetry.CountCallback(succeeded: true);
