@@ -1,5 +1,7 @@
 using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -68,7 +70,7 @@ internal static class CallbackQueue
 
         // Through EF Core (not a bare NpgsqlCommand), so that the host's interceptors, logging and diagnostics see it.
         var claimed = await db.Database.SqlQueryRaw<ClaimRow>(
-            ClaimSql,
+            InSchemaOf(db, ClaimSql),
             new NpgsqlParameter<int>("max", max),
             new NpgsqlParameter<long>("lease", (long)lease.TotalMicroseconds),
             new NpgsqlParameter<string>("owner", owner))
@@ -111,7 +113,7 @@ internal static class CallbackQueue
     {
         if (UsesDatabaseClock(db))
         {
-            await db.Database.ExecuteSqlRawAsync("ANALYZE kavach_polar_callbacks", CancellationToken.None).ConfigureAwait(false);
+            await db.Database.ExecuteSqlRawAsync(InSchemaOf(db, "ANALYZE kavach_polar_callbacks"), CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -149,12 +151,7 @@ internal static class CallbackQueue
         }
 
         await db.Database.ExecuteSqlRawAsync(
-            $"""
-            {LockInIdOrder}
-            UPDATE kavach_polar_callbacks c SET locked_until_us = {DbNowUs} + @lease
-            FROM unnest(@ids, @owners) AS r(id, owner)
-            WHERE c.id = r.id AND c.lock_owner = r.owner
-            """,
+            InSchemaOf(db, RenewSql),
             [new NpgsqlParameter<long>("lease", (long)lease.TotalMicroseconds), .. Keys(held)],
             CancellationToken.None).ConfigureAwait(false);
     }
@@ -199,21 +196,8 @@ internal static class CallbackQueue
             return;
         }
 
-        // The statements in one command (one implicit transaction, one round trip for the whole batch).
         await db.Database.ExecuteSqlRawAsync(
-            $"""
-            {LockSettledInIdOrder}
-            DELETE FROM kavach_polar_callbacks c USING unnest(@ids, @owners) AS r(id, owner)
-            WHERE c.id = r.id AND c.lock_owner = r.owner;
-            UPDATE kavach_polar_callbacks c
-            SET attempts = r.attempts,
-                next_attempt_at_us = {DbNowUs} + r.delay_us,
-                last_error = r.error,
-                locked_until_us = CASE WHEN r.keep THEN c.locked_until_us END,
-                lock_owner = CASE WHEN r.keep THEN c.lock_owner END
-            FROM unnest(@failed_ids, @failed_owners, @attempts, @delays, @errors, @keeps) AS r(id, owner, attempts, delay_us, error, keep)
-            WHERE c.id = r.id AND c.lock_owner = r.owner
-            """,
+            InSchemaOf(db, SettleSql),
             [
                 .. Keys(done),
                 new NpgsqlParameter<long[]>("failed_ids", failed.Select(s => s.Id).ToArray()),
@@ -248,12 +232,7 @@ internal static class CallbackQueue
         }
 
         await db.Database.ExecuteSqlRawAsync(
-            $"""
-            {LockInIdOrder}
-            UPDATE kavach_polar_callbacks c SET locked_until_us = NULL, lock_owner = NULL
-            FROM unnest(@ids, @owners) AS r(id, owner)
-            WHERE c.id = r.id AND c.lock_owner = r.owner
-            """,
+            InSchemaOf(db, ReleaseSql),
             Keys(held),
             CancellationToken.None).ConfigureAwait(false);
     }
@@ -267,6 +246,48 @@ internal static class CallbackQueue
     /// Locks the rows about to be written in id order, first, in the same command: renewals, settlements and releases
     /// of overlapping batches (the renewal loop runs beside the batch it renews) then queue up instead of deadlocking.
     /// </summary>
+    private const string RenewSql = $"""
+        {LockInIdOrder}
+        UPDATE kavach_polar_callbacks c SET locked_until_us = {DbNowUs} + @lease
+        FROM unnest(@ids, @owners) AS r(id, owner)
+        WHERE c.id = r.id AND c.lock_owner = r.owner
+        """;
+
+    // The statements in one command: one implicit transaction, one round trip for the whole batch.
+    private const string SettleSql = $"""
+        {LockSettledInIdOrder}
+        DELETE FROM kavach_polar_callbacks c USING unnest(@ids, @owners) AS r(id, owner)
+        WHERE c.id = r.id AND c.lock_owner = r.owner;
+        UPDATE kavach_polar_callbacks c
+        SET attempts = r.attempts,
+            next_attempt_at_us = {DbNowUs} + r.delay_us,
+            last_error = r.error,
+            locked_until_us = CASE WHEN r.keep THEN c.locked_until_us END,
+            lock_owner = CASE WHEN r.keep THEN c.lock_owner END
+        FROM unnest(@failed_ids, @failed_owners, @attempts, @delays, @errors, @keeps) AS r(id, owner, attempts, delay_us, error, keep)
+        WHERE c.id = r.id AND c.lock_owner = r.owner
+        """;
+
+    private const string ReleaseSql = $"""
+        {LockInIdOrder}
+        UPDATE kavach_polar_callbacks c SET locked_until_us = NULL, lock_owner = NULL
+        FROM unnest(@ids, @owners) AS r(id, owner)
+        WHERE c.id = r.id AND c.lock_owner = r.owner
+        """;
+
+    /// <summary>
+    /// <paramref name="sql"/> with the queue table where the host's model puts it (a schema of its own, say); the
+    /// statements name <c>kavach_polar_callbacks</c> as it stands by default.
+    /// </summary>
+    private static string InSchemaOf(DbContext db, string sql)
+    {
+        var entity = db.Model.FindEntityType(typeof(PendingCallbackRecord));
+        var (schema, table) = (entity?.GetSchema(), entity?.GetTableName() ?? "kavach_polar_callbacks");
+        return schema is null && table == "kavach_polar_callbacks"
+            ? sql
+            : sql.Replace("kavach_polar_callbacks", db.GetService<ISqlGenerationHelper>().DelimitIdentifier(table, schema), StringComparison.Ordinal);
+    }
+
     private const string LockInIdOrder = "SELECT FROM kavach_polar_callbacks WHERE id = ANY(@ids) ORDER BY id FOR UPDATE;";
 
     /// <summary><see cref="LockInIdOrder"/> for a settlement: the succeeded and the failed rows together.</summary>

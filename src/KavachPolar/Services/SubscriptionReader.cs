@@ -40,8 +40,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         return products.Any(p => state.EntitledProducts.Contains(Products.Resolve(p, settings) ?? p, StringComparer.OrdinalIgnoreCase));
     }
 
-    /// <summary>The user's row and the products of their entitled subscriptions: one query, compiled once.</summary>
-    private static readonly Func<DbContext, string, CancellationToken, Task<UserState?>> Query = EF.CompileAsyncQuery(
+    /// <summary>
+    /// The user's row and the products of their entitled subscriptions: one query, compiled once per application (a
+    /// compiled query serves one model, and a process may host applications with different ones, as test suites do).
+    /// </summary>
+    private readonly Func<DbContext, string, CancellationToken, Task<UserState?>> _query = EF.CompileAsyncQuery(
         (DbContext db, string userId, CancellationToken ct) => db.Set<KavachUser>().AsNoTracking()
             .Where(u => u.Id == userId)
             .Select(u => new UserState
@@ -54,13 +57,13 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             })
             .FirstOrDefault());
 
-    /// <summary>The same query as <see cref="Query"/> for a raw PostgreSQL connection (see <see cref="DirectPostgres"/>).</summary>
+    /// <summary>The same query as <see cref="_query"/> for a raw PostgreSQL connection (see <see cref="DirectPostgres"/>).</summary>
     private static readonly string DirectSql =
         "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
         + "ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
         + string.Join("', '", SubscriptionStatuses.Entitled) + "')) FROM kavach_users u WHERE u.id = $1";
 
-    private static async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
+    private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
@@ -85,7 +88,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         }
 
         await store.OpenAsync(ct).ConfigureAwait(false);
-        var row = await Query(store.Db, userId, ct).ConfigureAwait(false);
+        var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
         return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
     }
 

@@ -60,6 +60,12 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
         {
             state = new State(false, false, null, long.MaxValue);
         }
+        else if (!HasStandardTables(db))
+        {
+            // The raw commands and the function name kavach_users and kavach_polar_subscriptions as they stand; a host
+            // that mapped them elsewhere (a schema of its own, say) keeps every command in EF Core, which knows where.
+            state = new State(true, false, null, long.MaxValue);
+        }
         else
         {
             // Through EF Core, so that a host's interceptors see this command too.
@@ -107,6 +113,16 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
             Volatile.Write(ref _refreshing, 0);
         }
     }
+
+    private static bool HasStandardTables(DbContext db) =>
+        IsStandard(db.Model.FindEntityType(typeof(KavachUser)), "kavach_users")
+        && IsStandard(db.Model.FindEntityType(typeof(SubscriptionRecord)), "kavach_polar_subscriptions")
+        && IsStandard(db.Model.FindEntityType(typeof(WebhookEventRecord)), "kavach_polar_webhook_events")
+        && IsStandard(db.Model.FindEntityType(typeof(PendingCallbackRecord)), "kavach_polar_callbacks")
+        && IsStandard(db.Model.FindEntityType(typeof(ForgottenUserRecord)), "kavach_polar_forgotten_users");
+
+    private static bool IsStandard(Microsoft.EntityFrameworkCore.Metadata.IEntityType? entity, string table) =>
+        entity is not null && entity.GetSchema() is null && entity.GetTableName() == table;
 
     private static bool HasInterceptors(DbContext db)
     {

@@ -60,6 +60,36 @@ public sealed class StoreSchemaTests
     }
 
     [Fact]
+    public async Task A_host_dbcontext_with_a_schema_of_its_own_gets_webhooks_reads_and_callbacks_there()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        await using var app = await KavachTestApp.StartAsync(
+            db.ConnectionString,
+            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" },
+            services: s =>
+            {
+                s.AddDbContext<BillingSchemaDbContext>(o => o.UseNpgsql(db.ConnectionString));
+                s.AddKavachPolar().AddEntityFrameworkStore<BillingSchemaDbContext>();
+            },
+            fastPath: false);
+        using var client = app.ClientFor(ExampleExternalId);
+
+        for (var i = 0; i < 3; i++)
+        {
+            // The first unit of work learns where the tables are; the next ones must not look for them in public.
+            var response = await app.PostWebhookAsync(Compact(Subscription("subscription.updated", "sub-billing-1", createdAt: new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero), modifiedAt: new DateTimeOffset(2026, 10, 1 + i, 0, 0, 0, TimeSpan.Zero), cancelAtPeriodEnd: i % 2 == 1)), ct: Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"webhook {i}: {(int)response.StatusCode}\n" + string.Join('\n', app.Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal))));
+            var read = await client.GetAsync("api/kavach/auth/polar/subscription", Ct);
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"read {i}: {(int)read.StatusCode}\n" + string.Join('\n', app.Logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal) || l.StartsWith("Critical", StringComparison.Ordinal))));
+            Assert.Contains($"\"cancelAtPeriodEnd\":{(i % 2 == 1 ? "true" : "false")}", await read.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM billing.kavach_users", Ct));
+        await KavachTestApp.EventuallyAsync(() => app.Changes.Count == 3, TimeSpan.FromSeconds(10), "the dispatcher runs the callbacks from billing.kavach_polar_callbacks");
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("[3002]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_store_works_on_sqlite_for_the_embedded_default()
     {
         var file = Path.Combine(Path.GetTempPath(), "kavach-" + Guid.NewGuid().ToString("N") + ".db");
@@ -90,6 +120,15 @@ public sealed class StoreSchemaTests
         protected override void OnModelCreating(ModelBuilder modelBuilder)
         {
             modelBuilder.Entity<AppNote>().ToTable("app_notes");
+            modelBuilder.ApplyKavachPolarModel();
+        }
+    }
+
+    public sealed class BillingSchemaDbContext(DbContextOptions<BillingSchemaDbContext> options) : DbContext(options)
+    {
+        protected override void OnModelCreating(ModelBuilder modelBuilder)
+        {
+            modelBuilder.HasDefaultSchema("billing");
             modelBuilder.ApplyKavachPolarModel();
         }
     }
