@@ -27,7 +27,7 @@ internal sealed class CallbackDispatcher(
 
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
-    private int _batchSize;
+    private int _batchSize = settings.BatchSize;
     private long _analyzedAtTicks = long.MinValue / 2;
     private bool _lastClaimFull;
 
@@ -96,7 +96,7 @@ internal sealed class CallbackDispatcher(
     }
 
     /// <summary>Rows the next claim asks for: <see cref="CallbackDispatchSettings.BatchSize"/>, more while a backlog of fast callbacks lasts.</summary>
-    internal int BatchSize => _batchSize > 0 ? _batchSize : settings.BatchSize;
+    internal int BatchSize => _batchSize;
 
     /// <summary>Runs one batch of due callbacks. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
@@ -189,7 +189,6 @@ internal sealed class CallbackDispatcher(
                 slots.Release();
             }
         }).ToList();
-        var asked = BatchSize;
         try
         {
             await Task.WhenAll(runs).WaitAsync(settings.SlowCallbackAfter, ct).ConfigureAwait(false);
@@ -197,7 +196,7 @@ internal sealed class CallbackDispatcher(
             // A full batch whose callbacks all ended in time means a backlog of fast callbacks: claim twice as many
             // next time (up to MaxBatchSize), so the claim's fixed cost stops capping the rate. Anything else goes
             // back to BatchSize.
-            _batchSize = claimed.Count == asked ? Math.Min(asked * 2, Math.Max(settings.MaxBatchSize, settings.BatchSize)) : settings.BatchSize;
+            _batchSize = _lastClaimFull ? Math.Min(_batchSize * 2, Math.Max(settings.MaxBatchSize, settings.BatchSize)) : settings.BatchSize;
         }
         catch (TimeoutException)
         {

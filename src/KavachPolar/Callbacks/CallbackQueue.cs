@@ -1,7 +1,5 @@
 using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Infrastructure;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -28,10 +26,9 @@ internal readonly record struct Settlement(long Id, string Owner, bool Succeeded
 /// </summary>
 internal static class CallbackQueue
 {
-    private const string Npgsql = "Npgsql.EntityFrameworkCore.PostgreSQL";
     private const string DbNowUs = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
 
-    public static bool UsesDatabaseClock(DbContext db) => db.Database.ProviderName == Npgsql;
+    public static bool UsesDatabaseClock(DbContext db) => StoreProvider.IsPostgres(db);
 
     /// <summary>
     /// Claims up to <paramref name="max"/> due rows, each the oldest pending row of its user (a later change waits
@@ -279,14 +276,12 @@ internal static class CallbackQueue
     /// <paramref name="sql"/> with the queue table where the host's model puts it (a schema of its own, say); the
     /// statements name <c>kavach_polar_callbacks</c> as it stands by default.
     /// </summary>
-    private static string InSchemaOf(DbContext db, string sql)
-    {
-        var entity = db.Model.FindEntityType(typeof(PendingCallbackRecord));
-        var (schema, table) = (entity?.GetSchema(), entity?.GetTableName() ?? "kavach_polar_callbacks");
-        return schema is null && table == "kavach_polar_callbacks"
-            ? sql
-            : sql.Replace("kavach_polar_callbacks", db.GetService<ISqlGenerationHelper>().DelimitIdentifier(table, schema), StringComparison.Ordinal);
-    }
+    private static string InSchemaOf(DbContext db, string sql) =>
+        StoreProvider.Table(db, typeof(PendingCallbackRecord), Table) is { } table && table != Table
+            ? sql.Replace(Table, table, StringComparison.Ordinal)
+            : sql;
+
+    private const string Table = "kavach_polar_callbacks";
 
     private const string LockInIdOrder = "SELECT FROM kavach_polar_callbacks WHERE id = ANY(@ids) ORDER BY id FOR UPDATE;";
 

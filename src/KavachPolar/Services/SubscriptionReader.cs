@@ -67,30 +67,26 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
-            await using var command = new NpgsqlCommand(DirectSql, connection);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-            await command.PrepareAsync(ct).ConfigureAwait(false); // once per physical connection
-            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            if (!await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                return new CachedUser(null, []);
-            }
-
-            var subscription = reader.IsDBNull(0)
-                ? null
-                : new KavachSubscription(
-                    reader.GetString(0),
-                    reader.IsDBNull(1) ? "" : reader.GetString(1),
-                    reader.IsDBNull(2) ? "" : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
-                    reader.GetBoolean(4));
-            return new CachedUser(subscription, reader.GetFieldValue<string[]>(5));
+            return await DirectPostgres.QueryFirstAsync(connection, DirectSql, [new NpgsqlParameter<string> { TypedValue = userId }], ReadRow, ct).ConfigureAwait(false)
+                ?? new CachedUser(null, []);
         }
 
         await store.OpenAsync(ct).ConfigureAwait(false);
         var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
         return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
     }
+
+    /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
+    private static CachedUser ReadRow(NpgsqlDataReader r) => new(
+        r.IsDBNull(0)
+            ? null
+            : new KavachSubscription(
+                r.GetString(0),
+                r.IsDBNull(1) ? "" : r.GetString(1),
+                r.IsDBNull(2) ? "" : r.GetString(2),
+                r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
+                r.GetBoolean(4)),
+        r.GetFieldValue<string[]>(5));
 
     private sealed class UserState
     {

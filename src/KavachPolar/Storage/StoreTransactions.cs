@@ -11,8 +11,6 @@ namespace KavachPolar.Storage;
 /// </summary>
 internal static class StoreTransactions
 {
-    private const string Npgsql = "Npgsql.EntityFrameworkCore.PostgreSQL";
-
     public static Task<T> RunAsync<T>(DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken ct)
     {
         var strategy = db.Database.CreateExecutionStrategy();
@@ -23,7 +21,7 @@ internal static class StoreTransactions
                 state.db.ChangeTracker.Clear();
                 // PostgreSQL serializes through advisory locks (LockAsync). Every other provider gets
                 // SERIALIZABLE, which for SQLite means BEGIN IMMEDIATE: one writer at a time.
-                var isolation = state.db.Database.ProviderName == Npgsql ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
+                var isolation = StoreProvider.IsPostgres(state.db) ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
                 await using var tx = await state.db.Database.BeginTransactionAsync(isolation, token).ConfigureAwait(false);
                 var result = await state.work(token).ConfigureAwait(false);
                 await tx.CommitAsync(token).ConfigureAwait(false);
@@ -39,7 +37,7 @@ internal static class StoreTransactions
     /// </summary>
     public static async Task LockAsync(DbContext db, string key, CancellationToken ct)
     {
-        if (db.Database.ProviderName == Npgsql)
+        if (StoreProvider.IsPostgres(db))
         {
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))", ct).ConfigureAwait(false);
         }
@@ -52,7 +50,7 @@ internal static class StoreTransactions
     /// </summary>
     public static async Task AnnounceAsync(DbContext db, string[] userIds, CancellationToken ct)
     {
-        if (userIds.Length > 0 && db.Database.ProviderName == Npgsql)
+        if (userIds.Length > 0 && StoreProvider.IsPostgres(db))
         {
             await db.Database.ExecuteSqlRawAsync(
                 "SELECT pg_notify('" + FastWebhookPath.Channel + "', u) FROM unnest(@users) AS u",

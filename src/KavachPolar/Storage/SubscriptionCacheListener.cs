@@ -33,9 +33,9 @@ internal sealed class SubscriptionCacheListener(
         var db = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
         switch (db.Database.ProviderName)
         {
-            case "Npgsql.EntityFrameworkCore.PostgreSQL":
+            case StoreProvider.Npgsql:
                 break;
-            case "Microsoft.EntityFrameworkCore.Sqlite":
+            case StoreProvider.Sqlite:
                 return; // The embedded default serves one process: local commits keep the cache true.
             default:
                 // No way to hear other instances' changes: the cache stays off rather than serve stale state.

@@ -39,7 +39,7 @@ internal sealed class WebhookEventRetention(IServiceScopeFactory scopes, TimePro
         var db = store.Db;
         var cutoff = time.GetUtcNow() - Retention;
         var set = db.Set<WebhookEventRecord>();
-        if (db.Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")
+        if (db.Database.ProviderName == StoreProvider.Sqlite)
         {
             // SQLite stores DateTimeOffset as text that EF cannot compare in SQL; the embedded
             // default is small enough to filter in memory.
