@@ -21,6 +21,7 @@ internal sealed class CallbackDispatcher(
     CallbackSignal signal,
     CallbackDispatchSettings settings,
     TimeProvider time,
+    KavachPolarMetrics metrics,
     ILogger<CallbackDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
@@ -308,7 +309,7 @@ internal sealed class CallbackDispatcher(
             running = handlers.InvokeAsync(change, timeout.Token);
             // Stop waiting at the timeout even when the callback ignores its token.
             await running.WaitAsync(CallbackTimeout, ct).ConfigureAwait(false);
-            KavachPolarTelemetry.CountCallback(succeeded: true);
+            metrics.CountCallback(succeeded: true);
             return new Settlement(row.Id, row.Owner, true, 0, TimeSpan.Zero, null);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested && running is { IsCompleted: false })
@@ -331,7 +332,7 @@ internal sealed class CallbackDispatcher(
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            KavachPolarTelemetry.CountCallback(succeeded: false);
+            metrics.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
             Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);

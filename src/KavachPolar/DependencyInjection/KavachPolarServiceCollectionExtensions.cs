@@ -1,6 +1,7 @@
 using KavachPolar;
 using KavachPolar.Authorization;
 using KavachPolar.Callbacks;
+using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
 using KavachPolar.Options;
 using KavachPolar.Polar;
@@ -54,6 +55,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KavachPolarOptions>, KavachPolarOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<KavachPolarMetrics>();
         services.TryAddSingleton<CallbackSignal>();
         services.TryAddSingleton<CallbackDispatchSettings>();
         services.TryAddSingleton<SubscriptionChangeHandlers>();

@@ -4,7 +4,6 @@ using KavachPolar.Services;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Endpoints;
@@ -18,44 +17,19 @@ internal static class CheckoutEndpoint
     private const int MaxBodyBytes = 8 * 1024;
     private const string ExpectedShape = "{\"productId\": \"...\", \"successUrl\"?: \"...\"}";
 
-    public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(
-        HttpContext context,
-        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
-        UserRateLimiter rateLimiter,
-        ILoggerFactory loggers)
+    public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(HttpContext context, CheckoutService checkouts, IOptionsMonitor<KavachPolarOptions> options)
     {
-        var result = await CreateAsync(context, optionsMonitor.CurrentValue, rateLimiter, loggers.CreateLogger(typeof(CheckoutEndpoint))).ConfigureAwait(false);
-        KavachPolarTelemetry.CountCheckout(result.Result is ProblemHttpResult problem ? problem.ProblemDetails.Extensions["code"] as string ?? "problem" : "created");
-        return result;
-    }
-
-    private static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> CreateAsync(HttpContext context, KavachPolarOptions options, UserRateLimiter rateLimiter, ILogger logger)
-    {
-        var (user, refused) = UserRequestGuard.Check(context, options, rateLimiter, "checkout", logger);
-        if (user is null)
-        {
-            return refused!;
-        }
-
         var (request, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.CheckoutRequest, MaxBodyBytes, ExpectedShape).ConfigureAwait(false);
         if (problem is not null || request is null || string.IsNullOrWhiteSpace(request.ProductId))
         {
             return problem ?? JsonBody.Invalid(ExpectedShape);
         }
 
+        var user = RequestUser.Of(context);
         var buyer = new CheckoutBuyer(user.Id, user.Email, user.Name);
-        var service = context.RequestServices.GetRequiredService<CheckoutService>();
-        var (outcome, unavailable) = await ServiceCall.RunAsync(
-            context,
-            logger,
-            "POST checkout",
-            ct => service.CreateAsync(buyer, request.ProductId, request.SuccessUrl, AppOrigin.Of(context.Request, options), PublicClientIp(context), ct)).ConfigureAwait(false);
-        if (unavailable is not null)
-        {
-            return unavailable;
-        }
-
-        if (outcome!.Succeeded)
+        var origin = AppOrigin.Of(context.Request, options.CurrentValue);
+        var outcome = await checkouts.CreateAsync(buyer, request.ProductId, request.SuccessUrl, origin, PublicClientIp(context), context.RequestAborted).ConfigureAwait(false);
+        if (outcome.Succeeded)
         {
             return TypedResults.Ok(new CheckoutResponse(outcome.Url!, outcome.CheckoutId!));
         }
@@ -63,6 +37,16 @@ internal static class CheckoutEndpoint
         return outcome.PolarError is { } polarError
             ? KavachProblems.FromPolarError(context, polarError)
             : KavachProblems.FromCode(context, outcome.ErrorCode!, subscription: outcome.Subscription);
+    }
+
+    /// <summary>The endpoint filter that counts every checkout request by result, refusals by the guard included.</summary>
+    public static async ValueTask<object?> CountAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var result = await next(invocation).ConfigureAwait(false);
+        var answer = result is INestedHttpResult nested ? nested.Result : result;
+        var code = answer is ProblemHttpResult problem ? problem.ProblemDetails.Extensions["code"] as string ?? "problem" : "created";
+        invocation.HttpContext.RequestServices.GetRequiredService<KavachPolarMetrics>().CountCheckout(code);
+        return result;
     }
 
     private static string? PublicClientIp(HttpContext context)

@@ -7,8 +7,6 @@ internal sealed record CheckoutRequest(string? ProductId, string? SuccessUrl);
 
 internal sealed record CheckoutResponse(string Url, string Id);
 
-internal sealed record SubscriptionResponse(KavachSubscription? Subscription);
-
 internal sealed record WebhookAck(string Outcome);
 
 internal sealed record ReconcileRequest(string? CheckoutId);

@@ -27,24 +27,26 @@ public static class KavachPolarEndpointRouteBuilderExtensions
 
         group.MapPost("/checkout", CheckoutEndpoint.HandleAsync)
             .WithName("KavachPolarCheckout")
-            .DisableAntiforgery();
+            .AddEndpointFilter(CheckoutEndpoint.CountAsync)
+            .ForUser("checkout", "POST checkout");
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
-            .WithName("KavachPolarSubscription");
+            .WithName("KavachPolarSubscription")
+            .ForUser(operation: null, "GET subscription");
         group.MapPost("/reconcile", ReconcileEndpoint.HandleAsync)
             .WithName("KavachPolarReconcile")
-            .DisableAntiforgery();
+            .ForUser(UserRateLimiter.Reconcile, "POST reconcile");
         group.MapPost("/subscription/change", ManagementEndpoints.ChangeAsync)
             .WithName("KavachPolarChangePlan")
-            .DisableAntiforgery();
+            .ForUser("change", "POST subscription/change");
         group.MapPost("/subscription/cancel", ManagementEndpoints.CancelAsync)
             .WithName("KavachPolarCancel")
-            .DisableAntiforgery();
+            .ForUser("cancel", "POST subscription/cancel");
         group.MapPost("/subscription/resume", ManagementEndpoints.ResumeAsync)
             .WithName("KavachPolarResume")
-            .DisableAntiforgery();
+            .ForUser("resume", "POST subscription/resume");
         group.MapPost("/portal", ManagementEndpoints.PortalAsync)
             .WithName("KavachPolarPortal")
-            .DisableAntiforgery();
+            .ForUser("portal", "POST portal");
         group.MapPost("/webhook", WebhookEndpoint.HandleAsync)
             .WithName("KavachPolarWebhook")
             .AllowAnonymous()
@@ -54,4 +56,16 @@ public static class KavachPolarEndpointRouteBuilderExtensions
 
         return group;
     }
+
+    /// <summary>
+    /// A route for the signed-in user: <see cref="UserRequestGuard"/> first (with an <paramref name="operation"/>, the
+    /// route changes state: also the cross-site check and the operation's rate limit), then <see cref="StoreFailureFilter"/>,
+    /// which logs store failures with the route's <paramref name="name"/>.
+    /// The routes read their own small JSON bodies, so there is no form to protect with anti-forgery tokens.
+    /// </summary>
+    private static RouteHandlerBuilder ForUser(this RouteHandlerBuilder route, string? operation, string name) =>
+        route
+            .AddEndpointFilter(new UserRequestGuard(operation))
+            .AddEndpointFilter(new StoreFailureFilter(name))
+            .DisableAntiforgery();
 }

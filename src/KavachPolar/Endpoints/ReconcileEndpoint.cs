@@ -1,9 +1,6 @@
 using KavachPolar.Services;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Endpoints;
 
@@ -16,19 +13,8 @@ internal static class ReconcileEndpoint
 {
     private const int MaxBodyBytes = 4 * 1024;
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> HandleAsync(
-        HttpContext context,
-        IOptionsMonitor<KavachPolarOptions> optionsMonitor,
-        UserRateLimiter rateLimiter,
-        ILoggerFactory loggers)
+    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> HandleAsync(HttpContext context, IKavachPolarSubscriptions subscriptions)
     {
-        var logger = loggers.CreateLogger(typeof(ReconcileEndpoint));
-        var (user, refused) = UserRequestGuard.Check(context, optionsMonitor.CurrentValue, rateLimiter, "reconcile", logger);
-        if (user is null)
-        {
-            return refused!;
-        }
-
         string? checkoutId = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
@@ -41,12 +27,10 @@ internal static class ReconcileEndpoint
             checkoutId = body?.CheckoutId;
         }
 
-        var service = context.RequestServices.GetRequiredService<IKavachPolarSubscriptions>();
-        var (result, unavailable) = await ServiceCall.RunAsync(
-            context,
-            logger,
-            "POST reconcile",
-            ct => string.IsNullOrEmpty(checkoutId) ? service.ReconcileUserAsync(user.Id, ct) : service.ReconcileCheckoutAsync(user.Id, checkoutId, ct)).ConfigureAwait(false);
-        return unavailable ?? ServiceCall.ToResponse(context, result!);
+        var userId = RequestUser.Of(context).Id;
+        var result = string.IsNullOrEmpty(checkoutId)
+            ? await subscriptions.ReconcileUserAsync(userId, context.RequestAborted).ConfigureAwait(false)
+            : await subscriptions.ReconcileCheckoutAsync(userId, checkoutId, context.RequestAborted).ConfigureAwait(false);
+        return SubscriptionResponse.From(context, result);
     }
 }

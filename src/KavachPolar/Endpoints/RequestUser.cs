@@ -7,6 +7,10 @@ namespace KavachPolar.Endpoints;
 /// <summary>The signed-in user as the claims say: the id from the configured claim, email and name.</summary>
 internal sealed record RequestUser(string Id, string? Email, string? Name)
 {
+    /// <summary>The user <see cref="UserRequestGuard"/> let through to this route.</summary>
+    public static RequestUser Of(HttpContext context) =>
+        context.Features.Get<RequestUser>() ?? throw new InvalidOperationException("The route was mapped without UserRequestGuard.");
+
     public static RequestUser? From(HttpContext context, KavachPolarOptions options)
     {
         var principal = context.User;

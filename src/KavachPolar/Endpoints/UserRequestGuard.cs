@@ -2,37 +2,59 @@ using System.Globalization;
 using KavachPolar.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Endpoints;
 
 /// <summary>
-/// The checks every state-changing user route makes, in order: signed in (401), not cross-site unless
-/// authenticated by a bearer token (403), within the per-user rate limit (429 with <c>Retry-After</c>).
+/// The endpoint filter in front of every user route. It answers for the route, in order, when the caller is not
+/// signed in (401) and, on a route that changes state (an <paramref name="operation"/>), when the request is cross-site without a bearer token (403) or
+/// over the per-user rate limit for <paramref name="operation"/> (429 with <c>Retry-After</c>). Otherwise it hands the
+/// route its <see cref="RequestUser"/> (<see cref="RequestUser.Of"/>).
 /// </summary>
-internal static class UserRequestGuard
+/// <param name="operation">
+/// The route's rate-limit partition and the name its refusals are logged with; <see langword="null"/> for a read, where
+/// only the sign-in is checked.
+/// </param>
+internal sealed class UserRequestGuard(string? operation) : IEndpointFilter
 {
-    public static (RequestUser? User, ProblemHttpResult? Problem) Check(HttpContext context, KavachPolarOptions options, UserRateLimiter limiter, string operation, ILogger logger)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
+        var context = invocation.HttpContext;
+        var options = context.RequestServices.GetRequiredService<IOptionsMonitor<KavachPolarOptions>>().CurrentValue;
         var user = RequestUser.From(context, options);
         if (user is null)
         {
-            return (null, KavachProblems.Unauthorized());
+            return KavachProblems.Unauthorized();
         }
 
+        if (operation is not null && Refuse(context, user, operation, options) is { } refused)
+        {
+            return refused;
+        }
+
+        context.Features.Set(user);
+        return await next(invocation).ConfigureAwait(false);
+    }
+
+    private static ProblemHttpResult? Refuse(HttpContext context, RequestUser user, string operation, KavachPolarOptions options)
+    {
         if (IsCrossSite(context.Request, AppOrigin.Of(context.Request, options), options))
         {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger<UserRequestGuard>();
             Log.RequestRefused(logger, operation, user.Id, "cross-site request");
-            return (null, KavachProblems.Create(KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused."));
+            return KavachProblems.Create(KavachPolarErrorCodes.CrossSiteRequest, "Cross-site requests are refused.");
         }
 
-        if (!limiter.TryAcquire(operation, user.Id, out var retryAfter))
+        if (!context.RequestServices.GetRequiredService<UserRateLimiter>().TryAcquire(operation, user.Id, out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            return (null, KavachProblems.Create(KavachPolarErrorCodes.RateLimited, "Too many requests; try again later."));
+            return KavachProblems.Create(KavachPolarErrorCodes.RateLimited, "Too many requests; try again later.");
         }
 
-        return (user, null);
+        return null;
     }
 
     /// <summary>

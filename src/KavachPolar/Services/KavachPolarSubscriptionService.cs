@@ -45,16 +45,16 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(productId);
-        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
-        if (current is null)
-        {
-            return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
-        }
-
         var target = Products.Resolve(productId, options.CurrentValue);
+        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (target is null)
         {
             return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, current);
+        }
+
+        if (current is null)
+        {
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
         if (string.Equals(current.ProductId, target, StringComparison.OrdinalIgnoreCase))

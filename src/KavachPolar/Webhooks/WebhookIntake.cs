@@ -19,6 +19,7 @@ internal sealed class WebhookIntake(
     WebhookVerifierProvider verifiers,
     WebhookProcessor processor,
     KavachStore store,
+    KavachPolarMetrics metrics,
     ILogger<WebhookIntake> logger)
 {
     private static readonly WebhookIntakeResult.Refused TooLarge = new(KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
@@ -84,13 +85,13 @@ internal sealed class WebhookIntake(
             // is a duplicate.
             var outcome = await store.RunHotAsync(budget, (s, t) => processor.ProcessAsync(s, delivery, t), ct).ConfigureAwait(false);
             activity?.SetTag("kavach_polar.outcome", outcome);
-            KavachPolarTelemetry.CountWebhook(outcome);
+            metrics.CountWebhook(outcome);
             return new WebhookIntakeResult.Accepted(outcome);
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, ct))
         {
             Log.WebhookStoreFailed(logger, e, delivery.WebhookId);
-            KavachPolarTelemetry.CountWebhook("unavailable");
+            metrics.CountWebhook("unavailable");
             return WebhookIntakeResult.StoreUnavailable.Instance;
         }
     }
@@ -98,7 +99,7 @@ internal sealed class WebhookIntake(
     private WebhookIntakeResult.Refused Refuse(WebhookIntakeResult.Refused refusal)
     {
         Log.WebhookRefused(logger, refusal.Code);
-        KavachPolarTelemetry.CountWebhook("refused");
+        metrics.CountWebhook("refused");
         return refusal;
     }
 

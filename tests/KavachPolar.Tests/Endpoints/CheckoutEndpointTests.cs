@@ -2,9 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
+using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
 using KavachPolar.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace KavachPolar.Tests.Endpoints;
 
@@ -374,6 +377,25 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
 
         using var other = app.ClientFor("user-16", "bjarne.s@gmail.com");
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(other, new { productId = ProductId })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Checkout_requests_are_counted_by_result_refusals_by_the_guard_included()
+    {
+        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
+        using var counted = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "KavachPolar", "kavach_polar.checkouts");
+        using var client = app.ClientFor("user-18", "grace.h@gmail.com");
+
+        await AssertProblemAsync(await PostCheckoutAsync(app.Client, new { productId = ProductId }), HttpStatusCode.Unauthorized, "unauthenticated");
+        await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = "pro" }), HttpStatusCode.BadRequest, "unknown_product");
+        using var other = app.ClientFor("user-19", "alan.k@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(other, new { productId = ProductId })).StatusCode);
+        await AssertProblemAsync(await PostCheckoutAsync(other, new { productId = ProductId }), HttpStatusCode.TooManyRequests, "rate_limited");
+
+        Assert.Equal(
+            ["unauthenticated", "unknown_product", "created", "rate_limited"],
+            counted.GetMeasurementSnapshot().Select(m => (string?)m.Tags["result"]));
+        Assert.All(counted.GetMeasurementSnapshot(), m => Assert.Equal(1, m.Value));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using KavachPolar.Testing;
 
 namespace KavachPolar.Tests.Endpoints;
@@ -134,6 +135,18 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
             var response = await client.PostAsJsonAsync("api/kavach/auth/polar/" + route, new { productId = Team }, Ct);
             await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.Conflict, "no_subscription");
         }
+    }
+
+    [Fact]
+    public async Task A_change_to_an_unknown_product_is_a_bad_request_even_without_a_subscription()
+    {
+        using var client = _app.ClientFor("user-5b", "lynn.c@gmail.com");
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "not-a-product" }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "unknown_product");
+
+        await using var scope = _app.Services.CreateAsyncScope();
+        var result = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ChangePlanAsync("user-5b", "not-a-product", cancellationToken: Ct);
+        Assert.Equal(KavachPolarErrorCodes.UnknownProduct, result.ErrorCode);
     }
 
     [Fact]

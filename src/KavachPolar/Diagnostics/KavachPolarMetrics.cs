@@ -1,0 +1,31 @@
+using System.Diagnostics.Metrics;
+
+namespace KavachPolar.Diagnostics;
+
+/// <summary>
+/// KavachPolar's counters, on the meter <c>KavachPolar</c> that the host's <see cref="IMeterFactory"/> creates (so a
+/// listener can tell two hosts in one process apart, as <c>MetricCollector</c> does with the factory as scope).
+/// </summary>
+internal sealed class KavachPolarMetrics
+{
+    private readonly Counter<long> _webhooks;
+    private readonly Counter<long> _callbacks;
+    private readonly Counter<long> _checkouts;
+
+    public KavachPolarMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(KavachPolarTelemetry.Name);
+        _webhooks = meter.CreateCounter<long>("kavach_polar.webhooks", "{delivery}", "Webhook deliveries received, by outcome.");
+        _callbacks = meter.CreateCounter<long>("kavach_polar.callbacks", "{call}", "OnSubscriptionChange invocations, by result.");
+        _checkouts = meter.CreateCounter<long>("kavach_polar.checkouts", "{request}", "Checkout requests, by result.");
+    }
+
+    /// <summary>A webhook delivery by <c>outcome</c> (applied, stale, duplicate, ignored, ..., refused, unavailable).</summary>
+    public void CountWebhook(string outcome) => _webhooks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    /// <summary>A run of the host's change handlers by <c>result</c> (succeeded, failed).</summary>
+    public void CountCallback(bool succeeded) => _callbacks.Add(1, new KeyValuePair<string, object?>("result", succeeded ? "succeeded" : "failed"));
+
+    /// <summary>A checkout request by <c>result</c>: <c>created</c>, or the error code it was refused with.</summary>
+    public void CountCheckout(string result) => _checkouts.Add(1, new KeyValuePair<string, object?>("result", result));
+}
