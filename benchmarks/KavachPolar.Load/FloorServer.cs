@@ -230,12 +230,14 @@ internal static class FloorServer
         KavachSubscription? subscription = null;
         if (await reader.ReadAsync(context.RequestAborted) && !reader.IsDBNull(0))
         {
-            subscription = new KavachSubscription(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
-                reader.GetBoolean(4));
+            subscription = new KavachSubscription
+            {
+                Id = reader.GetString(0),
+                Status = reader.GetString(1),
+                ProductId = reader.GetString(2),
+                CurrentPeriodEnd = reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+                CancelAtPeriodEnd = reader.GetBoolean(4),
+            };
         }
 
         return TypedResults.Json(new FloorSubscriptionResponse(subscription), FloorJsonContext.Default.FloorSubscriptionResponse);

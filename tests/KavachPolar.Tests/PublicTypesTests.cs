@@ -23,16 +23,24 @@ public sealed class PublicTypesTests
     [Fact]
     public void A_subscription_change_round_trips_through_plain_System_Text_Json()
     {
-        var change = new KavachSubscriptionChange(
-            "usr_1",
-            new KavachSubscription("s2", "active", "p", new DateTimeOffset(2026, 11, 1, 9, 16, 48, TimeSpan.Zero), true),
-            null,
-            "3e0a7f8c-2d4b-4c6e-9a1f-5b7d9e2c4a60",
-            "subscription.canceled");
+        var change = new KavachSubscriptionChange
+        {
+            UserId = "usr_1",
+            Current = new KavachSubscription { Id = "s2", Status = "active", ProductId = "p", CurrentPeriodEnd = new DateTimeOffset(2026, 11, 1, 9, 16, 48, TimeSpan.Zero), CancelAtPeriodEnd = true },
+            EventId = "3e0a7f8c-2d4b-4c6e-9a1f-5b7d9e2c4a60",
+            EventType = "subscription.canceled",
+        };
 
         var json = JsonSerializer.Serialize(change);
         Assert.DoesNotContain("IsEntitled", json, StringComparison.Ordinal);
         Assert.Equal(change, JsonSerializer.Deserialize<KavachSubscriptionChange>(json));
+    }
+
+    [Fact]
+    public void A_change_or_subscription_without_a_required_field_does_not_deserialize()
+    {
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<KavachSubscriptionChange>("""{"EventId":"e","EventType":"subscription.updated"}"""));
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<KavachSubscription>("""{"Id":"s","Status":"active"}"""));
     }
 
     [Theory]
@@ -42,6 +50,6 @@ public sealed class PublicTypesTests
     [InlineData("canceled", false)]
     public void Only_active_and_trialing_are_entitled(string status, bool entitled)
     {
-        Assert.Equal(entitled, new KavachSubscription("s", status, "p", null, false).IsEntitled);
+        Assert.Equal(entitled, new KavachSubscription { Id = "s", Status = status, ProductId = "p" }.IsEntitled);
     }
 }

@@ -80,12 +80,14 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     private static CachedUser ReadRow(NpgsqlDataReader r) => new(
         r.IsDBNull(0)
             ? null
-            : new KavachSubscription(
-                r.GetString(0),
-                r.IsDBNull(1) ? "" : r.GetString(1),
-                r.IsDBNull(2) ? "" : r.GetString(2),
-                r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
-                r.GetBoolean(4)),
+            : new KavachSubscription
+            {
+                Id = r.GetString(0),
+                Status = r.IsDBNull(1) ? "" : r.GetString(1),
+                ProductId = r.IsDBNull(2) ? "" : r.GetString(2),
+                CurrentPeriodEnd = r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
+                CancelAtPeriodEnd = r.GetBoolean(4),
+            },
         r.GetFieldValue<string[]>(5));
 
     private sealed class UserState

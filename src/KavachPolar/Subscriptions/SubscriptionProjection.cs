@@ -20,19 +20,18 @@ internal static class SubscriptionProjection
             .ThenBy(s => s.Id, StringComparer.Ordinal)
             .FirstOrDefault();
 
-    public static KavachSubscription? ToSubscription(SubscriptionRecord? s) =>
-        s is null ? null : new KavachSubscription(s.Id, s.Status, s.ProductId, s.CurrentPeriodEnd, s.CancelAtPeriodEnd);
-
     /// <summary>What <c>kavach_users</c> says the user's current subscription is.</summary>
     public static KavachSubscription? Read(KavachUser user) =>
         user.PolarSubscriptionId is null
             ? null
-            : new KavachSubscription(
-                user.PolarSubscriptionId,
-                user.PolarSubscriptionStatus ?? "",
-                user.PolarProductId ?? "",
-                user.PolarCurrentPeriodEnd,
-                user.PolarCancelAtPeriodEnd);
+            : new KavachSubscription
+            {
+                Id = user.PolarSubscriptionId,
+                Status = user.PolarSubscriptionStatus ?? "",
+                ProductId = user.PolarProductId ?? "",
+                CurrentPeriodEnd = user.PolarCurrentPeriodEnd,
+                CancelAtPeriodEnd = user.PolarCancelAtPeriodEnd,
+            };
 
     /// <summary>
     /// Writes the current subscription to the user's columns. With none live, the columns are

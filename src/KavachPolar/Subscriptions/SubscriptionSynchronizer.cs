@@ -301,7 +301,7 @@ internal sealed class SubscriptionSynchronizer(
 
         if (handlers.Any)
         {
-            var change = new KavachSubscriptionChange(user.Id, current, previous, eventId, eventType);
+            var change = new KavachSubscriptionChange { UserId = user.Id, Current = current, Previous = previous, EventId = eventId, EventType = eventType };
             db.Add(new PendingCallbackRecord
             {
                 UserId = user.Id,

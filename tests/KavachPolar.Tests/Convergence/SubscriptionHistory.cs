@@ -25,7 +25,7 @@ internal sealed record SubscriptionSnapshot(
 
     public bool IsEntitled => Status is "active" or "trialing";
 
-    public KavachSubscription ToKavach() => new(Id, Status, ProductId, PeriodEnd, CancelAtPeriodEnd);
+    public KavachSubscription ToKavach() => new() { Id = Id, Status = Status, ProductId = ProductId, CurrentPeriodEnd = PeriodEnd, CancelAtPeriodEnd = CancelAtPeriodEnd };
 
     public static long Us(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 }
