@@ -25,7 +25,7 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(u => u.PolarCustomerId).HasColumnName("polar_customer_id").HasMaxLength(Limits.PolarId);
             b.HasIndex(u => u.PolarCustomerId).IsUnique().HasDatabaseName("ix_kavach_users_polar_customer_id");
             b.Property(u => u.PolarSubscriptionId).HasColumnName("polar_subscription_id").HasMaxLength(Limits.PolarId);
-            b.Property(u => u.PolarSubscriptionStatus).HasColumnName("polar_subscription_status").HasMaxLength(32);
+            b.Property(u => u.PolarSubscriptionStatus).HasColumnName("polar_subscription_status").HasMaxLength(Limits.Status);
             b.Property(u => u.PolarProductId).HasColumnName("polar_product_id").HasMaxLength(Limits.PolarId);
             b.Property(u => u.PolarCurrentPeriodEnd).HasColumnName("polar_current_period_end");
             b.Property(u => u.PolarCancelAtPeriodEnd).HasColumnName("polar_cancel_at_period_end");
@@ -44,7 +44,7 @@ public static class KavachPolarModelBuilderExtensions
             b.HasIndex(s => s.CustomerId).HasDatabaseName("ix_kavach_polar_subscriptions_customer_id");
             b.Property(s => s.CustomerExternalId).HasColumnName("customer_external_id").HasMaxLength(Limits.UserId);
             b.Property(s => s.MetadataUserId).HasColumnName("metadata_user_id").HasMaxLength(Limits.UserId);
-            b.Property(s => s.Status).HasColumnName("status").HasMaxLength(32);
+            b.Property(s => s.Status).HasColumnName("status").HasMaxLength(Limits.Status);
             b.Property(s => s.ProductId).HasColumnName("product_id").HasMaxLength(Limits.PolarId);
             b.Property(s => s.CurrentPeriodEnd).HasColumnName("current_period_end");
             b.Property(s => s.CancelAtPeriodEnd).HasColumnName("cancel_at_period_end");
@@ -59,12 +59,12 @@ public static class KavachPolarModelBuilderExtensions
             b.ToTable("kavach_polar_webhook_events");
             b.HasKey(e => e.Id);
             b.Property(e => e.Id).HasColumnName("id").HasMaxLength(Limits.WebhookId);
-            b.Property(e => e.EventType).HasColumnName("event_type").HasMaxLength(128);
-            b.Property(e => e.Outcome).HasColumnName("outcome").HasMaxLength(32);
+            b.Property(e => e.EventType).HasColumnName("event_type").HasMaxLength(Limits.EventType);
+            b.Property(e => e.Outcome).HasColumnName("outcome").HasMaxLength(Limits.Status);
             b.Property(e => e.ReceivedAt).HasColumnName("received_at");
             b.HasIndex(e => e.ReceivedAt).HasDatabaseName("ix_kavach_polar_webhook_events_received_at");
             b.Property(e => e.Payload).HasColumnName("payload");
-            b.Property(e => e.Error).HasColumnName("error").HasMaxLength(1024);
+            b.Property(e => e.Error).HasColumnName("error").HasMaxLength(Limits.Error);
         });
 
         modelBuilder.Entity<PendingCallbackRecord>(b =>
@@ -79,8 +79,8 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(c => c.NextAttemptAtUs).HasColumnName("next_attempt_at_us");
             b.HasIndex(c => c.NextAttemptAtUs).HasDatabaseName("ix_kavach_polar_callbacks_next_attempt_at_us");
             b.Property(c => c.LockedUntilUs).HasColumnName("locked_until_us");
-            b.Property(c => c.LockOwner).HasColumnName("lock_owner").HasMaxLength(128);
-            b.Property(c => c.LastError).HasColumnName("last_error").HasMaxLength(1024);
+            b.Property(c => c.LockOwner).HasColumnName("lock_owner").HasMaxLength(Limits.EventType);
+            b.Property(c => c.LastError).HasColumnName("last_error").HasMaxLength(Limits.Error);
             b.Property(c => c.CreatedAt).HasColumnName("created_at");
         });
 

@@ -8,4 +8,13 @@ internal static class Limits
     public const int WebhookId = 256;
     public const int Email = 320;
     public const int Name = 256;
+
+    /// <summary>A Polar subscription status, and a webhook outcome.</summary>
+    public const int Status = 32;
+
+    /// <summary>A Polar event type, and a dispatcher's lock owner.</summary>
+    public const int EventType = 128;
+
+    /// <summary>An error recorded for a webhook or a callback.</summary>
+    public const int Error = 1024;
 }

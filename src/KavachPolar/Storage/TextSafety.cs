@@ -1,8 +1,8 @@
 namespace KavachPolar.Storage;
 
 /// <summary>
-/// Keeps hostile text out of the database's way: PostgreSQL text cannot hold NUL, and ids are
-/// compared and indexed, so they must be short and printable.
+/// Keeps hostile text out of the database's way: PostgreSQL text cannot hold NUL, a column holds at most its length,
+/// and ids are compared and indexed, so they must be short and printable.
 /// </summary>
 internal static class TextSafety
 {
@@ -17,7 +17,14 @@ internal static class TextSafety
         }
 
         var safe = ForTextColumn(value);
-        return safe.Length <= maxLength ? safe : safe[..maxLength];
+        if (safe.Length <= maxLength)
+        {
+            return safe;
+        }
+
+        // Never between the two halves of a character outside the BMP (an emoji): a lone half is not valid text,
+        // and Npgsql refuses to encode it, so the whole write would fail.
+        return safe[..(char.IsHighSurrogate(safe[maxLength - 1]) ? maxLength - 1 : maxLength)];
     }
 
     public static bool IsIdentifier(string value, int maxLength) =>

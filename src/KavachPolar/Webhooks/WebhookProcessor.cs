@@ -186,12 +186,12 @@ internal sealed class WebhookProcessor(
         recorded.EventType = RecordedType(type);
         recorded.Outcome = outcome;
         recorded.Payload = payload;
-        recorded.Error = error;
+        recorded.Error = TextSafety.ForTextColumn(error, Limits.Error);
         recorded.ReceivedAt = time.GetUtcNow();
     }
 
-    /// <summary>The event type as <c>kavach_polar_webhook_events.event_type</c> keeps it (at most 128 characters, NUL replaced).</summary>
-    private static string RecordedType(string type) => TextSafety.ForTextColumn(type.Length > 128 ? type[..128] : type);
+    /// <summary>The event type as <c>kavach_polar_webhook_events.event_type</c> keeps it (what fits, NUL replaced).</summary>
+    private static string RecordedType(string type) => TextSafety.ForTextColumn(type, Limits.EventType)!;
 
     private WebhookEventRecord NewRecord(string id, string type, string outcome, string? payload, string? error) => new()
     {
@@ -200,7 +200,7 @@ internal sealed class WebhookProcessor(
         Outcome = outcome,
         ReceivedAt = time.GetUtcNow(),
         Payload = payload,
-        Error = error,
+        Error = TextSafety.ForTextColumn(error, Limits.Error),
     };
 
     internal readonly record struct ParsedEvent(string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error);
@@ -319,7 +319,7 @@ internal sealed class WebhookProcessor(
     private static ParsedEvent Validate(string type, long timestampUs, PolarSubscription s)
     {
         if (!TextSafety.IsIdentifier(s.Id, Limits.PolarId) || !TextSafety.IsIdentifier(s.CustomerId, Limits.PolarId)
-            || !TextSafety.IsIdentifier(s.ProductId, Limits.PolarId) || !TextSafety.IsIdentifier(s.Status, 32))
+            || !TextSafety.IsIdentifier(s.ProductId, Limits.PolarId) || !TextSafety.IsIdentifier(s.Status, Limits.Status))
         {
             return new ParsedEvent(type, timestampUs, null, "data has an empty, oversized or malformed id or status");
         }

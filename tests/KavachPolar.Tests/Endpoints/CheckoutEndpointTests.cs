@@ -198,6 +198,11 @@ public sealed class CheckoutEndpointTests : IAsyncLifetime
         using var client = _app.ClientFor("user-long", "long.name@gmail.com", new string('N', 400));
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
         Assert.Equal(256, await _db.ScalarAsync<int>("SELECT length(name) FROM kavach_users WHERE id = 'user-long'", Ct));
+
+        // An emoji across the limit (two UTF-16 halves) is left out whole: half of one is not text the database takes.
+        using var emoji = _app.ClientFor("user-emoji", "emoji.name@gmail.com", new string('N', 255) + "\U0001F600" + new string('N', 100));
+        Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(emoji, new { productId = ProductId })).StatusCode);
+        Assert.Equal(new string('N', 255), await _db.ScalarAsync<string>("SELECT name FROM kavach_users WHERE id = 'user-emoji'", Ct));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
@@ -215,6 +216,34 @@ public sealed class HostileWebhookTests : IAsyncLifetime
         var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await AssertNoStateAsync(expectedEvents: 1);
+    }
+
+    [Theory]
+    [InlineData(127)]
+    [InlineData(128)]
+    public async Task An_unknown_event_type_longer_than_its_column_is_kept_shortened_without_splitting_a_character(int before)
+    {
+        // The column keeps 128 UTF-16 code units; an emoji is two. Cut between its halves, the rest is no longer
+        // valid text and the database driver refuses to encode it.
+        var type = new string('a', before) + "😀" + new string('b', 300);
+        var body = Encoding.UTF8.GetBytes("{\"type\":\"" + type + "\",\"timestamp\":\"2026-10-01T09:16:48.801224Z\",\"data\":{}}");
+        Assert.Equal(HttpStatusCode.Accepted, (await _app.PostWebhookAsync(body, ct: Ct)).StatusCode);
+
+        var recorded = await _db.ScalarAsync<string>("SELECT event_type FROM kavach_polar_webhook_events", Ct);
+        Assert.Equal(before == 127 ? new string('a', 127) : new string('a', 128), recorded);
+        await AssertNoStateAsync(expectedEvents: 1);
+    }
+
+    [Fact]
+    public async Task A_customer_name_with_an_emoji_across_its_column_limit_is_applied_without_half_of_it()
+    {
+        var payload = Example("subscription.created.json");
+        payload["data"]!["customer"]!["name"] = new string('J', 255) + "\U0001F600" + "ane";
+        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.Equal(new string('J', 255), await _db.ScalarAsync<string>("SELECT name FROM kavach_users WHERE id = 'usr_1337'", Ct));
     }
 
     [Fact]

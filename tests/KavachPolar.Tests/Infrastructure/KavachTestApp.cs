@@ -172,7 +172,7 @@ public sealed class KavachTestApp : IAsyncDisposable
     public HttpClient ClientFor(string userId, string? email = null, string? name = null)
     {
         var client = new HttpClient { BaseAddress = BaseUrl };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Test", string.Join('|', userId, email ?? "", name ?? ""));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Test", string.Join('|', new[] { userId, email ?? "", name ?? "" }.Select(Uri.EscapeDataString)));
         return client;
     }
 

@@ -28,7 +28,8 @@ public sealed class TestAuthenticationHandler(IOptionsMonitor<AuthenticationSche
         string[] parts;
         if (header.StartsWith("Test ", StringComparison.Ordinal) || header.StartsWith("Bearer ", StringComparison.Ordinal))
         {
-            parts = header[(header.IndexOf(' ', StringComparison.Ordinal) + 1)..].Split('|');
+            // Each part percent-escaped (KavachTestApp.ClientFor), so that any claim text fits in an ASCII header.
+            parts = [.. header[(header.IndexOf(' ', StringComparison.Ordinal) + 1)..].Split('|').Select(Uri.UnescapeDataString)];
         }
         else if (header.StartsWith("Basic ", StringComparison.Ordinal))
         {
