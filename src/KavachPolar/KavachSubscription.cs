@@ -29,5 +29,5 @@ public sealed record KavachSubscription
     /// (<c>active</c> or <c>trialing</c>), including a subscription scheduled to cancel.
     /// </summary>
     [JsonIgnore]
-    public bool IsEntitled => Subscriptions.SubscriptionStatuses.IsEntitled(Status);
+    public bool IsEntitled => SubscriptionStatuses.IsEntitled(Status);
 }

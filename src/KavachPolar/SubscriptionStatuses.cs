@@ -1,4 +1,4 @@
-namespace KavachPolar.Subscriptions;
+namespace KavachPolar;
 
 /// <summary>Polar's subscription statuses and what they mean for access (Polar's SubscriptionStatus: https://docs.polar.sh/api-reference/subscriptions/get).</summary>
 internal static class SubscriptionStatuses
