@@ -78,6 +78,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
         services.AddHostedService<SubscriptionCacheListener>();
+        services.TryAddSingleton<ChangeAnnouncer>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());
 
         var polarClient = services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

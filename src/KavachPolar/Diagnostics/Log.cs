@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Warning, "The subscription cache lost its PostgreSQL notification connection ({ErrorType}); reads go to the database until it reconnects.")]
     public static partial void CacheListenerFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(3004, LogLevel.Warning, "Other instances could not be told of subscription changes ({ErrorType}); retrying. Until they are, they may serve what they cached for up to KavachPolar:ReadCacheExpiry.")]
+    public static partial void AnnouncementFailed(ILogger logger, string errorType);
+
     [LoggerMessage(4001, LogLevel.Error, "The database could not be reached while serving {Route}.")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string route);
 

@@ -45,7 +45,6 @@ internal sealed class CheckoutService(
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
     IOptionsMonitor<KavachPolarOptions> options,
-    SubscriptionCache cache,
     TimeProvider time,
     ILogger<CheckoutService> logger)
 {
@@ -120,7 +119,6 @@ internal sealed class CheckoutService(
                 }
 
                 await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, buyer.Id, customer!.Id, t), ct).ConfigureAwait(false);
-                cache.Invalidate(buyer.Id);
                 customerId = customer!.Id;
             }
 

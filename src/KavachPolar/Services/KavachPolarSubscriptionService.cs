@@ -20,7 +20,7 @@ internal sealed class KavachPolarSubscriptionService(
     SubscriptionSynchronizer synchronizer,
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
-    SubscriptionCache cache,
+    ChangeAnnouncer announcer,
     SubscriptionReader reader,
     Callbacks.CallbackSignal signal,
     IOptionsMonitor<KavachPolarOptions> options,
@@ -100,7 +100,6 @@ internal sealed class KavachPolarSubscriptionService(
 
             customerId = found.Value.Id;
             await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, userId, found.Value.Id, t), cancellationToken).ConfigureAwait(false);
-            cache.Invalidate(userId);
         }
 
         var session = await api.CreateCustomerSessionAsync(customerId, returnUrl?.AbsoluteUri, cancellationToken).ConfigureAwait(false);
@@ -241,7 +240,6 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         var (removed, customerId) = await store.RunAsync((s, t) => ForgetAsync(s.Db, userId, t), cancellationToken).ConfigureAwait(false);
-        cache.Invalidate(userId);
         Log.UserForgotten(logger, userId, customerId ?? "none");
         return removed;
     }
@@ -286,12 +284,12 @@ internal sealed class KavachPolarSubscriptionService(
                         .ExecuteDeleteAsync(t).ConfigureAwait(false);
                     await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
                     var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
-                    await StoreTransactions.AnnounceAsync(db, [userId], t).ConfigureAwait(false);
                     return (true, rows + links > 0, customer);
                 },
                 cancellationToken).ConfigureAwait(false);
             if (done)
             {
+                announcer.Announce(userId);
                 return (removed, customerId);
             }
         }
@@ -392,17 +390,21 @@ internal sealed class KavachPolarSubscriptionService(
         {
             var eventId = runId + ":" + s.Id;
             var result = await store.RunAsync(
-                (scope, token) => StoreTransactions.RunAsync(
-                    scope.Db,
-                    async t =>
-                    {
-                        var applied = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
-                        await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
-                        return applied;
-                    },
-                    token),
+                async (scope, token) =>
+                {
+                    var applied = await StoreTransactions.RunAsync(
+                        scope.Db,
+                        async t =>
+                        {
+                            var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                            await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
+                            return r;
+                        },
+                        token).ConfigureAwait(false);
+                    announcer.Announce(applied.Users ?? []);
+                    return applied;
+                },
                 ct).ConfigureAwait(false);
-            cache.Invalidate(result.Users ?? []);
             changes += result.Changes;
         }
 

@@ -7,8 +7,8 @@ namespace KavachPolar.Storage;
 /// The webhook's common case on PostgreSQL in one round trip: a SQL function (created by the shipped migration)
 /// takes the customer and user locks, checks the <c>webhook-id</c>, applies the version guard, attributes the
 /// subscription (metadata, else <c>customer.external_id</c>), creates or binds the user, upserts the subscription,
-/// reprojects <c>kavach_users</c>, queues the callback, notifies other instances' caches and records the delivery,
-/// all in the statement's own transaction. The rare cases (an attribution conflict, no user named, a subscription
+/// reprojects <c>kavach_users</c>, queues the callback and records the delivery, all in the statement's own
+/// transaction (the caller announces the change to other instances' caches after it commits). The rare cases (an attribution conflict, no user named, a subscription
 /// moving between users, a forgotten user, a redelivery of an unprocessable event) answer <c>fallback</c> before
 /// writing anything, and the general EF Core path handles them. Without the function (a database created with
 /// <c>EnsureCreated</c>, or another provider) the general path handles everything.
@@ -17,12 +17,13 @@ internal static class FastWebhookPath
 {
     public const string Function = "kavach_polar_apply_subscription";
 
-    /// <summary>The channel on which changes to a user's subscriptions are announced (payload: the user id).</summary>
-    public const string Channel = "kavach_polar_users";
-
     internal const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
 
-    /// <summary>Creates (or replaces) the function; run by the migration, and by tests that create the schema with <c>EnsureCreated</c>.</summary>
+    /// <summary>
+    /// Creates (or replaces) the function as it is today; run by the latest migration that changed it
+    /// (<c>AnnounceAfterCommit</c>), and by tests that create the schema with <c>EnsureCreated</c>. To change it, copy
+    /// this text into that migration first, then ship a new migration that runs the new text.
+    /// </summary>
     public const string CreateSql = """
         DROP FUNCTION IF EXISTS kavach_polar_apply_subscription(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text);
         CREATE FUNCTION kavach_polar_apply_subscription(
@@ -178,7 +179,6 @@ internal static class FastWebhookPath
                 END IF;
             END IF;
 
-            PERFORM pg_notify('kavach_polar_users', v_user);
             INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'applied', p_now);
             RETURN QUERY SELECT 'applied'::text, v_changes, v_user;
         END

@@ -43,22 +43,6 @@ internal static class StoreTransactions
         }
     }
 
-    /// <summary>
-    /// Announces, in the caller's transaction (so delivered only when it commits), that these users' subscriptions
-    /// changed: other instances forget them in their <see cref="SubscriptionCache"/>. PostgreSQL only; with other
-    /// providers the cache serves one process.
-    /// </summary>
-    public static async Task AnnounceAsync(DbContext db, string[] userIds, CancellationToken ct)
-    {
-        if (userIds.Length > 0 && StoreProvider.IsPostgres(db))
-        {
-            await db.Database.ExecuteSqlRawAsync(
-                "SELECT pg_notify('" + FastWebhookPath.Channel + "', u) FROM unnest(@users) AS u",
-                [new global::Npgsql.NpgsqlParameter<string[]>("users", userIds)],
-                ct).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>True when <paramref name="e"/> is a unique-key violation, whatever the provider.</summary>
     public static bool IsUniqueViolation(DbUpdateException e) =>
         e.InnerException is DbException { SqlState: "23505" }

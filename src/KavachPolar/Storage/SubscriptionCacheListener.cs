@@ -9,8 +9,9 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// Keeps <see cref="SubscriptionCache"/> true across instances on PostgreSQL: <c>LISTEN</c>s on the channel every
-/// change to a user's subscriptions is announced on (<c>NOTIFY</c> in the same transaction as the change) and forgets
-/// the users named. When the connection drops the cache stops serving; once reconnected it starts empty.
+/// change to a user's subscriptions is announced on (<see cref="ChangeAnnouncer"/>, after the change's commit) and
+/// forgets the users named, or everyone on an empty payload. When the connection drops the cache stops serving; once
+/// reconnected it starts empty.
 /// </summary>
 internal sealed class SubscriptionCacheListener(
     IServiceScopeFactory scopes,
@@ -72,10 +73,17 @@ internal sealed class SubscriptionCacheListener(
                         return;
                     }
 
-                    cache.Invalidate(e.Payload);
+                    if (e.Payload.Length == 0)
+                    {
+                        cache.Clear();
+                    }
+                    else
+                    {
+                        cache.Invalidate(e.Payload);
+                    }
                 };
                 await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
-                await using (var command = new NpgsqlCommand("LISTEN " + FastWebhookPath.Channel, connection))
+                await using (var command = new NpgsqlCommand("LISTEN " + ChangeAnnouncer.Channel, connection))
                 {
                     await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
@@ -85,7 +93,7 @@ internal sealed class SubscriptionCacheListener(
                     // Serve only once a notification of our own came back: a pooler in transaction mode (PgBouncer
                     // and hosted poolers) accepts LISTEN and then delivers nothing.
                     Volatile.Write(ref probe, ProbePrefix + Guid.NewGuid().ToString("N"));
-                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + FastWebhookPath.Channel + "', @p)", connection))
+                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + ChangeAnnouncer.Channel + "', @p)", connection))
                     {
                         notify.Parameters.AddWithValue("p", probe!);
                         await notify.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);

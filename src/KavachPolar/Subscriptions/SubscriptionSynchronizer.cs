@@ -24,6 +24,7 @@ namespace KavachPolar.Subscriptions;
 /// </remarks>
 internal sealed class SubscriptionSynchronizer(
     Callbacks.SubscriptionChangeHandlers handlers,
+    ChangeAnnouncer announcer,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -140,9 +141,7 @@ internal sealed class SubscriptionSynchronizer(
             }
         }
 
-        string[] users = [.. lockKeys];
-        await StoreTransactions.AnnounceAsync(db, users, ct).ConfigureAwait(false);
-        return new ApplyResult(true, changes, Users: users);
+        return new ApplyResult(true, changes, Users: [.. lockKeys]);
     }
 
     /// <summary>
@@ -173,11 +172,11 @@ internal sealed class SubscriptionSynchronizer(
     /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
     /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
-    /// subscriptions and reprojects, in a transaction of its own. The caller forgets the user in
-    /// <see cref="SubscriptionCache"/> once it returns.
+    /// subscriptions and reprojects, in a transaction of its own, and announces the change once it committed.
     /// </summary>
-    public Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
-        StoreTransactions.RunAsync(
+    public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct)
+    {
+        var changes = await StoreTransactions.RunAsync(
             db,
             async t =>
             {
@@ -191,12 +190,14 @@ internal sealed class SubscriptionSynchronizer(
 
                 await BindAsync(db, user, customerId, t).ConfigureAwait(false);
                 var eventId = "link:" + customerId + ":" + Guid.NewGuid().ToString("N");
-                var changes = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), t).ConfigureAwait(false);
+                var reprojected = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), t).ConfigureAwait(false);
                 await db.SaveChangesAsync(t).ConfigureAwait(false);
-                await StoreTransactions.AnnounceAsync(db, [userId], t).ConfigureAwait(false);
-                return changes;
+                return reprojected;
             },
-            ct);
+            ct).ConfigureAwait(false);
+        announcer.Announce(userId);
+        return changes;
+    }
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {

@@ -19,7 +19,7 @@ namespace KavachPolar.Webhooks;
 internal sealed class WebhookProcessor(
     SubscriptionSynchronizer synchronizer,
     CallbackSignal signal,
-    SubscriptionCache cache,
+    ChangeAnnouncer announcer,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
     ILogger<WebhookProcessor> logger)
@@ -80,7 +80,7 @@ internal sealed class WebhookProcessor(
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
             if (await FastWebhookPath.TryApplyAsync(store, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {
-                cache.Invalidate(fast.UserId);
+                announcer.Announce(fast.UserId);
                 if (fast.Changes > 0)
                 {
                     signal.Notify();
@@ -112,7 +112,7 @@ internal sealed class WebhookProcessor(
                 },
                 ct).ConfigureAwait(false);
 
-            cache.Invalidate(users ?? []);
+            announcer.Announce(users ?? []);
             if (changes > 0)
             {
                 signal.Notify();

@@ -100,7 +100,7 @@ public sealed class OptionsTests
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(3, hosted.Count); // the callback dispatcher, the webhook-event retention and the cache listener
+        Assert.Equal(4, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener and the change announcer
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }
