@@ -6,8 +6,8 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 namespace KavachPolar.Tests.Outages;
 
 /// <summary>
-/// The host owns <c>kavach_users</c> too (design.md: it may map the table into its own DbContext and
-/// create users at sign-up). A webhook whose transaction collides with such a write must not be
+/// The host owns <c>kavach_users</c> too: it may map the table into its own DbContext (<c>ApplyKavachPolarModel</c>)
+/// and create users at sign-up. A webhook whose transaction collides with such a write must not be
 /// acknowledged unless its effects were committed.
 /// </summary>
 public sealed class ConcurrentHostWriteTests : IAsyncLifetime

@@ -17,7 +17,7 @@ namespace KavachPolar.Tests.Outages;
 [Collection(ChaosTests.Name)]
 public sealed class DatabaseDownTests : IAsyncLifetime
 {
-    /// <summary>Polar gives up on an attempt after 10 s (REFERENCE.md §4.6); the answer must come before that.</summary>
+    /// <summary>Polar gives up on a delivery attempt after 10 s (https://docs.polar.sh/integrate/webhooks/delivery); the answer must come before that.</summary>
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
 
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
@@ -207,7 +207,7 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher fails to settle the callback");
         await _chaos.StartAsync(Ct);
 
-        // "First retry within seconds" (design.md): a DB blink must not park the user's changes for a lease period.
+        // The dispatcher retries a callback after 1 s, 2 s, 4 s ... up to a minute: a DB blink must not park the user's changes for a lease period.
         await KavachTestApp.EventuallyAsync(() => calls.Any(c => c.EventId == canceled), TimeSpan.FromSeconds(30), "the user's next change runs soon after the database is back");
         var order = calls.Select(c => c.EventId).Distinct().ToList();
         Assert.Equal([created, canceled], order);

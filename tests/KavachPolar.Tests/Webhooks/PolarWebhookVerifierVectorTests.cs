@@ -4,7 +4,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace KavachPolar.Tests.Webhooks;
 
-/// <summary>Polar's published test vectors (<c>signature-test-vectors.json</c>, REFERENCE §4.5), one test each.</summary>
+/// <summary>
+/// The signature vectors in <c>tests/TestData/signature-test-vectors.json</c> (computed with Python's <c>hmac</c>, cross-checked
+/// with openssl, and accepted by the official <c>@polar-sh/sdk</c> 1.0.1 <c>validateEvent</c>), one test each.
+/// </summary>
 public sealed class PolarWebhookVerifierVectorTests
 {
     public static TheoryData<string> PositiveVectors => [.. SignatureTestVectors.All.Where(v => v.Expected is null).Select(v => v.Name)];
