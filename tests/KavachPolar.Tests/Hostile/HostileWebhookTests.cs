@@ -16,6 +16,10 @@ public sealed class HostileWebhookTests : AppTest
     protected override Task<KavachTestApp> StartAppAsync() =>
         KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
 
+    /// <summary>The <c>webhook-*</c> headers of a signed request, as raw header lines.</summary>
+    private static string SignatureLines(HttpRequestMessage request) =>
+        string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
+
     private static string Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Header sets that are wrong before any signature is checked. Null means "leave the header out".</summary>
@@ -86,9 +90,8 @@ public sealed class HostileWebhookTests : AppTest
     {
         var body = Compact(Example("subscription.created.json"));
         var request = App.Signer.CreateRequest(App.WebhookUrl, body);
-        var lines = request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n").ToList();
-        lines.Add($"{header}: {request.Headers.GetValues(header).First()}\n");
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nConnection: close\n" + string.Concat(lines);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nConnection: close\n"
+                   + SignatureLines(request) + $"{header}: {request.Headers.GetValues(header).First()}\n";
         Assert.Equal(400, await RawHttp.SendAsync(App.BaseUrl, head, body));
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -111,7 +114,7 @@ public sealed class HostileWebhookTests : AppTest
         var body = Compact(Example("subscription.created.json"));
         var request = App.Signer.CreateRequest(App.WebhookUrl, body);
         var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\n"
-                   + string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
+                   + SignatureLines(request);
         var status = await RawHttp.SendAsync(App.BaseUrl, head, body[..(body.Length / 2)], halfClose: true);
         Assert.True(status is null or 400, $"got {status}");
         await AssertNoStateAsync(expectedEvents: 0);
@@ -123,7 +126,7 @@ public sealed class HostileWebhookTests : AppTest
         var body = Compact(Example("subscription.created.json"));
         var request = App.Signer.CreateRequest(App.WebhookUrl, body);
         var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length - 10}\n"
-                   + string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
+                   + SignatureLines(request);
         var status = await RawHttp.SendAsync(App.BaseUrl, head, body);
         Assert.True(status is 400 or 403, $"got {status}");
         await AssertNoStateAsync(expectedEvents: 0);
