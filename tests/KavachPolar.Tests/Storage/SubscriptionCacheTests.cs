@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
@@ -43,12 +42,11 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await SubscriptionAsync(onA); // A's cache is warm too
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         Assert.True((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
-        var clock = Stopwatch.StartNew();
-        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
-            await Task.Delay(20, Ct);
-        }
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
     }
 
     [Fact]
@@ -103,12 +101,11 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
 
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
-        var clock = Stopwatch.StartNew();
-        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
-            await Task.Delay(20, Ct);
-        }
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
 
         Assert.DoesNotContain(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
     }
