@@ -5,8 +5,8 @@ using Microsoft.Extensions.Time.Testing;
 namespace KavachPolar.Tests.Webhooks;
 
 /// <summary>
-/// The signature vectors in <c>tests/TestData/signature-test-vectors.json</c> (computed with Python's <c>hmac</c>, cross-checked
-/// with openssl, and accepted by the official <c>@polar-sh/sdk</c> 1.0.1 <c>validateEvent</c>), one test each.
+/// The signature vectors in <c>tests/TestData/signature-test-vectors.json</c>, one test each: computed apart from the code
+/// under test, with Python's <c>hmac</c>, and cross-checked with openssl.
 /// </summary>
 public sealed class PolarWebhookVerifierVectorTests
 {
