@@ -65,6 +65,23 @@ public sealed class Browser : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A page in a fresh context (cookies of its own) that resolves relative URLs against <paramref name="baseUrl"/> and whose
+    /// actions wait up to <see cref="StepTimeout"/>; disposing the browser closes it.
+    /// </summary>
+    public async Task<IPage> NewPageAsync(Uri baseUrl, ViewportSize? viewport = null)
+    {
+        var options = new BrowserNewContextOptions { BaseURL = baseUrl.AbsoluteUri };
+        if (viewport is not null)
+        {
+            options.ViewportSize = viewport;
+        }
+
+        var context = await Instance.NewContextAsync(options);
+        context.SetDefaultTimeout((float)StepTimeout.TotalMilliseconds);
+        return await context.NewPageAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Instance.DisposeAsync();

@@ -16,13 +16,7 @@ public sealed partial class SubscriptionJourneyTests
         await using var app = await SampleServer.StartAsync(ct);
         var baseUrl = app.BaseUrl;
         await using var browser = await Browser.LaunchAsync();
-        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = baseUrl.AbsoluteUri,
-            ViewportSize = new ViewportSize { Width = 1280, Height = 860 },
-        });
-        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
-        var page = await context.NewPageAsync();
+        var page = await browser.NewPageAsync(baseUrl, new ViewportSize { Width = 1280, Height = 860 });
         var shots = new Screenshots(nameof(A_new_user_subscribes_to_Pro_through_the_hosted_checkout_then_schedules_a_cancellation_and_resumes));
         var email = $"ada.{Guid.NewGuid():N}@kavachpolar.dev";
 
@@ -128,13 +122,7 @@ public sealed partial class SubscriptionJourneyTests
         await using var app = await SampleServer.StartAsync(ct);
         var baseUrl = app.BaseUrl;
         await using var browser = await Browser.LaunchAsync();
-        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions
-        {
-            BaseURL = baseUrl.AbsoluteUri,
-            ViewportSize = new ViewportSize { Width = 1280, Height = 900 },
-        });
-        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
-        var page = await context.NewPageAsync();
+        var page = await browser.NewPageAsync(baseUrl, new ViewportSize { Width = 1280, Height = 900 });
         var shots = new Screenshots(nameof(A_subscriber_changes_plan_enters_the_members_area_cancels_resumes_and_opens_the_billing_portal));
 
         try
@@ -148,7 +136,7 @@ public sealed partial class SubscriptionJourneyTests
             // Not subscribed: the members page sends the user to pricing, and the members API answers 403.
             await page.GotoAsync("/members");
             await Expect(page.GetByTestId("members-need-subscription")).ToBeVisibleAsync();
-            var refused = await context.APIRequest.GetAsync("/api/members/prompt");
+            var refused = await page.Context.APIRequest.GetAsync("/api/members/prompt");
             Assert.Equal(403, refused.Status);
             Assert.Contains("subscription_required", await refused.TextAsync(), StringComparison.Ordinal);
             await shots.TakeAsync(page, "members-refused");
@@ -163,7 +151,7 @@ public sealed partial class SubscriptionJourneyTests
             // The members area opens at once, page and API.
             await page.GotoAsync("/members");
             await Expect(page.GetByTestId("members-heading")).ToHaveTextAsync("Members");
-            Assert.Equal(200, (await context.APIRequest.GetAsync("/api/members/prompt")).Status);
+            Assert.Equal(200, (await page.Context.APIRequest.GetAsync("/api/members/prompt")).Status);
             await shots.TakeAsync(page, "members");
 
             // Pricing offers a plan change, not a second checkout.
@@ -187,7 +175,7 @@ public sealed partial class SubscriptionJourneyTests
             await page.GetByTestId("cancel-subscription").ClickAsync();
             await Expect(page.GetByTestId("cancels-at-period-end")).ToBeVisibleAsync();
             await Expect(page.GetByTestId("change-plan-blocked")).ToBeVisibleAsync();
-            Assert.Equal(200, (await context.APIRequest.GetAsync("/api/members/prompt")).Status);
+            Assert.Equal(200, (await page.Context.APIRequest.GetAsync("/api/members/prompt")).Status);
             await page.GetByTestId("resume-subscription").ClickAsync();
             await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
 
@@ -212,9 +200,7 @@ public sealed partial class SubscriptionJourneyTests
     {
         await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);
         await using var browser = await Browser.LaunchAsync();
-        await using var context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions { BaseURL = app.BaseUrl.AbsoluteUri });
-        context.SetDefaultTimeout((float)Browser.StepTimeout.TotalMilliseconds);
-        var page = await context.NewPageAsync();
+        var page = await browser.NewPageAsync(app.BaseUrl);
         var shots = new Screenshots(nameof(When_Polar_fails_to_create_the_checkout_the_pricing_page_explains_it_and_the_button_works_again));
         var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
         polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503);

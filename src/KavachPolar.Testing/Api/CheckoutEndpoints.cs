@@ -43,9 +43,8 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
         var id = Pagination.PathUuid(request, "id");
         var body = await request.ReadJsonBodyAsync().ConfigureAwait(false);
         var errors = new ValidationErrors();
-        if (body is not JsonObject o)
+        if (InputRules.Object(body, ValidationErrors.Loc("body"), errors) is not { } o)
         {
-            errors.Add("model_attributes_type", ValidationErrors.Loc("body"), "Input should be a valid dictionary or object to extract fields from", body);
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
@@ -137,9 +136,8 @@ internal sealed class CheckoutEndpoints(EmulatorStore store)
     private CheckoutCreateInput? ValidateMember(JsonNode body, string member, string key, ValidationErrors errors)
     {
         var loc = ValidationErrors.Loc("body", member);
-        if (body is not JsonObject o)
+        if (InputRules.Object(body, loc, errors) is not { } o)
         {
-            errors.Add("model_attributes_type", loc, "Input should be a valid dictionary or object to extract fields from", body);
             return null;
         }
 

@@ -31,9 +31,8 @@ internal sealed class CustomerEndpoints(EmulatorStore store)
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
-        if (body is not JsonObject o)
+        if (InputRules.Object(body, ValidationErrors.Loc("body", "individual"), errors) is not { } o)
         {
-            errors.Add("model_attributes_type", ValidationErrors.Loc("body", "individual"), "Input should be a valid dictionary or object to extract fields from", body);
             throw PolarApiException.Validation("RequestValidationError", errors);
         }
 
@@ -108,9 +107,8 @@ internal sealed class CustomerEndpoints(EmulatorStore store)
         {
             var errors = new ValidationErrors();
             var loc = ValidationErrors.Loc("body", member);
-            if (body is not JsonObject o)
+            if (InputRules.Object(body, loc, errors) is not { } o)
             {
-                errors.Add("model_attributes_type", loc, "Input should be a valid dictionary or object to extract fields from", body);
                 all.AddRange(errors);
                 continue;
             }

@@ -46,6 +46,18 @@ internal static class InputRules
         return s;
     }
 
+    /// <summary>A JSON object, where pydantic expects a model.</summary>
+    public static JsonObject? Object(JsonNode? value, JsonArray loc, ValidationErrors errors)
+    {
+        if (value is JsonObject o)
+        {
+            return o;
+        }
+
+        errors.Add("model_attributes_type", loc, "Input should be a valid dictionary or object to extract fields from", value);
+        return null;
+    }
+
     public static bool? Bool(JsonNode? value, JsonArray loc, ValidationErrors errors)
     {
         if (value is JsonValue v && v.GetValueKind() is JsonValueKind.True or JsonValueKind.False)

@@ -23,6 +23,10 @@ internal static class Pagination
         },
     };
 
+    /// <summary>The <c>items</c> of page <paramref name="page"/> (from 1) of <paramref name="rows"/>, each as <paramref name="model"/> writes it.</summary>
+    public static JsonArray Items<T>(IEnumerable<T> rows, int page, int limit, Func<T, JsonObject> model) =>
+        new(rows.Skip((page - 1) * limit).Take(limit).Select(r => (JsonNode)model(r)).ToArray());
+
     /// <summary>Validates a path id as <c>UUID4</c> (loc <c>["path", name]</c>).</summary>
     public static string PathUuid(ApiRequest request, string name)
     {

@@ -17,7 +17,7 @@ internal static class ProductEndpoints
 
         return store.Read(s =>
         {
-            var items = new JsonArray(s.Products.Skip((page - 1) * limit).Take(limit).Select(p => (JsonNode)s.Models.Product(p)).ToArray());
+            var items = Pagination.Items(s.Products, page, limit, s.Models.Product);
             return new ApiResult(200, Pagination.Page(items, s.Products.Count, limit));
         });
     }

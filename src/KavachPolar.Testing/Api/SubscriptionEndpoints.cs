@@ -134,9 +134,8 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
     private static SubscriptionUpdate? Validate(JsonNode body, string name, string[] required, string[] optional, ValidationErrors errors)
     {
         var loc = ValidationErrors.Loc("body", name);
-        if (body is not JsonObject o)
+        if (InputRules.Object(body, loc, errors) is not { } o)
         {
-            errors.Add("model_attributes_type", loc, "Input should be a valid dictionary or object to extract fields from", body);
             return null;
         }
 

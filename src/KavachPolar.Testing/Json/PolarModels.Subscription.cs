@@ -37,13 +37,7 @@ internal sealed partial class PolarModels
     /// <summary><c>OrderSubscription</c>: metadata first, no nested objects.</summary>
     public JsonObject OrderSubscription(SubscriptionRecord s)
     {
-        var p = store.Product(s.ProductId);
-        var o = new JsonObject { ["metadata"] = s.Metadata.DeepClone() };
-        foreach (var (k, v) in SubscriptionCore(s, p))
-        {
-            o[k] = v?.DeepClone();
-        }
-
+        var o = MetadataFirst(s.Metadata, SubscriptionCore(s, store.Product(s.ProductId)));
         o["user_id"] = s.CustomerId;
         return o;
     }

@@ -54,10 +54,13 @@ internal sealed partial class PolarModels(EmulatorStore store)
     }
 
     /// <summary><c>OrderProduct</c>: metadata first, no prices or benefits.</summary>
-    public JsonObject OrderProduct(ProductRecord p)
+    public JsonObject OrderProduct(ProductRecord p) => MetadataFirst(p.Metadata, ProductHead(p));
+
+    /// <summary><c>metadata</c>, then <paramref name="fields"/>: the order the models nested in an <c>Order</c> put them in.</summary>
+    private static JsonObject MetadataFirst(JsonObject metadata, JsonObject fields)
     {
-        var o = new JsonObject { ["metadata"] = p.Metadata.DeepClone() };
-        foreach (var (k, v) in ProductHead(p))
+        var o = new JsonObject { ["metadata"] = metadata.DeepClone() };
+        foreach (var (k, v) in fields)
         {
             o[k] = v?.DeepClone();
         }

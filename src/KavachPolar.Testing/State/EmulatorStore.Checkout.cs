@@ -97,9 +97,12 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
-            return _checkouts.TryGetValue(id, out var ch) ? Models.Checkout(ch) : throw PolarApiException.NotFound();
+            return Models.Checkout(RequireCheckout(id));
         }
     }
+
+    private CheckoutRecord RequireCheckout(string id) =>
+        _checkouts.TryGetValue(id, out var ch) ? ch : throw PolarApiException.NotFound();
 
     /// <summary>What the hosted page needs to render a checkout, or null when the client secret is unknown.</summary>
     public CheckoutView? FindCheckoutView(string clientSecret)
@@ -127,11 +130,7 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
-            if (!_checkouts.TryGetValue(checkoutId, out var ch))
-            {
-                throw PolarApiException.NotFound();
-            }
-
+            var ch = RequireCheckout(checkoutId);
             RequireOpen(ch);
 
             CustomerRecord? customer = ch.CustomerId is null ? null : _customers[ch.CustomerId];
@@ -245,17 +244,10 @@ internal sealed partial class EmulatorStore
                 BenefitGrantId = Ids.NewUuid(),
             };
             _subscriptions.Add(subscription.Id, subscription);
-            var data = Models.Subscription(subscription);
-            Emit("subscription.created", (JsonObject)data.DeepClone());
-            Emit("subscription.active", (JsonObject)data.DeepClone());
-            Emit("subscription.updated", data);
+            EmitSubscription(subscription, "subscription.created", "subscription.active", "subscription.updated");
 
-            var order = NewOrder(subscription, "subscription_create", trialEnd is null ? product.PriceAmount : 0, ch.Id, now);
-            order.Status = "paid";
-            Emit("order.created", Models.Order(order));
-            order.ModifiedAt = Now;
-            Emit("order.updated", Models.Order(order));
-            Emit("order.paid", Models.Order(order));
+            // The first order is charged at checkout: it is created paid, then updated and paid are sent.
+            MarkOrderPaid(CreateOrder(subscription, "subscription_create", trialEnd is null ? product.PriceAmount : 0, ch.Id, "paid", now));
 
             ch.Status = "succeeded";
             ch.ModifiedAt = Now;
@@ -265,14 +257,15 @@ internal sealed partial class EmulatorStore
         }
     }
 
-    private OrderRecord NewOrder(SubscriptionRecord s, string billingReason, long amount, string? checkoutId, DateTimeOffset now)
+    /// <summary>Creates an order of the subscription's current period and sends <c>order.created</c>.</summary>
+    private OrderRecord CreateOrder(SubscriptionRecord s, string billingReason, long amount, string? checkoutId, string status, DateTimeOffset now)
     {
         var c = _customers[s.CustomerId];
         var order = new OrderRecord
         {
             Id = Ids.NewUuid(),
             CreatedAt = now,
-            Status = "pending",
+            Status = status,
             Subtotal = amount,
             Currency = s.Currency,
             BillingReason = billingReason,
@@ -289,6 +282,7 @@ internal sealed partial class EmulatorStore
             PeriodEnd = s.CurrentPeriodEnd,
         };
         _orders.Add(order.Id, order);
+        Emit("order.created", Models.Order(order));
         return order;
     }
 
@@ -320,7 +314,7 @@ internal sealed partial class EmulatorStore
                 .Where(c => like is null || (c.CustomerEmail is not null && like.IsMatch(c.CustomerEmail)))
                 .OrderByDescending(c => c.CreatedAt)
                 .ToList();
-            return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Checkout(c)).ToArray()), rows.Count);
+            return (Pagination.Items(rows, page, limit, Models.Checkout), rows.Count);
         }
     }
 
@@ -344,11 +338,7 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
-            if (!_checkouts.TryGetValue(id, out var ch))
-            {
-                throw PolarApiException.NotFound();
-            }
-
+            var ch = RequireCheckout(id);
             RequireOpen(ch);
             if (productId is not null && !ch.ProductIds.Contains(productId))
             {

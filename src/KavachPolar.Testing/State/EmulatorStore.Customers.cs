@@ -56,7 +56,7 @@ internal sealed partial class EmulatorStore
                 .Where(c => query is null || c.Email.Contains(query, StringComparison.OrdinalIgnoreCase) || (c.Name?.Contains(query, StringComparison.OrdinalIgnoreCase) ?? false) || (c.ExternalId?.StartsWith(query, StringComparison.Ordinal) ?? false))
                 .OrderByDescending(c => c.CreatedAt)
                 .ToList();
-            return (new JsonArray(rows.Skip((page - 1) * limit).Take(limit).Select(c => (JsonNode)Models.Customer(c)).ToArray()), rows.Count);
+            return (Pagination.Items(rows, page, limit, Models.Customer), rows.Count);
         }
     }
 

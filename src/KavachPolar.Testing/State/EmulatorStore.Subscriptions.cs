@@ -69,13 +69,7 @@ internal sealed partial class EmulatorStore
 
                 return string.CompareOrdinal(a.Id, b.Id);
             });
-            var items = new JsonArray();
-            foreach (var s in list.Skip((q.Page - 1) * q.Limit).Take(q.Limit))
-            {
-                items.Add(Models.Subscription(s));
-            }
-
-            return (items, list.Count);
+            return (Pagination.Items(list, q.Page, q.Limit, Models.Subscription), list.Count);
         }
     }
 
@@ -348,14 +342,18 @@ internal sealed partial class EmulatorStore
     /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c>.</summary>
     private void EmitSubscriptionEvents(SubscriptionRecord s, params string[] specific)
     {
+        EmitSubscription(s, ["subscription.updated", .. specific]);
+        EmitStateChanged(_customers[s.CustomerId]);
+    }
+
+    /// <summary>Sends the subscription as it is now once per event type, in the order given (the same data each time).</summary>
+    private void EmitSubscription(SubscriptionRecord s, params string[] types)
+    {
         var data = Models.Subscription(s);
-        Emit("subscription.updated", (JsonObject)data.DeepClone());
-        foreach (var type in specific)
+        foreach (var type in types)
         {
             Emit(type, (JsonObject)data.DeepClone());
         }
-
-        EmitStateChanged(_customers[s.CustomerId]);
     }
 
     /// <summary>
@@ -390,12 +388,8 @@ internal sealed partial class EmulatorStore
         s.CurrentPeriodStart = now;
         s.CurrentPeriodEnd = AddInterval(now, s.RecurringInterval, s.RecurringIntervalCount);
         s.ModifiedAt = now;
-        var data = Models.Subscription(s);
-        Emit("subscription.updated", (JsonObject)data.DeepClone());
-        Emit("subscription.resumed", data);
-        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
-        Emit("order.created", Models.Order(order));
-        MarkOrderPaid(order);
+        EmitSubscription(s, "subscription.updated", "subscription.resumed");
+        MarkOrderPaid(CreateOrder(s, "subscription_cycle", s.Amount, null, "pending", now));
         EmitStateChanged(_customers[s.CustomerId]);
     }
 }

@@ -110,11 +110,8 @@ internal sealed partial class EmulatorStore
 
         // Renewal and trial conversion: the period advances first (cycled, then updated, never active), then the
         // cycle order is created and charged. Polar's subscription service cycle and order service.
-        var data = Models.Subscription(s);
-        Emit("subscription.cycled", (JsonObject)data.DeepClone());
-        Emit("subscription.updated", data);
-        var order = NewOrder(s, "subscription_cycle", s.Amount, null, now);
-        Emit("order.created", Models.Order(order));
+        EmitSubscription(s, "subscription.cycled", "subscription.updated");
+        var order = CreateOrder(s, "subscription_cycle", s.Amount, null, "pending", now);
         if (s.PaymentDeclines && order.Subtotal > 0)
         {
             // The charge failed: the first dunning attempt marks the subscription past due (updated + past_due).
@@ -192,9 +189,7 @@ internal sealed partial class EmulatorStore
         s.PastDueAt = null;
         s.FailedPayments = 0;
         s.ModifiedAt = now;
-        var data = Models.Subscription(s);
-        Emit("subscription.updated", (JsonObject)data.DeepClone());
-        Emit("subscription.active", data);
+        EmitSubscription(s, "subscription.updated", "subscription.active");
         if (s.DunningOrderId is { } orderId)
         {
             s.DunningOrderId = null;

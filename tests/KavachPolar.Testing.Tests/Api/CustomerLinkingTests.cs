@@ -3,7 +3,12 @@ using KavachPolar.Testing.Tests.Support;
 
 namespace KavachPolar.Testing.Tests.Api;
 
-/// <summary>REFERENCE §2.2 linking precedence and §7 gotcha 5: where an external customer id lands.</summary>
+/// <summary>
+/// Where an external customer id lands. A checkout links its <c>customer_id</c> first, else the customer that already has the
+/// external id; otherwise confirmation reuses the customer with the typed email as it is (its external id unchanged), refuses
+/// with <c>CheckoutCustomerExternalIdMismatch</c> when no customer has that email but the external id is taken, and else
+/// creates a customer with the checkout's external id.
+/// </summary>
 public sealed class CustomerLinkingTests
 {
     [Fact]

@@ -3,7 +3,10 @@ using KavachPolar.Testing.Tests.Support;
 
 namespace KavachPolar.Testing.Tests.Api;
 
-/// <summary><c>GET /v1/subscriptions/</c> filters, pagination and sorting (REFERENCE §1.6, §3.1).</summary>
+/// <summary>
+/// <c>GET /v1/subscriptions/</c> filters, pagination and sorting as Polar answers them: filters repeat and combine, a
+/// <c>limit</c> above 100 is clamped to 100, and the default sort is <c>-started_at</c> (newest start first).
+/// </summary>
 public sealed class SubscriptionListTests
 {
     private static async Task<(Harness H, List<EmulatorPaymentResult> Results)> SeedAsync()

@@ -4,7 +4,10 @@ using KavachPolar.Testing.Tests.Support;
 
 namespace KavachPolar.Testing.Tests.Clock;
 
-/// <summary>REFERENCE §3.2 field transitions and §4.7 event sequences, driven by the controllable clock.</summary>
+/// <summary>
+/// How Polar's subscription service changes a subscription's fields and which webhooks it sends, in order
+/// (<c>subscription.updated</c> first, then the specific events), driven by the controllable clock.
+/// </summary>
 public sealed class SubscriptionLifecycleTests
 {
     private static DateTimeOffset Date(JsonNode? node) => DateTimeOffset.Parse(node!.GetValue<string>(), CultureInfo.InvariantCulture);

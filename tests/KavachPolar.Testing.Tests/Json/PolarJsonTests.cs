@@ -4,7 +4,10 @@ using KavachPolar.Testing.Tests.Support;
 
 namespace KavachPolar.Testing.Tests.Json;
 
-/// <summary>REFERENCE §4.1: pydantic's <c>model_dump_json</c> output.</summary>
+/// <summary>
+/// Polar serializes with pydantic's <c>model_dump_json</c>: compact, nulls written, non-ASCII raw, datetimes in UTC with <c>Z</c>
+/// and six fraction digits (none when the microsecond is 0).
+/// </summary>
 public sealed class PolarJsonTests
 {
     [Theory]

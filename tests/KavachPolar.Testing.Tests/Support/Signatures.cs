@@ -4,7 +4,7 @@ using System.Text;
 namespace KavachPolar.Testing.Tests.Support;
 
 /// <summary>
-/// An independent verifier written from REFERENCE §4.4 (not the signer under test): the signed content is
+/// An independent verifier written from Polar's signing scheme (not the signer under test): the signed content is
 /// <c>id.timestamp.body</c>; the legacy key is the UTF-8 of the whole secret, the standard key the base64 after <c>whsec_</c>.
 /// </summary>
 public static class Signatures

@@ -13,48 +13,27 @@ namespace KavachPolar.Tests.Authorization;
 /// <c>RequireSubscription</c> and <see cref="KavachPolarPolicies.Subscribed"/> on a host written as the README says:
 /// answers change at once with payments, plan changes and revokes, on this instance and on another.
 /// </summary>
-public sealed class SubscriptionGateTests : IAsyncLifetime
+public sealed class SubscriptionGateTests : PolarAppTest
 {
-    private PostgresDatabase _db = null!;
-    private PolarEmulator _polar = null!;
-    private KavachTestApp _app = null!;
+    protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new PolarEmulatorOptions();
-        options.WebhookRetryDelays.Clear();
-        options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
-        _polar = await PolarEmulator.StartAsync(options, Ct);
-        _app = await StartGatedAppAsync(_db.ConnectionString);
-        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _polar.DisposeAsync();
-        await _db.DisposeAsync();
-    }
+    protected override Task<KavachTestApp> StartAppAsync() => StartGatedAppAsync(Db.ConnectionString);
 
     private Task<KavachTestApp> StartGatedAppAsync(string connectionString, bool createSchema = true) =>
         KavachTestApp.StartAsync(
             connectionString,
-            _polar.BaseUrl,
-            settings: new Dictionary<string, string?>
+            Polar,
+            new Dictionary<string, string?>
             {
-                ["KavachPolar:AccessToken"] = _polar.AccessToken,
-                ["KavachPolar:Products:pro"] = _polar.Products[0].Id,
-                ["KavachPolar:Products:team"] = _polar.Products[1].Id,
+                ["KavachPolar:Products:pro"] = Polar.Products[0].Id,
+                ["KavachPolar:Products:team"] = Polar.Products[1].Id,
             },
             createSchema: createSchema,
             pipeline: app =>
             {
                 app.MapGet("/reports", () => "reports").RequireSubscription();
                 app.MapGet("/team/reports", () => "team reports").RequireSubscription("team");
-                app.MapGet("/by-id", () => "by id").RequireSubscription(_polar.Products[1].Id);
+                app.MapGet("/by-id", () => "by id").RequireSubscription(Polar.Products[1].Id);
                 app.MapGet("/policy", () => "policy").RequireAuthorization(KavachPolarPolicies.Subscribed);
                 var group = app.MapGroup("/members").RequireSubscription("pro", "team");
                 group.MapGet("/home", () => "members");
@@ -65,20 +44,20 @@ public sealed class SubscriptionGateTests : IAsyncLifetime
     {
         foreach (var path in new[] { "reports", "team/reports", "policy", "members/home" })
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, (await _app.Client.GetAsync(path, Ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await App.Client.GetAsync(path, Ct)).StatusCode);
         }
     }
 
     [Fact]
     public async Task A_user_without_a_subscription_gets_403_subscription_required_then_passes_at_once_after_paying()
     {
-        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com");
+        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
         foreach (var path in new[] { "reports", "policy", "members/home" })
         {
             await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.Forbidden, "subscription_required");
         }
 
-        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        await ManagementEndpointTests.SubscribeAsync(Polar, client, Polar.Products[0].Id);
 
         Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
         Assert.Equal("policy", await client.GetStringAsync("policy", Ct));
@@ -90,16 +69,16 @@ public sealed class SubscriptionGateTests : IAsyncLifetime
     [Fact]
     public async Task A_plan_change_opens_the_new_products_gate_at_once_and_a_revoke_closes_every_gate_at_once()
     {
-        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
-        var payment = await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        using var client = App.ClientFor("user-2", "grace.hopper@gmail.com");
+        var payment = await ManagementEndpointTests.SubscribeAsync(Polar, client, Polar.Products[0].Id);
         await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("team/reports", Ct), HttpStatusCode.Forbidden, "subscription_required");
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "team" }, Ct)).StatusCode);
         Assert.Equal("team reports", await client.GetStringAsync("team/reports", Ct));
         Assert.Equal("by id", await client.GetStringAsync("by-id", Ct));
 
-        await _polar.RevokeSubscriptionAsync(payment.SubscriptionId, Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.RevokeSubscriptionAsync(payment.SubscriptionId, Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         foreach (var path in new[] { "reports", "team/reports", "policy" })
         {
             await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync(path, Ct), HttpStatusCode.Forbidden, "subscription_required");
@@ -109,8 +88,8 @@ public sealed class SubscriptionGateTests : IAsyncLifetime
     [Fact]
     public async Task A_subscription_scheduled_to_cancel_still_passes_until_polar_revokes_it()
     {
-        using var client = _app.ClientFor("user-3", "katherine.j@gmail.com");
-        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        using var client = App.ClientFor("user-3", "katherine.j@gmail.com");
+        await ManagementEndpointTests.SubscribeAsync(Polar, client, Polar.Products[0].Id);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
         Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
     }
@@ -118,30 +97,30 @@ public sealed class SubscriptionGateTests : IAsyncLifetime
     [Fact]
     public async Task A_change_applied_on_one_instance_is_enforced_by_another_instances_gate()
     {
-        await using var other = await StartGatedAppAsync(_db.ConnectionString, createSchema: false);
-        using var client = _app.ClientFor("user-4", "hedy.l@gmail.com");
+        await using var other = await StartGatedAppAsync(Db.ConnectionString, createSchema: false);
+        using var client = App.ClientFor("user-4", "hedy.l@gmail.com");
         using var otherClient = other.ClientFor("user-4", "hedy.l@gmail.com");
-        await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
+        await ManagementEndpointTests.SubscribeAsync(Polar, client, Polar.Products[0].Id);
         await CheckoutEndpointTests.AssertProblemAsync(await otherClient.GetAsync("team/reports", Ct), HttpStatusCode.Forbidden, "subscription_required");
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "team" }, Ct)).StatusCode);
 
         // The other instance hears of the change through PostgreSQL NOTIFY: within a second, not necessarily at once.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        HttpResponseMessage response;
-        while ((response = await otherClient.GetAsync("team/reports", Ct)).StatusCode != HttpStatusCode.OK)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the other instance's gate still answers {(int)response.StatusCode} after 1 s");
-            await Task.Delay(20, Ct);
-        }
+        HttpResponseMessage? response = null;
+        await Wait.UntilAsync(
+            async () => (response = await otherClient.GetAsync("team/reports", Ct)).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(1),
+            "the other instance's gate lets the team plan in within 1 s",
+            interval: TimeSpan.FromMilliseconds(20),
+            describe: () => Task.FromResult($"it still answers {(int)response!.StatusCode}"));
 
-        Assert.Equal("team reports", await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("team reports", await response!.Content.ReadAsStringAsync(Ct));
     }
 
     [Fact]
     public async Task A_browser_page_request_without_a_subscription_gets_the_hosts_forbidden_handling()
     {
-        using var browser = await _app.BrowserForAsync("user-5", "barbara.l@gmail.com");
+        using var browser = await App.BrowserForAsync("user-5", "barbara.l@gmail.com");
         var request = new HttpRequestMessage(HttpMethod.Get, "reports");
         request.Headers.Accept.ParseAdd("text/html,application/xhtml+xml");
         var response = await browser.SendAsync(request, Ct);
@@ -152,10 +131,10 @@ public sealed class SubscriptionGateTests : IAsyncLifetime
     [Fact]
     public async Task The_gate_reads_only_this_apps_database_never_polar()
     {
-        using var client = _app.ClientFor("user-6", "frances.a@gmail.com");
-        await _app.PostWebhookAsync(Compact(Subscription("subscription.created", "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81", externalId: "user-6", productId: _polar.Products[0].Id)), ct: Ct);
-        _polar.InjectFault(HttpMethod.Get, "/", 500, count: 100);
-        _polar.InjectFault(HttpMethod.Post, "/", 500, count: 100);
+        using var client = App.ClientFor("user-6", "frances.a@gmail.com");
+        await App.PostWebhookAsync(Compact(Subscription("subscription.created", "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a81", externalId: "user-6", productId: Polar.Products[0].Id)), ct: Ct);
+        Polar.InjectFault(HttpMethod.Get, "/", 500, count: 100);
+        Polar.InjectFault(HttpMethod.Post, "/", 500, count: 100);
         Assert.Equal("reports", await client.GetStringAsync("reports", Ct));
     }
 

@@ -44,7 +44,7 @@ internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMe
 }
 
 /// <summary>
-/// Random but realistic subscription histories (REFERENCE.md §4.7): the event sequences Polar emits
+/// Random but realistic subscription histories: the event sequences Polar emits
 /// for creation, cancel, uncancel, renewal, failed and recovered payments, trial conversion and
 /// revocation, each change with a later <c>modified_at</c> and every event with its own id.
 /// </summary>
@@ -79,8 +79,8 @@ internal sealed class SubscriptionHistory
     }
 
     /// <summary>
-    /// The user's current subscription as design.md defines it: entitled before other live ones, the
-    /// most recently created among equals; null when none is live.
+    /// The user's current subscription, as GET and the <c>kavach_users</c> columns show it: entitled (active, trialing)
+    /// before other live ones, the most recently created among equals; null when none is live.
     /// </summary>
     public static SubscriptionSnapshot? Current(IEnumerable<SubscriptionSnapshot> snapshots) =>
         snapshots.Where(s => s.IsLive)
@@ -243,7 +243,7 @@ internal sealed class SubscriptionHistory
 
     private string NewId()
     {
-        // UUID v4, as Polar validates (REFERENCE.md §7 gotcha 15), from the seeded generator.
+        // UUID v4, from the seeded generator: Polar refuses ids of any other version (pydantic's uuid_version error).
         Span<byte> b = stackalloc byte[16];
         _rng.NextBytes(b);
         b[6] = (byte)((b[6] & 0x0F) | 0x40);

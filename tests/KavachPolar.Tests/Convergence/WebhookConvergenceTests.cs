@@ -166,38 +166,18 @@ public sealed class WebhookConvergenceTests
         }
     }
 
-    private static async Task WaitForCallbacksAsync(SqlProbe db)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        long pending;
-        while ((pending = await CountWithRetryAsync(db, "SELECT count(*) FROM kavach_polar_callbacks")) > 0)
-        {
-            if (DateTime.UtcNow > deadline)
+    private static Task WaitForCallbacksAsync(SqlProbe db) =>
+        Wait.UntilAsync(
+            async () => await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0,
+            TimeSpan.FromSeconds(60),
+            "every callback runs within a minute of the last delivery",
+            interval: TimeSpan.FromMilliseconds(100),
+            describe: async () =>
             {
                 var rows = await db.QueryAsync("SELECT id, user_id, attempts, next_attempt_at_us, locked_until_us, lock_owner, last_error FROM kavach_polar_callbacks ORDER BY id LIMIT 5", Ct);
-                Assert.Fail($"{pending} callbacks still pending a minute after the last delivery, e.g. "
-                    + string.Join("; ", rows.Select(r => string.Join(", ", r.Select(kv => $"{kv.Key}={kv.Value}")))));
-            }
-
-            await Task.Delay(100, Ct);
-        }
-    }
-
-    private static async Task<long> CountWithRetryAsync(SqlProbe db, string sql)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await db.ScalarAsync<long>(sql, Ct);
-            }
-            catch (NpgsqlException) when (attempt < 50)
-            {
-                // The database may still be finishing its start-up.
-                await Task.Delay(100, Ct);
-            }
-        }
-    }
+                return $"{await db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct)} still pending, e.g. "
+                    + string.Join("; ", rows.Select(r => string.Join(", ", r.Select(kv => $"{kv.Key}={kv.Value}"))));
+            });
 
     private static async Task<List<string>> CompareSubscriptionsAsync(SqlProbe db, SubscriptionHistory history)
     {

@@ -8,54 +8,21 @@ using KavachPolar.Testing;
 namespace KavachPolar.Tests.Endpoints;
 
 /// <summary>Change plan, cancel, resume and the customer portal, against the emulator, on real PostgreSQL.</summary>
-public sealed class ManagementEndpointTests : IAsyncLifetime
+public sealed class ManagementEndpointTests : PolarAppTest
 {
-    private PostgresDatabase _db = null!;
-    private PolarEmulator _polar = null!;
-    private KavachTestApp _app = null!;
+    private string Pro => Polar.Products[0].Id;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private string Team => Polar.Products[1].Id;
 
-    private string Pro => _polar.Products[0].Id;
-
-    private string Team => _polar.Products[1].Id;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new PolarEmulatorOptions();
-        options.WebhookRetryDelays.Clear();
-        options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
-        _polar = await PolarEmulator.StartAsync(options, Ct);
-        _app = await StartAppAsync();
-        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _polar.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
-    private Task<KavachTestApp> StartAppAsync(IDictionary<string, string?>? settings = null)
-    {
-        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
-        {
-            all[k] = v;
-        }
-
-        return KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: all);
-    }
+    protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
 
     [Fact]
     public async Task Changing_plan_applies_polars_answer_at_once_and_the_later_webhook_is_no_second_change()
     {
-        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com");
-        var payment = await SubscribeAsync(_polar, client, Pro);
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count(c => c.UserId == "user-1") == 1);
-        var eventsBefore = _polar.Events.Count;
+        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count(c => c.UserId == "user-1") == 1);
+        var eventsBefore = Polar.Events.Count;
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct);
 
@@ -64,16 +31,16 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
         Assert.Equal(payment.SubscriptionId, (string?)answered["id"]);
         Assert.Equal(Team, (string?)answered["productId"]);
         Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
-        Assert.Equal(Team, await _db.ScalarAsync<string>("SELECT polar_product_id FROM kavach_users WHERE id = 'user-1'", Ct));
+        Assert.Equal(Team, await Db.ScalarAsync<string>("SELECT polar_product_id FROM kavach_users WHERE id = 'user-1'", Ct));
 
-        await _polar.WaitForDeliveriesAsync(Ct);
-        var updated = Assert.Single(_polar.Events.Skip(eventsBefore), e => e.Type == "subscription.updated");
+        await Polar.WaitForDeliveriesAsync(Ct);
+        var updated = Assert.Single(Polar.Events.Skip(eventsBefore), e => e.Type == "subscription.updated");
         // Whichever lands first, the API answer or Polar's webhook of the same change, the other is stale: one change.
-        Assert.Contains(await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{updated.EventId}'", Ct), new[] { "applied", "stale" });
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count(c => c.UserId == "user-1") >= 2);
-        await Wait.ForOutboxToDrainAsync(_db, Ct);
-        Assert.Equal(2, _app.Changes.Count(c => c.UserId == "user-1"));
-        var change = _app.Changes.Last(c => c.UserId == "user-1");
+        Assert.Contains(await Db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{updated.EventId}'", Ct), new[] { "applied", "stale" });
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count(c => c.UserId == "user-1") >= 2);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
+        Assert.Equal(2, App.Changes.Count(c => c.UserId == "user-1"));
+        var change = App.Changes.Last(c => c.UserId == "user-1");
         Assert.Equal(Pro, change.Previous!.ProductId);
         Assert.Equal(Team, change.Current!.ProductId);
         Assert.Equal("subscription.updated", change.EventType);
@@ -82,29 +49,29 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Changing_to_the_product_the_user_has_succeeds_without_asking_polar()
     {
-        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
-        await SubscribeAsync(_polar, client, Pro);
-        var eventsBefore = _polar.Events.Count;
+        using var client = App.ClientFor("user-2", "grace.hopper@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
+        var eventsBefore = Polar.Events.Count;
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Pro }, Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(Pro, (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["productId"]);
-        Assert.Equal(eventsBefore, _polar.Events.Count);
+        Assert.Equal(eventsBefore, Polar.Events.Count);
     }
 
     [Fact]
     public async Task A_next_period_change_keeps_the_product_until_polar_renews_the_subscription()
     {
-        using var client = _app.ClientFor("user-3", "katherine.j@gmail.com");
-        await SubscribeAsync(_polar, client, Pro);
+        using var client = App.ClientFor("user-3", "katherine.j@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team, proration = "next_period" }, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(Pro, (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["productId"]);
 
-        await _polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
     }
 
@@ -115,21 +82,21 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [InlineData("[1]", HttpStatusCode.BadRequest, "invalid_body")]
     public async Task A_bad_change_request_gets_a_clear_error_and_changes_nothing(string body, HttpStatusCode status, string code)
     {
-        using var client = _app.ClientFor("user-4", "hedy.l@gmail.com");
-        await SubscribeAsync(_polar, client, Pro);
-        var eventsBefore = _polar.Events.Count;
+        using var client = App.ClientFor("user-4", "hedy.l@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
+        var eventsBefore = Polar.Events.Count;
 
         var response = await client.PostAsync("api/kavach/auth/polar/subscription/change", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Ct);
 
         await CheckoutEndpointTests.AssertProblemAsync(response, status, code);
-        Assert.Equal(eventsBefore, _polar.Events.Count);
+        Assert.Equal(eventsBefore, Polar.Events.Count);
         Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
     }
 
     [Fact]
     public async Task Without_a_live_subscription_change_cancel_and_resume_get_409_no_subscription()
     {
-        using var client = _app.ClientFor("user-5", "barbara.l@gmail.com");
+        using var client = App.ClientFor("user-5", "barbara.l@gmail.com");
         foreach (var route in new[] { "subscription/change", "subscription/cancel", "subscription/resume" })
         {
             var response = await client.PostAsJsonAsync("api/kavach/auth/polar/" + route, new { productId = Team }, Ct);
@@ -140,11 +107,11 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task A_change_to_an_unknown_product_is_a_bad_request_even_without_a_subscription()
     {
-        using var client = _app.ClientFor("user-5b", "lynn.c@gmail.com");
+        using var client = App.ClientFor("user-5b", "lynn.c@gmail.com");
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "not-a-product" }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "unknown_product");
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var result = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ChangePlanAsync("user-5b", "not-a-product", cancellationToken: Ct);
         Assert.Equal(KavachPolarErrorCodes.UnknownProduct, result.ErrorCode);
     }
@@ -152,15 +119,15 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Cancel_and_resume_round_trip_and_repeating_either_asks_polar_nothing()
     {
-        using var client = _app.ClientFor("user-6", "frances.a@gmail.com");
-        await SubscribeAsync(_polar, client, Pro);
+        using var client = App.ClientFor("user-6", "frances.a@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
 
         var canceled = await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
         Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
         Assert.True((bool)(await canceled.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
-        var eventsAfterCancel = _polar.Events.Count;
+        var eventsAfterCancel = Polar.Events.Count;
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
-        Assert.Equal(eventsAfterCancel, _polar.Events.Count);
+        Assert.Equal(eventsAfterCancel, Polar.Events.Count);
 
         // Polar refuses to change the product of a subscription scheduled to cancel.
         await CheckoutEndpointTests.AssertProblemAsync(await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct), HttpStatusCode.BadRequest, "polar_rejected");
@@ -168,42 +135,42 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
         var resumed = await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct);
         Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
         Assert.False((bool)(await resumed.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
-        var eventsAfterResume = _polar.Events.Count;
+        var eventsAfterResume = Polar.Events.Count;
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct)).StatusCode);
-        Assert.Equal(eventsAfterResume, _polar.Events.Count);
+        Assert.Equal(eventsAfterResume, Polar.Events.Count);
         Assert.Equal("active", (string?)(await SubscriptionAsync(client))!["status"]);
     }
 
     [Fact]
     public async Task The_portal_route_returns_polars_portal_url_for_the_users_own_customer()
     {
-        using var client = _app.ClientFor("user-7", "radia.p@gmail.com");
-        var payment = await SubscribeAsync(_polar, client, Pro);
+        using var client = App.ClientFor("user-7", "radia.p@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
 
         var response = await client.PostAsync("api/kavach/auth/polar/portal", null, Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var url = new Uri((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["url"]!);
-        Assert.StartsWith(_polar.BaseUrl.AbsoluteUri, url.AbsoluteUri, StringComparison.Ordinal);
+        Assert.StartsWith(Polar.BaseUrl.AbsoluteUri, url.AbsoluteUri, StringComparison.Ordinal);
         using var browser = new HttpClient();
         var page = await browser.GetStringAsync(url, Ct);
-        Assert.Contains(_polar.Customers.Single(c => c.Id == payment.CustomerId).Email, page, StringComparison.Ordinal);
-        Assert.Contains(_polar.Products[0].Name, page, StringComparison.Ordinal);
+        Assert.Contains(Polar.Customers.Single(c => c.Id == payment.CustomerId).Email, page, StringComparison.Ordinal);
+        Assert.Contains(Polar.Products[0].Name, page, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_portal_route_binds_a_customer_found_by_the_users_external_id_and_opens_its_portal()
     {
         // A user row with no customer yet, and a customer made in Polar's dashboard with the user's id as external id.
-        Assert.Equal("user-portal", await _db.ScalarAsync<string>(
+        Assert.Equal("user-portal", await Db.ScalarAsync<string>(
             "INSERT INTO kavach_users (id, email, polar_cancel_at_period_end, created_at, updated_at) VALUES ('user-portal', 'grace.h@gmail.com', false, now(), now()) RETURNING id", Ct));
-        var customer = _polar.CreateCustomer("grace.hopper@gmail.com", externalId: "user-portal");
-        using var client = _app.ClientFor("user-portal", "grace.h@gmail.com");
+        var customer = Polar.CreateCustomer("grace.hopper@gmail.com", externalId: "user-portal");
+        using var client = App.ClientFor("user-portal", "grace.h@gmail.com");
 
         var response = await client.PostAsync("api/kavach/auth/polar/portal", null, Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(customer.Id, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-portal'", Ct));
+        Assert.Equal(customer.Id, await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'user-portal'", Ct));
         var url = new Uri((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["url"]!);
         using var browser = new HttpClient();
         Assert.Contains("grace.hopper@gmail.com", await browser.GetStringAsync(url, Ct), StringComparison.Ordinal);
@@ -212,14 +179,14 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task The_portal_route_gives_409_no_customer_to_a_user_who_never_bought()
     {
-        using var client = _app.ClientFor("user-8", "john.b@gmail.com");
+        using var client = App.ClientFor("user-8", "john.b@gmail.com");
         await CheckoutEndpointTests.AssertProblemAsync(await client.PostAsync("api/kavach/auth/polar/portal", null, Ct), HttpStatusCode.Conflict, "no_customer");
     }
 
     [Fact]
     public async Task Management_routes_follow_the_checkout_rules_for_anonymous_cross_site_and_bursts()
     {
-        await using var app = await StartAppAsync(new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
         foreach (var route in new[] { "subscription/change", "subscription/cancel", "subscription/resume", "portal" })
         {
             await CheckoutEndpointTests.AssertProblemAsync(await app.Client.PostAsync("api/kavach/auth/polar/" + route, null, Ct), HttpStatusCode.Unauthorized, "unauthenticated");
@@ -240,9 +207,9 @@ public sealed class ManagementEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Polar_rate_limiting_a_plan_change_is_answered_503_with_its_retry_after()
     {
-        using var client = _app.ClientFor("user-11", "niklaus.w@gmail.com");
-        await SubscribeAsync(_polar, client, Pro);
-        _polar.InjectFault(HttpMethod.Patch, "/v1/subscriptions/", 429, retryAfter: TimeSpan.FromSeconds(42));
+        using var client = App.ClientFor("user-11", "niklaus.w@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
+        Polar.InjectFault(HttpMethod.Patch, "/v1/subscriptions/", 429, retryAfter: TimeSpan.FromSeconds(42));
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct);
 

@@ -11,33 +11,16 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Endpoints;
 
-public sealed class WebhookEndpointTests : IAsyncLifetime
+public sealed class WebhookEndpointTests : AppTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-    private PostgresDatabase _db = null!;
-    private KavachTestApp _app = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _app = await KavachTestApp.StartAsync(_db.ConnectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task Subscription_created_makes_the_user_active_in_the_api_and_in_kavach_users()
     {
-        var response = await _app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
-        using var user = _app.ClientFor(ExampleExternalId);
+        using var user = App.ClientFor(ExampleExternalId);
         var json = await user.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
         var sub = json!["subscription"]!.AsObject();
         Assert.Equal(["id", "status", "productId", "currentPeriodEnd", "cancelAtPeriodEnd"], sub.Select(p => p.Key));
@@ -47,7 +30,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Equal("2026-11-01T09:16:48.730915+00:00", (string?)sub["currentPeriodEnd"]);
         Assert.False((bool)sub["cancelAtPeriodEnd"]!);
 
-        var rows = await _db.QueryAsync("SELECT id, email, name, polar_customer_id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end FROM kavach_users", Ct);
+        var rows = await Db.QueryAsync("SELECT id, email, name, polar_customer_id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end FROM kavach_users", Ct);
         var row = Assert.Single(rows);
         Assert.Equal(ExampleExternalId, row["id"]);
         Assert.Equal("jane.doe@gmail.com", row["email"]);
@@ -77,7 +60,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     public async Task Each_example_subscription_event_is_applied_as_a_snapshot(string file, string? expectedStatus, bool cancelAtPeriodEnd)
     {
         var payload = Example(file);
-        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(payload), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
 
@@ -85,9 +68,9 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         if (expectedStatus is null)
         {
             Assert.Null(sub);
-            var status = await _db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct);
+            var status = await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct);
             Assert.Equal("canceled", status);
-            Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE polar_subscription_id IS NOT NULL OR polar_product_id IS NOT NULL OR polar_current_period_end IS NOT NULL OR polar_cancel_at_period_end", Ct));
+            Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE polar_subscription_id IS NOT NULL OR polar_product_id IS NOT NULL OR polar_current_period_end IS NOT NULL OR polar_cancel_at_period_end", Ct));
         }
         else
         {
@@ -106,20 +89,20 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         var outcomes = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            var response = await _app.PostWebhookAsync(body, id, ct: Ct);
+            var response = await App.PostWebhookAsync(body, id, ct: Ct);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             outcomes.Add((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!);
         }
 
         Assert.Equal(["applied", "duplicate", "duplicate"], outcomes);
-        await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty);
-        await Wait.ForOutboxToDrainAsync(_db, Ct); // a second callback would have been queued beside the first
-        var change = Assert.Single(_app.Changes);
+        await KavachTestApp.EventuallyAsync(() => !App.Changes.IsEmpty);
+        await Wait.ForOutboxToDrainAsync(Db, Ct); // a second callback would have been queued beside the first
+        var change = Assert.Single(App.Changes);
         Assert.Equal(id, change.EventId);
         Assert.Equal("subscription.created", change.EventType);
         Assert.Null(change.Previous);
         Assert.Equal("active", change.Current!.Status);
-        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
     }
 
     [Fact]
@@ -127,7 +110,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     {
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
-        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => _app.PostWebhookAsync(body, id, ct: Ct)));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => App.PostWebhookAsync(body, id, ct: Ct)));
         var outcomes = new List<string>();
         foreach (var r in responses)
         {
@@ -162,7 +145,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         Assert.Equal("applied", await PostOutcomeAsync(revoked));
         Assert.Equal("stale", await PostOutcomeAsync(active));
         Assert.Null(await SubscriptionOfAsync(ExampleExternalId));
-        Assert.Equal("canceled", await _db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
+        Assert.Equal("canceled", await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
     }
 
     [Fact]
@@ -183,13 +166,13 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         const string newId = "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e";
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", oldId, createdAt: T0)));
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", newId, createdAt: T0.AddDays(40))));
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 2);
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 2);
 
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.revoked", oldId, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(41))));
 
         Assert.Equal(newId, (string?)(await SubscriptionOfAsync(ExampleExternalId))!["id"]);
-        await Wait.ForOutboxToDrainAsync(_db, Ct);
-        Assert.Equal(2, _app.Changes.Count); // the revoke of a subscription that was not current is no change
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
+        Assert.Equal(2, App.Changes.Count); // the revoke of a subscription that was not current is no change
     }
 
     [Fact]
@@ -205,7 +188,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         var sub = await SubscriptionOfAsync(ExampleExternalId);
         Assert.Equal(pastDue, (string?)sub!["id"]);
         Assert.Equal("past_due", (string?)sub["status"]);
-        Assert.Equal(2L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id = '{ExampleExternalId}'", Ct));
+        Assert.Equal(2L, await Db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id = '{ExampleExternalId}'", Ct));
     }
 
     [Fact]
@@ -226,7 +209,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         // metadata sweep up every other subscription of a customer Polar had reused by email.
         await PostOutcomeAsync(Subscription("subscription.created", "9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", externalId: null, metadataUserId: "dave"));
         Assert.Equal("9c0d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f", (string?)(await SubscriptionOfAsync("dave"))!["id"]);
-        Assert.Null(await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'dave'", Ct));
+        Assert.Null(await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'dave'", Ct));
     }
 
     [Fact]
@@ -235,13 +218,13 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         // Changed with the attribution fix: the orphan used to be swept up by erin, although nothing says it is hers.
         const string orphan = "0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a";
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", orphan, externalId: null)));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(1L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
 
         await PostOutcomeAsync(Subscription("subscription.created", "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", externalId: null, metadataUserId: "erin", status: "past_due", createdAt: T0.AddDays(1)));
         var sub = await SubscriptionOfAsync("erin");
         Assert.Equal("1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5b", (string?)sub!["id"]);
-        Assert.Equal(1L, await _db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{orphan}' AND user_id IS NULL", Ct));
     }
 
     [Fact]
@@ -253,8 +236,8 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         // Polar now reports the customer's external id as erin (set in the dashboard, or by checkout): a trusted binding.
         await PostOutcomeAsync(Subscription("subscription.created", "1e2f3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5c", externalId: "erin", status: "past_due", createdAt: T0.AddDays(1)));
         Assert.Equal(orphan, (string?)(await SubscriptionOfAsync("erin"))!["id"]); // entitled beats past_due
-        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'erin'", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id IS NULL", Ct));
+        Assert.Equal(ExampleCustomerId, await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'erin'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions WHERE user_id IS NULL", Ct));
     }
 
     [Fact]
@@ -264,18 +247,18 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         const string victims = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d";
         const string strangers = "3b4c5d6e-7f8a-4b9c-8d0e-2f3a4b5c6d7e";
         await PostOutcomeAsync(Subscription("subscription.created", victims, externalId: "victim", metadataUserId: "victim", productId: "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c", createdAt: T0));
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 1);
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 1);
 
         // The stranger's checkout (metadata = stranger) was confirmed on the victim's customer, found by email.
         Assert.Equal("applied", await PostOutcomeAsync(Subscription("subscription.created", strangers, externalId: "victim", metadataUserId: "stranger", productId: ExampleProductId, createdAt: T0.AddDays(2))));
 
         Assert.Equal(victims, (string?)(await SubscriptionOfAsync("victim"))!["id"]);
         Assert.Equal(strangers, (string?)(await SubscriptionOfAsync("stranger"))!["id"]);
-        Assert.Equal(ExampleCustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'victim'", Ct));
-        Assert.Null(await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'stranger'", Ct));
-        Assert.Contains(_app.Logs.Lines, l => l.Contains("[2006]", StringComparison.Ordinal) && l.Contains(strangers, StringComparison.Ordinal));
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 2);
-        Assert.DoesNotContain(_app.Changes, c => c.UserId == "victim" && c.Current?.Id == strangers);
+        Assert.Equal(ExampleCustomerId, await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'victim'", Ct));
+        Assert.Null(await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_users WHERE id = 'stranger'", Ct));
+        Assert.Contains(App.Logs.Lines, l => l.Contains("[2006]", StringComparison.Ordinal) && l.Contains(strangers, StringComparison.Ordinal));
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 2);
+        Assert.DoesNotContain(App.Changes, c => c.UserId == "victim" && c.Current?.Id == strangers);
     }
 
     [Fact]
@@ -287,35 +270,35 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         var hopeless = (Id: Guid.NewGuid().ToString(), Body: JsonNode.Parse("""{"type":"subscription.created","timestamp":"2026-10-01T09:16:48Z","data":{"id":""}}""")!);
         foreach (var (id, body) in new[] { redelivered, replayed, hopeless })
         {
-            await _db.ScalarAsync<int>(
+            await Db.ScalarAsync<int>(
                 $"INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error) VALUES ('{id}', 'subscription.created', 'unprocessable', now(), $p${body.ToJsonString()}$p$, 'an older parser') RETURNING 1",
                 Ct);
         }
 
-        var response = await _app.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
         Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
         Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", (string?)(await SubscriptionOfAsync("replay-1"))!["id"]);
         Assert.Equal("duplicate", await PostOutcomeAsync(redelivered.Body, redelivered.Id));
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var summary = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReplayUnprocessableAsync(Ct);
 
         Assert.Equal(1, summary.Replayed);
         Assert.Equal(1, summary.StillUnprocessable);
         Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c92", (string?)(await SubscriptionOfAsync("replay-2"))!["id"]);
-        Assert.Equal("applied", await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
-        Assert.Null(await _db.ScalarAsync<string>($"SELECT payload FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
-        Assert.Equal("unprocessable", await _db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{hopeless.Id}'", Ct));
+        Assert.Equal("applied", await Db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
+        Assert.Null(await Db.ScalarAsync<string>($"SELECT payload FROM kavach_polar_webhook_events WHERE id = '{replayed.Id}'", Ct));
+        Assert.Equal("unprocessable", await Db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{hopeless.Id}'", Ct));
     }
 
     [Fact]
     public async Task Unknown_event_types_are_acknowledged_and_ignored()
     {
         var body = Encoding.UTF8.GetBytes("""{"type":"member.created","timestamp":"2026-10-01T09:16:48.801224Z","api_version":"2026-10","data":{"id":"x"}}""");
-        var response = await _app.PostWebhookAsync(body, ct: Ct);
+        var response = await App.PostWebhookAsync(body, ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("ignored", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
     }
 
     [Fact]
@@ -323,25 +306,25 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     {
         foreach (var file in new[] { "checkout.created.json", "checkout.updated.json", "order.paid.json", "customer.state_changed.json", "customer.state_changed.after_revoke.json" })
         {
-            var response = await _app.PostWebhookAsync(Compact(Example(file)), ct: Ct);
+            var response = await App.PostWebhookAsync(Compact(Example(file)), ct: Ct);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(5L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'ignored'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(5L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'ignored'", Ct));
     }
 
     [Fact]
     public async Task A_signed_body_that_is_not_json_is_acknowledged_and_kept_raw()
     {
         var body = Encoding.UTF8.GetBytes("{\"type\":\"subscription.created\",\"data\":{oops");
-        var response = await _app.PostWebhookAsync(body, "a1b2c3d4-0000-4000-8000-000000000001", ct: Ct);
+        var response = await App.PostWebhookAsync(body, "a1b2c3d4-0000-4000-8000-000000000001", ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var row = Assert.Single(await _db.QueryAsync("SELECT outcome, payload, error FROM kavach_polar_webhook_events", Ct));
+        var row = Assert.Single(await Db.QueryAsync("SELECT outcome, payload, error FROM kavach_polar_webhook_events", Ct));
         Assert.Equal("unprocessable", row["outcome"]);
         Assert.Equal(Encoding.UTF8.GetString(body), row["payload"]);
-        Assert.Contains(_app.Logs.Lines, l => l.Contains("[2002]", StringComparison.Ordinal));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Contains(App.Logs.Lines, l => l.Contains("[2002]", StringComparison.Ordinal));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
     }
 
     [Fact]
@@ -349,10 +332,10 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     {
         var payload = Example("subscription.created.json");
         payload["data"]!["status"] = 42;
-        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(payload), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("unprocessable", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
     }
 
     public static TheoryData<string> RefusedDeliveries() => new()
@@ -366,14 +349,14 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     public async Task Refused_deliveries_get_a_4xx_and_write_nothing(string kind)
     {
         var body = Compact(Example("subscription.created.json"));
-        var signer = _app.Signer;
+        var signer = App.Signer;
         var request = kind switch
         {
-            "wrong secret" => new Testing.Webhooks.PolarWebhookSigner("whsec_some_other_secret").CreateRequest(_app.WebhookUrl, body),
-            "stale timestamp" => signer.CreateRequest(_app.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(-6)),
-            "future timestamp" => signer.CreateRequest(_app.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(6)),
-            "oversized body" => signer.CreateRequest(_app.WebhookUrl, new byte[256 * 1024 + 1]),
-            _ => signer.CreateRequest(_app.WebhookUrl, body),
+            "wrong secret" => new Testing.Webhooks.PolarWebhookSigner("whsec_some_other_secret").CreateRequest(App.WebhookUrl, body),
+            "stale timestamp" => signer.CreateRequest(App.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(-6)),
+            "future timestamp" => signer.CreateRequest(App.WebhookUrl, body, timestamp: DateTimeOffset.UtcNow.AddMinutes(6)),
+            "oversized body" => signer.CreateRequest(App.WebhookUrl, new byte[256 * 1024 + 1]),
+            _ => signer.CreateRequest(App.WebhookUrl, body),
         };
         switch (kind)
         {
@@ -400,7 +383,7 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
                 break;
         }
 
-        var response = await _app.Client.SendAsync(request, Ct);
+        var response = await App.Client.SendAsync(request, Ct);
 
         var expected = kind switch
         {
@@ -416,12 +399,12 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Events_of_another_organization_are_ignored_when_an_organization_is_configured()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
         var other = Subscription("subscription.created", "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c", organizationId: "3a4b5c6d-7e8f-4a9b-8c0d-2e3f4a5b6c7d");
         var response = await app.PostWebhookAsync(Compact(other), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("other_organization", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
 
         var ours = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal("applied", (string?)(await ours.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
@@ -431,17 +414,17 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     public async Task A_callback_that_throws_is_retried_with_the_same_change_until_it_succeeds()
     {
         var attempts = 0;
-        _app.FailCallback = _ => Interlocked.Increment(ref attempts) <= 2;
+        App.FailCallback = _ => Interlocked.Increment(ref attempts) <= 2;
         var id = Guid.NewGuid().ToString();
-        await _app.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct);
+        await App.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct);
 
-        await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty, TimeSpan.FromSeconds(20));
-        var change = Assert.Single(_app.Changes);
+        await KavachTestApp.EventuallyAsync(() => !App.Changes.IsEmpty, TimeSpan.FromSeconds(20));
+        var change = Assert.Single(App.Changes);
         Assert.Equal(id, change.EventId);
         Assert.Equal(3, attempts);
         await KavachTestApp.EventuallyAsync(() => true);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
-        Assert.Contains(_app.Logs.Lines, l => l.Contains("[3001]", StringComparison.Ordinal));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
+        Assert.Contains(App.Logs.Lines, l => l.Contains("[3001]", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -452,8 +435,8 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
         await PostOutcomeAsync(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
         await PostOutcomeAsync(Subscription("subscription.revoked", id, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(2)));
 
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Count == 3);
-        var changes = _app.Changes.ToArray();
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 3);
+        var changes = App.Changes.ToArray();
         Assert.Equal(["subscription.created", "subscription.canceled", "subscription.revoked"], changes.Select(c => c.EventType));
         Assert.Null(changes[0].Previous);
         Assert.True(changes[1].Current!.CancelAtPeriodEnd);
@@ -465,20 +448,20 @@ public sealed class WebhookEndpointTests : IAsyncLifetime
     {
         foreach (var table in new[] { "kavach_users", "kavach_polar_subscriptions", "kavach_polar_webhook_events", "kavach_polar_callbacks" })
         {
-            Assert.Equal(0L, await _db.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
+            Assert.Equal(0L, await Db.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
         }
     }
 
     private async Task<string> PostOutcomeAsync(JsonObject payload, string? webhookId = null)
     {
-        var response = await _app.PostWebhookAsync(Compact(payload), webhookId, ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(payload), webhookId, ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]!;
     }
 
     private async Task<JsonObject?> SubscriptionOfAsync(string userId)
     {
-        using var client = _app.ClientFor(userId);
+        using var client = App.ClientFor(userId);
         var json = await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
         Assert.True(json!.ContainsKey("subscription"));
         return json["subscription"]?.AsObject();

@@ -12,24 +12,14 @@ namespace KavachPolar.Tests.Hostile;
 /// The hostile-input corpus: anything posted to the public webhook URL gets a 4xx or a harmless 2xx,
 /// never a 5xx, and nothing changes the users' state.
 /// </summary>
-public sealed class HostileWebhookTests : IAsyncLifetime
+public sealed class HostileWebhookTests : AppTest
 {
-    private PostgresDatabase _db = null!;
-    private KavachTestApp _app = null!;
+    protected override Task<KavachTestApp> StartAppAsync() =>
+        KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _db.DisposeAsync();
-    }
+    /// <summary>The <c>webhook-*</c> headers of a signed request, as raw header lines.</summary>
+    private static string SignatureLines(HttpRequestMessage request) =>
+        string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
 
     private static string Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
@@ -72,7 +62,7 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     public async Task Bad_headers_get_a_4xx_and_change_nothing(string name, string? id, string? timestamp, string? signature, int expected)
     {
         _ = name;
-        var request = new HttpRequestMessage(HttpMethod.Post, _app.WebhookUrl) { Content = new ByteArrayContent(Compact(Example("subscription.created.json"))) };
+        var request = new HttpRequestMessage(HttpMethod.Post, App.WebhookUrl) { Content = new ByteArrayContent(Compact(Example("subscription.created.json"))) };
         if (id is not null)
         {
             request.Headers.TryAddWithoutValidation("webhook-id", id);
@@ -88,7 +78,7 @@ public sealed class HostileWebhookTests : IAsyncLifetime
             request.Headers.TryAddWithoutValidation("webhook-signature", signature);
         }
 
-        var response = await _app.Client.SendAsync(request, Ct);
+        var response = await App.Client.SendAsync(request, Ct);
         Assert.Equal(expected, (int)response.StatusCode);
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -100,11 +90,10 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     public async Task Repeated_header_lines_get_400(string header)
     {
         var body = Compact(Example("subscription.created.json"));
-        var request = _app.Signer.CreateRequest(_app.WebhookUrl, body);
-        var lines = request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n").ToList();
-        lines.Add($"{header}: {request.Headers.GetValues(header).First()}\n");
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {_app.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nConnection: close\n" + string.Concat(lines);
-        Assert.Equal(400, await RawHttp.SendAsync(_app.BaseUrl, head, body));
+        var request = App.Signer.CreateRequest(App.WebhookUrl, body);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nConnection: close\n"
+                   + SignatureLines(request) + $"{header}: {request.Headers.GetValues(header).First()}\n";
+        Assert.Equal(400, await RawHttp.SendAsync(App.BaseUrl, head, body));
         await AssertNoStateAsync(expectedEvents: 0);
     }
 
@@ -114,8 +103,8 @@ public sealed class HostileWebhookTests : IAsyncLifetime
         var body = Compact(Example("subscription.created.json"));
         var ts = Now;
         var id = "abc\u0001def";
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {_app.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nwebhook-id: {id}\nwebhook-timestamp: {ts}\nwebhook-signature: {_app.Signer.Sign(id, long.Parse(ts, CultureInfo.InvariantCulture), body)}\nConnection: close\n";
-        var status = await RawHttp.SendAsync(_app.BaseUrl, head, body);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\nwebhook-id: {id}\nwebhook-timestamp: {ts}\nwebhook-signature: {App.Signer.Sign(id, long.Parse(ts, CultureInfo.InvariantCulture), body)}\nConnection: close\n";
+        var status = await RawHttp.SendAsync(App.BaseUrl, head, body);
         Assert.True(status is 400, $"got {status}");
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -124,10 +113,10 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     public async Task A_truncated_body_that_promised_more_gets_400_not_a_hang()
     {
         var body = Compact(Example("subscription.created.json"));
-        var request = _app.Signer.CreateRequest(_app.WebhookUrl, body);
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {_app.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\n"
-                   + string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
-        var status = await RawHttp.SendAsync(_app.BaseUrl, head, body[..(body.Length / 2)], halfClose: true);
+        var request = App.Signer.CreateRequest(App.WebhookUrl, body);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length}\n"
+                   + SignatureLines(request);
+        var status = await RawHttp.SendAsync(App.BaseUrl, head, body[..(body.Length / 2)], halfClose: true);
         Assert.True(status is null or 400, $"got {status}");
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -136,10 +125,10 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     public async Task A_content_length_shorter_than_the_body_fails_the_signature()
     {
         var body = Compact(Example("subscription.created.json"));
-        var request = _app.Signer.CreateRequest(_app.WebhookUrl, body);
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {_app.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length - 10}\n"
-                   + string.Concat(request.Headers.Where(h => h.Key.StartsWith("webhook-", StringComparison.Ordinal)).Select(h => $"{h.Key}: {h.Value.First()}\n"));
-        var status = await RawHttp.SendAsync(_app.BaseUrl, head, body);
+        var request = App.Signer.CreateRequest(App.WebhookUrl, body);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: {body.Length - 10}\n"
+                   + SignatureLines(request);
+        var status = await RawHttp.SendAsync(App.BaseUrl, head, body);
         Assert.True(status is 400 or 403, $"got {status}");
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -148,8 +137,8 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     public async Task A_lying_small_content_length_on_an_oversized_body_is_still_bounded()
     {
         var body = new byte[400 * 1024];
-        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {_app.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: 300000\nwebhook-id: x\nwebhook-timestamp: {Now}\nwebhook-signature: v1,AAAA\n";
-        var status = await RawHttp.SendAsync(_app.BaseUrl, head, body);
+        var head = $"POST /api/kavach/auth/polar/webhook HTTP/1.1\nHost: {App.BaseUrl.Authority}\nContent-Type: application/json\nContent-Length: 300000\nwebhook-id: x\nwebhook-timestamp: {Now}\nwebhook-signature: v1,AAAA\n";
+        var status = await RawHttp.SendAsync(App.BaseUrl, head, body);
         Assert.Equal(413, status);
         await AssertNoStateAsync(expectedEvents: 0);
     }
@@ -157,10 +146,10 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     [Fact]
     public async Task A_valid_chunked_delivery_is_accepted()
     {
-        var request = _app.Signer.CreateRequest(_app.WebhookUrl, Compact(Example("subscription.created.json")));
+        var request = App.Signer.CreateRequest(App.WebhookUrl, Compact(Example("subscription.created.json")));
         request.Content = new StreamContent(new MemoryStream(await request.Content!.ReadAsByteArrayAsync(Ct)));
         request.Headers.TransferEncodingChunked = true;
-        Assert.Equal(HttpStatusCode.Accepted, (await _app.Client.SendAsync(request, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await App.Client.SendAsync(request, Ct)).StatusCode);
     }
 
     /// <summary>Validly signed bodies that cannot be processed: acknowledged, kept raw, no user state.</summary>
@@ -186,10 +175,10 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     {
         _ = name;
         var body = name == "invalid utf-8" ? [0xC3, 0x28, 0xFF, 0xFE] : Encoding.UTF8.GetBytes(text);
-        var response = await _app.PostWebhookAsync(body, ct: Ct);
+        var response = await App.PostWebhookAsync(body, ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await AssertNoStateAsync(expectedEvents: 1);
-        Assert.Equal("unprocessable", await _db.ScalarAsync<string>("SELECT outcome FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal("unprocessable", await Db.ScalarAsync<string>("SELECT outcome FROM kavach_polar_webhook_events", Ct));
     }
 
     [Theory]
@@ -213,7 +202,7 @@ public sealed class HostileWebhookTests : IAsyncLifetime
             payload["data"]![field] = node;
         }
 
-        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(payload), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         await AssertNoStateAsync(expectedEvents: 1);
     }
@@ -227,9 +216,9 @@ public sealed class HostileWebhookTests : IAsyncLifetime
         // valid text and the database driver refuses to encode it.
         var type = new string('a', before) + "😀" + new string('b', 300);
         var body = Encoding.UTF8.GetBytes("{\"type\":\"" + type + "\",\"timestamp\":\"2026-10-01T09:16:48.801224Z\",\"data\":{}}");
-        Assert.Equal(HttpStatusCode.Accepted, (await _app.PostWebhookAsync(body, ct: Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await App.PostWebhookAsync(body, ct: Ct)).StatusCode);
 
-        var recorded = await _db.ScalarAsync<string>("SELECT event_type FROM kavach_polar_webhook_events", Ct);
+        var recorded = await Db.ScalarAsync<string>("SELECT event_type FROM kavach_polar_webhook_events", Ct);
         Assert.Equal(before == 127 ? new string('a', 127) : new string('a', 128), recorded);
         await AssertNoStateAsync(expectedEvents: 1);
     }
@@ -239,20 +228,20 @@ public sealed class HostileWebhookTests : IAsyncLifetime
     {
         var payload = Example("subscription.created.json");
         payload["data"]!["customer"]!["name"] = new string('J', 255) + "\U0001F600" + "ane";
-        var response = await _app.PostWebhookAsync(Compact(payload), ct: Ct);
+        var response = await App.PostWebhookAsync(Compact(payload), ct: Ct);
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
-        Assert.Equal(new string('J', 255), await _db.ScalarAsync<string>("SELECT name FROM kavach_users WHERE id = 'usr_1337'", Ct));
+        Assert.Equal(new string('J', 255), await Db.ScalarAsync<string>("SELECT name FROM kavach_users WHERE id = 'usr_1337'", Ct));
     }
 
     [Fact]
     public async Task Unknown_events_and_other_organizations_are_harmless()
     {
-        var unknown = await _app.PostWebhookAsync(Encoding.UTF8.GetBytes("""{"type":"future.event","timestamp":"2026-10-01T09:16:48.801224Z","data":{}}"""), ct: Ct);
+        var unknown = await App.PostWebhookAsync(Encoding.UTF8.GetBytes("""{"type":"future.event","timestamp":"2026-10-01T09:16:48.801224Z","data":{}}"""), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, unknown.StatusCode);
         var other = Subscription("subscription.created", "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", organizationId: "00000000-0000-4000-8000-000000000000");
-        var foreign = await _app.PostWebhookAsync(Compact(other), ct: Ct);
+        var foreign = await App.PostWebhookAsync(Compact(other), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, foreign.StatusCode);
         await AssertNoStateAsync(expectedEvents: 2);
     }
@@ -269,8 +258,8 @@ public sealed class HostileWebhookTests : IAsyncLifetime
             var body = new byte[random.Next(0, 2048)];
             random.NextBytes(body);
             var request = random.Next(3) == 0
-                ? _app.Signer.CreateRequest(_app.WebhookUrl, body)
-                : new HttpRequestMessage(HttpMethod.Post, _app.WebhookUrl) { Content = new ByteArrayContent(body) };
+                ? App.Signer.CreateRequest(App.WebhookUrl, body)
+                : new HttpRequestMessage(HttpMethod.Post, App.WebhookUrl) { Content = new ByteArrayContent(body) };
             if (random.Next(2) == 0)
             {
                 request.Headers.TryAddWithoutValidation("webhook-id", Convert.ToBase64String(body.AsSpan(0, Math.Min(body.Length, 12))));
@@ -278,19 +267,19 @@ public sealed class HostileWebhookTests : IAsyncLifetime
                 request.Headers.TryAddWithoutValidation("webhook-signature", "v1," + Convert.ToBase64String(body.AsSpan(0, Math.Min(body.Length, 32))));
             }
 
-            statuses.Add((int)(await _app.Client.SendAsync(request, Ct)).StatusCode);
+            statuses.Add((int)(await App.Client.SendAsync(request, Ct)).StatusCode);
         }
 
         Assert.DoesNotContain(statuses, s => s >= 500);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
     }
 
     private async Task AssertNoStateAsync(int expectedEvents)
     {
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
-        Assert.Equal(expectedEvents, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
+        Assert.Equal(expectedEvents, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
     }
 }

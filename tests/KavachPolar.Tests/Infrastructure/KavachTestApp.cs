@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Net.Http.Headers;
 using KavachPolar.Storage;
+using KavachPolar.Testing;
 using KavachPolar.Testing.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
@@ -166,6 +167,26 @@ public sealed class KavachTestApp : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new KavachTestApp(app, new Uri(address + "/"), logs, secret, changes, failCallback);
+    }
+
+    /// <summary>
+    /// A host app pointed at <paramref name="polar"/> with its access token; <paramref name="settings"/> add to that or
+    /// override it.
+    /// </summary>
+    public static Task<KavachTestApp> StartAsync(
+        string connectionString,
+        PolarEmulator polar,
+        IDictionary<string, string?>? settings = null,
+        bool createSchema = true,
+        Action<WebApplication>? pipeline = null)
+    {
+        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        {
+            all[k] = v;
+        }
+
+        return StartAsync(connectionString, polar.BaseUrl, settings: all, createSchema: createSchema, pipeline: pipeline);
     }
 
     /// <summary>An API client signed in as <paramref name="userId"/> through the Authorization header.</summary>

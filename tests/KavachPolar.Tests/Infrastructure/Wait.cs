@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 
 namespace KavachPolar.Tests.Infrastructure;
@@ -5,10 +6,20 @@ namespace KavachPolar.Tests.Infrastructure;
 /// <summary>Polls an asynchronous condition, e.g. a query against a database that may still be starting.</summary>
 public static class Wait
 {
-    /// <summary>Waits until <paramref name="condition"/> holds; fails after <paramref name="timeout"/> (default 30 s).</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? because = null)
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, checking it every <paramref name="interval"/> (default 50 ms); fails
+    /// when a check finds it false after <paramref name="timeout"/> (default 30 s) has passed. <paramref name="describe"/>,
+    /// when given, tells the failure message what state kept the condition from holding.
+    /// </summary>
+    public static async Task UntilAsync(
+        Func<Task<bool>> condition,
+        TimeSpan? timeout = null,
+        string? because = null,
+        TimeSpan? interval = null,
+        Func<Task<string>>? describe = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        var clock = Stopwatch.StartNew();
         while (true)
         {
             try
@@ -23,12 +34,13 @@ public static class Wait
                 // The database is not answering yet: keep polling until the deadline.
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (clock.Elapsed > limit)
             {
-                Assert.Fail("Condition not met in time" + (because is null ? "" : ": " + because));
+                var state = describe is null ? "" : " (" + await describe() + ")";
+                Assert.Fail("Condition not met in time" + (because is null ? "" : ": " + because) + state);
             }
 
-            await Task.Delay(50, TestContext.Current.CancellationToken);
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50), TestContext.Current.CancellationToken);
         }
     }
 

@@ -15,21 +15,13 @@ namespace KavachPolar.Tests.Outages;
 /// The connection drops right after the dispatcher's claim committed, so the dispatcher never learns
 /// which rows it leased. A database blink must not park those changes for the whole lease.
 /// </summary>
-public sealed class CallbackClaimTests : IAsyncLifetime
+public sealed class CallbackClaimTests : DatabaseTest
 {
-    private PostgresDatabase _db = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
-
     [Fact]
     public async Task A_claim_whose_answer_is_lost_does_not_park_the_callback_for_the_lease()
     {
         var lose = new LoseFirstClaimAnswer();
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(lose));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(lose));
         var id = Guid.NewGuid().ToString();
         lose.Armed = true;
 
@@ -45,8 +37,8 @@ public sealed class CallbackClaimTests : IAsyncLifetime
     public async Task A_backlog_of_callbacks_that_end_in_time_is_claimed_in_growing_batches_and_runs_in_order()
     {
         // The schema, then a backlog of 40 changes (10 users, 4 each) queued before the dispatcher runs.
-        await (await KavachTestApp.StartAsync(_db.ConnectionString)).DisposeAsync();
-        await _db.QueryAsync(
+        await (await KavachTestApp.StartAsync(Db.ConnectionString)).DisposeAsync();
+        await Db.QueryAsync(
             """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
             SELECT 'backlog-' || (g % 10), json_build_object('userId', 'backlog-' || (g % 10), 'current', NULL, 'previous', NULL,
@@ -59,14 +51,14 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         var delivered = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
         var pace = new CallbackDispatchSettings { BatchSize = 2, MaxBatchSize = 8, PollInterval = TimeSpan.FromMilliseconds(100) };
         await using var app = await KavachTestApp.StartAsync(
-            _db.ConnectionString,
+            Db.ConnectionString,
             configure: o => o.OnSubscriptionChange = (change, _) =>
             {
                 delivered.Enqueue(change); // not the test app's handler: this one is ready before the host starts
                 return Task.CompletedTask;
             },
             createSchema: false,
-            database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(claims),
+            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(claims),
             services: s => s.AddSingleton(pace));
         await KavachTestApp.EventuallyAsync(() => delivered.Count == 40, TimeSpan.FromSeconds(30), "the backlog runs");
 
@@ -84,8 +76,8 @@ public sealed class CallbackClaimTests : IAsyncLifetime
     [InlineData("release")]
     public async Task Batch_writes_lock_their_rows_in_id_order_so_overlapping_batches_queue_instead_of_deadlocking(string write)
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
-        var ids = await _db.QueryAsync(
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        var ids = await Db.QueryAsync(
             """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at, locked_until_us, lock_owner)
             SELECT 'lock-order-' || g, '{}', 0, 0, now(), 9000000000000000, 'owner-1' FROM generate_series(1, 20) AS g
@@ -96,7 +88,7 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         var (lowest, highest) = (held[^1].Item1, held[0].Item1);
 
         // Another transaction holds the highest row: the batch, locking in id order, must hold the lowest while it waits.
-        await using var other = new NpgsqlConnection(_db.ConnectionString);
+        await using var other = new NpgsqlConnection(Db.ConnectionString);
         await other.OpenAsync(Ct);
         await using var otherTx = await other.BeginTransactionAsync(Ct);
         await using (var lockHighest = new NpgsqlCommand($"SELECT FROM kavach_polar_callbacks WHERE id = {highest} FOR UPDATE", other, otherTx))
@@ -113,10 +105,10 @@ public sealed class CallbackClaimTests : IAsyncLifetime
             _ => CallbackQueue.ReleaseAsync(db, held),
         };
         await Wait.UntilAsync(
-            async () => await _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", Ct) == 1,
+            async () => await Db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()", Ct) == 1,
             because: "the batch waits for the row the other transaction holds");
 
-        await using var probe = new NpgsqlConnection(_db.ConnectionString);
+        await using var probe = new NpgsqlConnection(Db.ConnectionString);
         await probe.OpenAsync(Ct);
         await using var probeTx = await probe.BeginTransactionAsync(Ct);
         await using var lockLowest = new NpgsqlCommand($"SELECT FROM kavach_polar_callbacks WHERE id = {lowest} FOR UPDATE NOWAIT", probe, probeTx);
@@ -132,16 +124,16 @@ public sealed class CallbackClaimTests : IAsyncLifetime
     {
         // What autovacuum leaves behind after the queue drained (statistics of an empty table, its pages still there),
         // then a backlog of 5 000 changes of 1 000 users.
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
         const int backlog = 5000;
         const string insert = """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
             SELECT 'stale-' || (g % 1000), '{}', 0, 0, now() FROM generate_series(1, 5000) AS g
             """;
-        await _db.QueryAsync(insert, Ct);
-        await _db.QueryAsync("DELETE FROM kavach_polar_callbacks", Ct);
-        await _db.QueryAsync("VACUUM (TRUNCATE false, ANALYZE) kavach_polar_callbacks", Ct);
-        await _db.QueryAsync(insert, Ct);
+        await Db.QueryAsync(insert, Ct);
+        await Db.QueryAsync("DELETE FROM kavach_polar_callbacks", Ct);
+        await Db.QueryAsync("VACUUM (TRUNCATE false, ANALYZE) kavach_polar_callbacks", Ct);
+        await Db.QueryAsync(insert, Ct);
 
         await using (var scope = app.Services.CreateAsyncScope())
         {
@@ -149,7 +141,7 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         }
 
         var claim = CallbackQueue.ClaimSql.Replace("@max", "64", StringComparison.Ordinal).Replace("@lease", "30000000", StringComparison.Ordinal).Replace("@owner", "'test'", StringComparison.Ordinal);
-        using var plan = JsonDocument.Parse((await _db.ScalarAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim, Ct))!);
+        using var plan = JsonDocument.Parse((await Db.ScalarAsync<string>("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + claim, Ct))!);
         var root = plan.RootElement[0].GetProperty("Plan");
         var pages = root.GetProperty("Shared Hit Blocks").GetInt64() + root.GetProperty("Shared Read Blocks").GetInt64();
 
@@ -164,8 +156,8 @@ public sealed class CallbackClaimTests : IAsyncLifetime
     [InlineData(true)]
     public async Task While_a_backlog_lasts_the_dispatcher_refreshes_the_queues_statistics(bool slowCallbacks)
     {
-        await (await KavachTestApp.StartAsync(_db.ConnectionString)).DisposeAsync();
-        await _db.QueryAsync(
+        await (await KavachTestApp.StartAsync(Db.ConnectionString)).DisposeAsync();
+        await Db.QueryAsync(
             """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
             SELECT 'analyze-' || g, json_build_object('userId', 'analyze-' || g, 'current', NULL, 'previous', NULL,
@@ -180,7 +172,7 @@ public sealed class CallbackClaimTests : IAsyncLifetime
         // Slow: each callback outlasts SlowCallbackAfter, so batches never grow; the backlog is there all the same.
         var pace = new CallbackDispatchSettings { BatchSize = 2, PollInterval = TimeSpan.FromMilliseconds(100), SlowCallbackAfter = TimeSpan.FromMilliseconds(slowCallbacks ? 20 : 5000) };
         await using var app = await KavachTestApp.StartAsync(
-            _db.ConnectionString,
+            Db.ConnectionString,
             configure: o => o.OnSubscriptionChange = async (_, token) =>
             {
                 if (slowCallbacks)
@@ -197,7 +189,7 @@ public sealed class CallbackClaimTests : IAsyncLifetime
     }
 
     private Task<long> AnalyzeCountAsync() =>
-        _db.ScalarAsync<long>("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'kavach_polar_callbacks'", Ct);
+        Db.ScalarAsync<long>("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'kavach_polar_callbacks'", Ct);
 
     /// <summary>Records how many rows each PostgreSQL claim asked for.</summary>
     private sealed class ClaimSizes : DbCommandInterceptor

@@ -13,16 +13,8 @@ namespace KavachPolar.Tests.Outages;
 /// still runs again (at least once) after the slow run ends.
 /// </summary>
 [Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
-public sealed class CallbackLeaseTests : IAsyncLifetime
+public sealed class CallbackLeaseTests : DatabaseTest
 {
-    private PostgresDatabase _db = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
-
     [Fact]
     public async Task A_callback_that_outlives_its_lease_is_never_run_twice_at_once_even_by_an_instance_whose_clock_is_ahead()
     {
@@ -51,9 +43,9 @@ public sealed class CallbackLeaseTests : IAsyncLifetime
         }
 
         var pace = new CallbackDispatchSettings { Lease = TimeSpan.FromSeconds(2), CallbackTimeout = TimeSpan.FromSeconds(1), PollInterval = TimeSpan.FromMilliseconds(100) };
-        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
         await using var b = await KavachTestApp.StartAsync(
-            _db.ConnectionString,
+            Db.ConnectionString,
             configure: o => o.OnSubscriptionChange = Handler,
             services: s => s.AddSingleton(pace).AddSingleton<TimeProvider>(new AheadTimeProvider(TimeSpan.FromSeconds(30))),
             createSchema: false);
@@ -62,7 +54,7 @@ public sealed class CallbackLeaseTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, (await a.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct)).StatusCode);
 
         await Wait.UntilAsync(() => Task.FromResult(runs.GetValueOrDefault(id) >= 2), TimeSpan.FromSeconds(30), "the change runs again after the slow run");
-        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
         Assert.Equal(0, Volatile.Read(ref overlaps));
         Assert.Equal(0, running.GetValueOrDefault(id));
     }
@@ -85,7 +77,7 @@ public sealed class CallbackLeaseTests : IAsyncLifetime
         }
 
         var pace = new CallbackDispatchSettings { SlowCallbackAfter = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromMilliseconds(100) };
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
         try
         {
             await app.PostWebhookAsync(Compact(Subscription("subscription.created", "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c71", externalId: "slow-user", customerId: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81")), ct: Ct);
@@ -102,7 +94,7 @@ public sealed class CallbackLeaseTests : IAsyncLifetime
             release.TrySetResult();
         }
 
-        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
         Assert.Contains("slow-user", delivered);
     }
 

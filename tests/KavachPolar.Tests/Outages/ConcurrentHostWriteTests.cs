@@ -6,34 +6,21 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 namespace KavachPolar.Tests.Outages;
 
 /// <summary>
-/// The host owns <c>kavach_users</c> too (design.md: it may map the table into its own DbContext and
-/// create users at sign-up). A webhook whose transaction collides with such a write must not be
+/// The host owns <c>kavach_users</c> too: it may map the table into its own DbContext (<c>ApplyKavachPolarModel</c>)
+/// and create users at sign-up. A webhook whose transaction collides with such a write must not be
 /// acknowledged unless its effects were committed.
 /// </summary>
-public sealed class ConcurrentHostWriteTests : IAsyncLifetime
+public sealed class ConcurrentHostWriteTests : DatabaseTest
 {
-    private PostgresDatabase _db = null!;
-    private SqlProbe _probe = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _probe = new SqlProbe(_db.ConnectionString);
-    }
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
-
     [Fact]
     public async Task A_webhook_colliding_with_the_host_creating_the_same_user_is_not_acknowledged_without_its_effects()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString);
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
         HttpResponseMessage first;
-        await using (var host = new NpgsqlConnection(_probe.ConnectionString))
+        await using (var host = new NpgsqlConnection(Probe.ConnectionString))
         {
             await host.OpenAsync(Ct);
             await using var tx = await host.BeginTransactionAsync(Ct);
@@ -46,7 +33,7 @@ public sealed class ConcurrentHostWriteTests : IAsyncLifetime
             // The webhook, seeing no user yet, inserts one too and waits on the host's uncommitted row.
             var pending = app.PostWebhookAsync(body, id, ct: Ct);
             await Wait.UntilAsync(
-                async () => await _probe.ScalarAsync<long>(
+                async () => await Probe.ScalarAsync<long>(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE '%INSERT INTO%kavach_users%' OR query ILIKE '%kavach_polar_apply_subscription%')", Ct) == 1,
                 because: "the webhook's transaction waits on the host's insert");
             await tx.CommitAsync(Ct);
@@ -55,8 +42,8 @@ public sealed class ConcurrentHostWriteTests : IAsyncLifetime
 
         if (first.IsSuccessStatusCode)
         {
-            Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_webhook_events WHERE id = '{id}'", Ct));
-            Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
+            Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_webhook_events WHERE id = '{id}'", Ct));
+            Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
         }
         else
         {
@@ -72,11 +59,11 @@ public sealed class ConcurrentHostWriteTests : IAsyncLifetime
         }
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var user = Assert.Single(await _probe.QueryAsync("SELECT polar_subscription_id, polar_subscription_status, polar_customer_id FROM kavach_users", Ct));
+        var user = Assert.Single(await Probe.QueryAsync("SELECT polar_subscription_id, polar_subscription_status, polar_customer_id FROM kavach_users", Ct));
         Assert.Equal(ExampleSubscriptionId, user["polar_subscription_id"]);
         Assert.Equal("active", user["polar_subscription_status"]);
         Assert.Equal(ExampleCustomerId, user["polar_customer_id"]);
-        Assert.Equal("applied", await _probe.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{id}'", Ct));
+        Assert.Equal("applied", await Probe.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{id}'", Ct));
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty);
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
     }

@@ -15,40 +15,21 @@ namespace KavachPolar.Tests.Outages;
 /// lost once the database is back.
 /// </summary>
 [Collection(ChaosTests.Name)]
-public sealed class DatabaseDownTests : IAsyncLifetime
+public sealed class DatabaseDownTests : ChaosDatabaseTest
 {
-    /// <summary>Polar gives up on an attempt after 10 s (REFERENCE.md §4.6); the answer must come before that.</summary>
+    /// <summary>Polar gives up on a delivery attempt after 10 s (https://docs.polar.sh/integrate/webhooks/delivery); the answer must come before that.</summary>
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
 
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
 
-    private ChaosPostgres _chaos = null!;
-    private PostgresDatabase _db = null!;
-    private SqlProbe _probe = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _chaos = ChaosPostgres.FromEnvironmentOrFail();
-        _db = await _chaos.CreateDatabaseAsync(Ct);
-        _probe = new SqlProbe(_db.ConnectionString);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _chaos.EnsureRunningAsync(CancellationToken.None);
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_webhook_while_the_database_is_down_gets_503_store_unavailable_inside_polars_timeout_and_applies_after_restart()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString);
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
-        await _chaos.StopAsync(Ct);
+        await Chaos.StopAsync(Ct);
         for (var attempt = 0; attempt < 3; attempt++)
         {
             var clock = Stopwatch.StartNew();
@@ -59,11 +40,11 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         }
 
         Assert.Empty(app.Changes);
-        await _chaos.StartAsync(Ct);
+        await Chaos.StartAsync(Ct);
 
         var (outcome, retries) = await DeliverLikePolarAsync(app, body, id);
         Assert.Equal("applied", outcome);
-        Assert.Equal(1L, await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal(1L, await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
         Assert.Equal("active", (string?)(await SubscriptionOfAsync(app, ExampleExternalId))!["status"]);
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty, because: "the change of the delivery applied after the restart reaches the callback");
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
@@ -75,14 +56,14 @@ public sealed class DatabaseDownTests : IAsyncLifetime
     [InlineData(true)] // the one-round-trip function: it may commit in the instant the lock goes, before its backend stops
     public async Task A_delivery_cut_off_by_a_database_crash_before_commit_is_never_acknowledged_without_its_effects(bool fastPath)
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, fastPath: fastPath);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath);
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
         // EXCLUSIVE lets the transaction read and write everything but its webhook-event row: it
         // stops right before commit, with the subscription, user and callback rows written (the one-round-trip
         // function inserts that row last too).
-        var locker = new Npgsql.NpgsqlConnection(_probe.ConnectionString);
+        var locker = new Npgsql.NpgsqlConnection(Probe.ConnectionString);
         await locker.OpenAsync(Ct);
         var tx = await locker.BeginTransactionAsync(Ct);
         await using (var cmd = new Npgsql.NpgsqlCommand("LOCK TABLE kavach_polar_webhook_events IN EXCLUSIVE MODE", locker, tx))
@@ -91,19 +72,19 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         }
 
         var pending = app.PostWebhookAsync(body, id, ct: Ct);
-        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>(
+        await Wait.UntilAsync(async () => await Probe.ScalarAsync<long>(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query ILIKE 'INSERT INTO%kavach_polar_webhook_events%' OR query ILIKE '%kavach_polar_apply_subscription%')", Ct) == 1);
 
-        await _chaos.StopAsync(Ct);
+        await Chaos.StopAsync(Ct);
         var cut = await pending;
         await locker.DisposeAsync();
-        await _chaos.StartAsync(Ct);
+        await Chaos.StartAsync(Ct);
 
         if (cut.StatusCode == HttpStatusCode.Accepted)
         {
             // Only the function can win that race, and then everything was committed: Polar's retry is a duplicate.
             Assert.True(fastPath, "the general path acknowledged a delivery cut off before its commit");
-            Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
+            Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
             Assert.Equal("duplicate", (await DeliverLikePolarAsync(app, body, id)).Outcome);
         }
         else
@@ -111,14 +92,14 @@ public sealed class DatabaseDownTests : IAsyncLifetime
             await AssertStoreUnavailableAsync(cut);
             foreach (var table in new[] { "kavach_polar_webhook_events", "kavach_polar_subscriptions", "kavach_users", "kavach_polar_callbacks" })
             {
-                Assert.Equal(0L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
+                Assert.Equal(0L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM {table}", Ct));
             }
 
             Assert.Equal("applied", (await DeliverLikePolarAsync(app, body, id)).Outcome);
         }
 
-        Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_webhook_events WHERE id = '{id}' AND outcome = 'applied'", Ct));
-        Assert.Equal(1L, await _probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
+        Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_webhook_events WHERE id = '{id}' AND outcome = 'applied'", Ct));
+        Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty);
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
     }
@@ -127,18 +108,17 @@ public sealed class DatabaseDownTests : IAsyncLifetime
     public async Task Get_subscription_and_post_checkout_answer_503_store_unavailable_while_the_database_is_down_and_recover_after()
     {
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        await using var app = await KavachTestApp.StartAsync(
-            _db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar);
         using var client = app.ClientFor("user-outage", "ada.lovelace@gmail.com");
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/kavach/auth/polar/subscription", Ct)).StatusCode);
 
-        await _chaos.StopAsync(Ct);
+        await Chaos.StopAsync(Ct);
         await CheckoutEndpointTests.AssertProblemAsync(await client.GetAsync("api/kavach/auth/polar/subscription", Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");
         await CheckoutEndpointTests.AssertProblemAsync(
             await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");
         Assert.Empty(polar.Customers);
 
-        await _chaos.StartAsync(Ct);
+        await Chaos.StartAsync(Ct);
         await Wait.UntilAsync(async () => (await client.GetAsync("api/kavach/auth/polar/subscription", Ct)).StatusCode == HttpStatusCode.OK);
         await Wait.UntilAsync(async () => (await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct)).StatusCode == HttpStatusCode.OK);
         Assert.Equal("user-outage", Assert.Single(polar.Customers).ExternalId);
@@ -148,7 +128,7 @@ public sealed class DatabaseDownTests : IAsyncLifetime
     public async Task Failing_callbacks_pending_when_the_database_goes_down_all_run_after_it_returns()
     {
         var failing = true;
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString);
         app.FailCallback = _ => Volatile.Read(ref failing);
         var users = Enumerable.Range(0, 5).Select(i => $"pending-{i}").ToList();
         var ids = new Dictionary<string, string>();
@@ -159,13 +139,13 @@ public sealed class DatabaseDownTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, (await app.PostWebhookAsync(Compact(payload), ids[user], ct: Ct)).StatusCode);
         }
 
-        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE attempts >= 1", Ct) == users.Count);
-        await _chaos.StopAsync(Ct);
+        await Wait.UntilAsync(async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE attempts >= 1", Ct) == users.Count);
+        await Chaos.StopAsync(Ct);
         Volatile.Write(ref failing, false);
         await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher notices the outage");
         Assert.Empty(app.Changes);
 
-        await _chaos.StartAsync(Ct);
+        await Chaos.StartAsync(Ct);
         await KavachTestApp.EventuallyAsync(() => app.Changes.Select(c => c.UserId).Distinct().Count() == users.Count, TimeSpan.FromSeconds(30), "every pending change runs once the database is back");
         foreach (var user in users)
         {
@@ -175,7 +155,7 @@ public sealed class DatabaseDownTests : IAsyncLifetime
             Assert.Equal("active", change.Current!.Status);
         }
 
-        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+        await Wait.UntilAsync(async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
     }
 
     [Fact]
@@ -184,7 +164,7 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var calls = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, configure: o => o.OnSubscriptionChange = async (change, ct) =>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = async (change, ct) =>
         {
             calls.Enqueue(change);
             if (calls.Count == 1)
@@ -202,16 +182,16 @@ public sealed class DatabaseDownTests : IAsyncLifetime
         await app.PostWebhookAsync(Compact(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), canceled, ct: Ct);
 
         // The callback finishes while the database is down: its row cannot be deleted.
-        await _chaos.StopAsync(Ct);
+        await Chaos.StopAsync(Ct);
         gate.Release();
         await KavachTestApp.EventuallyAsync(() => app.Logs.Lines.Any(l => l.Contains("[3002]", StringComparison.Ordinal)), because: "the dispatcher fails to settle the callback");
-        await _chaos.StartAsync(Ct);
+        await Chaos.StartAsync(Ct);
 
-        // "First retry within seconds" (design.md): a DB blink must not park the user's changes for a lease period.
+        // The dispatcher retries a callback after 1 s, 2 s, 4 s ... up to a minute: a DB blink must not park the user's changes for a lease period.
         await KavachTestApp.EventuallyAsync(() => calls.Any(c => c.EventId == canceled), TimeSpan.FromSeconds(30), "the user's next change runs soon after the database is back");
         var order = calls.Select(c => c.EventId).Distinct().ToList();
         Assert.Equal([created, canceled], order);
-        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+        await Wait.UntilAsync(async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
     }
 
     /// <summary>Re-sends like Polar until a 2xx: only 503s may come back meanwhile. Returns the outcome and how many 503s there were.</summary>

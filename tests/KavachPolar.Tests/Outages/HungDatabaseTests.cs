@@ -16,38 +16,26 @@ namespace KavachPolar.Tests.Outages;
 /// time. When PostgreSQL resumes, Polar's retries apply every event once.
 /// </summary>
 [Collection(ChaosTests.Name)]
-public sealed class HungDatabaseTests : IAsyncLifetime
+public sealed class HungDatabaseTests : ChaosDatabaseTest
 {
     /// <summary>Polar gives up on a delivery after 10 s.</summary>
     private static readonly TimeSpan PolarTimeout = TimeSpan.FromSeconds(10);
 
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
 
-    private ChaosPostgres _chaos = null!;
-    private PostgresDatabase _db = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
+    protected override async ValueTask DisposeAsyncCore()
     {
-        _chaos = ChaosPostgres.FromEnvironmentOrFail();
-        _db = await _chaos.CreateDatabaseAsync(Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _chaos.ThawAsync(CancellationToken.None);
-        await _chaos.EnsureRunningAsync(CancellationToken.None);
-        await _db.DisposeAsync();
+        await Chaos.ThawAsync(CancellationToken.None);
+        await base.DisposeAsyncCore();
     }
 
     [Fact]
     public async Task With_postgresql_stopped_mid_connection_webhooks_and_user_routes_get_503_in_time_and_retries_apply_each_event_once()
     {
-        var server = new NpgsqlConnectionStringBuilder(_db.ConnectionString);
+        var server = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
         var asUsersWriteIt = $"Host={server.Host};Port={server.Port};Username={server.Username};Database={server.Database}";
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        await using var app = await KavachTestApp.StartAsync(asUsersWriteIt, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken });
+        await using var app = await KavachTestApp.StartAsync(asUsersWriteIt, polar);
         using var client = app.ClientFor("usr_1337", "jane.doe@gmail.com");
 
         // Warm the pool: a delivery and a read go through.
@@ -62,7 +50,7 @@ public sealed class HungDatabaseTests : IAsyncLifetime
             (Id: Guid.NewGuid().ToString(), Body: Compact(Subscription("subscription.revoked", subscriptionId, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(3)))),
         };
 
-        await _chaos.FreezeAsync(Ct);
+        await Chaos.FreezeAsync(Ct);
         try
         {
             foreach (var (id, body) in deliveries)
@@ -91,7 +79,7 @@ public sealed class HungDatabaseTests : IAsyncLifetime
         }
         finally
         {
-            await _chaos.ThawAsync(Ct);
+            await Chaos.ThawAsync(Ct);
         }
 
         // Polar retries each delivery with the same webhook-id: each is applied once (or was, by the abandoned work).
@@ -105,11 +93,11 @@ public sealed class HungDatabaseTests : IAsyncLifetime
             });
         }
 
-        Assert.Equal(4L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
-        Assert.Equal("canceled", await _db.ScalarAsync<string>($"SELECT status FROM kavach_polar_subscriptions WHERE id = '{subscriptionId}'", Ct));
-        Assert.Equal(2L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(4L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal("canceled", await Db.ScalarAsync<string>($"SELECT status FROM kavach_polar_subscriptions WHERE id = '{subscriptionId}'", Ct));
+        Assert.Equal(2L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
         Assert.Null((await client.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
-        await Wait.ForOutboxToDrainAsync(_db, Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
         Assert.Equal(3, app.Changes.Count(c => c.UserId == "usr_1337")); // appeared, set to cancel, revoked
         Assert.Equal(1, app.Changes.Count(c => c.UserId == "usr_2"));
     }

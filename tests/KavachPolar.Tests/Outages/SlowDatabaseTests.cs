@@ -14,23 +14,10 @@ namespace KavachPolar.Tests.Outages;
 /// competing for the same pending callbacks. Runs on the normal server: nothing here stops it.
 /// </summary>
 [Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
-public sealed class SlowDatabaseTests : IAsyncLifetime
+public sealed class SlowDatabaseTests : DatabaseTest
 {
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
-    private PostgresDatabase _db = null!;
-    private SqlProbe _probe = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _probe = new SqlProbe(_db.ConnectionString);
-    }
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
 
     [Theory]
     [InlineData("kavach_polar_webhook_events")]
@@ -39,11 +26,11 @@ public sealed class SlowDatabaseTests : IAsyncLifetime
     public async Task A_webhook_blocked_by_a_table_lock_gets_503_within_the_processing_timeout_and_a_retry_applies_it_once(string table)
     {
         await using var app = await KavachTestApp.StartAsync(
-            _db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" });
+            Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" });
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
-        await using (var locker = new NpgsqlConnection(_probe.ConnectionString))
+        await using (var locker = new NpgsqlConnection(Probe.ConnectionString))
         {
             await locker.OpenAsync(Ct);
             await using var tx = await locker.BeginTransactionAsync(Ct);
@@ -64,16 +51,16 @@ public sealed class SlowDatabaseTests : IAsyncLifetime
         // request won) or commits whole once the lock is gone, never in part. Polar's retry is then applied, or a
         // duplicate of what the abandoned attempt committed. (Changed with StoreBudget: this used to assert that
         // nothing ever committed, which only held when the cancel request beat the lock's release.)
-        Assert.True(await _probe.ScalarAsync<bool>(
+        Assert.True(await Probe.ScalarAsync<bool>(
             "SELECT (SELECT count(*) FROM kavach_polar_webhook_events) = (SELECT count(*) FROM kavach_polar_subscriptions)", Ct), "a partial commit");
         Assert.Contains(await OutcomeAsync(await app.PostWebhookAsync(body, id, ct: Ct)), new[] { "applied", "duplicate" });
         Assert.Equal("duplicate", await OutcomeAsync(await app.PostWebhookAsync(body, id, ct: Ct)));
 
         await KavachTestApp.EventuallyAsync(() => !app.Changes.IsEmpty);
-        await Wait.UntilAsync(async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
+        await Wait.UntilAsync(async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0);
         Assert.Equal(id, Assert.Single(app.Changes).EventId);
-        Assert.Equal(1L, await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
-        Assert.Equal(1L, await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(1L, await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events", Ct));
+        Assert.Equal(1L, await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
     }
 
     [Fact]
@@ -104,8 +91,8 @@ public sealed class SlowDatabaseTests : IAsyncLifetime
             }
         };
 
-        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString, configure: Callback("a"));
-        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, configure: Callback("b"), createSchema: false);
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("a"));
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("b"), createSchema: false);
         var apps = new[] { a, b };
 
         var expected = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -125,7 +112,7 @@ public sealed class SlowDatabaseTests : IAsyncLifetime
         }
 
         await Wait.UntilAsync(
-            async () => await _probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0,
+            async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct) == 0,
             TimeSpan.FromSeconds(60),
             "every pending callback completes");
 

@@ -10,35 +10,25 @@ namespace KavachPolar.Tests.Polar;
 /// Polar's rate limit belongs to the organization: this instance keeps to a budget, stops sending while Polar asks
 /// to wait, shares one reconcile among a user's concurrent requests, and limits reconciles apart from checkouts.
 /// </summary>
-public sealed class PolarRateLimitTests : IAsyncLifetime
+public sealed class PolarRateLimitTests : DatabaseTest
 {
-    private PostgresDatabase _db = null!;
     private PolarEmulator _polar = null!;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
+    public override async ValueTask InitializeAsync()
     {
-        _db = await PostgresDatabase.CreateAsync(Ct);
+        await base.InitializeAsync();
         _polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeAsyncCore()
     {
         await _polar.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.DisposeAsyncCore();
     }
 
-    private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings)
-    {
-        var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken };
-        foreach (var (k, v) in settings)
-        {
-            all["KavachPolar:" + k] = v;
-        }
-
-        return KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: all);
-    }
+    /// <summary>An app on this test's database and emulator with the given <c>KavachPolar:</c> settings.</summary>
+    private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings) =>
+        KavachTestApp.StartAsync(Db.ConnectionString, _polar, settings.ToDictionary(s => "KavachPolar:" + s.Key, s => (string?)s.Value));
 
     [Fact]
     public async Task Calls_over_this_instances_budget_are_not_sent_and_answer_503_with_retry_after()

@@ -12,53 +12,32 @@ namespace KavachPolar.Tests.Security;
 /// A payment lands on the user who made it and nobody else, against a Polar stand-in that, like Polar, reuses an
 /// existing customer by the email typed on its checkout page.
 /// </summary>
-public sealed class AttributionTests : IAsyncLifetime
+public sealed class AttributionTests : PolarAppTest
 {
-    private PostgresDatabase _db = null!;
-    private PolarEmulator _polar = null!;
-    private KavachTestApp _app = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        _app = await KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken });
-        _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _polar.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_stranger_typing_the_victims_email_on_polars_checkout_page_pays_for_themselves_and_the_victim_keeps_their_plan()
     {
-        using var victim = _app.ClientFor("victim", "victim.person@gmail.com");
-        var victimCheckout = await CheckoutAsync(victim, _polar.Products[1].Id);
-        var victimPayment = await _polar.PayCheckoutAsync(victimCheckout.Id, cancellationToken: Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        using var victim = App.ClientFor("victim", "victim.person@gmail.com");
+        var victimCheckout = await CheckoutAsync(victim, Polar.Products[1].Id);
+        var victimPayment = await Polar.PayCheckoutAsync(victimCheckout.Id, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
 
         // The stranger signs up with their own email, then types the victim's on Polar's hosted page.
-        using var stranger = _app.ClientFor("stranger", "stranger.person@gmail.com");
-        var strangerCheckout = await CheckoutAsync(stranger, _polar.Products[0].Id);
+        using var stranger = App.ClientFor("stranger", "stranger.person@gmail.com");
+        var strangerCheckout = await CheckoutAsync(stranger, Polar.Products[0].Id);
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
         var page = await browser.PostAsync(strangerCheckout.Url, new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "victim.person@gmail.com", ["name"] = "Stranger" }), Ct);
         Assert.Equal(HttpStatusCode.SeeOther, page.StatusCode);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
 
         var victimNow = await SubscriptionAsync(victim);
         Assert.Equal(victimPayment.SubscriptionId, (string?)victimNow!["id"]);
-        Assert.Equal(_polar.Products[1].Id, (string?)victimNow["productId"]);
+        Assert.Equal(Polar.Products[1].Id, (string?)victimNow["productId"]);
         var strangerNow = await SubscriptionAsync(stranger);
         Assert.NotNull(strangerNow);
         Assert.NotEqual(victimPayment.SubscriptionId, (string?)strangerNow!["id"]);
-        Assert.Equal(_polar.Products[0].Id, (string?)strangerNow["productId"]);
-        Assert.DoesNotContain(_app.Changes, c => c.UserId == "victim" && c.Current?.Id == (string?)strangerNow["id"]);
+        Assert.Equal(Polar.Products[0].Id, (string?)strangerNow["productId"]);
+        Assert.DoesNotContain(App.Changes, c => c.UserId == "victim" && c.Current?.Id == (string?)strangerNow["id"]);
 
         // Reconciling, by user or by checkout, changes nothing of that.
         Assert.Equal(HttpStatusCode.OK, (await stranger.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
@@ -72,18 +51,18 @@ public sealed class AttributionTests : IAsyncLifetime
     public async Task Every_checkout_sent_to_polar_carries_a_server_chosen_customer()
     {
         var users = new[] { ("u-1", "first.user@gmail.com"), ("u-2", "second.user@gmail.com"), ("u-3", "third.user@gmail.com") };
-        _polar.CreateCustomer("third.user@gmail.com", externalId: "u-3");
+        Polar.CreateCustomer("third.user@gmail.com", externalId: "u-3");
         foreach (var (id, email) in users)
         {
-            using var client = _app.ClientFor(id, email);
-            await CheckoutAsync(client, _polar.Products[0].Id);
+            using var client = App.ClientFor(id, email);
+            await CheckoutAsync(client, Polar.Products[0].Id);
         }
 
-        var checkouts = await PolarRest.CheckoutsAsync(_polar, Ct);
+        var checkouts = await PolarRest.CheckoutsAsync(Polar, Ct);
         Assert.Equal(3, checkouts.Count);
         foreach (var checkout in checkouts)
         {
-            var customer = _polar.Customers.Single(c => c.Id == (string?)checkout["customer_id"]);
+            var customer = Polar.Customers.Single(c => c.Id == (string?)checkout["customer_id"]);
             Assert.Equal((string?)checkout["metadata"]!["kavach_user_id"], customer.ExternalId);
         }
     }
@@ -93,11 +72,7 @@ public sealed class AttributionTests : IAsyncLifetime
     {
         var options = new PolarEmulatorOptions { AllowMultipleSubscriptions = true };
         await using var polar = await PolarEmulator.StartAsync(options, Ct);
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?>
-        {
-            ["KavachPolar:AccessToken"] = polar.AccessToken,
-            ["KavachPolar:AllowMultipleSubscriptions"] = "true",
-        });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
 
         // No webhooks reach this app: what it knows comes from reconcile only.
         using var client = app.ClientFor("multi", "multi.user@gmail.com");
@@ -109,72 +84,72 @@ public sealed class AttributionTests : IAsyncLifetime
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId = first.Id }, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var stored = await _db.QueryColumnAsync<string>($"SELECT id FROM kavach_polar_subscriptions WHERE customer_id = '{firstPayment.CustomerId}'", Ct);
+        var stored = await Db.QueryColumnAsync<string>($"SELECT id FROM kavach_polar_subscriptions WHERE customer_id = '{firstPayment.CustomerId}'", Ct);
         Assert.Equal([firstPayment.SubscriptionId], stored);
     }
 
     [Fact]
     public async Task Reconcile_by_another_users_checkout_is_not_found_and_applies_nothing()
     {
-        using var owner = _app.ClientFor("owner", "owner.person@gmail.com");
-        var checkout = await CheckoutAsync(owner, _polar.Products[0].Id);
-        _polar.HoldDeliveries();
-        await _polar.PayCheckoutAsync(checkout.Id, cancellationToken: Ct);
+        using var owner = App.ClientFor("owner", "owner.person@gmail.com");
+        var checkout = await CheckoutAsync(owner, Polar.Products[0].Id);
+        Polar.HoldDeliveries();
+        await Polar.PayCheckoutAsync(checkout.Id, cancellationToken: Ct);
 
-        using var other = _app.ClientFor("other", "other.person@gmail.com");
+        using var other = App.ClientFor("other", "other.person@gmail.com");
         var response = await other.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId = checkout.Id }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.NotFound, "not_found");
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
     }
 
     [Fact]
     public async Task A_forgotten_user_is_never_recreated_by_the_events_their_customer_keeps_sending()
     {
-        using var client = _app.ClientFor("leaver", "leaver.person@gmail.com");
-        var checkout = await CheckoutAsync(client, _polar.Products[0].Id);
-        var payment = await _polar.PayCheckoutAsync(checkout.Id, cancellationToken: Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        using var client = App.ClientFor("leaver", "leaver.person@gmail.com");
+        var checkout = await CheckoutAsync(client, Polar.Products[0].Id);
+        var payment = await Polar.PayCheckoutAsync(checkout.Id, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.NotNull(await SubscriptionAsync(client));
 
-        await using (var scope = _app.Services.CreateAsyncScope())
+        await using (var scope = App.Services.CreateAsyncScope())
         {
             Assert.True(await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ForgetUserAsync("leaver", Ct));
         }
 
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'leaver'", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
-        Assert.Equal(payment.CustomerId, await _db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_polar_forgotten_users WHERE user_id = 'leaver'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'leaver'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(payment.CustomerId, await Db.ScalarAsync<string>("SELECT polar_customer_id FROM kavach_polar_forgotten_users WHERE user_id = 'leaver'", Ct));
 
         // The customer keeps sending events; they are acknowledged and recorded, and change nothing.
-        await _polar.CancelSubscriptionAsync(payment.SubscriptionId, cancellationToken: Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
-        Assert.All(_polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode}"));
-        Assert.True(await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'forgotten'", Ct) >= 2);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        await Polar.CancelSubscriptionAsync(payment.SubscriptionId, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.All(Polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode}"));
+        Assert.True(await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'forgotten'", Ct) >= 2);
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
 
         // Nor does a reconcile, and the id cannot check out again while the tombstone stands.
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
         await CheckoutEndpointTests.AssertProblemAsync(
-            await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct),
+            await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[0].Id }, Ct),
             HttpStatusCode.Conflict,
             "user_forgotten");
-        Assert.Single(await PolarRest.CheckoutsAsync(_polar, Ct));
+        Assert.Single(await PolarRest.CheckoutsAsync(Polar, Ct));
     }
 
     [Fact]
     public async Task Forgetting_a_user_leaves_other_users_subscriptions_on_the_same_customer_alone()
     {
         // A subscription the stranger bought on the victim's customer belongs to the stranger.
-        await _app.PostWebhookAsync(PolarPayloads.Compact(PolarPayloads.Subscription("subscription.created", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c61", externalId: "victim", metadataUserId: "victim")), ct: Ct);
-        await _app.PostWebhookAsync(PolarPayloads.Compact(PolarPayloads.Subscription("subscription.created", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c62", externalId: "victim", metadataUserId: "stranger")), ct: Ct);
+        await App.PostWebhookAsync(PolarPayloads.Compact(PolarPayloads.Subscription("subscription.created", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c61", externalId: "victim", metadataUserId: "victim")), ct: Ct);
+        await App.PostWebhookAsync(PolarPayloads.Compact(PolarPayloads.Subscription("subscription.created", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c62", externalId: "victim", metadataUserId: "stranger")), ct: Ct);
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         Assert.True(await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ForgetUserAsync("victim", Ct));
 
-        Assert.Equal(["2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c62"], await _db.QueryColumnAsync<string>("SELECT id FROM kavach_polar_subscriptions", Ct));
-        using var stranger = _app.ClientFor("stranger");
+        Assert.Equal(["2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c62"], await Db.QueryColumnAsync<string>("SELECT id FROM kavach_polar_subscriptions", Ct));
+        using var stranger = App.ClientFor("stranger");
         Assert.Equal("2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c62", (string?)(await SubscriptionAsync(stranger))!["id"]);
     }
 

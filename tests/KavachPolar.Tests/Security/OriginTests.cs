@@ -4,43 +4,23 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Endpoints;
 using KavachPolar.Tests.Infrastructure;
-using KavachPolar.Testing;
 
 namespace KavachPolar.Tests.Security;
 
 /// <summary>The origins KavachPolar trusts are the ones configured, never the ones a client sends.</summary>
-public sealed class OriginTests : IAsyncLifetime
+public sealed class OriginTests : PolarAppTest
 {
     private const string PublicOrigin = "https://app.example.org";
 
-    private PostgresDatabase _db = null!;
-    private PolarEmulator _polar = null!;
-    private KavachTestApp _app = null!;
+    protected override bool ReceivesWebhooks => false;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        _polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        _app = await KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: new Dictionary<string, string?>
-        {
-            ["KavachPolar:AccessToken"] = _polar.AccessToken,
-            ["KavachPolar:PublicOrigin"] = PublicOrigin,
-        });
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _polar.DisposeAsync();
-        await _db.DisposeAsync();
-    }
+    protected override Task<KavachTestApp> StartAppAsync() =>
+        KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:PublicOrigin"] = PublicOrigin });
 
     [Fact]
     public async Task With_a_public_origin_a_forged_host_header_neither_passes_the_cross_site_check_nor_redirects_the_payer()
     {
-        using var browser = await _app.BrowserForAsync("user-1", "ada.lovelace@gmail.com");
+        using var browser = await App.BrowserForAsync("user-1", "ada.lovelace@gmail.com");
 
         var forged = Checkout("/billing/done?c={CHECKOUT_ID}");
         forged.Headers.Host = "evil.example";
@@ -53,18 +33,18 @@ public sealed class OriginTests : IAsyncLifetime
         var response = await browser.SendAsync(ownSite, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var id = (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
-        var checkout = await PolarRest.GetAsync(_polar, $"v1/checkouts/{id}", Ct);
+        var checkout = await PolarRest.GetAsync(Polar, $"v1/checkouts/{id}", Ct);
         Assert.Equal($"{PublicOrigin}/billing/done?c={id}", (string?)checkout["success_url"]);
     }
 
     [Fact]
     public async Task An_absolute_success_url_on_the_requests_own_host_is_refused_when_it_is_not_the_public_origin()
     {
-        using var client = _app.ClientFor("user-2", "grace.hopper@gmail.com");
-        var request = Checkout($"{_app.BaseUrl.AbsoluteUri}billing/done");
+        using var client = App.ClientFor("user-2", "grace.hopper@gmail.com");
+        var request = Checkout($"{App.BaseUrl.AbsoluteUri}billing/done");
         request.Headers.Authorization = client.DefaultRequestHeaders.Authorization;
         await CheckoutEndpointTests.AssertProblemAsync(await client.SendAsync(request, Ct), HttpStatusCode.BadRequest, "success_url_not_allowed");
-        Assert.Empty(await PolarRest.CheckoutsAsync(_polar, Ct));
+        Assert.Empty(await PolarRest.CheckoutsAsync(Polar, Ct));
     }
 
     [Theory]
@@ -79,7 +59,7 @@ public sealed class OriginTests : IAsyncLifetime
             ? new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(user + ":password")))
             : new AuthenticationHeaderValue(scheme, user + "|" + user + "@gmail.com");
         request.Headers.Add("Origin", "https://evil.example");
-        var response = await _app.Client.SendAsync(request, Ct);
+        var response = await App.Client.SendAsync(request, Ct);
         if (expected == HttpStatusCode.OK)
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -87,13 +67,13 @@ public sealed class OriginTests : IAsyncLifetime
         else
         {
             await CheckoutEndpointTests.AssertProblemAsync(response, expected, "cross_site_request");
-            Assert.Empty(_polar.Customers);
+            Assert.Empty(Polar.Customers);
         }
     }
 
     private HttpRequestMessage Checkout(string? successUrl) =>
         new(HttpMethod.Post, "api/kavach/auth/polar/checkout")
         {
-            Content = JsonContent.Create(successUrl is null ? new { productId = _polar.Products[0].Id, successUrl = (string?)null } : new { productId = _polar.Products[0].Id, successUrl = (string?)successUrl }),
+            Content = JsonContent.Create(successUrl is null ? new { productId = Polar.Products[0].Id, successUrl = (string?)null } : new { productId = Polar.Products[0].Id, successUrl = (string?)successUrl }),
         };
 }

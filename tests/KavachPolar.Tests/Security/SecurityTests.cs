@@ -20,7 +20,7 @@ public sealed class SecurityTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken });
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar);
         polar.AddWebhookEndpoint(app.WebhookUrl, KavachTestApp.DefaultSecret);
 
         // A full run: checkout, payment, webhooks (valid, duplicate, tampered, wrong secret), a rejected token.

@@ -9,51 +9,32 @@ using Microsoft.Extensions.DependencyInjection;
 namespace KavachPolar.Tests.Services;
 
 /// <summary>Cancel, resume and reconcile, against the emulator, with webhooks delivered or missed.</summary>
-public sealed class SubscriptionServiceTests : IAsyncLifetime
+public sealed class SubscriptionServiceTests : PolarAppTest
 {
-    private PostgresDatabase _db = null!;
-    private PolarEmulator _polar = null!;
-    private KavachTestApp _app = null!;
-    private EmulatorWebhookEndpoint _endpoint = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
+    protected override PolarEmulatorOptions EmulatorOptions()
     {
-        _db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new PolarEmulatorOptions();
-        options.WebhookRetryDelays.Clear();
-        options.WebhookRetryDelays.Add(TimeSpan.FromMilliseconds(50));
+        var options = FastRetries();
         options.WebhookMaxAttempts = 2;
-        _polar = await PolarEmulator.StartAsync(options, Ct);
-        _app = await KavachTestApp.StartAsync(_db.ConnectionString, _polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken });
-        _endpoint = _polar.AddWebhookEndpoint(_app.WebhookUrl, KavachTestApp.DefaultSecret);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _polar.DisposeAsync();
-        await _db.DisposeAsync();
+        return options;
     }
 
     private async Task<(string CheckoutId, EmulatorPaymentResult Payment)> SubscribeAsync(HttpClient client, int product = 0)
     {
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[product].Id }, Ct);
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[product].Id }, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var id = (string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
-        var payment = await _polar.PayCheckoutAsync(id, cancellationToken: Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        var payment = await Polar.PayCheckoutAsync(id, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         return (id, payment);
     }
 
-    private void MissWebhooks() => _polar.EnableWebhookEndpoint(_endpoint.Id, enabled: false);
+    private void MissWebhooks() => Polar.EnableWebhookEndpoint(WebhookEndpoint!.Id, enabled: false);
 
     [Fact]
     public async Task The_success_page_reconcile_shows_the_subscription_even_when_every_webhook_was_missed()
     {
         MissWebhooks();
-        using var client = _app.ClientFor("user-1", "ada.lovelace@gmail.com");
+        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
         var (checkoutId, payment) = await SubscribeAsync(client);
         var before = await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
         Assert.Null(before!["subscription"]);
@@ -64,21 +45,21 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         Assert.Equal(payment.SubscriptionId, (string?)sub["id"]);
         Assert.Equal("active", (string?)sub["status"]);
 
-        await KavachTestApp.EventuallyAsync(() => !_app.Changes.IsEmpty);
-        Assert.Equal("reconcile", Assert.Single(_app.Changes).EventType);
+        await KavachTestApp.EventuallyAsync(() => !App.Changes.IsEmpty);
+        Assert.Equal("reconcile", Assert.Single(App.Changes).EventType);
     }
 
     [Fact]
     public async Task Reconciling_someone_elses_checkout_is_a_404_and_changes_nothing()
     {
         MissWebhooks();
-        using var owner = _app.ClientFor("user-2", "grace.hopper@gmail.com");
+        using var owner = App.ClientFor("user-2", "grace.hopper@gmail.com");
         var (checkoutId, _) = await SubscribeAsync(owner);
 
-        using var intruder = _app.ClientFor("user-3", "mallory.intruder@gmail.com");
+        using var intruder = App.ClientFor("user-3", "mallory.intruder@gmail.com");
         var response = await intruder.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.NotFound, "not_found");
-        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_subscriptions", Ct));
         Assert.Null((await intruder.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
     }
 
@@ -87,7 +68,7 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [InlineData("0b7f4a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b")]
     public async Task Reconciling_an_unknown_checkout_is_a_404(string checkoutId)
     {
-        using var client = _app.ClientFor("user-4", "k.johnson@gmail.com");
+        using var client = App.ClientFor("user-4", "k.johnson@gmail.com");
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.NotFound, "not_found");
     }
@@ -95,19 +76,19 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [Fact]
     public async Task Reconciling_a_user_repairs_a_revoke_whose_webhooks_were_missed()
     {
-        using var client = _app.ClientFor("user-5", "mary.jackson@gmail.com");
+        using var client = App.ClientFor("user-5", "mary.jackson@gmail.com");
         var (_, payment) = await SubscribeAsync(client);
         Assert.NotNull((await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
 
         MissWebhooks();
-        await _polar.RevokeSubscriptionAsync(payment.SubscriptionId, Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.RevokeSubscriptionAsync(payment.SubscriptionId, Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.NotNull((await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
 
         var response = await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Null((await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]);
-        await KavachTestApp.EventuallyAsync(() => _app.Changes.Any(c => c.EventType == "reconcile" && c.Current is null));
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Any(c => c.EventType == "reconcile" && c.Current is null));
     }
 
     [Fact]
@@ -116,11 +97,11 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         MissWebhooks();
         foreach (var (id, email) in new[] { ("user-6", "d.vaughan@gmail.com"), ("user-7", "a.turing@gmail.com") })
         {
-            using var client = _app.ClientFor(id, email);
+            using var client = App.ClientFor(id, email);
             await SubscribeAsync(client);
         }
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var service = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
         var summary = await service.ReconcileAllAsync(Ct);
         Assert.Equal(2, summary.SubscriptionsRead);
@@ -137,37 +118,37 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     public async Task Cancel_and_resume_go_through_polar_and_show_locally_at_once()
     {
         MissWebhooks(); // the local state must not depend on the webhook racing the answer
-        using var client = _app.ClientFor("user-8", "hedy.lamarr@gmail.com");
+        using var client = App.ClientFor("user-8", "hedy.lamarr@gmail.com");
         var (checkoutId, payment) = await SubscribeAsync(client);
         await client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct);
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var service = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
         var canceled = await service.CancelAtPeriodEndAsync("user-8", Ct);
         Assert.True(canceled.Succeeded, canceled.ErrorCode);
         Assert.True(canceled.Subscription!.CancelAtPeriodEnd);
         Assert.Equal("active", canceled.Subscription.Status);
-        Assert.True((bool)JsonNode.Parse(_polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
+        Assert.True((bool)JsonNode.Parse(Polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
 
         // Changed with the management routes: cancelling what is already scheduled to cancel succeeds without asking
         // Polar (which would answer 403 AlreadyCanceledSubscription); this used to expect that refusal.
-        var eventsBefore = _polar.Events.Count;
+        var eventsBefore = Polar.Events.Count;
         var again = await service.CancelAtPeriodEndAsync("user-8", Ct);
         Assert.True(again.Succeeded, again.ErrorCode);
         Assert.False(again.Changed);
         Assert.True(again.Subscription!.CancelAtPeriodEnd);
-        Assert.Equal(eventsBefore, _polar.Events.Count);
+        Assert.Equal(eventsBefore, Polar.Events.Count);
 
         var resumed = await service.ResumeAsync("user-8", Ct);
         Assert.True(resumed.Succeeded, resumed.ErrorCode);
         Assert.False(resumed.Subscription!.CancelAtPeriodEnd);
-        Assert.False((bool)JsonNode.Parse(_polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
+        Assert.False((bool)JsonNode.Parse(Polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
     }
 
     [Fact]
     public async Task Cancel_without_a_subscription_says_so_without_calling_polar()
     {
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var service = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
         var result = await service.CancelAtPeriodEndAsync("nobody", Ct);
         Assert.False(result.Succeeded);
@@ -177,40 +158,40 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_scheduled_cancellation_ends_in_revocation_at_period_end()
     {
-        using var client = _app.ClientFor("user-9", "b.liskov@gmail.com");
+        using var client = App.ClientFor("user-9", "b.liskov@gmail.com");
         var (_, payment) = await SubscribeAsync(client);
-        await _polar.CancelSubscriptionAsync(payment.SubscriptionId, atPeriodEnd: true, Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.CancelSubscriptionAsync(payment.SubscriptionId, atPeriodEnd: true, Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         var sub = (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!;
         Assert.True((bool)sub["cancelAtPeriodEnd"]!);
         Assert.Equal("active", (string?)sub["status"]);
 
-        await _polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.Null((await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]);
-        Assert.Equal("canceled", await _db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users WHERE id = 'user-9'", Ct));
+        Assert.Equal("canceled", await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users WHERE id = 'user-9'", Ct));
     }
 
     [Fact]
     public async Task Renewal_failure_and_recovery_move_through_past_due()
     {
-        using var client = _app.ClientFor("user-10", "f.allen@gmail.com");
+        using var client = App.ClientFor("user-10", "f.allen@gmail.com");
         var (_, payment) = await SubscribeAsync(client);
-        await _polar.FailRenewalAsync(payment.SubscriptionId, Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.FailRenewalAsync(payment.SubscriptionId, Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.Equal("past_due", (string?)(await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
 
-        await _polar.RecoverRenewalAsync(payment.SubscriptionId, Ct);
-        await _polar.WaitForDeliveriesAsync(Ct);
+        await Polar.RecoverRenewalAsync(payment.SubscriptionId, Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
         Assert.Equal("active", (string?)(await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
     }
 
     [Fact]
     public async Task Reconcile_when_polar_is_down_gives_502_and_keeps_local_state()
     {
-        using var client = _app.ClientFor("user-11", "m.hamilton@gmail.com");
+        using var client = App.ClientFor("user-11", "m.hamilton@gmail.com");
         await SubscribeAsync(client);
-        _polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 500, count: 10);
+        Polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 500, count: 10);
         var response = await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unavailable");
         Assert.Equal("active", (string?)(await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"]!["status"]);
@@ -220,10 +201,10 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     public async Task Service_calls_leave_the_hosts_own_pending_changes_alone()
     {
         MissWebhooks();
-        using var client = _app.ClientFor("user-12", "n.wirth@gmail.com");
+        using var client = App.ClientFor("user-12", "n.wirth@gmail.com");
         await SubscribeAsync(client);
 
-        await using var scope = _app.Services.CreateAsyncScope();
+        await using var scope = App.Services.CreateAsyncScope();
         var hostDb = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
         hostDb.KavachUsers.Add(new KavachPolar.Storage.KavachUser { Id = "added-by-host", Email = "host@gmail.com", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow });
         var service = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
@@ -232,7 +213,7 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         Assert.Equal("active", result.Subscription!.Status);
 
         await hostDb.SaveChangesAsync(Ct);
-        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'added-by-host'", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'added-by-host'", Ct));
     }
 
     [Fact]
@@ -241,11 +222,7 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
         // Two live subscriptions need an organization that allows them, in Polar and in KavachPolar.
         var options = new PolarEmulatorOptions { AllowMultipleSubscriptions = true };
         await using var polar = await PolarEmulator.StartAsync(options, Ct);
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?>
-        {
-            ["KavachPolar:AccessToken"] = polar.AccessToken,
-            ["KavachPolar:AllowMultipleSubscriptions"] = "true",
-        });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
         using var client = app.ClientFor("user-13", "j.backus@gmail.com");
         foreach (var product in new[] { 0, 1 })
         {
@@ -265,10 +242,10 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [Fact]
     public async Task Polar_rate_limiting_a_lookup_is_answered_at_once_with_its_retry_after()
     {
-        _polar.InjectFault(HttpMethod.Get, "/v1/customers/external/", 429, count: 5, retryAfter: TimeSpan.FromSeconds(60));
-        using var client = _app.ClientFor("user-14", "r.perlman@gmail.com");
+        Polar.InjectFault(HttpMethod.Get, "/v1/customers/external/", 429, count: 5, retryAfter: TimeSpan.FromSeconds(60));
+        using var client = App.ClientFor("user-14", "r.perlman@gmail.com");
         var started = DateTime.UtcNow;
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[0].Id }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable, "polar_rate_limited");
         Assert.Equal(TimeSpan.FromSeconds(60), response.Headers.RetryAfter?.Delta);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "a 429 must not be retried inside the request");
@@ -277,18 +254,18 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_api_base_url_is_reported_as_an_unexpected_response_not_a_missing_customer()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, new Uri(_polar.BaseUrl, "wrong-prefix/"), settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = _polar.AccessToken });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new Uri(Polar.BaseUrl, "wrong-prefix/"), settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken });
         using var client = app.ClientFor("user-15", "k.thompson@gmail.com");
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[0].Id }, Ct);
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[0].Id }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unexpected_response");
         Assert.Contains(app.Logs.Lines, l => l.Contains("[1003]", StringComparison.Ordinal) && l.Contains("KavachPolar:ApiBaseUrl", StringComparison.Ordinal));
-        Assert.Empty(_polar.Customers);
+        Assert.Empty(Polar.Customers);
     }
 
     [Fact]
     public async Task An_oversized_chunked_reconcile_body_gets_413()
     {
-        using var client = _app.ClientFor("user-16", "b.s@gmail.com");
+        using var client = App.ClientFor("user-16", "b.s@gmail.com");
         var content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes("{\"checkoutId\":\"" + new string('a', 100_000) + "\"}")));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var request = new HttpRequestMessage(HttpMethod.Post, "api/kavach/auth/polar/reconcile") { Content = content };
@@ -299,23 +276,23 @@ public sealed class SubscriptionServiceTests : IAsyncLifetime
     [Fact]
     public async Task A_transient_polar_error_on_a_read_is_retried_but_never_on_a_write()
     {
-        using var client = _app.ClientFor("user-17", "l.lamport@gmail.com");
+        using var client = App.ClientFor("user-17", "l.lamport@gmail.com");
         await SubscribeAsync(client);
 
-        _polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 503, count: 1);
+        Polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 503, count: 1);
         var read = await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct);
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
 
         // A user with no subscription yet (a subscribed one gets 409 already_subscribed before any call to Polar).
-        using var other = _app.ClientFor("user-17b", "l.lamport.2@gmail.com");
-        var before = (await PolarRest.CheckoutsAsync(_polar, Ct)).Count;
-        _polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503, count: 1);
-        var write = await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[1].Id }, Ct);
+        using var other = App.ClientFor("user-17b", "l.lamport.2@gmail.com");
+        var before = (await PolarRest.CheckoutsAsync(Polar, Ct)).Count;
+        Polar.InjectFault(HttpMethod.Post, "/v1/checkouts/", 503, count: 1);
+        var write = await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[1].Id }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(write, HttpStatusCode.BadGateway, "polar_unavailable");
-        Assert.Equal(before, (await PolarRest.CheckoutsAsync(_polar, Ct)).Count);
+        Assert.Equal(before, (await PolarRest.CheckoutsAsync(Polar, Ct)).Count);
 
         // Not retried: had it been, the fault (one answer only) would have been followed by a checkout.
-        Assert.Equal(HttpStatusCode.OK, (await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = _polar.Products[1].Id }, Ct)).StatusCode);
-        Assert.Equal(before + 1, (await PolarRest.CheckoutsAsync(_polar, Ct)).Count);
+        Assert.Equal(HttpStatusCode.OK, (await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[1].Id }, Ct)).StatusCode);
+        Assert.Equal(before + 1, (await PolarRest.CheckoutsAsync(Polar, Ct)).Count);
     }
 }

@@ -15,24 +15,16 @@ namespace KavachPolar.Tests.Storage;
 /// connection cloned from the host DbContext's, not through EF Core; a host's EF Core interceptors still see every
 /// command; and a function dropped after it was learnt sends deliveries down the general path, applied all the same.
 /// </summary>
-public sealed class DirectPostgresTests : IAsyncLifetime
+public sealed class DirectPostgresTests : DatabaseTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
 
     private static readonly Dictionary<string, string?> NoReadCache = new() { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" };
 
-    private PostgresDatabase _db = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
-
     [Fact]
     public async Task Webhooks_and_uncached_reads_run_their_command_outside_EF_Core()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: NoReadCache);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache);
         using var client = app.ClientFor("usr_1337");
 
         await ApplyThreeSnapshotsAsync(app, client, "sub-direct-1");
@@ -50,9 +42,9 @@ public sealed class DirectPostgresTests : IAsyncLifetime
     {
         var seen = new CommandRecorder();
         await using var app = await KavachTestApp.StartAsync(
-            _db.ConnectionString,
+            Db.ConnectionString,
             settings: NoReadCache,
-            database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(seen));
+            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(seen));
         using var client = app.ClientFor("usr_1337");
 
         await ApplyThreeSnapshotsAsync(app, client, "sub-direct-2");
@@ -64,13 +56,13 @@ public sealed class DirectPostgresTests : IAsyncLifetime
     [Fact]
     public async Task A_function_dropped_after_it_was_learnt_sends_deliveries_down_the_general_path()
     {
-        await using var app = await KavachTestApp.StartAsync(_db.ConnectionString, settings: NoReadCache);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache);
         using var client = app.ClientFor("usr_1337");
         const string subscriptionId = "sub-direct-3";
         await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
         Assert.False((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
 
-        await _db.QueryAsync(FastWebhookPath.DropSql, Ct);
+        await Db.QueryAsync(FastWebhookPath.DropSql, Ct);
 
         for (var day = 1; day <= 2; day++)
         {
@@ -78,7 +70,7 @@ public sealed class DirectPostgresTests : IAsyncLifetime
             Assert.Equal(day == 1, (bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
         }
 
-        Assert.Equal(3L, await _db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'applied'", Ct));
+        Assert.Equal(3L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'applied'", Ct));
     }
 
     private static async Task ApplyThreeSnapshotsAsync(KavachTestApp app, HttpClient client, string subscriptionId)

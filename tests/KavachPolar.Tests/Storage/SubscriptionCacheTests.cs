@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Tests.Infrastructure;
@@ -15,17 +14,9 @@ namespace KavachPolar.Tests.Storage;
 /// the instance that committed it and within a second by another one (PostgreSQL LISTEN/NOTIFY), on both write paths,
 /// and after the notification connection drops.
 /// </summary>
-public sealed class SubscriptionCacheTests : IAsyncLifetime
+public sealed class SubscriptionCacheTests : DatabaseTest
 {
     private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
-    private PostgresDatabase _db = null!;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => _db = await PostgresDatabase.CreateAsync(Ct);
-
-    public async ValueTask DisposeAsync() => await _db.DisposeAsync();
 
     [Theory]
     [InlineData(true)]
@@ -33,8 +24,8 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
     public async Task A_change_on_one_instance_is_seen_by_its_own_reads_at_once_and_by_another_instances_within_a_second(bool fastPath)
     {
         var readsOnB = new QueryCounter();
-        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString, fastPath: fastPath);
-        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(_db.ConnectionString).AddInterceptors(readsOnB));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB));
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e21";
@@ -51,19 +42,18 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
         await SubscriptionAsync(onA); // A's cache is warm too
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         Assert.True((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
-        var clock = Stopwatch.StartNew();
-        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
-            await Task.Delay(20, Ct);
-        }
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
     }
 
     [Fact]
     public async Task After_the_notification_connection_drops_the_cache_stops_serving_and_starts_empty_when_it_reconnects()
     {
-        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false);
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e22";
         await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -71,7 +61,7 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
 
         // Cut the listeners off, then change the subscription: B cannot hear about it.
-        await _db.ScalarAsync<int>("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database()", Ct);
+        await Db.ScalarAsync<int>("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database()", Ct);
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
 
         Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
@@ -85,8 +75,8 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
     {
         const string role = "kavach_password_user";
         const string password = "kavach-listener-pw-0123";
-        await _db.QueryAsync($"DO $$ BEGIN CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; END $$", Ct);
-        var withoutPassword = new NpgsqlConnectionStringBuilder(_db.ConnectionString) { Username = role, Password = null }.ConnectionString;
+        await Db.QueryAsync($"DO $$ BEGIN CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; EXCEPTION WHEN duplicate_object THEN ALTER ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'; END $$", Ct);
+        var withoutPassword = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Username = role, Password = null }.ConnectionString;
         try
         {
             await using var bare = new NpgsqlConnection(withoutPassword + ";Pooling=false");
@@ -100,23 +90,22 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
         var sources = new NpgsqlDataSourceBuilder(withoutPassword);
         sources.UsePasswordProvider(_ => password, (_, _) => ValueTask.FromResult(password));
         await using var dataSource = sources.Build();
-        await using var a = await KavachTestApp.StartAsync(_db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(_db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(dataSource));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(dataSource));
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e23";
         await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         await Wait.UntilAsync(
-            async () => await _db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND usename = '{role}' AND datname = current_database()", Ct) == 1,
+            async () => await Db.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND usename = '{role}' AND datname = current_database()", Ct) == 1,
             because: "B's listener signs in with the password its data source provides");
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
 
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
-        var clock = Stopwatch.StartNew();
-        while (!(bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), "instance B still shows the old subscription after 1 s");
-            await Task.Delay(20, Ct);
-        }
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
 
         Assert.DoesNotContain(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
     }
@@ -128,7 +117,7 @@ public sealed class SubscriptionCacheTests : IAsyncLifetime
     }
 
     private Task<long> ListenersAsync() =>
-        _db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
+        Db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
 
     private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];

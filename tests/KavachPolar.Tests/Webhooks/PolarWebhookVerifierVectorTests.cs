@@ -4,7 +4,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace KavachPolar.Tests.Webhooks;
 
-/// <summary>Polar's published test vectors (<c>signature-test-vectors.json</c>, REFERENCE §4.5), one test each.</summary>
+/// <summary>
+/// The signature vectors in <c>tests/TestData/signature-test-vectors.json</c>, one test each: computed apart from the code
+/// under test, with Python's <c>hmac</c>, and cross-checked with openssl.
+/// </summary>
 public sealed class PolarWebhookVerifierVectorTests
 {
     public static TheoryData<string> PositiveVectors => [.. SignatureTestVectors.All.Where(v => v.Expected is null).Select(v => v.Name)];

@@ -16,7 +16,10 @@ internal sealed record SignatureTestVector(
     public byte[] BodyBytes => System.Text.Encoding.UTF8.GetBytes(Body);
 }
 
-/// <summary>Loads Polar's official signature test vectors, shipped with the tests.</summary>
+/// <summary>
+/// Loads the signature test vectors shipped with the tests (<c>tests/TestData/signature-test-vectors.json</c>), computed with
+/// Python's <c>hmac</c> and cross-checked with openssl.
+/// </summary>
 internal static class SignatureTestVectors
 {
     private static readonly Lazy<Document> Loaded = new(Load);
