@@ -3,6 +3,7 @@ using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -36,6 +37,25 @@ public sealed class StoreSchemaTests
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("active", await db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
+    }
+
+    [Fact]
+    public async Task The_webhook_function_announces_nothing_inside_its_transaction_after_AnnounceAfterCommit_and_did_before_it()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        await using var context = new KavachPolarDbContext(options);
+        var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+        const string notifies = "SELECT prosrc LIKE '%pg_notify%' FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
+
+        await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
+        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "FastWebhookPath shipped the function with its NOTIFY");
+        await migrator.MigrateAsync(cancellationToken: Ct);
+        Assert.False(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit takes the NOTIFY out");
+        await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
+        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit's Down puts it back");
+        await migrator.MigrateAsync("20261129203405_ForgottenUsers", Ct);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
     }
 
     [Fact]

@@ -110,6 +110,57 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.DoesNotContain(b.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_empty_announcement_makes_an_instance_forget_everyone_it_cached()
+    {
+        var readsOnB = new QueryCounter();
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB));
+        using var onB = b.ClientFor("usr_1337");
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e24", createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        await SubscriptionAsync(onB);
+        var queries = readsOnB.Count;
+        await SubscriptionAsync(onB);
+        Assert.Equal(queries, readsOnB.Count);
+
+        // What an instance sends when more users wait to be announced than one announcement should name.
+        await Db.ScalarAsync<string>("SELECT pg_notify('kavach_polar_users', '')::text", Ct);
+        await Wait.UntilAsync(
+            async () =>
+            {
+                var before = readsOnB.Count;
+                await SubscriptionAsync(onB);
+                return readsOnB.Count > before;
+            },
+            TimeSpan.FromSeconds(1),
+            "instance B reads the user from the database again within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
+    }
+
+    [Fact]
+    public async Task An_announcement_the_database_refuses_is_sent_again_and_arrives()
+    {
+        var refusals = new RefuseAnnouncements();
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(refusals));
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e25";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+
+        // The only announcement of this change is refused twice: B learns of it only if A sends it again.
+        refusals.RefuseNext(2);
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(10),
+            "instance B shows the change once A's announcement goes through (its cache would keep the old state for 30 s)");
+        Assert.Equal(0, refusals.Remaining);
+        Assert.Contains(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
+    }
+
     private async Task WaitUntilListeningAsync(KavachTestApp app)
     {
         _ = app;
@@ -121,6 +172,32 @@ public sealed class SubscriptionCacheTests : DatabaseTest
 
     private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
+
+    /// <summary>A host interceptor under which the database refuses the next announcements, as many as it is told.</summary>
+    private sealed class RefuseAnnouncements : DbCommandInterceptor
+    {
+        private int _remaining;
+
+        public int Remaining => Volatile.Read(ref _remaining);
+
+        public void RefuseNext(int times) => Volatile.Write(ref _remaining, times);
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("pg_notify", StringComparison.Ordinal))
+            {
+                for (var left = Remaining; left > 0; left = Remaining)
+                {
+                    if (Interlocked.CompareExchange(ref _remaining, left - 1, left) == left)
+                    {
+                        throw new InvalidOperationException("refused by the test's interceptor");
+                    }
+                }
+            }
+
+            return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
 
     /// <summary>Counts the queries an instance sends (a host's own interceptor could do the same).</summary>
     private sealed class QueryCounter : DbCommandInterceptor
