@@ -95,6 +95,13 @@ internal sealed class WrkComparison : IDisposable
         Directory.Delete(_work, recursive: true);
     }
 
+    /// <summary>The server's version and the settings that decide what a commit waits for.</summary>
+    private async Task<string> DurabilityAsync()
+    {
+        await using var command = _kavachDb.CreateCommand("SELECT current_setting('server_version') || ', fsync ' || current_setting('fsync') || ', synchronous_commit ' || current_setting('synchronous_commit')");
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
     private async Task<int> RunAsync()
     {
         if (_users < _threads || _rounds < 1 || _duration < 1)
@@ -107,6 +114,7 @@ internal sealed class WrkComparison : IDisposable
         var loadAtStart = LoadAverage();
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuModel()}; load average {loadAtStart}");
         Console.WriteLine($"wrk {_threads} threads, {_connections} connections, {_duration} s a run, {_rounds} rounds; {_users} users; body {_factory.Body(0, 1).Length} B");
+        Console.WriteLine($"PostgreSQL: {await DurabilityAsync()} (the floor and KavachPolar commit alike; with fsync off a commit skips the flush other commits may queue behind)");
 
         // One created snapshot per user in each store (both at once: this is not measured), so that every user
         // exists before any GET and every later delivery is an update.

@@ -239,7 +239,20 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var (removed, customerId) = await store.RunAsync((s, t) => ForgetAsync(s.Db, userId, t), cancellationToken).ConfigureAwait(false);
+        var (removed, customerId) = await store.RunAsync(
+            async (s, t) =>
+            {
+                try
+                {
+                    return await ForgetAsync(s.Db, userId, t).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Also when it failed: it may have committed all the same (the connection lost while committing).
+                    announcer.Announce(userId);
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
         Log.UserForgotten(logger, userId, customerId ?? "none");
         return removed;
     }
@@ -289,7 +302,6 @@ internal sealed class KavachPolarSubscriptionService(
                 cancellationToken).ConfigureAwait(false);
             if (done)
             {
-                announcer.Announce(userId);
                 return (removed, customerId);
             }
         }
@@ -392,16 +404,28 @@ internal sealed class KavachPolarSubscriptionService(
             var result = await store.RunAsync(
                 async (scope, token) =>
                 {
-                    var applied = await StoreTransactions.RunAsync(
-                        scope.Db,
-                        async t =>
-                        {
-                            var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
-                            await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
-                            return r;
-                        },
-                        token).ConfigureAwait(false);
-                    announcer.Announce(applied.Users ?? []);
+                    SubscriptionSynchronizer.ApplyResult applied;
+                    try
+                    {
+                        applied = await StoreTransactions.RunAsync(
+                            scope.Db,
+                            async t =>
+                            {
+                                var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                                await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
+                                return r;
+                            },
+                            token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Committed or not, we cannot tell (see WebhookProcessor): forget whom the snapshot names.
+                        announcer.Announce(SubscriptionSynchronizer.NamedUsers(s));
+                        throw;
+                    }
+
+                    // Not applied: stale, possibly because the execution strategy retried a commit that went through.
+                    announcer.Announce(applied.Users ?? SubscriptionSynchronizer.NamedUsers(s));
                     return applied;
                 },
                 ct).ConfigureAwait(false);

@@ -14,6 +14,17 @@ internal sealed class WaitingAnnouncements(int maxWaiting, int perAnnouncement)
     private HashSet<string> _waiting = new(StringComparer.Ordinal);
     private bool _everyone;
 
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return !_everyone && _waiting.Count == 0;
+            }
+        }
+    }
+
     public void Add(string userId)
     {
         lock (_gate)

@@ -176,7 +176,24 @@ internal sealed class SubscriptionSynchronizer(
     /// </summary>
     public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct)
     {
-        var changes = await StoreTransactions.RunAsync(
+        int changes;
+        try
+        {
+            changes = await BindAndReprojectAsync(db, userId, customerId, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // It may have committed all the same (the connection lost while committing): forget the user anyway.
+            announcer.Announce(userId);
+            throw;
+        }
+
+        announcer.Announce(userId);
+        return changes;
+    }
+
+    private Task<int> BindAndReprojectAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
+        StoreTransactions.RunAsync(
             db,
             async t =>
             {
@@ -194,10 +211,7 @@ internal sealed class SubscriptionSynchronizer(
                 await db.SaveChangesAsync(t).ConfigureAwait(false);
                 return reprojected;
             },
-            ct).ConfigureAwait(false);
-        announcer.Announce(userId);
-        return changes;
-    }
+            ct);
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {
@@ -314,6 +328,14 @@ internal sealed class SubscriptionSynchronizer(
 
         return 1;
     }
+
+    /// <summary>
+    /// The users a snapshot names (its metadata user, its customer's external id): whom a write of it may have changed
+    /// when the writer cannot tell whether it committed (an error after the work began, or a retry that finds its own
+    /// earlier commit and answers duplicate or stale).
+    /// </summary>
+    public static string[] NamedUsers(PolarSubscription s) =>
+        [.. new[] { Usable(PolarMetadata.UserId(s.Metadata)), Usable(s.Customer?.ExternalId) }.OfType<string>().Distinct(StringComparer.Ordinal)];
 
     private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
 }

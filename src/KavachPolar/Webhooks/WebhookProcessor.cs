@@ -75,6 +75,31 @@ internal sealed class WebhookProcessor(
 
     private async Task<string> ApplySubscriptionAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
     {
+        string outcome;
+        try
+        {
+            outcome = await ApplyOrRecordAsync(store, webhookId, type, subscription, timestampUs, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The commit may have happened anyway (a connection lost while committing, work given up at its budget
+            // that finishes later): forget whom the snapshot names, and tell the other instances.
+            announcer.Announce(SubscriptionSynchronizer.NamedUsers(subscription));
+            throw;
+        }
+
+        if (outcome is Duplicate or WebhookOutcomes.Stale)
+        {
+            // Polar's retry of a delivery whose first answer was lost, or the host's execution strategy retrying a
+            // commit that went through: the earlier attempt may have committed without announcing.
+            announcer.Announce(SubscriptionSynchronizer.NamedUsers(subscription));
+        }
+
+        return outcome;
+    }
+
+    private async Task<string> ApplyOrRecordAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
+    {
         try
         {
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).

@@ -1,9 +1,12 @@
 using System.Data.Common;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -33,7 +36,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await WaitUntilListeningAsync(b);
 
         // B reads once from the database, then from memory.
-        Assert.Equal("active", (string?)(await SubscriptionAsync(onB))!["status"]);
+        Assert.Equal("active", (string?)(await CachedAsync(b, onB))!["status"]);
         var queries = readsOnB.Count;
         Assert.Equal("active", (string?)(await SubscriptionAsync(onB))!["status"]);
         Assert.Equal(queries, readsOnB.Count);
@@ -119,7 +122,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         using var onB = b.ClientFor("usr_1337");
         await a.PostWebhookAsync(Compact(Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e24", createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
-        await SubscriptionAsync(onB);
+        await CachedAsync(b, onB);
         var queries = readsOnB.Count;
         await SubscriptionAsync(onB);
         Assert.Equal(queries, readsOnB.Count);
@@ -139,65 +142,123 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
-    public async Task An_announcement_the_database_refuses_is_sent_again_and_arrives()
+    public async Task An_announcement_whose_connection_broke_is_sent_again_and_arrives()
     {
-        var refusals = new RefuseAnnouncements();
-        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(refusals));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
         await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e25";
         await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
-        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+        await Wait.UntilAsync(async () => await AnnouncersAsync() >= 1, because: "A's announcer connects for its first announcement");
+        Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
 
-        // The only announcement of this change is refused twice: B learns of it only if A sends it again.
-        refusals.RefuseNext(2);
+        // The only announcement of this change goes out on a connection the server has dropped: B learns of the
+        // change only if A sends it again.
+        await Db.ScalarAsync<int>("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'KavachPolar change announcer' AND datname = current_database()", Ct);
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         await Wait.UntilAsync(
             async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
             TimeSpan.FromSeconds(10),
             "instance B shows the change once A's announcement goes through (its cache would keep the old state for 30 s)");
-        Assert.Equal(0, refusals.Remaining);
         Assert.Contains(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
-    private async Task WaitUntilListeningAsync(KavachTestApp app)
+    [Fact]
+    public async Task A_redelivery_of_a_change_whose_announcement_was_lost_makes_the_instance_it_reaches_forget_the_user()
     {
-        _ = app;
-        await Wait.UntilAsync(async () => await ListenersAsync() >= 1, because: "the cache listener connects");
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false);
+        using var onA = a.ClientFor("usr_1337");
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e26";
+        await b.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
+        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!); // A's pool now holds a connection
+
+        // A commits the change on the connection it holds but cannot get its announcement out (new connections hang),
+        // as if it had died right after the commit. Polar, which did not get A's answer, redelivers, and the load
+        // balancer sends the delivery to B.
+        proxy.ConnectDelay = TimeSpan.FromHours(1);
+        var update = Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
+        const string webhookId = "7d1c0b9a-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await a.PostWebhookAsync(update, webhookId, ct: Ct)).StatusCode);
+        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!); // B still serves what it cached
+
+        var redelivery = await b.PostWebhookAsync(update, webhookId, ct: Ct);
+        Assert.Equal("duplicate", (string?)(await redelivery.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+        proxy.ConnectDelay = TimeSpan.Zero;
     }
+
+    [Fact]
+    public async Task A_change_made_in_a_process_that_runs_no_host_is_announced_too()
+    {
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
+        using var onB = b.ClientFor("usr_1337");
+        await b.PostWebhookAsync(Compact(Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e27", createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.NotNull(await CachedAsync(b, onB));
+
+        // A job or a command-line tool: the services without a host, so no hosted service ever starts.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddDbContext<KavachPolarDbContext>(o => o.UseNpgsql(Db.ConnectionString));
+        services.AddKavachPolar(o =>
+        {
+            o.AccessToken = "polar_oat_job";
+            o.WebhookSecret = KavachTestApp.DefaultSecret;
+        });
+        await using var job = services.BuildServiceProvider();
+        await using (var scope = job.CreateAsyncScope())
+        {
+            Assert.True(await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ForgetUserAsync("usr_1337", Ct));
+        }
+
+        await Wait.UntilAsync(
+            async () => await SubscriptionAsync(onB) is null,
+            TimeSpan.FromSeconds(1),
+            "instance B forgets the user within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
+    }
+
+    /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
+    private static Task WaitUntilListeningAsync(KavachTestApp app) =>
+        Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), because: "the cache listener hears its own probe");
 
     private Task<long> ListenersAsync() =>
         Db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
 
+    private Task<long> AnnouncersAsync() =>
+        Db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar change announcer' AND datname = current_database() AND state IS NOT NULL", Ct);
+
+    /// <summary>
+    /// Reads the user's subscription on <paramref name="app"/> until the instance keeps it in its cache: the
+    /// announcements of changes made so far go out just after their commits, and every instance hears them (the one
+    /// that sent them included), so one may still arrive a few milliseconds after the change was answered.
+    /// </summary>
+    private static async Task<JsonNode?> CachedAsync(KavachTestApp app, HttpClient client)
+    {
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        JsonNode? subscription = null;
+        await Wait.UntilAsync(
+            async () =>
+            {
+                subscription = await SubscriptionAsync(client);
+                await Task.Delay(100, Ct);
+                return cache.TryGet("usr_1337", out _);
+            },
+            because: "the instance keeps the user in its cache");
+        return subscription;
+    }
+
     private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
-
-    /// <summary>A host interceptor under which the database refuses the next announcements, as many as it is told.</summary>
-    private sealed class RefuseAnnouncements : DbCommandInterceptor
-    {
-        private int _remaining;
-
-        public int Remaining => Volatile.Read(ref _remaining);
-
-        public void RefuseNext(int times) => Volatile.Write(ref _remaining, times);
-
-        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
-        {
-            if (command.CommandText.Contains("pg_notify", StringComparison.Ordinal))
-            {
-                for (var left = Remaining; left > 0; left = Remaining)
-                {
-                    if (Interlocked.CompareExchange(ref _remaining, left - 1, left) == left)
-                    {
-                        throw new InvalidOperationException("refused by the test's interceptor");
-                    }
-                }
-            }
-
-            return base.NonQueryExecutingAsync(command, eventData, result, cancellationToken);
-        }
-    }
 
     /// <summary>Counts the queries an instance sends (a host's own interceptor could do the same).</summary>
     private sealed class QueryCounter : DbCommandInterceptor
