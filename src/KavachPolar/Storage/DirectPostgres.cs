@@ -30,6 +30,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
 
     private State? _state;
     private int _refreshing;
+    private int _toldFunctionMissing;
 
     /// <summary>What was learnt about the database.</summary>
     /// <param name="HasFunction">The webhook's one-statement function exists.</param>
@@ -72,6 +73,10 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
             state = new State(hasFunction, prototype, Environment.TickCount64 + (long)RefreshEvery.TotalMilliseconds);
+            if (!hasFunction && Interlocked.Exchange(ref _toldFunctionMissing, 1) == 0)
+            {
+                Log.WebhookFunctionMissing(logger);
+            }
         }
 
         Volatile.Write(ref _state, state);

@@ -4,6 +4,8 @@ using KavachPolar.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Microsoft.Extensions.DependencyInjection;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -77,6 +79,44 @@ public sealed class StoreSchemaTests
         Assert.Equal(ExampleExternalId, user.Id);
         Assert.Equal("active", user.PolarSubscriptionStatus);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM app_notes", Ct)); // the host's own table lives beside ours
+    }
+
+    [Fact]
+    public async Task A_host_dbcontext_is_told_it_lacks_the_webhook_function_and_gets_it_from_CreateKavachPolarFunctions()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        void HostContext(IServiceCollection s)
+        {
+            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
+            s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+        }
+
+        // Tables from the host's model, no function: correct, on the general path, and the log says what to do.
+        await using (var without = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, fastPath: false))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await without.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct)).StatusCode);
+            Assert.False(without.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
+            Assert.Single(without.Logs.Lines, l => l.Contains("[4007]", StringComparison.Ordinal) && l.Contains("CreateKavachPolarFunctions", StringComparison.Ordinal));
+        }
+
+        // What a migration of the host's DbContext does with it.
+        var migration = new MigrationBuilder("Npgsql.EntityFrameworkCore.PostgreSQL");
+        migration.CreateKavachPolarFunctions();
+        foreach (var operation in migration.Operations.OfType<SqlOperation>())
+        {
+            await db.QueryAsync(operation.Sql, Ct);
+        }
+
+        await using var with = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, createSchema: false);
+        var update = Subscription("subscription.updated", ExampleSubscriptionId, modifiedAt: new DateTimeOffset(2026, 10, 2, 9, 16, 48, TimeSpan.Zero), cancelAtPeriodEnd: true);
+        var response = await with.PostWebhookAsync(Compact(update), ct: Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.True(with.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
+        Assert.True(await db.ScalarAsync<bool>("SELECT polar_cancel_at_period_end FROM kavach_users", Ct));
+        Assert.DoesNotContain(with.Logs.Lines, l => l.Contains("[4007]", StringComparison.Ordinal));
+
+        var other = new MigrationBuilder("Microsoft.EntityFrameworkCore.Sqlite");
+        Assert.Empty(other.CreateKavachPolarFunctions().DropKavachPolarFunctions().Operations);
     }
 
     [Fact]
