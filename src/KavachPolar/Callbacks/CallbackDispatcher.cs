@@ -355,7 +355,7 @@ internal sealed class CallbackDispatcher(
                     TaskScheduler.Default);
             }
 
-            return new Settlement(row.Id, row.Owner, false, attempt, delay, e.GetType().FullName ?? e.GetType().Name, KeepLease: stillRunning);
+            return new Settlement(row.Id, row.Owner, false, attempt, delay, TextSafety.ForTextColumn(e.GetType().FullName ?? e.GetType().Name, Limits.Error), KeepLease: stillRunning);
         }
         finally
         {

@@ -17,7 +17,7 @@ internal static class CheckoutEndpoint
     private const int MaxBodyBytes = 8 * 1024;
     private const string ExpectedShape = "{\"productId\": \"...\", \"successUrl\"?: \"...\"}";
 
-    public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(HttpContext context, CheckoutService checkouts, IOptionsMonitor<KavachPolarOptions> options)
+    public static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> HandleAsync(HttpContext context, IOptionsMonitor<KavachPolarOptions> options)
     {
         var (request, problem) = await JsonBody.ReadAsync(context, KavachJsonContext.Default.CheckoutRequest, MaxBodyBytes, ExpectedShape).ConfigureAwait(false);
         if (problem is not null || request is null || string.IsNullOrWhiteSpace(request.ProductId))
@@ -28,6 +28,9 @@ internal static class CheckoutEndpoint
         var user = RequestUser.Of(context);
         var buyer = new CheckoutBuyer(user.Id, user.Email, user.Name);
         var origin = AppOrigin.Of(context.Request, options.CurrentValue);
+        // Resolved here, not bound as a parameter: parameters are bound before the guard runs, and a refused request
+        // should not build the service and its Polar client.
+        var checkouts = context.RequestServices.GetRequiredService<CheckoutService>();
         var outcome = await checkouts.CreateAsync(buyer, request.ProductId, request.SuccessUrl, origin, PublicClientIp(context), context.RequestAborted).ConfigureAwait(false);
         if (outcome.Succeeded)
         {

@@ -32,16 +32,16 @@ public static class KavachPolarEndpointRouteBuilderExtensions
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
             .WithName("KavachPolarSubscription")
             .ForUser(operation: null, "GET subscription");
-        group.MapPost("/reconcile", ReconcileEndpoint.HandleAsync)
+        group.MapPost("/reconcile", (Delegate)ReconcileEndpoint.HandleAsync)
             .WithName("KavachPolarReconcile")
             .ForUser(UserRateLimiter.Reconcile, "POST reconcile");
-        group.MapPost("/subscription/change", ManagementEndpoints.ChangeAsync)
+        group.MapPost("/subscription/change", (Delegate)ManagementEndpoints.ChangeAsync)
             .WithName("KavachPolarChangePlan")
             .ForUser("change", "POST subscription/change");
-        group.MapPost("/subscription/cancel", ManagementEndpoints.CancelAsync)
+        group.MapPost("/subscription/cancel", (Delegate)ManagementEndpoints.CancelAsync)
             .WithName("KavachPolarCancel")
             .ForUser("cancel", "POST subscription/cancel");
-        group.MapPost("/subscription/resume", ManagementEndpoints.ResumeAsync)
+        group.MapPost("/subscription/resume", (Delegate)ManagementEndpoints.ResumeAsync)
             .WithName("KavachPolarResume")
             .ForUser("resume", "POST subscription/resume");
         group.MapPost("/portal", ManagementEndpoints.PortalAsync)

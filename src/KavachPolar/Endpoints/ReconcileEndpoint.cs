@@ -13,7 +13,7 @@ internal static class ReconcileEndpoint
 {
     private const int MaxBodyBytes = 4 * 1024;
 
-    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> HandleAsync(HttpContext context, IKavachPolarSubscriptions subscriptions)
+    public static async Task<Results<JsonHttpResult<SubscriptionResponse>, ProblemHttpResult>> HandleAsync(HttpContext context)
     {
         string? checkoutId = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -28,6 +28,7 @@ internal static class ReconcileEndpoint
         }
 
         var userId = RequestUser.Of(context).Id;
+        var subscriptions = ManagementEndpoints.Subscriptions(context);
         var result = string.IsNullOrEmpty(checkoutId)
             ? await subscriptions.ReconcileUserAsync(userId, context.RequestAborted).ConfigureAwait(false)
             : await subscriptions.ReconcileCheckoutAsync(userId, checkoutId, context.RequestAborted).ConfigureAwait(false);

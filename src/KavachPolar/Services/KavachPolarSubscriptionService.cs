@@ -45,13 +45,14 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(productId);
+        // Bad input first, without the database: an unknown product is refused even while the database is down.
         var target = Products.Resolve(productId, options.CurrentValue);
-        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (target is null)
         {
-            return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, current);
+            return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, null);
         }
 
+        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (current is null)
         {
             return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);

@@ -79,7 +79,7 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(c => c.NextAttemptAtUs).HasColumnName("next_attempt_at_us");
             b.HasIndex(c => c.NextAttemptAtUs).HasDatabaseName("ix_kavach_polar_callbacks_next_attempt_at_us");
             b.Property(c => c.LockedUntilUs).HasColumnName("locked_until_us");
-            b.Property(c => c.LockOwner).HasColumnName("lock_owner").HasMaxLength(Limits.EventType);
+            b.Property(c => c.LockOwner).HasColumnName("lock_owner").HasMaxLength(Limits.LockOwner);
             b.Property(c => c.LastError).HasColumnName("last_error").HasMaxLength(Limits.Error);
             b.Property(c => c.CreatedAt).HasColumnName("created_at");
         });

@@ -12,8 +12,11 @@ internal static class Limits
     /// <summary>A Polar subscription status, and a webhook outcome.</summary>
     public const int Status = 32;
 
-    /// <summary>A Polar event type, and a dispatcher's lock owner.</summary>
+    /// <summary>A Polar event type.</summary>
     public const int EventType = 128;
+
+    /// <summary>A callback dispatcher's lock owner (machine, process, instance and batch).</summary>
+    public const int LockOwner = 128;
 
     /// <summary>An error recorded for a webhook or a callback.</summary>
     public const int Error = 1024;

@@ -6,8 +6,37 @@ namespace KavachPolar.Storage;
 /// </summary>
 internal static class TextSafety
 {
-    public static string ForTextColumn(string value) =>
-        value.Contains('\0', StringComparison.Ordinal) ? value.Replace('\0', '\uFFFD') : value;
+    /// <summary>
+    /// <paramref name="value"/> as PostgreSQL text can hold it: NUL, and half of a character outside the BMP without its
+    /// other half (valid UTF-16 has none; Npgsql refuses to encode one), become U+FFFD.
+    /// </summary>
+    public static string ForTextColumn(string value)
+    {
+        var bad = value.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') is var surrogate and >= 0 && HasLoneSurrogate(value, surrogate);
+        if (!bad && !value.Contains('\0', StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        var chars = value.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (chars[i] == '\0')
+            {
+                chars[i] = '\uFFFD';
+            }
+            else if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(chars[i]))
+            {
+                chars[i] = '\uFFFD';
+            }
+        }
+
+        return new string(chars);
+    }
 
     public static string? ForTextColumn(string? value, int maxLength)
     {
@@ -25,6 +54,23 @@ internal static class TextSafety
         // Never between the two halves of a character outside the BMP (an emoji): a lone half is not valid text,
         // and Npgsql refuses to encode it, so the whole write would fail.
         return safe[..(char.IsHighSurrogate(safe[maxLength - 1]) ? maxLength - 1 : maxLength)];
+    }
+
+    private static bool HasLoneSurrogate(string value, int from)
+    {
+        for (var i = from; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public static bool IsIdentifier(string value, int maxLength) =>

@@ -117,6 +117,15 @@ public sealed class ManagementEndpointTests : PolarAppTest
     }
 
     [Fact]
+    public async Task A_change_to_an_unknown_product_is_a_bad_request_even_while_the_database_is_down()
+    {
+        await using var app = await KavachTestApp.StartAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2", Polar, createSchema: false);
+        using var client = app.ClientFor("user-5c", "lynn.c@gmail.com");
+        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "not-a-product" }, Ct);
+        await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "unknown_product");
+    }
+
+    [Fact]
     public async Task Cancel_and_resume_round_trip_and_repeating_either_asks_polar_nothing()
     {
         using var client = App.ClientFor("user-6", "frances.a@gmail.com");

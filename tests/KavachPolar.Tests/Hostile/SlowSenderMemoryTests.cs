@@ -1,6 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net.Sockets;
 using System.Text;
 using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace KavachPolar.Tests.Hostile;
 
@@ -21,6 +24,7 @@ public sealed class SlowSenderMemoryTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(db.ConnectionString);
+        using var active = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.active_requests");
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
         var clients = new List<TcpClient>();
@@ -37,8 +41,11 @@ public sealed class SlowSenderMemoryTests
                 await client.GetStream().WriteAsync(head, Ct);
             }
 
-            // Every request is being read by now: each waits for the rest of its body.
-            await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            // Every request in the pipeline, each waiting for the rest of its body.
+            await Wait.UntilAsync(
+                () => Task.FromResult(active.GetMeasurementSnapshot().Sum(m => m.Value) == Senders),
+                because: $"all {Senders} requests are being served",
+                describe: () => Task.FromResult($"{active.GetMeasurementSnapshot().Sum(m => m.Value)} active"));
             var held = GC.GetTotalMemory(forceFullCollection: true) - before;
 
             // Buffers sized by Content-Length would hold Senders × 256 KiB = 75 MiB here.
