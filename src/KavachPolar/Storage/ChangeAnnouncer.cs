@@ -240,15 +240,7 @@ internal sealed class ChangeAnnouncer(
     private async Task<NpgsqlConnection> ConnectAsync(CancellationToken ct)
     {
         await using var store = KavachDbScope.Open(scopes);
-        var host = (NpgsqlConnection)store.Db.Database.GetDbConnection();
-        var settings = new NpgsqlConnectionStringBuilder(host.ConnectionString)
-        {
-            Pooling = false,
-            Multiplexing = false,
-            KeepAlive = 10,
-            ApplicationName = "KavachPolar change announcer",
-        }.ConnectionString;
-        var connection = await host.CloneWithAsync(settings, ct).ConfigureAwait(false);
+        var connection = await OwnConnections.CloneAsync((NpgsqlConnection)store.Db.Database.GetDbConnection(), "KavachPolar change announcer", ct).ConfigureAwait(false);
         var open = connection.OpenAsync(CancellationToken.None);
         try
         {

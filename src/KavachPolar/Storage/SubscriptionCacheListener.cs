@@ -46,19 +46,12 @@ internal sealed class SubscriptionCacheListener(
 
         cache.SetListening(false);
         var host = (NpgsqlConnection)db.Database.GetDbConnection();
-        var listen = new NpgsqlConnectionStringBuilder(host.ConnectionString)
-        {
-            Pooling = false,
-            Multiplexing = false,
-            KeepAlive = 10,
-            ApplicationName = "KavachPolar cache listener",
-        }.ConnectionString;
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await using var connection = await host.CloneWithAsync(listen, stoppingToken).ConfigureAwait(false);
+                await using var connection = await OwnConnections.CloneAsync(host, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
                 string? probe = null;
                 using var heard = new SemaphoreSlim(0);
                 connection.Notification += (_, e) =>
