@@ -22,7 +22,7 @@ namespace KavachPolar.Storage;
 /// per application, as its background services (the <c>OnSubscriptionChange</c> dispatcher, the retention job, the
 /// cache listener) do.
 /// </remarks>
-internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<DirectPostgres> logger)
+internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider time, ILogger<DirectPostgres> logger)
 {
     private static readonly TimeSpan RefreshEvery = TimeSpan.FromMinutes(1);
 
@@ -35,14 +35,14 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
     /// <summary>What was learnt about the database.</summary>
     /// <param name="HasFunction">The webhook's one-statement function exists.</param>
     /// <param name="Prototype">Cloned for each direct command; <see langword="null"/> when every command must go through EF Core.</param>
-    /// <param name="RefreshAfterTicks">When to learn again (<see cref="Environment.TickCount64"/>).</param>
-    internal sealed record State(bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfterTicks);
+    /// <param name="RefreshAfter">When to learn again (a <see cref="TimeProvider.GetTimestamp"/> value).</param>
+    internal sealed record State(bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfter);
 
     /// <summary>What was learnt, or <see langword="null"/> before the first answer; starts a background refresh when it is due.</summary>
     public State? Current()
     {
         var state = Volatile.Read(ref _state);
-        if (state is not null && Environment.TickCount64 > state.RefreshAfterTicks && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+        if (state is not null && time.GetTimestamp() > state.RefreshAfter && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
         {
             _ = Task.Run(RefreshAsync);
         }
@@ -72,7 +72,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
                 .SingleAsync(ct).ConfigureAwait(false);
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
-            state = new State(hasFunction, prototype, Environment.TickCount64 + (long)RefreshEvery.TotalMilliseconds);
+            state = new State(hasFunction, prototype, After(RefreshEvery));
             if (!hasFunction && Interlocked.Exchange(ref _toldFunctionMissing, 1) == 0)
             {
                 Log.WebhookFunctionMissing(logger);
@@ -124,7 +124,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
             Log.DatabaseProbeFailed(logger, e);
             if (Volatile.Read(ref _state) is { } old)
             {
-                Volatile.Write(ref _state, old with { RefreshAfterTicks = Environment.TickCount64 + (long)RetryAfterFailure.TotalMilliseconds });
+                Volatile.Write(ref _state, old with { RefreshAfter = After(RetryAfterFailure) });
             }
         }
         finally
@@ -132,6 +132,8 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, ILogger<Direct
             Volatile.Write(ref _refreshing, 0);
         }
     }
+
+    private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
 
     private static bool HasStandardTables(DbContext db) =>
         IsStandard(db, typeof(KavachUser), "kavach_users")

@@ -6,6 +6,7 @@ using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Storage;
@@ -71,6 +72,53 @@ public sealed class DirectPostgresTests : DatabaseTest
         }
 
         Assert.Equal(3L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'applied'", Ct));
+    }
+
+    [Fact]
+    public async Task A_function_installed_after_start_up_is_used_after_the_next_refresh_and_a_failed_refresh_is_retried()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var probes = new RefuseProbes();
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            settings: NoReadCache,
+            fastPath: false,
+            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(probes),
+            services: s => s.AddSingleton<TimeProvider>(clock));
+        var direct = app.Services.GetRequiredService<DirectPostgres>();
+        const string subscriptionId = "sub-direct-4";
+        await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
+        Assert.False(direct.Current()!.HasFunction);
+
+        // The database is migrated while the app runs; the refresh a minute later fails once.
+        await Db.QueryAsync(FastWebhookPath.CreateSql, Ct);
+        probes.RefuseNext = true;
+        clock.Advance(TimeSpan.FromSeconds(61));
+        Assert.False(direct.Current()!.HasFunction); // starts the refresh in the background
+        await Wait.UntilAsync(() => Task.FromResult(app.Logs.Lines.Any(l => l.Contains("[4006]", StringComparison.Ordinal))), because: "the failed refresh is logged");
+        Assert.False(direct.Current()!.HasFunction); // the last answer keeps serving
+
+        clock.Advance(TimeSpan.FromSeconds(6));
+        await Wait.UntilAsync(() => Task.FromResult(direct.Current()!.HasFunction), because: "the refresh 5 s after the failure finds the function");
+        await PostAsync(app, Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
+        Assert.Contains(EfCommands(app), c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal)); // through EF Core: the host has interceptors
+    }
+
+    /// <summary>A host interceptor under which the database refuses KavachPolar's next question about the function.</summary>
+    private sealed class RefuseProbes : DbCommandInterceptor
+    {
+        public volatile bool RefuseNext;
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("to_regprocedure", StringComparison.Ordinal) && RefuseNext)
+            {
+                RefuseNext = false;
+                throw new InvalidOperationException("refused by the test's interceptor");
+            }
+
+            return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
     }
 
     private static async Task ApplyThreeSnapshotsAsync(KavachTestApp app, HttpClient client, string subscriptionId)
