@@ -250,7 +250,7 @@ internal sealed class KavachPolarSubscriptionService(
                 finally
                 {
                     // Also when it failed: it may have committed all the same (the connection lost while committing).
-                    announcer.Announce(userId);
+                    await announcer.AnnounceAsync(userId).ConfigureAwait(false);
                 }
             },
             cancellationToken).ConfigureAwait(false);
@@ -406,13 +406,14 @@ internal sealed class KavachPolarSubscriptionService(
                 async (scope, token) =>
                 {
                     SubscriptionSynchronizer.ApplyResult applied;
+                    var touched = new HashSet<string>(SubscriptionSynchronizer.NamedUsers(s), StringComparer.Ordinal);
                     try
                     {
                         applied = await StoreTransactions.RunAsync(
                             scope.Db,
                             async t =>
                             {
-                                var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t).ConfigureAwait(false);
+                                var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t, touched: touched).ConfigureAwait(false);
                                 await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
                                 return r;
                             },
@@ -420,13 +421,13 @@ internal sealed class KavachPolarSubscriptionService(
                     }
                     catch
                     {
-                        // Committed or not, we cannot tell (see WebhookProcessor): forget whom the snapshot names.
-                        announcer.Announce(SubscriptionSynchronizer.NamedUsers(s));
+                        // Committed or not, we cannot tell (see WebhookProcessor): forget whom it may have changed.
+                        await announcer.AnnounceAsync(touched).ConfigureAwait(false);
                         throw;
                     }
 
                     // Not applied: stale, possibly because the execution strategy retried a commit that went through.
-                    announcer.Announce(applied.Users ?? SubscriptionSynchronizer.NamedUsers(s));
+                    await announcer.AnnounceAsync(applied.Users ?? (IReadOnlyCollection<string>)touched).ConfigureAwait(false);
                     return applied;
                 },
                 ct).ConfigureAwait(false);

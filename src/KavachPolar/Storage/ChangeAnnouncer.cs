@@ -1,3 +1,4 @@
+using System.Text;
 using System.Threading.Channels;
 using KavachPolar.Diagnostics;
 using Microsoft.EntityFrameworkCore;
@@ -18,13 +19,12 @@ namespace KavachPolar.Storage;
 /// <remarks>
 /// Never inside the change's own transaction: PostgreSQL serializes the commits of notifying transactions on one
 /// database-wide lock that is held through the commit's WAL flush, so with durable commits (the default) every
-/// webhook would wait for every other's flush (measured: 0.15× of the floor, against 0.9× without). The announcement
-/// commits with <c>synchronous_commit</c> off: it is delivered at its commit all the same, and holds the lock only
-/// briefly. An announcement that fails is sent again; when more users wait than one announcement should carry, every
-/// instance is told to forget everyone. Outside a running host (before it starts, after it stops, or in a process that
-/// never starts its hosted services) what is announced is sent right away in the background. If the process dies
-/// between a commit and its announcement, the other instances keep what they cached for at most
-/// <see cref="KavachPolarOptions.ReadCacheExpiry"/>.
+/// webhook would wait for every other's flush (measured: 0.15× of the floor, against 0.9× without). An announcement that
+/// fails is sent again (at once on a fresh connection when a kept one had gone stale, then with back-off); when more
+/// users wait than one announcement should carry, every instance is told to forget everyone. Outside a running host
+/// (before it starts, after it stops, or in a process that never starts its hosted services, such as a job) the caller
+/// awaits the announcement itself, for at most <see cref="FlushTimeout"/>. If the process dies between a commit and
+/// its announcement, the other instances keep what they cached for at most <see cref="KavachPolarOptions.ReadCacheExpiry"/>.
 /// </remarks>
 internal sealed class ChangeAnnouncer(
     IServiceScopeFactory scopes,
@@ -35,11 +35,12 @@ internal sealed class ChangeAnnouncer(
     /// <summary>The channel; the payload is a user id, or empty (<see cref="WaitingAnnouncements.Everyone"/>) for "forget everyone".</summary>
     public const string Channel = "kavach_polar_users";
 
-    /// <summary>How long stopping (or an announcement outside a running host) may spend sending what waits.</summary>
+    /// <summary>How long stopping, or an announcement outside a running host, may spend sending what waits.</summary>
     internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
 
-    // One statement with a positional parameter (no SQL rewriting needed): synchronous_commit off for this statement's
-    // own transaction only (set_config's third argument), then one notification per payload.
+    // One statement with a positional parameter (no SQL rewriting needed). synchronous_commit is off for this
+    // statement's own transaction only (set_config's third argument): a commit that only notifies writes no WAL to
+    // wait for today, and this keeps it so whatever PostgreSQL does with it.
     private const string AnnounceSql = "SELECT pg_notify('" + Channel + "', u) FROM (SELECT set_config('synchronous_commit', 'off', true)) AS s, unnest($1::text[]) AS u";
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
@@ -51,44 +52,51 @@ internal sealed class ChangeAnnouncer(
     private NpgsqlConnection? _connection; // guarded by _sending
     private volatile int _provider; // 0: not asked yet, 1: PostgreSQL, 2: another provider (nobody to tell)
     private volatile bool _looping;
-    private int _detached;
+    private volatile bool _disposed;
+    private int _failures;
 
-    /// <summary>Call after the commit that changed <paramref name="userId"/>'s subscription state (null: nothing changed).</summary>
-    public void Announce(string? userId)
+    /// <summary>
+    /// Call after the commit that changed <paramref name="userId"/>'s subscription state (null: nothing changed). Returns
+    /// at once while the host runs; otherwise once the announcement is sent, or given up after <see cref="FlushTimeout"/>.
+    /// </summary>
+    public ValueTask AnnounceAsync(string? userId) => userId is null ? ValueTask.CompletedTask : AnnounceAsync([userId]);
+
+    /// <summary>Call after the commit that changed these users' subscription state (see the other overload).</summary>
+    public ValueTask AnnounceAsync(IReadOnlyCollection<string> userIds)
     {
-        if (userId is null)
+        if (userIds.Count == 0 || _disposed)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        cache.Invalidate(userId);
-        if (_provider == 2)
+        foreach (var id in userIds)
         {
-            return;
+            cache.Invalidate(id);
+            // An id no row can have (too long, or text PostgreSQL cannot hold) would make every announcement it is in
+            // fail: nobody caches it, so there is nothing to tell.
+            if (_provider != 2 && id.Length <= Limits.UserId && ReferenceEquals(TextSafety.ForTextColumn(id), id))
+            {
+                _waiting.Add(id);
+            }
         }
 
-        _waiting.Add(userId);
+        if (_provider == 2 || _waiting.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
         if (_looping)
         {
             _wake.Writer.TryWrite(true);
+            return ValueTask.CompletedTask;
         }
-        else
-        {
-            FlushDetached();
-        }
-    }
 
-    /// <summary>Call after the commit that changed these users' subscription state.</summary>
-    public void Announce(IReadOnlyCollection<string> userIds)
-    {
-        foreach (var id in userIds)
-        {
-            Announce(id);
-        }
+        return new ValueTask(FlushAsync());
     }
 
     public override void Dispose()
     {
+        _disposed = true;
         if (_sending.Wait(TimeSpan.FromSeconds(1)))
         {
             _connection?.Dispose();
@@ -121,11 +129,8 @@ internal sealed class ChangeAnnouncer(
                 }
                 catch (Exception e) when (e is not OutOfMemoryException && !stoppingToken.IsCancellationRequested)
                 {
-                    if (failures++ < 3 || failures % 60 == 0)
-                    {
-                        Log.AnnouncementFailed(logger, e.GetType().Name);
-                    }
-
+                    LogFailure(e);
+                    failures++;
                     await Task.Delay(TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, failures)), stoppingToken).ConfigureAwait(false);
                     _wake.Writer.TryWrite(true);
                 }
@@ -136,7 +141,7 @@ internal sealed class ChangeAnnouncer(
         }
         finally
         {
-            // Stopping: send what waits, briefly; anything announced from now on is sent on its own.
+            // Stopping: send what waits, briefly; from now on callers send their own announcements.
             _looping = false;
             await FlushAsync().ConfigureAwait(false);
         }
@@ -152,22 +157,18 @@ internal sealed class ChangeAnnouncer(
             {
                 try
                 {
-                    using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    budget.CancelAfter(options.CurrentValue.DatabaseTimeout);
-                    _connection ??= await ConnectAsync(budget.Token).ConfigureAwait(false);
-                    await using var command = new NpgsqlCommand(AnnounceSql, _connection);
-                    command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = announcement });
-                    await command.ExecuteNonQueryAsync(budget.Token).ConfigureAwait(false);
+                    await SendAsync(announcement, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is PostgresException { SqlState: ['2', '2', ..] } or EncoderFallbackException)
+                {
+                    // The announcement itself is refused (a data exception): sending it again would fail again and
+                    // hold back every later one. Every instance forgets everyone instead.
+                    _waiting.Return([WaitingAnnouncements.Everyone]);
+                    throw;
                 }
                 catch
                 {
                     _waiting.Return(announcement);
-                    if (_connection is not null)
-                    {
-                        await _connection.DisposeAsync().ConfigureAwait(false);
-                        _connection = null;
-                    }
-
                     throw;
                 }
             }
@@ -178,40 +179,82 @@ internal sealed class ChangeAnnouncer(
         }
     }
 
+    /// <summary>One announcement; on a kept connection that fails, once more at once on a fresh one (the server or a pooler may have closed it while idle).</summary>
+    private async Task SendAsync(string[] announcement, CancellationToken ct)
+    {
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        budget.CancelAfter(options.CurrentValue.DatabaseTimeout);
+        var kept = _connection is not null;
+        try
+        {
+            await ExecuteAsync(announcement, budget.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (kept && !budget.IsCancellationRequested)
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            await ExecuteAsync(announcement, budget.Token).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DropConnectionAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ExecuteAsync(string[] announcement, CancellationToken ct)
+    {
+        _connection ??= await ConnectAsync(ct).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(AnnounceSql, _connection);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = announcement });
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connection = null;
+        }
+    }
+
     /// <summary>Sends what waits within <see cref="FlushTimeout"/>; a failure is logged and what failed stays waiting.</summary>
     private async Task FlushAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         using var deadline = new CancellationTokenSource(FlushTimeout);
         try
         {
             if (await IsPostgresAsync().ConfigureAwait(false))
             {
                 await SendWaitingAsync(deadline.Token).ConfigureAwait(false);
+                Volatile.Write(ref _failures, 0);
             }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The host's services are gone: nothing can be sent from this process any more.
+            _disposed = true;
+            _waiting.Clear();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Log.AnnouncementFailed(logger, e.GetType().Name);
+            LogFailure(e);
         }
     }
 
-    /// <summary>Outside the loop: one flush at a time in the background, and another if more came meanwhile.</summary>
-    private void FlushDetached()
+    /// <summary>The first three failures in a row, then one in sixty.</summary>
+    private void LogFailure(Exception e)
     {
-        if (Interlocked.Exchange(ref _detached, 1) == 1)
+        var failures = Interlocked.Increment(ref _failures);
+        if (failures <= 3 || failures % 60 == 0)
         {
-            return;
+            Log.AnnouncementFailed(logger, e.GetType().Name);
         }
-
-        _ = Task.Run(async () =>
-        {
-            await FlushAsync().ConfigureAwait(false);
-            Volatile.Write(ref _detached, 0);
-            if (!_looping && !_waiting.IsEmpty && _provider == 1)
-            {
-                FlushDetached();
-            }
-        });
     }
 
     /// <summary>Whether the host's database is PostgreSQL (asked once): with SQLite the cache serves one process, and other providers keep it off.</summary>

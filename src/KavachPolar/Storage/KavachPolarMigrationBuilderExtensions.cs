@@ -9,8 +9,11 @@ public static class KavachPolarMigrationBuilderExtensions
     /// Creates, or replaces with this version's, the PostgreSQL function that applies a webhook in one round trip
     /// (KavachPolar's own migrations install it; a DbContext that calls <c>ApplyKavachPolarModel()</c> needs it in one
     /// of its migrations, after the one that creates the tables). Without it every webhook takes the general path:
-    /// correct, several round trips slower. Does nothing with other providers. After upgrading KavachPolar, add a
-    /// migration that calls it again when the release notes say the function changed.
+    /// correct, several round trips slower. Does nothing with other providers. It writes this version's function, so a
+    /// migration that calls it installs whatever the KavachPolar it runs with ships: after upgrading KavachPolar, add a
+    /// migration that calls it again when the release notes say the function changed. The function names KavachPolar's
+    /// tables without a schema: a model that puts them in a schema of its own (<c>HasDefaultSchema</c>) takes the
+    /// general path whatever this installs.
     /// </summary>
     /// <param name="migrationBuilder">The migration's builder.</param>
     /// <returns>The same builder.</returns>

@@ -42,9 +42,11 @@ internal sealed class SubscriptionSynchronizer(
     /// Applies <paramref name="s"/> unless an equal or newer snapshot of it is already stored.
     /// Must run inside <see cref="StoreTransactions.RunAsync{T}"/>; the caller saves (one
     /// <c>SaveChanges</c> for the whole unit of work) and commits. Pass <c>customerLocked</c> when the
-    /// caller already holds the customer's lock in this transaction.
+    /// caller already holds the customer's lock in this transaction. <paramref name="touched"/>, when given, collects
+    /// the users this write may change as soon as they are known (the stored owner of a stale snapshot included), for
+    /// a caller that cannot tell whether its commit went through.
     /// </summary>
-    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, bool customerLocked = false)
+    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, bool customerLocked = false, ISet<string>? touched = null)
     {
         if (!customerLocked)
         {
@@ -56,6 +58,11 @@ internal sealed class SubscriptionSynchronizer(
         if (record is not null
             && (record.VersionUs > version || (record.VersionUs == version && record.SourceTimestampUs >= sourceTimestampUs)))
         {
+            if (record.UserId is { } owner)
+            {
+                touched?.Add(owner);
+            }
+
             return new ApplyResult(false, 0);
         }
 
@@ -74,6 +81,7 @@ internal sealed class SubscriptionSynchronizer(
             lockKeys.Add(previousUserId);
         }
 
+        touched?.UnionWith(lockKeys);
         foreach (var key in lockKeys)
         {
             await StoreTransactions.LockAsync(db, LockKeys.User(key), ct).ConfigureAwait(false);
@@ -184,11 +192,11 @@ internal sealed class SubscriptionSynchronizer(
         catch
         {
             // It may have committed all the same (the connection lost while committing): forget the user anyway.
-            announcer.Announce(userId);
+            await announcer.AnnounceAsync(userId).ConfigureAwait(false);
             throw;
         }
 
-        announcer.Announce(userId);
+        await announcer.AnnounceAsync(userId).ConfigureAwait(false);
         return changes;
     }
 
@@ -330,9 +338,9 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// The users a snapshot names (its metadata user, its customer's external id): whom a write of it may have changed
-    /// when the writer cannot tell whether it committed (an error after the work began, or a retry that finds its own
-    /// earlier commit and answers duplicate or stale).
+    /// The users a snapshot names (its metadata user, its customer's external id): among those a write of it may have
+    /// changed, when the writer cannot tell whether it committed (an error after the work began, or a retry that finds
+    /// its own earlier commit and answers duplicate or stale).
     /// </summary>
     public static string[] NamedUsers(PolarSubscription s) =>
         [.. new[] { Usable(PolarMetadata.UserId(s.Metadata)), Usable(s.Customer?.ExternalId) }.OfType<string>().Distinct(StringComparer.Ordinal)];

@@ -75,37 +75,47 @@ internal sealed class WebhookProcessor(
 
     private async Task<string> ApplySubscriptionAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
     {
+        // Whom this delivery may change: the users it names, then (general path) whom the write attributes or locks.
+        var touched = new HashSet<string>(SubscriptionSynchronizer.NamedUsers(subscription), StringComparer.Ordinal);
         string outcome;
         try
         {
-            outcome = await ApplyOrRecordAsync(store, webhookId, type, subscription, timestampUs, ct).ConfigureAwait(false);
+            outcome = await ApplyOrRecordAsync(store, webhookId, type, subscription, timestampUs, touched, ct).ConfigureAwait(false);
         }
         catch
         {
             // The commit may have happened anyway (a connection lost while committing, work given up at its budget
-            // that finishes later): forget whom the snapshot names, and tell the other instances.
-            announcer.Announce(SubscriptionSynchronizer.NamedUsers(subscription));
+            // that finishes later): forget whom it may have changed, and tell the other instances.
+            await announcer.AnnounceAsync(touched).ConfigureAwait(false);
             throw;
         }
 
         if (outcome is Duplicate or WebhookOutcomes.Stale)
         {
             // Polar's retry of a delivery whose first answer was lost, or the host's execution strategy retrying a
-            // commit that went through: the earlier attempt may have committed without announcing.
-            announcer.Announce(SubscriptionSynchronizer.NamedUsers(subscription));
+            // commit that went through: the earlier attempt may have committed without announcing. A snapshot that
+            // names nobody belongs to whoever holds its customer: the stored subscription says who.
+            if (touched.Count == 0)
+            {
+                await store.OpenAsync(ct).ConfigureAwait(false);
+                touched.UnionWith(await store.Db.Set<SubscriptionRecord>().AsNoTracking()
+                    .Where(r => r.Id == subscription.Id && r.UserId != null).Select(r => r.UserId!).ToListAsync(ct).ConfigureAwait(false));
+            }
+
+            await announcer.AnnounceAsync(touched).ConfigureAwait(false);
         }
 
         return outcome;
     }
 
-    private async Task<string> ApplyOrRecordAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, CancellationToken ct)
+    private async Task<string> ApplyOrRecordAsync(KavachDbScope store, string webhookId, string type, PolarSubscription subscription, long timestampUs, HashSet<string> touched, CancellationToken ct)
     {
         try
         {
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
             if (await FastWebhookPath.TryApplyAsync(store, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {
-                announcer.Announce(fast.UserId);
+                await announcer.AnnounceAsync(fast.UserId).ConfigureAwait(false);
                 if (fast.Changes > 0)
                 {
                     signal.Notify();
@@ -129,7 +139,7 @@ internal sealed class WebhookProcessor(
                         return (Duplicate, 0, (string[]?)null);
                     }
 
-                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true).ConfigureAwait(false);
+                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true, touched: touched).ConfigureAwait(false);
                     var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                     Record(db, recorded, webhookId, type, o, null, null);
                     await db.SaveChangesAsync(token).ConfigureAwait(false);
@@ -137,7 +147,7 @@ internal sealed class WebhookProcessor(
                 },
                 ct).ConfigureAwait(false);
 
-            announcer.Announce(users ?? []);
+            await announcer.AnnounceAsync(users ?? []).ConfigureAwait(false);
             if (changes > 0)
             {
                 signal.Notify();

@@ -142,7 +142,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
-    public async Task An_announcement_whose_connection_broke_is_sent_again_and_arrives()
+    public async Task An_announcement_whose_kept_connection_was_dropped_goes_out_at_once_on_a_fresh_one()
     {
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
         await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
@@ -153,19 +153,22 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await Wait.UntilAsync(async () => await AnnouncersAsync() >= 1, because: "A's announcer connects for its first announcement");
         Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
 
-        // The only announcement of this change goes out on a connection the server has dropped: B learns of the
-        // change only if A sends it again.
+        // The only announcement of this change goes out on a connection the server has dropped (as an idle timeout
+        // or a pooler would): A sends it again at once on a fresh connection, without a warning.
         await Db.ScalarAsync<int>("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = 'KavachPolar change announcer' AND datname = current_database()", Ct);
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         await Wait.UntilAsync(
             async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
-            TimeSpan.FromSeconds(10),
-            "instance B shows the change once A's announcement goes through (its cache would keep the old state for 30 s)");
-        Assert.Contains(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s (its cache would keep the old state for 30 s)",
+            interval: TimeSpan.FromMilliseconds(20));
+        Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_redelivery_of_a_change_whose_announcement_was_lost_makes_the_instance_it_reaches_forget_the_user()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_redelivery_of_a_change_whose_announcement_was_lost_makes_the_instance_it_reaches_forget_the_user(bool snapshotNamesTheUser)
     {
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
         await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
@@ -184,7 +187,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         // as if it had died right after the commit. Polar, which did not get A's answer, redelivers, and the load
         // balancer sends the delivery to B.
         proxy.ConnectDelay = TimeSpan.FromHours(1);
-        var update = Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
+        // Without a name (no metadata, no external id) the subscription belongs to whoever holds its customer.
+        var update = Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true, externalId: snapshotNamesTheUser ? ExampleExternalId : null));
         const string webhookId = "7d1c0b9a-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await a.PostWebhookAsync(update, webhookId, ct: Ct)).StatusCode);
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!); // B still serves what it cached
@@ -193,6 +197,36 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.Equal("duplicate", (string?)(await redelivery.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
         Assert.True((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
         proxy.ConnectDelay = TimeSpan.Zero;
+    }
+
+    [Fact]
+    public async Task An_announcement_that_cannot_be_sent_waits_and_goes_out_once_the_database_answers_again()
+    {
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false, settings: new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:01" });
+        using var onA = a.ClientFor("usr_1337");
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e29";
+        await b.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
+        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!); // A's pool now holds a connection
+
+        // A commits on the connection it holds; its announcer cannot connect (new connections hang) and gives up.
+        proxy.ConnectDelay = TimeSpan.FromHours(1);
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(() => Task.FromResult(a.Logs.Lines.Any(l => l.Contains("[3004]", StringComparison.Ordinal))), because: "A's announcement fails and is logged");
+        Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+
+        // The database answers again: the waiting announcement goes out on the next try.
+        proxy.ConnectDelay = TimeSpan.Zero;
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(15),
+            "instance B shows the change once A's announcement goes out (its cache would keep the old state for 30 s)");
     }
 
     [Fact]
@@ -214,9 +248,10 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             o.AccessToken = "polar_oat_job";
             o.WebhookSecret = KavachTestApp.DefaultSecret;
         });
-        await using var job = services.BuildServiceProvider();
-        await using (var scope = job.CreateAsyncScope())
+        // The job disposes its services as soon as the call returns: the announcement must be out by then.
+        await using (var job = services.BuildServiceProvider())
         {
+            await using var scope = job.CreateAsyncScope();
             Assert.True(await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ForgetUserAsync("usr_1337", Ct));
         }
 
@@ -225,6 +260,34 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             TimeSpan.FromSeconds(1),
             "instance B forgets the user within 1 s",
             interval: TimeSpan.FromMilliseconds(20));
+    }
+
+    [Fact]
+    public async Task A_user_id_no_row_can_have_does_not_hold_back_the_announcements_after_it()
+    {
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e28";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
+
+        // The host asks A to forget an id PostgreSQL text cannot hold: the call fails, and A must not try to announce
+        // that id (PostgreSQL would refuse the announcement, and every later one with it).
+        await using (var scope = a.Services.CreateAsyncScope())
+        {
+            var forget = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>();
+            await Assert.ThrowsAnyAsync<Exception>(() => forget.ForgetUserAsync("usr\0bad", Ct));
+        }
+
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s",
+            interval: TimeSpan.FromMilliseconds(20));
+        Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
