@@ -47,8 +47,9 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or InvalidOperationException)
         {
+            // Stopped (InvalidOperationException when Stop came between two accepts).
         }
     }
 

@@ -123,8 +123,9 @@ public sealed class UnresponsiveDatabaseTests : IAsyncLifetime
                     _accepted.Add(socket);
                 }
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
             {
+                // Stopped (InvalidOperationException when Stop came between two accepts).
                 return;
             }
         }
