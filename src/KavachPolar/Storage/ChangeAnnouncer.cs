@@ -30,6 +30,7 @@ internal sealed class ChangeAnnouncer(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
     IOptionsMonitor<KavachPolarOptions> options,
+    KavachPolarMetrics metrics,
     ILogger<ChangeAnnouncer> logger) : BackgroundService
 {
     /// <summary>The channel; the payload is a user id, or empty (<see cref="WaitingAnnouncements.Everyone"/>) for "forget everyone".</summary>
@@ -45,8 +46,7 @@ internal sealed class ChangeAnnouncer(
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
-    // Up to 10 000 users waiting (beyond that, everyone), 1 000 named per announcement.
-    private readonly WaitingAnnouncements _waiting = new(maxWaiting: 10_000, perAnnouncement: 1_000);
+    private readonly WaitingAnnouncements _waiting = Observed(metrics);
     private readonly Channel<bool> _wake = System.Threading.Channels.Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly SemaphoreSlim _sending = new(1, 1);
     private NpgsqlConnection? _connection; // guarded by _sending
@@ -158,12 +158,15 @@ internal sealed class ChangeAnnouncer(
                 try
                 {
                     await SendAsync(announcement, ct).ConfigureAwait(false);
+                    _waiting.Sent(announcement);
+                    metrics.CountAnnouncement(sent: true);
                 }
                 catch (Exception e) when (e is PostgresException { SqlState: ['2', '2', ..] } or EncoderFallbackException)
                 {
                     // The announcement itself is refused (a data exception): sending it again would fail again and
                     // hold back every later one. Every instance forgets everyone instead.
-                    _waiting.Return([WaitingAnnouncements.Everyone]);
+                    _waiting.Sent(announcement);
+                    _waiting.Add(WaitingAnnouncements.Everyone);
                     throw;
                 }
                 catch
@@ -250,11 +253,20 @@ internal sealed class ChangeAnnouncer(
     /// <summary>The first three failures in a row, then one in sixty.</summary>
     private void LogFailure(Exception e)
     {
+        metrics.CountAnnouncement(sent: false);
         var failures = Interlocked.Increment(ref _failures);
         if (failures <= 3 || failures % 60 == 0)
         {
             Log.AnnouncementFailed(logger, e.GetType().Name);
         }
+    }
+
+    /// <summary>Up to 10 000 users waiting (beyond that, everyone), 1 000 named per announcement; their number is a gauge.</summary>
+    private static WaitingAnnouncements Observed(KavachPolarMetrics metrics)
+    {
+        var waiting = new WaitingAnnouncements(maxWaiting: 10_000, perAnnouncement: 1_000);
+        metrics.ObserveAnnouncementsWaiting(() => waiting.Count);
+        return waiting;
     }
 
     /// <summary>Whether the host's database is PostgreSQL (asked once): with SQLite the cache serves one process, and other providers keep it off.</summary>

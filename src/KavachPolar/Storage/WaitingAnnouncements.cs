@@ -13,6 +13,19 @@ internal sealed class WaitingAnnouncements(int maxWaiting, int perAnnouncement)
     private readonly Lock _gate = new();
     private HashSet<string> _waiting = new(StringComparer.Ordinal);
     private bool _everyone;
+    private int _inFlight;
+
+    /// <summary>How many users wait or are being announced (everyone counts as one).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_everyone ? 1 : _waiting.Count) + _inFlight;
+            }
+        }
+    }
 
     public bool IsEmpty
     {
@@ -42,6 +55,7 @@ internal sealed class WaitingAnnouncements(int maxWaiting, int perAnnouncement)
             {
                 _everyone = false;
                 _waiting.Clear();
+                _inFlight++;
                 return [Everyone];
             }
 
@@ -54,20 +68,32 @@ internal sealed class WaitingAnnouncements(int maxWaiting, int perAnnouncement)
             {
                 var all = _waiting.ToArray();
                 _waiting = new HashSet<string>(StringComparer.Ordinal);
+                _inFlight += all.Length;
                 return all;
             }
 
             var some = _waiting.Take(perAnnouncement).ToArray();
             _waiting.ExceptWith(some);
+            _inFlight += some.Length;
             return some;
         }
     }
 
-    /// <summary>Puts back an announcement that could not be sent.</summary>
+    /// <summary>An announcement <see cref="Take"/> gave out has been sent.</summary>
+    public void Sent(string[] announcement)
+    {
+        lock (_gate)
+        {
+            _inFlight -= announcement.Length;
+        }
+    }
+
+    /// <summary>Puts back an announcement <see cref="Take"/> gave out that could not be sent.</summary>
     public void Return(string[] announcement)
     {
         lock (_gate)
         {
+            _inFlight -= announcement.Length;
             foreach (var id in announcement)
             {
                 AddLocked(id);
@@ -75,6 +101,7 @@ internal sealed class WaitingAnnouncements(int maxWaiting, int perAnnouncement)
         }
     }
 
+    /// <summary>Drops what waits (what is being announced is counted until it is sent or returned).</summary>
     public void Clear()
     {
         lock (_gate)

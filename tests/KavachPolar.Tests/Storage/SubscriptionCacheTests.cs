@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Storage;
@@ -7,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
@@ -209,6 +211,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false, settings: new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:01" });
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");
+        var meters = a.Services.GetRequiredService<IMeterFactory>();
+        using var announcements = new MetricCollector<long>(meters, "KavachPolar", "kavach_polar.announcements");
+        using var waiting = new MetricCollector<int>(meters, "KavachPolar", "kavach_polar.announcements.waiting");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e29";
         await b.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
@@ -220,6 +225,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         await Wait.UntilAsync(() => Task.FromResult(a.Logs.Lines.Any(l => l.Contains("[3004]", StringComparison.Ordinal))), because: "A's announcement fails and is logged");
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!);
+        Assert.Contains(announcements.GetMeasurementSnapshot(), m => (string?)m.Tags["result"] == "failed");
+        waiting.RecordObservableInstruments();
+        Assert.Equal(1, waiting.LastMeasurement?.Value); // the user whose change waits
 
         // The database answers again: the waiting announcement goes out on the next try.
         proxy.ConnectDelay = TimeSpan.Zero;
@@ -227,6 +235,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
             TimeSpan.FromSeconds(15),
             "instance B shows the change once A's announcement goes out (its cache would keep the old state for 30 s)");
+        Assert.Contains(announcements.GetMeasurementSnapshot(), m => (string?)m.Tags["result"] == "sent");
+        waiting.RecordObservableInstruments();
+        Assert.Equal(0, waiting.LastMeasurement?.Value);
     }
 
     [Fact]

@@ -29,10 +29,15 @@ public sealed class WaitingAnnouncementsTests
         waiting.Add("u1");
         var failed = waiting.Take()!;
         waiting.Add("u2");
+        Assert.Equal(2, waiting.Count); // one being sent, one waiting
         waiting.Return(failed);
 
-        Assert.Equal(["u1", "u2"], waiting.Take()!.Order(StringComparer.Ordinal));
+        var retried = waiting.Take()!;
+        Assert.Equal(["u1", "u2"], retried.Order(StringComparer.Ordinal));
         Assert.Null(waiting.Take());
+        Assert.Equal(2, waiting.Count);
+        waiting.Sent(retried);
+        Assert.Equal(0, waiting.Count);
     }
 
     [Fact]
