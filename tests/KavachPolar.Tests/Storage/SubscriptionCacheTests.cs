@@ -183,7 +183,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await b.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
         Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
-        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!); // A's pool now holds a connection
+        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
+        await WarmPoolAsync(a); // A's webhook and its callback dispatcher will find open connections
 
         // A commits the change on the connection it holds but cannot get its announcement out (new connections hang),
         // as if it had died right after the commit. Polar, which did not get A's answer, redelivers, and the load
@@ -218,7 +219,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await b.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
         Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
-        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!); // A's pool now holds a connection
+        Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
+        await WarmPoolAsync(a); // A's webhook and its callback dispatcher will find open connections
 
         // A commits on the connection it holds; its announcer cannot connect (new connections hang) and gives up.
         proxy.ConnectDelay = TimeSpan.FromHours(1);
@@ -299,6 +301,14 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             "instance B shows the change within 1 s",
             interval: TimeSpan.FromMilliseconds(20));
         Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
+    }
+
+    /// <summary>Opens several pooled connections on <paramref name="app"/> at once (reads of users nobody cached).</summary>
+    private static async Task WarmPoolAsync(KavachTestApp app)
+    {
+        var clients = Enumerable.Range(0, 8).Select(i => app.ClientFor("warm-" + i)).ToList();
+        await Task.WhenAll(clients.Select(c => SubscriptionAsync(c)));
+        clients.ForEach(c => c.Dispose());
     }
 
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
