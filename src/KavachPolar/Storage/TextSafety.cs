@@ -12,27 +12,16 @@ internal static class TextSafety
     /// </summary>
     public static string ForTextColumn(string value)
     {
-        var bad = value.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') is var surrogate and >= 0 && HasLoneSurrogate(value, surrogate);
-        if (!bad && !value.Contains('\0', StringComparison.Ordinal))
+        var first = FirstUnsafe(value, 0);
+        if (first < 0)
         {
             return value;
         }
 
         var chars = value.ToCharArray();
-        for (var i = 0; i < chars.Length; i++)
+        for (var i = first; i >= 0; i = FirstUnsafe(value, i + 1))
         {
-            if (chars[i] == '\0')
-            {
-                chars[i] = '\uFFFD';
-            }
-            else if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
-            {
-                i++;
-            }
-            else if (char.IsSurrogate(chars[i]))
-            {
-                chars[i] = '\uFFFD';
-            }
+            chars[i] = '\uFFFD';
         }
 
         return new string(chars);
@@ -56,7 +45,8 @@ internal static class TextSafety
         return safe[..(char.IsHighSurrogate(safe[maxLength - 1]) ? maxLength - 1 : maxLength)];
     }
 
-    private static bool HasLoneSurrogate(string value, int from)
+    /// <summary>The index of the first NUL or lone half of a surrogate pair at or after <paramref name="from"/>, or -1.</summary>
+    private static int FirstUnsafe(string value, int from)
     {
         for (var i = from; i < value.Length; i++)
         {
@@ -64,13 +54,13 @@ internal static class TextSafety
             {
                 i++;
             }
-            else if (char.IsSurrogate(value[i]))
+            else if (value[i] == '\0' || char.IsSurrogate(value[i]))
             {
-                return true;
+                return i;
             }
         }
 
-        return false;
+        return -1;
     }
 
     public static bool IsIdentifier(string value, int maxLength) =>
