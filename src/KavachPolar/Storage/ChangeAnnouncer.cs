@@ -118,19 +118,16 @@ internal sealed class ChangeAnnouncer(
         _wake.Writer.TryWrite(true); // what was announced before the loop ran
         try
         {
-            var failures = 0;
             while (await _wake.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
             {
                 _wake.Reader.TryRead(out _);
                 try
                 {
                     await SendWaitingAsync(stoppingToken).ConfigureAwait(false);
-                    failures = 0;
                 }
                 catch (Exception e) when (e is not OutOfMemoryException && !stoppingToken.IsCancellationRequested)
                 {
-                    LogFailure(e);
-                    failures++;
+                    var failures = LogFailure(e);
                     await Task.Delay(TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, failures)), stoppingToken).ConfigureAwait(false);
                     _wake.Writer.TryWrite(true);
                 }
@@ -160,6 +157,7 @@ internal sealed class ChangeAnnouncer(
                     await SendAsync(announcement, ct).ConfigureAwait(false);
                     _waiting.Sent(announcement);
                     metrics.CountAnnouncement(sent: true);
+                    Volatile.Write(ref _failures, 0); // ends a run of failures: the log's rate limit and the back-off count it
                 }
                 catch (Exception e) when (e is PostgresException { SqlState: ['2', '2', ..] } or EncoderFallbackException)
                 {
@@ -235,7 +233,6 @@ internal sealed class ChangeAnnouncer(
             if (await IsPostgresAsync().ConfigureAwait(false))
             {
                 await SendWaitingAsync(deadline.Token).ConfigureAwait(false);
-                Volatile.Write(ref _failures, 0);
             }
         }
         catch (ObjectDisposedException)
@@ -250,8 +247,8 @@ internal sealed class ChangeAnnouncer(
         }
     }
 
-    /// <summary>The first three failures in a row, then one in sixty.</summary>
-    private void LogFailure(Exception e)
+    /// <summary>Counts a failure and logs the first three in a row, then one in sixty; returns how many in a row.</summary>
+    private int LogFailure(Exception e)
     {
         metrics.CountAnnouncement(sent: false);
         var failures = Interlocked.Increment(ref _failures);
@@ -259,6 +256,8 @@ internal sealed class ChangeAnnouncer(
         {
             Log.AnnouncementFailed(logger, e.GetType().Name);
         }
+
+        return failures;
     }
 
     /// <summary>Up to 10 000 users waiting (beyond that, everyone), 1 000 named per announcement; their number is a gauge.</summary>
