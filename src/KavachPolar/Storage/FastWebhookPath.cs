@@ -51,7 +51,8 @@ internal static class FastWebhookPath
         string? MetadataUserId);
 
     /// <summary>
-    /// The function's answer: <c>applied</c> (with the user it changed), <c>stale</c> or <c>duplicate</c>;
+    /// The function's answer: <c>applied</c> (with the user it changed), <c>stale</c> or <c>duplicate</c> (with the
+    /// subscription's stored owner, whom an earlier delivery may have changed);
     /// <see langword="null"/> when the general path must run (no function, or the function answered <c>fallback</c>).
     /// The call runs on a raw connection where it can (see <see cref="DirectPostgres"/>), else through EF Core.
     /// </summary>

@@ -94,7 +94,8 @@ internal sealed class WebhookProcessor(
         {
             // Polar's retry of a delivery whose first answer was lost, or the host's execution strategy retrying a
             // commit that went through: the earlier attempt may have committed without announcing. A snapshot that
-            // names nobody belongs to whoever holds its customer: the stored subscription says who.
+            // names nobody belongs to whoever holds its customer: the stored subscription says who (the fast path's
+            // function answers with it; the general path asks here).
             if (touched.Count == 0)
             {
                 await store.OpenAsync(ct).ConfigureAwait(false);
@@ -115,7 +116,16 @@ internal sealed class WebhookProcessor(
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
             if (await FastWebhookPath.TryApplyAsync(store, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {
-                await announcer.AnnounceAsync(fast.UserId).ConfigureAwait(false);
+                if (fast.UserId is { } user)
+                {
+                    touched.Add(user);
+                }
+
+                if (fast.Outcome == WebhookOutcomes.Applied)
+                {
+                    await announcer.AnnounceAsync(fast.UserId).ConfigureAwait(false);
+                }
+
                 if (fast.Changes > 0)
                 {
                     signal.Notify();

@@ -168,14 +168,16 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_redelivery_of_a_change_whose_announcement_was_lost_makes_the_instance_it_reaches_forget_the_user(bool snapshotNamesTheUser)
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    public async Task A_redelivery_of_a_change_whose_announcement_was_lost_makes_the_instance_it_reaches_forget_the_user(bool snapshotNamesTheUser, bool fastPath)
     {
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
         await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
         var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath); // without it, both take the general path
         await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false);
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");

@@ -49,7 +49,9 @@ namespace KavachPolar.Storage.Migrations
 
                 SELECT e.outcome INTO v_recorded FROM kavach_polar_webhook_events e WHERE e.id = p_event_id;
                 IF FOUND THEN
-                    RETURN QUERY SELECT CASE WHEN v_recorded = 'unprocessable' THEN 'fallback' ELSE 'duplicate' END, 0, NULL::text;
+                    -- A duplicate names the subscription's owner: its first delivery may have committed unannounced.
+                    RETURN QUERY SELECT CASE WHEN v_recorded = 'unprocessable' THEN 'fallback' ELSE 'duplicate' END, 0,
+                        (SELECT s.user_id FROM kavach_polar_subscriptions s WHERE s.id = p_id)::text;
                     RETURN;
                 END IF;
 
@@ -58,7 +60,7 @@ namespace KavachPolar.Storage.Migrations
                 v_rec_found := FOUND;
                 IF v_rec_found AND (v_rec_version > p_version_us OR (v_rec_version = p_version_us AND v_rec_source >= p_source_ts_us)) THEN
                     INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at) VALUES (p_event_id, p_event_type, 'stale', p_now);
-                    RETURN QUERY SELECT 'stale'::text, 0, NULL::text;
+                    RETURN QUERY SELECT 'stale'::text, 0, v_rec_user;
                     RETURN;
                 END IF;
 
