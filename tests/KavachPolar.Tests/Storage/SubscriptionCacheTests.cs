@@ -186,7 +186,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await WaitUntilListeningAsync(b);
         Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
         Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
-        await WarmPoolAsync(a); // A's webhook and its callback dispatcher will find open connections
+        await WarmPoolAsync(viaProxy); // A's webhook and its callback dispatcher will find open connections
 
         // A commits the change on the connection it holds but cannot get its announcement out (new connections hang),
         // as if it had died right after the commit. Polar, which did not get A's answer, redelivers, and the load
@@ -222,7 +222,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await WaitUntilListeningAsync(b);
         Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
         Assert.False((bool)(await SubscriptionAsync(onA))!["cancelAtPeriodEnd"]!);
-        await WarmPoolAsync(a); // A's webhook and its callback dispatcher will find open connections
+        await WarmPoolAsync(viaProxy); // A's webhook and its callback dispatcher will find open connections
 
         // A commits on the connection it holds; its announcer cannot connect (new connections hang) and gives up.
         proxy.ConnectDelay = TimeSpan.FromHours(1);
@@ -305,12 +305,18 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
-    /// <summary>Opens several pooled connections on <paramref name="app"/> at once (reads of users nobody cached).</summary>
-    private static async Task WarmPoolAsync(KavachTestApp app)
+    /// <summary>
+    /// Leaves several open connections in the pool of <paramref name="connectionString"/>: Npgsql's pools are per
+    /// process and per connection string, so the app using that string (in this process) takes them from there.
+    /// </summary>
+    private static async Task WarmPoolAsync(string connectionString)
     {
-        var clients = Enumerable.Range(0, 8).Select(i => app.ClientFor("warm-" + i)).ToList();
-        await Task.WhenAll(clients.Select(c => SubscriptionAsync(c)));
-        clients.ForEach(c => c.Dispose());
+        var connections = Enumerable.Range(0, 6).Select(_ => new NpgsqlConnection(connectionString)).ToList();
+        await Task.WhenAll(connections.Select(c => c.OpenAsync(Ct)));
+        foreach (var c in connections)
+        {
+            await c.DisposeAsync();
+        }
     }
 
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
