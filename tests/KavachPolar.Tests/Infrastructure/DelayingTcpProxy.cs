@@ -29,6 +29,13 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
 
     public TimeSpan ConnectDelay { get; set; }
 
+    /// <summary>
+    /// While set, a connection whose start-up message names this application (PostgreSQL's <c>application_name</c>)
+    /// is left hanging: the client gets no answer to its login, as from a server that accepts and then stalls.
+    /// Connections already logged in, and those of other applications, go through.
+    /// </summary>
+    public string? HangApplication { get; set; }
+
     private async Task AcceptAsync()
     {
         try
@@ -66,7 +73,7 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
 
             await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
             await Task.WhenAny(
-                client.GetStream().CopyToAsync(server.GetStream(), _stop.Token),
+                ClientToServerAsync(client.GetStream(), server.GetStream()),
                 server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
@@ -75,6 +82,30 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
         finally
         {
             client.Dispose();
+        }
+    }
+
+    /// <summary>Copies the client's bytes on, holding them for good once its start-up names <see cref="HangApplication"/>.</summary>
+    private async Task ClientToServerAsync(Stream from, Stream to)
+    {
+        var buffer = new byte[16 * 1024];
+        var loggingIn = true;
+        int read;
+        while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            if (loggingIn && HangApplication is { } name)
+            {
+                // The start-up message is the first one with text in it (an SSL request before it has none).
+                var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+                if (text.Contains(name, StringComparison.Ordinal))
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
+                }
+
+                loggingIn = !text.Contains("user", StringComparison.Ordinal);
+            }
+
+            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }
     }
 
