@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the repository against a throwaway PostgreSQL cluster.
 #   scripts/test.sh                 build and run all tests
-#   scripts/test.sh --filter ...    extra arguments go to `dotnet test`
+#   scripts/test.sh --filter-class 'KavachPolar.Tests.Storage.*'
+#                                   extra arguments go to `dotnet test` (xunit v3 filters: --filter-class,
+#                                   --filter-method, ...); modules the filter leaves empty do not count as failures
+#   scripts/test.sh --repeat 20 --filter-class ...
+#                                   the same tests up to 20 times on the same clusters, stopping at the first failure
 # Installs PostgreSQL (and Chromium for the browser tests) from Debian's packages when missing,
 # starts a private cluster on 127.0.0.1 as the `postgres` user, and stops it at the end.
 set -euo pipefail
@@ -86,5 +90,29 @@ echo "== building"
 UseSharedCompilation=true MSBUILDDISABLENODEREUSE=0 dotnet build KavachPolar.sln -c Release -nologo -clp:NoSummary
 dotnet build-server shutdown >/dev/null 2>&1 || true
 
-echo "== testing"
-dotnet test --solution KavachPolar.sln -c Release --no-build "$@"
+repeat=1
+if [ "${1:-}" = "--repeat" ]; then repeat=$2; shift 2; fi
+extra=()
+# With a filter, test modules that hold none of the chosen tests answer "zero tests ran" (exit code 8).
+if [ "$#" -gt 0 ]; then extra=(--ignore-exit-code 8); fi
+
+# The runner's output is kept so that what failed can be listed once more at the end, where it is seen.
+test_log="$pg_root/test.log"
+count() { sed -n "s/^  $1: \([0-9]*\)$/\1/p" "$test_log" | tail -n 1; }
+status=0
+for ((run = 1; run <= repeat; run++)); do
+  if [ "$repeat" -gt 1 ]; then echo "== testing (run $run of $repeat)"; else echo "== testing"; fi
+  dotnet test --solution KavachPolar.sln -c Release --no-build "${extra[@]}" "$@" 2>&1 | tee "$test_log" || status=$?
+  if [ "$status" -eq 0 ] && [ "$(count total)" = "0" ]; then
+    echo "no test ran: check the filter"; status=1
+  fi
+  [ "$status" -eq 0 ] || break
+done
+
+echo
+if grep -q '^failed ' "$test_log"; then
+  echo "== failed tests"
+  grep '^failed ' "$test_log" | sed 's/ ([0-9hms ]*)$//' | sort -u
+fi
+echo "tests: $(count succeeded || true) passed, $(count failed || true) failed, $(count skipped || true) skipped"
+exit "$status"
