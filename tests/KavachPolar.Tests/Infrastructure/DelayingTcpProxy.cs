@@ -30,9 +30,9 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     public TimeSpan ConnectDelay { get; set; }
 
     /// <summary>
-    /// While set, a connection whose start-up message names this application (PostgreSQL's <c>application_name</c>)
-    /// is left hanging: the client gets no answer to its login, as from a server that accepts and then stalls.
-    /// Connections already logged in, and those of other applications, go through.
+    /// While set, every connection whose start-up message names this application (PostgreSQL's <c>application_name</c>)
+    /// hangs: a new one gets no answer to its login, as from a server that accepts and then stalls, and one already
+    /// logged in goes silent both ways. Connections of other applications go through.
     /// </summary>
     public string? HangApplication { get; set; }
 
@@ -72,9 +72,10 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
             }
 
             await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            var connection = new Connection();
             await Task.WhenAny(
-                ClientToServerAsync(client.GetStream(), server.GetStream()),
-                server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+                ClientToServerAsync(client.GetStream(), server.GetStream(), connection),
+                ServerToClientAsync(server.GetStream(), client.GetStream(), connection));
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
@@ -85,28 +86,54 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Copies the client's bytes on, holding them for good once its start-up names <see cref="HangApplication"/>.</summary>
-    private async Task ClientToServerAsync(Stream from, Stream to)
+    /// <summary>
+    /// Copies the client's bytes on. Remembers the application its start-up message names, and from the moment
+    /// <see cref="HangApplication"/> names it holds the bytes for good, both ways: a login then gets no answer, and
+    /// a connection already logged in goes silent (a black hole: no error, no reset).
+    /// </summary>
+    private async Task ClientToServerAsync(Stream from, Stream to, Connection connection)
     {
         var buffer = new byte[16 * 1024];
-        var loggingIn = true;
         int read;
         while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
         {
-            if (loggingIn && HangApplication is { } name)
+            // The start-up message is the first one with text in it (an SSL request before it has none): its
+            // parameters are NUL-terminated names and values.
+            if (connection.Application is null && System.Text.Encoding.UTF8.GetString(buffer, 0, read) is var text && text.Contains("user\0", StringComparison.Ordinal))
             {
-                // The start-up message is the first one with text in it (an SSL request before it has none).
-                var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
-                if (text.Contains(name, StringComparison.Ordinal))
-                {
-                    await Task.Delay(Timeout.Infinite, _stop.Token);
-                }
-
-                loggingIn = !text.Contains("user", StringComparison.Ordinal);
+                var fields = text.Split('\0');
+                var at = Array.IndexOf(fields, "application_name");
+                connection.Application = at >= 0 && at + 1 < fields.Length ? fields[at + 1] : "";
             }
 
+            await HoldIfHungAsync(connection);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }
+    }
+
+    private async Task ServerToClientAsync(Stream from, Stream to, Connection connection)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            await HoldIfHungAsync(connection);
+            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+        }
+    }
+
+    private async Task HoldIfHungAsync(Connection connection)
+    {
+        if (HangApplication is { } name && connection.Application == name)
+        {
+            await Task.Delay(Timeout.Infinite, _stop.Token);
+        }
+    }
+
+    /// <summary>What the proxy knows of one client connection.</summary>
+    private sealed class Connection
+    {
+        public volatile string? Application;
     }
 
     public async ValueTask DisposeAsync()

@@ -7,6 +7,14 @@ namespace KavachPolar.Tests.Infrastructure;
 public static class Wait
 {
     /// <summary>
+    /// How long a test gives another instance to hear of a change. On a quiet machine it hears within milliseconds
+    /// (the product's promise is a second, measured by the benchmarks, not asserted here); a loaded CI machine can
+    /// stall a process for longer. Ten seconds still tells an announcement that arrived from one that did not: without
+    /// it the instance keeps serving what it cached for <c>ReadCacheExpiry</c>, 30 s by default.
+    /// </summary>
+    public static readonly TimeSpan ForAnnouncement = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Waits until <paramref name="condition"/> holds, checking it every <paramref name="interval"/> (default 50 ms); fails
     /// when a check finds it false after <paramref name="timeout"/> (default 30 s) has passed. <paramref name="describe"/>,
     /// when given, tells the failure message what state kept the condition from holding.
