@@ -364,7 +364,14 @@ public sealed class PolarEmulator : IAsyncDisposable
         }
         else if (PolarApi.IsApiPath(path))
         {
-            _apiRequests.Enqueue(new EmulatorApiRequest { Method = context.Request.Method, Path = path.Value ?? "", Query = context.Request.QueryString.Value ?? "" });
+            // Recorded before anything can refuse it, so refusals (411, 401, 404...) show up too.
+            _apiRequests.Enqueue(new EmulatorApiRequest
+            {
+                Method = context.Request.Method,
+                Path = path.Value ?? "",
+                Query = context.Request.QueryString.Value ?? "",
+                Headers = context.Request.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value.ToArray()), StringComparer.OrdinalIgnoreCase),
+            });
             await _api.HandleAsync(context).ConfigureAwait(false);
         }
         else if (!await _pages.TryHandleAsync(context).ConfigureAwait(false))
