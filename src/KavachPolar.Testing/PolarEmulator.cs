@@ -286,8 +286,9 @@ public sealed class PolarEmulator : IAsyncDisposable
     /// 409 <c>CheckoutCustomerDeleted</c> (a 409 Polar really raises; its <c>SubscriptionLocked</c> is declared but never
     /// raised); 422 <c>PolarRequestValidationError</c> with one <c>value_error</c>;
     /// 500 <c>Internal Server Error</c> as text; other 5xx an HTML gateway page; any other status a <c>PolarError</c> body.
-    /// Faults apply before version checks, routing and authentication, as Polar's rate limiter does. Path prefixes
-    /// start with a slash, e.g. <c>/v1/subscriptions/</c>.
+    /// Faults apply where Polar's rate limiter sits: after the <c>Polar-Version</c> check, CORS and the body-size check
+    /// (411, 413), before the bearer token is looked at and before routing. Path prefixes start with a slash, e.g.
+    /// <c>/v1/subscriptions/</c>.
     /// </summary>
     public void InjectFault(HttpMethod method, string pathPrefix, int statusCode, int count = 1, TimeSpan? retryAfter = null)
     {
@@ -364,7 +365,14 @@ public sealed class PolarEmulator : IAsyncDisposable
         }
         else if (PolarApi.IsApiPath(path))
         {
-            _apiRequests.Enqueue(new EmulatorApiRequest { Method = context.Request.Method, Path = path.Value ?? "", Query = context.Request.QueryString.Value ?? "" });
+            // Recorded before anything can refuse it, so refusals (411, 401, 404...) show up too.
+            _apiRequests.Enqueue(new EmulatorApiRequest
+            {
+                Method = context.Request.Method,
+                Path = path.Value ?? "",
+                Query = context.Request.QueryString.Value ?? "",
+                Headers = context.Request.Headers.ToDictionary(h => h.Key, h => string.Join(", ", h.Value.ToArray()), StringComparer.OrdinalIgnoreCase),
+            });
             await _api.HandleAsync(context).ConfigureAwait(false);
         }
         else if (!await _pages.TryHandleAsync(context).ConfigureAwait(false))

@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.WebUtilities;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary>Answers the next matching API requests with Polar's error for a status, before anything else runs.</summary>
+/// <summary>
+/// Answers the next matching API requests with Polar's error for a status, where Polar's rate limiter sits: after the
+/// version, CORS and body-size checks, before the token and routing.
+/// </summary>
 internal sealed class FaultInjector
 {
     private readonly Lock _lock = new();

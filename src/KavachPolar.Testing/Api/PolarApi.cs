@@ -8,8 +8,10 @@ using Microsoft.AspNetCore.Http;
 namespace KavachPolar.Testing.Api;
 
 /// <summary>
-/// Polar's REST API in the order Polar's stack applies it: rate limiting (injected faults),
-/// the <c>Polar-Version</c> middleware, routing with FastAPI's slash redirects, authentication, then the operation.
+/// Polar's REST API behind the checks Polar's server runs before an endpoint, in the order <c>server/polar/app.py</c>
+/// wires them (Starlette runs the last-added middleware first; see docs/polar-facts.md): the <c>Polar-Version</c>
+/// middleware, CORS, the body size, the rate limiter (injected faults), the bearer token, <c>Cache-Control</c>, the
+/// router with its slash redirects, FastAPI's body decoding, the route's authentication, then the operation.
 /// </summary>
 internal sealed partial class PolarApi
 {
@@ -20,17 +22,20 @@ internal sealed partial class PolarApi
 
     private static readonly string[] KnownVersions = ["2026-04", "2026-10", "2027-01"];
 
+    private readonly EmulatorStore _store;
     private readonly string _accessToken;
     private readonly FaultInjector _faults;
     private readonly List<ApiRoute> _routes;
 
     public PolarApi(EmulatorStore store, string accessToken, FaultInjector faults)
     {
+        _store = store;
         _accessToken = accessToken;
         _faults = faults;
         var checkouts = new CheckoutEndpoints(store);
         var subscriptions = new SubscriptionEndpoints(store);
         var customers = new CustomerEndpoints(store);
+        // In the order of Polar's endpoint modules: on a path with several methods, the first one answers 405.
         _routes =
         [
             new("GET", "/v1/products/", r => Task.FromResult(ProductEndpoints.List(store, r))),
@@ -45,11 +50,11 @@ internal sealed partial class PolarApi
             new("DELETE", "/v1/subscriptions/{id}", subscriptions.RevokeAsync),
             new("GET", "/v1/customers/", customers.ListAsync),
             new("POST", "/v1/customers/", customers.CreateAsync),
-            new("DELETE", "/v1/customers/{id}", customers.DeleteAsync),
-            new("GET", "/v1/customers/external/{external_id}", r => customers.GetAsync(r, external: true, state: false)),
-            new("GET", "/v1/customers/external/{external_id}/state", r => customers.GetAsync(r, external: true, state: true)),
             new("GET", "/v1/customers/{id}", r => customers.GetAsync(r, external: false, state: false)),
+            new("GET", "/v1/customers/external/{external_id}", r => customers.GetAsync(r, external: true, state: false)),
             new("GET", "/v1/customers/{id}/state", r => customers.GetAsync(r, external: false, state: true)),
+            new("GET", "/v1/customers/external/{external_id}/state", r => customers.GetAsync(r, external: true, state: true)),
+            new("DELETE", "/v1/customers/{id}", customers.DeleteAsync),
             new("POST", "/v1/customer-sessions/", customers.CreateSessionAsync),
             new("GET", "/v1/orders/{id}", r => Task.FromResult(ProductEndpoints.GetOrder(store, r))),
         ];
@@ -64,13 +69,9 @@ internal sealed partial class PolarApi
         // Polar's router decodes %2F before matching (Kestrel keeps it encoded), so an id containing '/' becomes two
         // path segments, and /v1/customers/external/{id} cannot find it.
         var path = (request.Path.Value ?? "/").Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        if (_faults.Take(request.Method, path) is { } fault)
-        {
-            await FaultInjector.WriteAsync(context, fault).ConfigureAwait(false);
-            return;
-        }
 
-        // kit/versioning.py: a malformed, unknown or removed version is a plain 404 before routing.
+        // APIVersionMiddleware (kit/versioning.py), added last and so outermost: a malformed, unknown or removed
+        // version is a plain 404 before anything else; every other answer echoes the version.
         var version = CurrentVersion;
         if (request.Headers.TryGetValue("Polar-Version", out var requested) && requested.ToString().Length > 0)
         {
@@ -87,31 +88,45 @@ internal sealed partial class PolarApi
 
         context.Response.Headers["Polar-Version"] = version;
 
-        // Polar's authentication middleware refuses an invalid bearer token before routing (401 even on a
-        // wrong path); a missing token is refused by the route's dependency, after routing.
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            && authorization[7..].Trim() is { Length: > 0 } presented
-            && !string.Equals(presented, _accessToken, StringComparison.Ordinal))
+        // CORSMatcherMiddleware, then MaxBodySizeMiddleware (411, 413): before the rate limiter, the token and routing.
+        if (await Cors.TryAnswerAsync(context).ConfigureAwait(false) || await BodySize.TryRefuseAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        // The rate limiter (asgi-ratelimit) sits here; the emulator's injected faults stand in for it.
+        if (_faults.Take(request.Method, path) is { } fault)
+        {
+            await FaultInjector.WriteAsync(context, fault).ConfigureAwait(false);
+            return;
+        }
+
+        // AuthSubjectMiddleware refuses a bearer token it cannot find before routing (401 even on a wrong path); no
+        // token, or one that is not an organization's, is refused by the route's dependency, after routing.
+        var credential = Authenticate(request);
+        if (credential == Credential.Invalid)
         {
             await WriteInvalidTokenAsync(context).ConfigureAwait(false);
             return;
         }
 
+        // CacheControlMiddleware: every answer from here in (routing's included) is private.
+        context.Response.Headers.CacheControl = "private, no-store";
+
         var (route, values, allowed) = Resolve(request.Method, path);
         if (route is null)
         {
-            if (allowed.Count > 0)
+            if (allowed is not null)
             {
-                context.Response.StatusCode = 405;
-                context.Response.Headers.Allow = string.Join(", ", allowed);
+                // Starlette's partial match: the first route of this path answers, naming its own methods only.
+                context.Response.Headers.Allow = allowed;
                 await WriteJsonAsync(context, 405, new JsonObject { ["detail"] = "Method Not Allowed" }).ConfigureAwait(false);
                 return;
             }
 
-            // Starlette's redirect_slashes: the other spelling of a known route answers 307.
+            // Starlette's redirect_slashes: the other spelling of a routed path answers 307, whatever its methods.
             var other = path.EndsWith('/') ? path.TrimEnd('/') : path + "/";
-            if (other.Length > 0 && Resolve(request.Method, other).Route is not null)
+            if (other.Length > 0 && _routes.Any(r => r.Match(other) is not null))
             {
                 context.Response.StatusCode = 307;
                 context.Response.Headers.Location = $"{request.Scheme}://{request.Host}{request.PathBase}{other}{request.QueryString}";
@@ -122,14 +137,18 @@ internal sealed partial class PolarApi
             return;
         }
 
-        if (!await AuthenticateAsync(context).ConfigureAwait(false))
-        {
-            return;
-        }
-
         try
         {
-            var result = await route.Handler(new ApiRequest(context, values!)).ConfigureAwait(false);
+            // FastAPI reads and decodes the body before it solves the route's dependencies, authentication included.
+            var body = route.Method is "POST" or "PATCH" ? await RequestBody.ReadAsync(context).ConfigureAwait(false) : null;
+            if (credential != Credential.Organization)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"polar\"";
+                await WriteRawJsonAsync(context, 401, "{\"error\":\"Unauthorized\",\"detail\":\"Unauthorized\"}").ConfigureAwait(false);
+                return;
+            }
+
+            var result = await route.Handler(new ApiRequest(context, values!, body)).ConfigureAwait(false);
             if (result.Body is null)
             {
                 context.Response.StatusCode = result.Status;
@@ -144,9 +163,13 @@ internal sealed partial class PolarApi
         }
     }
 
-    private (ApiRoute? Route, Dictionary<string, string>? Values, List<string> Allowed) Resolve(string method, string path)
+    /// <summary>
+    /// Starlette's router: the first route matching path and method, else the methods of the first route matching the
+    /// path alone (FastAPI routes list only their own method: HEAD is not answered where GET is).
+    /// </summary>
+    private (ApiRoute? Route, Dictionary<string, string>? Values, string? Allowed) Resolve(string method, string path)
     {
-        var allowed = new List<string>();
+        string? allowed = null;
         foreach (var route in _routes)
         {
             var values = route.Match(path);
@@ -155,38 +178,54 @@ internal sealed partial class PolarApi
                 continue;
             }
 
-            // Starlette answers HEAD wherever GET is routed.
-            if (string.Equals(route.Method, method, StringComparison.OrdinalIgnoreCase) || (route.Method == "GET" && HttpMethods.IsHead(method)))
+            if (string.Equals(route.Method, method, StringComparison.Ordinal))
             {
-                return (route, values, allowed);
+                return (route, values, null);
             }
 
-            allowed.Add(route.Method);
+            allowed ??= route.Method;
         }
 
         return (null, null, allowed);
     }
 
-    /// <summary>No bearer token and a wrong token have different shapes.</summary>
-    private async Task<bool> AuthenticateAsync(HttpContext context)
+    private enum Credential
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || header.Length == scheme.Length)
+        /// <summary>No bearer token: no header, another scheme, an empty or non-ASCII value.</summary>
+        None,
+
+        /// <summary>A token Polar knows but that is no organization's (a customer session, a client registration token).</summary>
+        OtherSubject,
+
+        /// <summary>The organization access token.</summary>
+        Organization,
+
+        /// <summary>A token Polar cannot find: refused before routing.</summary>
+        Invalid,
+    }
+
+    /// <summary>
+    /// <c>auth/middlewares.py</c> <c>get_bearer_token</c> and <c>get_auth_subject</c>: the scheme is the text before the
+    /// first space (any case), the token the rest, trimmed; <c>polar_crt_</c> tokens are anonymous; a live customer
+    /// session is a customer, whom organization routes treat as anonymous.
+    /// </summary>
+    private Credential Authenticate(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.FirstOrDefault() ?? "";
+        var space = header.IndexOf(' ', StringComparison.Ordinal);
+        var scheme = space < 0 ? header : header[..space];
+        var token = space < 0 ? "" : header[(space + 1)..].Trim();
+        if (scheme.Length == 0 || token.Length == 0 || !string.Equals(scheme, "bearer", StringComparison.OrdinalIgnoreCase) || !Ascii.IsValid(token))
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"polar\"";
-            await WriteRawJsonAsync(context, 401, "{\"error\":\"Unauthorized\",\"detail\":\"Unauthorized\"}").ConfigureAwait(false);
-            return false;
+            return Credential.None;
         }
 
-        var token = header[scheme.Length..].Trim();
-        if (!string.Equals(token, _accessToken, StringComparison.Ordinal))
+        if (string.Equals(token, _accessToken, StringComparison.Ordinal))
         {
-            await WriteInvalidTokenAsync(context).ConfigureAwait(false);
-            return false;
+            return Credential.Organization;
         }
 
-        return true;
+        return token.StartsWith("polar_crt_", StringComparison.Ordinal) || _store.IsLiveCustomerSession(token) ? Credential.OtherSubject : Credential.Invalid;
     }
 
     /// <summary>authlib's <c>invalid_token</c> 401: <c>json.dumps</c> with its spaces, and the challenge header.</summary>

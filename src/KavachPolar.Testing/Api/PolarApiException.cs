@@ -39,6 +39,9 @@ internal sealed class PolarApiException : Exception
     public static PolarApiException Polar(int statusCode, string error, string detail) =>
         new(statusCode, PolarJson.Serialize(new JsonObject { ["error"] = error, ["detail"] = detail }), $"{error}: {detail}");
 
+    /// <summary>An answer whose body is given as it is sent, e.g. FastAPI's own <c>{"detail":"..."}</c>.</summary>
+    public static PolarApiException Raw(int statusCode, string body) => new(statusCode, body, body);
+
     /// <summary>404 <c>ResourceNotFound</c>.</summary>
     public static PolarApiException NotFound() => Polar(404, "ResourceNotFound", "Not found");
 

@@ -130,6 +130,18 @@ internal sealed partial class EmulatorStore
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="token"/> is a live customer session of a customer that is not deleted: Polar's
+    /// authentication then sees a customer, not an invalid token.
+    /// </summary>
+    public bool IsLiveCustomerSession(string token)
+    {
+        lock (_lock)
+        {
+            return _sessions.Any(s => s.Token == token && s.ExpiresAt > Now && _customers[s.CustomerId].DeletedAt is null);
+        }
+    }
+
     /// <summary>The customer and subscriptions behind a live customer session token, for the portal page.</summary>
     public (CustomerRecord Customer, List<(SubscriptionRecord Subscription, string ProductName)> Subscriptions)? FindPortal(string token)
     {

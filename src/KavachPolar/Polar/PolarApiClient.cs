@@ -78,24 +78,24 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     }
 
     public Task<PolarResult<PolarCustomer>> CreateCustomerAsync(PolarCustomerCreate body, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "v1/customers/", JsonContent.Create(body, PolarJsonContext.Default.PolarCustomerCreate), PolarJsonContext.Default.PolarCustomer, ct);
+        SendAsync(HttpMethod.Post, "v1/customers/", JsonBody(body, PolarJsonContext.Default.PolarCustomerCreate), PolarJsonContext.Default.PolarCustomer, ct);
 
     public Task<PolarResult<PolarCheckout>> CreateCheckoutAsync(PolarCheckoutCreate body, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "v1/checkouts/", JsonContent.Create(body, PolarJsonContext.Default.PolarCheckoutCreate), PolarJsonContext.Default.PolarCheckout, ct);
+        SendAsync(HttpMethod.Post, "v1/checkouts/", JsonBody(body, PolarJsonContext.Default.PolarCheckoutCreate), PolarJsonContext.Default.PolarCheckout, ct);
 
     public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "v1/checkouts/" + PathSegment(id), null, PolarJsonContext.Default.PolarCheckout, ct);
 
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
-        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonBody(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
 
     /// <summary>Switches the subscription to another product (<c>proration_behavior</c>: invoice, prorate or next_period).</summary>
     public Task<PolarResult<PolarSubscription>> ChangeProductAsync(string id, string productId, string prorationBehavior, CancellationToken ct) =>
-        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionProductUpdate(productId, prorationBehavior), PolarJsonContext.Default.PolarSubscriptionProductUpdate), PolarJsonContext.Default.PolarSubscription, ct);
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonBody(new PolarSubscriptionProductUpdate(productId, prorationBehavior), PolarJsonContext.Default.PolarSubscriptionProductUpdate), PolarJsonContext.Default.PolarSubscription, ct);
 
     /// <summary>A customer session (about an hour) whose <c>customer_portal_url</c> opens Polar's customer portal.</summary>
     public Task<PolarResult<PolarCustomerSession>> CreateCustomerSessionAsync(string customerId, string? returnUrl, CancellationToken ct) =>
-        SendAsync(HttpMethod.Post, "v1/customer-sessions/", JsonContent.Create(new PolarCustomerSessionCreate(customerId, returnUrl), PolarJsonContext.Default.PolarCustomerSessionCreate), PolarJsonContext.Default.PolarCustomerSession, ct);
+        SendAsync(HttpMethod.Post, "v1/customer-sessions/", JsonBody(new PolarCustomerSessionCreate(customerId, returnUrl), PolarJsonContext.Default.PolarCustomerSessionCreate), PolarJsonContext.Default.PolarCustomerSession, ct);
 
     /// <summary>Lists subscriptions matching one filter (e.g. <c>external_customer_id</c>), 100 per page.</summary>
     public Task<PolarResult<PolarSubscriptionList>> ListSubscriptionsAsync(string filterName, string? filterValue, int page, CancellationToken ct)
@@ -108,6 +108,18 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
 
         AppendOrganization(query);
         return SendAsync(HttpMethod.Get, query.ToString(), null, PolarJsonContext.Default.PolarSubscriptionList, ct);
+    }
+
+    /// <summary>
+    /// The body as bytes with their length. Polar's server refuses a POST, PUT or PATCH without <c>Content-Length</c>
+    /// (411 <c>LengthRequired</c>, before authentication: <c>MaxBodySizeMiddleware</c>), and <c>JsonContent</c>
+    /// (<c>PostAsJsonAsync</c>, <c>JsonContent.Create</c>) cannot tell its length, so HttpClient sends it chunked.
+    /// </summary>
+    private static ByteArrayContent JsonBody<TBody>(TBody body, JsonTypeInfo<TBody> type)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        return content;
     }
 
     private void AppendOrganization(StringBuilder query)

@@ -63,7 +63,13 @@ public sealed class ParityTarget : IAsyncDisposable
     /// <summary>A unique address on a domain that passes Polar's deliverability check.</summary>
     public static string UniqueEmail(string tag) => $"kavachpolar.parity+{tag}.{Guid.NewGuid():N}@gmail.com";
 
-    public async Task<PolarResponse> SendAsync(HttpMethod method, string path, string? json = null, string? token = null, string? version = "2026-10")
+    /// <param name="method">The HTTP method.</param>
+    /// <param name="path">Relative to the API root, e.g. <c>v1/checkouts/</c>.</param>
+    /// <param name="json">The body, sent with its <c>Content-Length</c> unless <paramref name="chunked"/>.</param>
+    /// <param name="token">The bearer token: the target's when null, none when empty.</param>
+    /// <param name="version">The <c>Polar-Version</c> header; none when null.</param>
+    /// <param name="chunked">Send the body chunked, without <c>Content-Length</c>, as .NET's <c>JsonContent</c> does.</param>
+    public async Task<PolarResponse> SendAsync(HttpMethod method, string path, string? json = null, string? token = null, string? version = "2026-10", bool chunked = false)
     {
         using var request = new HttpRequestMessage(method, path);
         var bearer = token ?? Token;
@@ -80,6 +86,7 @@ public sealed class ParityTarget : IAsyncDisposable
         if (json is not null)
         {
             request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+            request.Headers.TransferEncodingChunked = chunked;
         }
 
         using var response = await _client.SendAsync(request, TestContext.Current.CancellationToken);

@@ -99,6 +99,59 @@ public sealed class SandboxParityTests
         Assert.NotNull(revoke.Json["ended_at"]);
     }
 
+    /// <summary>
+    /// Polar's application refuses a POST without <c>Content-Length</c> with 411 before it reads the token
+    /// (<c>MaxBodySizeMiddleware</c>). Whether Polar's edge frames a chunked body before the application sees it is not
+    /// known: against the sandbox this scenario records the answer (test output) and accepts either 411 from the
+    /// application or, when the edge added the length, the answers of a well-framed request (201, and 401 for a wrong
+    /// token). The emulator must answer as the application does.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task A_chunked_post_is_refused_with_length_required_before_the_token_is_read(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+        var body = new JsonObject { ["products"] = new JsonArray(t.ProductId) }.ToJsonString();
+
+        var chunked = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", body, chunked: true);
+        var wrongToken = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", body, token: "polar_oat_not_a_real_token", chunked: true);
+
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{t.Name}: chunked POST /v1/checkouts/ -> {chunked.Status} {chunked.Body}; with a wrong token -> {wrongToken.Status} {wrongToken.Body}");
+        if (chunked.Status == 411)
+        {
+            Assert.Equal("{\"error\": \"LengthRequired\", \"detail\": \"A Content-Length header is required.\"}", chunked.Body);
+            Assert.Equal(411, wrongToken.Status);
+            Assert.Equal(chunked.Body, wrongToken.Body);
+        }
+        else
+        {
+            Assert.Equal(ParityTarget.Sandbox, t.Name);
+            Assert.Equal(201, chunked.Status);
+            Assert.Equal(401, wrongToken.Status);
+        }
+    }
+
+    /// <summary>The order of Polar's refusals before an endpoint runs (docs/polar-facts.md), one probe per boundary.</summary>
+    [Theory]
+    [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
+    public async Task Refusals_come_in_the_order_of_polars_middlewares(string target)
+    {
+        await using var t = await ParityTarget.CreateAsync(target);
+
+        var badVersionChunked = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", "{}", version: "2025-01", chunked: true);
+        var malformedWithoutToken = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", "{\"products\": [", token: "");
+        var wellFormedWithoutToken = await t.SendAsync(HttpMethod.Post, "v1/checkouts/", "{}", token: "");
+        var head = await t.SendAsync(HttpMethod.Head, "v1/subscriptions/");
+
+        Assert.Equal(404, badVersionChunked.Status);
+        Assert.Equal("{\"detail\":\"Not Found\"}", badVersionChunked.Body);
+        Assert.Equal(422, malformedWithoutToken.Status);
+        Assert.Equal("json_invalid", malformedWithoutToken.Json["detail"]![0]!["type"]!.GetValue<string>());
+        Assert.Equal(401, wellFormedWithoutToken.Status);
+        Assert.Equal(405, head.Status);
+    }
+
     [Theory]
     [MemberData(nameof(ParityTarget.All), MemberType = typeof(ParityTarget))]
     public async Task Error_shapes_match_for_tokens_versions_slashes_and_validation(string target)

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace KavachPolar.Testing.Tests.Support;
@@ -41,21 +41,29 @@ public sealed class PolarHttp : IDisposable
     public async Task<PolarResponse> SendAsync(HttpMethod method, string path, object? body)
     {
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        if (body is string raw)
+        if (body is not null)
         {
-            request.Content = new StringContent(raw, Encoding.UTF8, "application/json");
-        }
-        else if (body is not null)
-        {
-            request.Content = JsonContent.Create(body);
+            // Serialized to a string so the body goes out with its Content-Length: Polar refuses a POST, PUT or PATCH without one.
+            request.Content = new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
         }
 
+        return await SendAsync(request);
+    }
+
+    /// <summary>Sends a request built by the test (a chunked body, odd headers) with this client's token and version.</summary>
+    public async Task<PolarResponse> SendAsync(HttpRequestMessage request)
+    {
+        // HttpClient makes the request's URI absolute when it sends it.
+        var path = request.RequestUri!.OriginalString;
         using var response = await _client.SendAsync(request, TestContext.Current.CancellationToken);
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        var result = new PolarResponse((int)response.StatusCode, text, response.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(", ", h.Value)));
+        // The values as sent: HttpClient's parsed headers would re-render some (Cache-Control's directives reordered).
+        var headers = response.Headers.NonValidated.Concat(response.Content.Headers.NonValidated)
+            .ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(", ", h.Value));
+        var result = new PolarResponse((int)response.StatusCode, text, headers);
         if (response.Content.Headers.ContentType?.MediaType == "application/json")
         {
-            Responses.Add((path, method.Method, result.Status, text));
+            Responses.Add((path, request.Method.Method, result.Status, text));
         }
 
         return result;

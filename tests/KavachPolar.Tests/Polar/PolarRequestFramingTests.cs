@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using KavachPolar.Tests.Endpoints;
+using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KavachPolar.Tests.Polar;
+
+/// <summary>
+/// Polar's server refuses a POST, PUT or PATCH without <c>Content-Length</c> (411, before authentication and routing),
+/// so every request KavachPolar sends must frame its body with a length, and a request without a body must not send
+/// a chunked empty one. Checked on the headers the emulator recorded for every route KavachPolar calls.
+/// </summary>
+public sealed partial class PolarRequestFramingTests : PolarAppTest
+{
+    /// <summary>Every (method, route) KavachPolar calls; the journey below must reach each of them.</summary>
+    private static readonly string[] RoutesKavachCalls =
+    [
+        "GET /v1/customers/external/{external_id}",
+        "GET /v1/customers/?query",
+        "GET /v1/customers/?email",
+        "POST /v1/customers/",
+        "POST /v1/checkouts/",
+        "GET /v1/checkouts/{id}",
+        "GET /v1/subscriptions/",
+        "PATCH /v1/subscriptions/{id}",
+        "POST /v1/customer-sessions/",
+    ];
+
+    protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
+
+    [Fact]
+    public async Task Every_request_to_polar_with_a_body_carries_content_length_and_none_is_chunked()
+    {
+        await RunEveryKindOfCallAsync();
+
+        var requests = Polar.ApiRequests;
+        var reached = requests.Select(RouteOf).ToHashSet(StringComparer.Ordinal);
+        Assert.All(RoutesKavachCalls, route => Assert.Contains(route, reached));
+        Assert.All(requests, request =>
+        {
+            Assert.False(request.Headers.ContainsKey("Transfer-Encoding"), $"{request} was sent chunked");
+            if (request.Method is "POST" or "PUT" or "PATCH")
+            {
+                Assert.True(request.Headers.TryGetValue("Content-Length", out var length) && long.Parse(length, System.Globalization.CultureInfo.InvariantCulture) > 0,
+                    $"{request} has no Content-Length");
+                Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.False(request.Headers.ContainsKey("Content-Type"), $"{request} sent a body");
+                Assert.True(!request.Headers.TryGetValue("Content-Length", out var length) || length == "0", $"{request} sent a body");
+            }
+        });
+    }
+
+    /// <summary>
+    /// Checkout (a look-up by external id, by query for an id with '/', by email on a conflict; customer and checkout
+    /// creation), reconcile by checkout and by user, change plan, cancel, resume, portal and reconcile-all.
+    /// </summary>
+    private async Task RunEveryKindOfCallAsync()
+    {
+        var pro = Polar.Products[0].Id;
+        var team = Polar.Products[1].Id;
+
+        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
+        var checkout = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct);
+        Assert.Equal(HttpStatusCode.OK, checkout.StatusCode);
+        var checkoutId = (string)(await checkout.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(Ct))!["id"]!;
+        await Polar.PayCheckoutAsync(checkoutId, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = team }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/portal", null, Ct)).StatusCode);
+
+        using var slashed = App.ClientFor("team/user-2", "grace.hopper@gmail.com");
+        Assert.Equal(HttpStatusCode.OK, (await slashed.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct)).StatusCode);
+
+        Polar.CreateCustomer("taken.address@gmail.com", externalId: "someone-else");
+        using var conflicting = App.ClientFor("user-3", "taken.address@gmail.com");
+        await CheckoutEndpointTests.AssertProblemAsync(await conflicting.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct),
+            HttpStatusCode.Conflict, "customer_conflict");
+
+        await using var scope = App.Services.CreateAsyncScope();
+        await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+    }
+
+    /// <summary><c>PATCH /v1/subscriptions/{id}</c>; list look-ups keep the name of the filter that picks the customer.</summary>
+    private static string RouteOf(EmulatorApiRequest request)
+    {
+        var path = Uuid().Replace(request.Path, "{id}");
+        path = ExternalId().Replace(path, "/v1/customers/external/{external_id}");
+        var filter = new[] { "query", "email" }.FirstOrDefault(f => request.Query.Contains("&" + f + "=", StringComparison.Ordinal));
+        return request.Method + " " + path + (filter is null ? "" : "?" + filter);
+    }
+
+    [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
+    private static partial Regex Uuid();
+
+    [GeneratedRegex("^/v1/customers/external/[^/]+$")]
+    private static partial Regex ExternalId();
+}
