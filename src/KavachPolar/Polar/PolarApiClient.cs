@@ -86,6 +86,10 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "v1/checkouts/" + PathSegment(id), null, PolarJsonContext.Default.PolarCheckout, ct);
 
+    /// <summary>The subscription as Polar holds it now (<c>GET /v1/subscriptions/{id}</c>).</summary>
+    public Task<PolarResult<PolarSubscription>> GetSubscriptionAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/subscriptions/" + PathSegment(id), null, PolarJsonContext.Default.PolarSubscription, ct);
+
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonContent.Create(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
 
