@@ -157,6 +157,12 @@ public sealed class KavachPolarOptions
     public TimeSpan ReadCacheExpiry { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// When the health check (<c>AddHealthChecks().AddKavachPolar()</c>) reports a backlog as Degraded. Configuration
+    /// section <c>KavachPolar:Health</c>.
+    /// </summary>
+    public KavachPolarHealthOptions Health { get; set; } = new();
+
+    /// <summary>
     /// How long a user route (subscription, checkout, reconcile, plan management) or the subscription gate waits for
     /// one unit of database work before it answers 503 <c>store_unavailable</c> with <c>Retry-After</c>. The wait
     /// ends at this budget even if the database driver ignores cancellation; the abandoned work finishes or rolls

@@ -117,6 +117,10 @@ public static class KavachPolarServiceCollectionExtensions
         // Inside the retries, so that every attempt counts against this instance's budget of Polar calls; a refusal
         // looks like Polar's 429, which is never retried.
         polarClient.AddHttpMessageHandler(sp => sp.GetRequiredService<PolarRequestBudget>().CreateHandler());
+        // IHttpClientFactory logs every request at Information ("Start processing HTTP request ..."), so a normal 404
+        // look-up read like an error in a default host's log: PolarApiClient logs each call at Debug instead (event
+        // 1006, absolute URL, status, time) and failures at Warning or Error.
+        polarClient.RemoveAllLoggers();
 
         return builder;
     }

@@ -11,20 +11,26 @@ internal static partial class Log
     [LoggerMessage(1001, LogLevel.Error, "Polar rejected the access token (HTTP {StatusCode}, {Code}) at {ApiHost}. Check KavachPolar:AccessToken and KavachPolar:Sandbox: sandbox tokens only work against sandbox-api.polar.sh, production tokens only against api.polar.sh, and the token needs the checkouts, customers and subscriptions scopes.")]
     public static partial void PolarTokenRejected(ILogger logger, int statusCode, string code, string apiHost);
 
-    [LoggerMessage(1002, LogLevel.Warning, "Polar could not be reached for {Method} {Path}: {ErrorType}.")]
-    public static partial void PolarUnreachable(ILogger logger, string method, string path, string errorType);
+    [LoggerMessage(1002, LogLevel.Warning, "Polar could not be reached for {Method} {Url}: {ErrorType} ({Cause}). The host comes from {Setting}.")]
+    public static partial void PolarUnreachable(ILogger logger, string method, string url, string errorType, string cause, string setting);
 
-    [LoggerMessage(1003, LogLevel.Error, "Polar answered {Method} {Path} with an unexpected HTTP {StatusCode}: a redirect, an unknown route or an unreadable body usually means a proxy or a wrong KavachPolar:ApiBaseUrl.")]
-    public static partial void PolarUnexpectedResponse(ILogger logger, string method, string path, int statusCode);
+    [LoggerMessage(1006, LogLevel.Debug, "Polar answered {Method} {Url} with HTTP {StatusCode} in {ElapsedMs} ms.")]
+    public static partial void PolarCalled(ILogger logger, string method, string url, int statusCode, long elapsedMs);
 
-    [LoggerMessage(1004, LogLevel.Warning, "Polar refused {Method} {Path} with HTTP {StatusCode} ({Code}).")]
-    public static partial void PolarError(ILogger logger, string method, string path, int statusCode, string code);
+    [LoggerMessage(1003, LogLevel.Error, "Polar answered {Method} {Url} with an unexpected HTTP {StatusCode}: a redirect, an unknown route or an unreadable body usually means a proxy or a wrong KavachPolar:ApiBaseUrl.")]
+    public static partial void PolarUnexpectedResponse(ILogger logger, string method, string url, int statusCode);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Polar refused {Method} {Url} with HTTP {StatusCode} ({Code}).")]
+    public static partial void PolarError(ILogger logger, string method, string url, int statusCode, string code);
 
     [LoggerMessage(1005, LogLevel.Warning, "This instance used its {Limit} Polar requests for the last minute (KavachPolar:PolarRequestsPerMinute; Polar limits the whole organization); the call was not sent, retry in {RetryAfter}.")]
     public static partial void PolarBudgetExhausted(ILogger logger, int limit, TimeSpan retryAfter);
 
     [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
     public static partial void WebhookRefused(ILogger logger, string reason);
+
+    [LoggerMessage(2008, LogLevel.Warning, "Webhook refused: its signature matches none of the configured secrets ({Refused} refused so far). Set KavachPolar:WebhookSecret (or WebhookSecrets while rotating) to this endpoint's secret as Polar's dashboard shows it. Usual causes: the secret of another endpoint or of the other environment (sandbox or production), whitespace copied with it, or a secret rotated at Polar but not here. Logged at most once a minute.")]
+    public static partial void WebhookSignatureMismatch(ILogger logger, long refused);
 
     [LoggerMessage(2002, LogLevel.Error, "Webhook {WebhookId} ({EventType}) is validly signed but could not be processed ({Error}); it is acknowledged and kept in kavach_polar_webhook_events for inspection and replay.")]
     public static partial void WebhookUnprocessable(ILogger logger, string webhookId, string eventType, string error);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -27,7 +28,15 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     public static Uri ResolveBaseAddress(KavachPolarOptions o)
     {
         var uri = o.ApiBaseUrl ?? (o.Sandbox ? SandboxApi : ProductionApi);
-        return uri.AbsoluteUri.EndsWith('/') ? uri : new Uri(uri.AbsoluteUri + "/");
+        var text = uri.AbsoluteUri.TrimEnd('/');
+        // Every path this client sends starts with v1/: a root that already ends with /v1 (as an API URL is often
+        // written) would double it into /v1/v1/.
+        if (text.EndsWith("/v1", StringComparison.OrdinalIgnoreCase))
+        {
+            text = text[..^3];
+        }
+
+        return new Uri(text + "/");
     }
 
     /// <summary>
@@ -86,6 +95,10 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     public Task<PolarResult<PolarCheckout>> GetCheckoutAsync(string id, CancellationToken ct) =>
         SendAsync(HttpMethod.Get, "v1/checkouts/" + PathSegment(id), null, PolarJsonContext.Default.PolarCheckout, ct);
 
+    /// <summary>The subscription as Polar holds it now (<c>GET /v1/subscriptions/{id}</c>).</summary>
+    public Task<PolarResult<PolarSubscription>> GetSubscriptionAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/subscriptions/" + PathSegment(id), null, PolarJsonContext.Default.PolarSubscription, ct);
+
     public Task<PolarResult<PolarSubscription>> SetCancelAtPeriodEndAsync(string id, bool cancel, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonBody(new PolarSubscriptionCancel(cancel), PolarJsonContext.Default.PolarSubscriptionCancel), PolarJsonContext.Default.PolarSubscription, ct);
 
@@ -139,6 +152,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
         HttpResponseMessage response;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
@@ -147,13 +161,18 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
                                       or Polly.CircuitBreaker.BrokenCircuitException
                                       || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            Log.PolarUnreachable(logger, method.Method, StripQuery(path), e.GetType().Name);
+            Log.PolarUnreachable(logger, method.Method, AbsoluteUrl(path), e.GetType().Name, Cause(e), HostSetting(options.CurrentValue));
             return PolarResult<T>.Failure(new PolarApiError(PolarErrorKind.Unavailable, null, "unreachable", [], null, null));
         }
 
         using (response)
         {
             var status = (int)response.StatusCode;
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                Log.PolarCalled(logger, method.Method, AbsoluteUrl(path), status, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
             if (response.IsSuccessStatusCode)
             {
                 try
@@ -168,7 +187,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
                 {
                 }
 
-                Log.PolarUnexpectedResponse(logger, method.Method, StripQuery(path), status);
+                Log.PolarUnexpectedResponse(logger, method.Method, AbsoluteUrl(path), status);
                 return PolarResult<T>.Failure(new PolarApiError(PolarErrorKind.Unexpected, status, "invalid_response", [], null, null));
             }
 
@@ -179,18 +198,35 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
                     Log.PolarTokenRejected(logger, status, error.Code ?? "", ResolveBaseAddress(options.CurrentValue).Host);
                     break;
                 case PolarErrorKind.Unexpected:
-                    Log.PolarUnexpectedResponse(logger, method.Method, StripQuery(path), status);
+                    Log.PolarUnexpectedResponse(logger, method.Method, AbsoluteUrl(path), status);
                     break;
                 case PolarErrorKind.NotFound:
                     break;
                 default:
-                    Log.PolarError(logger, method.Method, StripQuery(path), status, error.Code ?? "");
+                    Log.PolarError(logger, method.Method, AbsoluteUrl(path), status, error.Code ?? "");
                     break;
             }
 
             return PolarResult<T>.Failure(error);
         }
     }
+
+    /// <summary>The URL a call went to, without its query (which can carry user ids), as the logs name it.</summary>
+    private string AbsoluteUrl(string path) => new Uri(http.BaseAddress ?? ResolveBaseAddress(options.CurrentValue), StripQuery(path)).AbsoluteUri;
+
+    /// <summary>The innermost message: the socket error ("Name or service not known (api.polar.sh:443)", "Connection refused").</summary>
+    private static string Cause(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e.Message;
+    }
+
+    private static string HostSetting(KavachPolarOptions o) =>
+        o.ApiBaseUrl is not null ? "KavachPolar:ApiBaseUrl" : o.Sandbox ? "KavachPolar:Sandbox (true: sandbox-api.polar.sh)" : "KavachPolar:Sandbox (false: api.polar.sh)";
 
     private static async Task<PolarApiError> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
     {

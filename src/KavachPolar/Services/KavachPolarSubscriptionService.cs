@@ -52,15 +52,24 @@ internal sealed class KavachPolarSubscriptionService(
             return KavachPolarResult.Failure(KavachPolarErrorCodes.UnknownProduct, null);
         }
 
-        var current = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
-        if (current is null)
+        var local = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
+        if (local is null)
         {
             return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
-        if (string.Equals(current.ProductId, target, StringComparison.OrdinalIgnoreCase))
+        // Decided by Polar's state, not the local copy: the user may have changed plan elsewhere (portal, dashboard)
+        // and its webhook may not have arrived.
+        var read = await ReadFromPolarAsync(userId, local, cancellationToken).ConfigureAwait(false);
+        if (read.Failure is { } readFailure)
         {
-            return KavachPolarResult.Success(current);
+            return readFailure;
+        }
+
+        var (polar, current) = (read.Polar!, read.Current ?? local);
+        if (string.Equals(polar.ProductId, target, StringComparison.OrdinalIgnoreCase))
+        {
+            return KavachPolarResult.Success(current, changed: read.Changed);
         }
 
         var behavior = proration switch
@@ -69,7 +78,7 @@ internal sealed class KavachPolarSubscriptionService(
             KavachProrationBehavior.NextPeriod => "next_period",
             _ => "invoice",
         };
-        var result = await api.ChangeProductAsync(current.Id, target, behavior, cancellationToken).ConfigureAwait(false);
+        var result = await api.ChangeProductAsync(polar.Id, target, behavior, cancellationToken).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             return Failure(current, result.Error!);
@@ -122,19 +131,28 @@ internal sealed class KavachPolarSubscriptionService(
 
     private async Task<KavachPolarResult> SetCancelAsync(string userId, bool cancel, CancellationToken ct)
     {
-        var current = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
-        if (current is null)
+        var local = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
+        if (local is null)
         {
             return KavachPolarResult.Failure(KavachPolarErrorCodes.NoSubscription, null);
         }
 
-        if (current.CancelAtPeriodEnd == cancel)
+        // Decided by Polar's state, not the local copy: the user may have canceled or resumed in Polar's portal, and
+        // its webhook may not have arrived. Acting on a stale "already canceled" would let Polar renew and charge.
+        var read = await ReadFromPolarAsync(userId, local, ct).ConfigureAwait(false);
+        if (read.Failure is { } readFailure)
         {
-            // Already scheduled to cancel, or nothing scheduled to resume: nothing to ask Polar.
-            return KavachPolarResult.Success(current);
+            return readFailure;
         }
 
-        var result = await api.SetCancelAtPeriodEndAsync(current.Id, cancel, ct).ConfigureAwait(false);
+        var (polar, current) = (read.Polar!, read.Current ?? local);
+        if (polar.CancelAtPeriodEnd == cancel || !SubscriptionStatuses.IsLive(polar.Status))
+        {
+            // Already scheduled to cancel, nothing scheduled to resume, or over: nothing to ask Polar to change.
+            return KavachPolarResult.Success(current, changed: read.Changed);
+        }
+
+        var result = await api.SetCancelAtPeriodEndAsync(polar.Id, cancel, ct).ConfigureAwait(false);
         if (!result.IsSuccess)
         {
             // Resuming what Polar says is not scheduled to cancel: the server answers 400 BadRequest (its SDK types a
@@ -441,6 +459,24 @@ internal sealed class KavachPolarSubscriptionService(
 
         return changes;
     }
+
+    /// <summary>
+    /// Reads the subscription <paramref name="local"/> names from Polar and applies it like any snapshot (the version
+    /// guard keeps a newer local state), so the caller decides from Polar's current state and answers what is stored.
+    /// </summary>
+    private async Task<PolarRead> ReadFromPolarAsync(string userId, KavachSubscription local, CancellationToken ct)
+    {
+        var read = await api.GetSubscriptionAsync(local.Id, ct).ConfigureAwait(false);
+        if (!read.IsSuccess)
+        {
+            return new PolarRead(null, null, false, Failure(local, read.Error!));
+        }
+
+        var changes = await ApplyAsync([read.Value!], NewReconcileId(), ReconcileEventType, ct).ConfigureAwait(false);
+        return new PolarRead(read.Value, await GetSubscriptionAsync(userId, ct).ConfigureAwait(false), changes > 0, null);
+    }
+
+    private sealed record PolarRead(PolarSubscription? Polar, KavachSubscription? Current, bool Changed, KavachPolarResult? Failure);
 
     private Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct) =>
         store.RunAsync((s, t) => s.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, t), ct);

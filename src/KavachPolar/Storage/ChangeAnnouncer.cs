@@ -55,6 +55,9 @@ internal sealed class ChangeAnnouncer(
     private volatile bool _disposed;
     private int _failures;
 
+    /// <summary>How many users wait to be announced (those in flight included).</summary>
+    public int Waiting => _waiting.Count;
+
     /// <summary>
     /// Call after the commit that changed <paramref name="userId"/>'s subscription state (null: nothing changed). Returns
     /// at once while the host runs; otherwise once the announcement is sent, or given up after <see cref="FlushTimeout"/>.

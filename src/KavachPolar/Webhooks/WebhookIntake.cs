@@ -20,8 +20,13 @@ internal sealed class WebhookIntake(
     WebhookProcessor processor,
     KavachStore store,
     KavachPolarMetrics metrics,
+    TimeProvider time,
     ILogger<WebhookIntake> logger)
 {
+    private static readonly TimeSpan SignatureWarningInterval = TimeSpan.FromMinutes(1);
+    private long _signatureRefusals;
+    private long _nextSignatureWarning = long.MinValue;
+
     private static readonly WebhookIntakeResult.Refused TooLarge = new(KavachPolarErrorCodes.BodyTooLarge, "The body is larger than KavachPolar:MaxWebhookBodyBytes.");
     private static readonly WebhookIntakeResult.Refused Incomplete = new(KavachPolarErrorCodes.BodyIncomplete, "The body ended before its Content-Length or took too long to arrive.");
     private static readonly WebhookIntakeResult.Refused Malformed = new(KavachPolarErrorCodes.MalformedHeaders, "The webhook headers are malformed.");
@@ -98,7 +103,22 @@ internal sealed class WebhookIntake(
 
     private WebhookIntakeResult.Refused Refuse(WebhookIntakeResult.Refused refusal)
     {
-        Log.WebhookRefused(logger, refusal.Code);
+        if (ReferenceEquals(refusal, BadSignature))
+        {
+            // A wrong secret refuses every delivery (Polar retries each): say what to fix once, then once a minute.
+            var refused = Interlocked.Increment(ref _signatureRefusals);
+            var now = time.GetTimestamp();
+            var next = Interlocked.Read(ref _nextSignatureWarning);
+            if (now >= next && Interlocked.CompareExchange(ref _nextSignatureWarning, now + (long)(SignatureWarningInterval.TotalSeconds * time.TimestampFrequency), next) == next)
+            {
+                Log.WebhookSignatureMismatch(logger, refused);
+            }
+        }
+        else
+        {
+            Log.WebhookRefused(logger, refusal.Code);
+        }
+
         metrics.CountWebhook("refused");
         return refusal;
     }

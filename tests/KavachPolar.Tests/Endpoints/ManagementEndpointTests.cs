@@ -126,17 +126,20 @@ public sealed class ManagementEndpointTests : PolarAppTest
     }
 
     [Fact]
-    public async Task Cancel_and_resume_round_trip_and_repeating_either_asks_polar_nothing()
+    public async Task Cancel_and_resume_round_trip_and_repeating_either_changes_nothing_at_polar()
     {
         using var client = App.ClientFor("user-6", "frances.a@gmail.com");
-        await SubscribeAsync(Polar, client, Pro);
+        var payment = await SubscribeAsync(Polar, client, Pro);
 
         var canceled = await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
         Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
         Assert.True((bool)(await canceled.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
         var eventsAfterCancel = Polar.Events.Count;
+        var requestsAfterCancel = Polar.ApiRequests.Count;
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
         Assert.Equal(eventsAfterCancel, Polar.Events.Count);
+        // The repeat reads Polar's state, sees the cancellation already scheduled and sends no change.
+        Assert.Equal(["GET /v1/subscriptions/" + payment.SubscriptionId], Polar.ApiRequests.Skip(requestsAfterCancel).Select(r => r.Method + " " + r.Path));
 
         // Polar refuses to change the product of a subscription scheduled to cancel.
         await CheckoutEndpointTests.AssertProblemAsync(await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct), HttpStatusCode.BadRequest, "polar_rejected");
@@ -148,6 +151,91 @@ public sealed class ManagementEndpointTests : PolarAppTest
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct)).StatusCode);
         Assert.Equal(eventsAfterResume, Polar.Events.Count);
         Assert.Equal("active", (string?)(await SubscriptionAsync(client))!["status"]);
+    }
+
+    [Fact]
+    public async Task Cancel_after_the_user_resumed_in_polars_portal_is_sent_to_polar_though_the_local_copy_says_canceled()
+    {
+        using var client = App.ClientFor("user-6b", "frances.b@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
+        await Polar.WaitForDeliveriesAsync(Ct);
+
+        // The user resumes in Polar's portal; its webhooks have not arrived yet when they cancel again in the app.
+        Polar.HoldDeliveries();
+        await Polar.UncancelSubscriptionAsync(payment.SubscriptionId, Ct);
+        Assert.True((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!); // the local copy is behind
+
+        var canceled = await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, canceled.StatusCode);
+        Assert.True((bool)(await canceled.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
+        Assert.True((bool)JsonNode.Parse(Polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!); // Polar will not renew
+        Polar.ReleaseDeliveries();
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.True((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!); // the portal's late webhooks are older
+    }
+
+    [Fact]
+    public async Task Resume_after_the_user_canceled_in_polars_portal_is_sent_to_polar_though_the_local_copy_says_active()
+    {
+        using var client = App.ClientFor("user-6c", "frances.c@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+        await Polar.WaitForDeliveriesAsync(Ct);
+
+        Polar.HoldDeliveries();
+        await Polar.CancelSubscriptionAsync(payment.SubscriptionId, atPeriodEnd: true, Ct);
+        Assert.False((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
+
+        var resumed = await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
+        Assert.False((bool)(await resumed.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["cancelAtPeriodEnd"]!);
+        Assert.False((bool)JsonNode.Parse(Polar.GetSubscriptionJson(payment.SubscriptionId))!["cancel_at_period_end"]!);
+        Polar.ReleaseDeliveries();
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.False((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
+    }
+
+    [Fact]
+    public async Task A_change_to_the_product_the_local_copy_shows_is_sent_when_polar_holds_another_one()
+    {
+        using var client = App.ClientFor("user-6d", "frances.d@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct)).StatusCode);
+        await Polar.WaitForDeliveriesAsync(Ct);
+
+        // Switched back to Pro elsewhere (the portal, the dashboard); the webhooks have not arrived.
+        Polar.HoldDeliveries();
+        await PolarRest.PatchAsync(Polar, "v1/subscriptions/" + payment.SubscriptionId, $$"""{"product_id":"{{Pro}}","proration_behavior":"invoice"}""", Ct);
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
+
+        var changed = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        Assert.Equal(Team, (string?)(await changed.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!["productId"]);
+        Assert.Equal(Team, (string?)JsonNode.Parse(Polar.GetSubscriptionJson(payment.SubscriptionId))!["product_id"]);
+        Polar.ReleaseDeliveries();
+    }
+
+    [Fact]
+    public async Task Cancel_resume_and_change_answer_polars_refusal_to_read_the_subscription_and_change_nothing()
+    {
+        using var client = App.ClientFor("user-6e", "frances.e@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        var events = Polar.Events.Count;
+
+        Polar.InjectFault(HttpMethod.Get, "/v1/subscriptions/", 500, count: 9); // three routes, each GET tried three times
+        foreach (var (route, body) in new[] { ("subscription/cancel", (object?)null), ("subscription/resume", null), ("subscription/change", new { productId = Team }) })
+        {
+            var response = body is null ? await client.PostAsync("api/kavach/auth/polar/" + route, null, Ct) : await client.PostAsJsonAsync("api/kavach/auth/polar/" + route, body, Ct);
+            await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unavailable");
+        }
+
+        Assert.DoesNotContain(Polar.ApiRequests, r => r.Method == "PATCH");
+        Assert.Equal(events, Polar.Events.Count);
+        Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
     }
 
     [Fact]

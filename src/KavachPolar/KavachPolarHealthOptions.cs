@@ -1,0 +1,27 @@
+namespace KavachPolar;
+
+/// <summary>
+/// When the health check (<c>AddHealthChecks().AddKavachPolar()</c>) reports a backlog as Degraded. A backlog never makes
+/// it Unhealthy: restarting the process fixes none of them. Configuration section <c>KavachPolar:Health</c>.
+/// </summary>
+public sealed class KavachPolarHealthOptions
+{
+    /// <summary>
+    /// Degraded once the oldest change waiting for the host's change handlers was queued longer ago than this: a handler
+    /// keeps failing, or no instance with a handler runs. Default 5 minutes. Key <c>KavachPolar:Health:CallbackBacklogAge</c>.
+    /// </summary>
+    public TimeSpan CallbackBacklogAge { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Degraded once this many signed deliveries could not be processed and wait for a replay. Default 1. Key
+    /// <c>KavachPolar:Health:UnprocessableDeliveries</c>.
+    /// </summary>
+    public int UnprocessableDeliveries { get; set; } = 1;
+
+    /// <summary>
+    /// Degraded once this many users' changes wait to be announced to the other instances' caches (which serve what they
+    /// hold until <see cref="KavachPolarOptions.ReadCacheExpiry"/> meanwhile). Default 100. Key
+    /// <c>KavachPolar:Health:AnnouncementsWaiting</c>.
+    /// </summary>
+    public int AnnouncementsWaiting { get; set; } = 100;
+}
