@@ -65,8 +65,15 @@ for (var i = 0; i < args.Length; i++)
 
 await using var emulator = await PolarEmulator.StartAsync(options);
 Console.WriteLine($"Polar emulator listening at {emulator.BaseUrl}");
-Console.WriteLine($"  API base URL     {emulator.BaseUrl}v1/");
-Console.WriteLine($"  access token     {emulator.AccessToken}");
+Console.WriteLine("In your app's configuration:");
+Console.WriteLine($"  KavachPolar:ApiBaseUrl    {emulator.BaseUrl}");
+Console.WriteLine($"  KavachPolar:AccessToken   {emulator.AccessToken}");
+if (webhookUrl is null)
+{
+    Console.WriteLine("  KavachPolar:WebhookSecret (start with --webhook-url https://<your app>/api/kavach/auth/polar/webhook to get one)");
+}
+
+Console.WriteLine("Emulated Polar:");
 Console.WriteLine($"  organization id  {emulator.OrganizationId}");
 Console.WriteLine("  products:");
 foreach (var p in emulator.Products)
@@ -79,7 +86,7 @@ if (webhookUrl is not null)
 {
     var endpoint = emulator.AddWebhookEndpoint(new Uri(webhookUrl), webhookSecret, signing);
     Console.WriteLine($"  webhook endpoint {endpoint.Url} ({(signing == PolarWebhookSigningMode.Standard ? "standard" : "legacy")} signing)");
-    Console.WriteLine($"  webhook secret   {endpoint.Secret}");
+    Console.WriteLine($"  webhook secret   {endpoint.Secret}   (KavachPolar:WebhookSecret)");
 }
 
 Console.WriteLine("Press Ctrl+C to stop.");
