@@ -1,8 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using KavachPolar.Services;
 using KavachPolar.Tests.Endpoints;
 using KavachPolar.Tests.Infrastructure;
 using KavachPolar.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace KavachPolar.Tests.Polar;
 
@@ -69,17 +72,33 @@ public sealed class PolarRateLimitTests : DatabaseTest
     [Fact]
     public async Task Concurrent_reconciles_of_one_user_share_one_run()
     {
-        await using var app = await StartAppAsync(("ReconcileRateLimit", "10"));
+        await using var app = await StartAppAsync(("ReconcileRateLimit", "10"), ("DatabaseTimeout", "00:00:30"));
         using var client = app.ClientFor("user-5", "fifth.user@gmail.com");
         await ManagementEndpointTests.SubscribeAsync(_polar, client, _polar.Products[0].Id);
         var before = _polar.ApiRequests.Count(r => r.Path == "/v1/subscriptions/");
+        var coalescer = app.Services.GetRequiredService<ReconcileCoalescer>();
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)));
+        // A run starts by reading the user's row: with kavach_users locked, the first run waits there until all five
+        // requests have come in, so that none can start a run of its own after the first one ends.
+        Task<HttpResponseMessage[]> reconciles;
+        await using (var connection = new NpgsqlConnection(Db.ConnectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var transaction = await connection.BeginTransactionAsync(Ct);
+            await using (var lockUsers = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", connection, transaction))
+            {
+                await lockUsers.ExecuteNonQueryAsync(Ct);
+            }
 
+            reconciles = Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)));
+            await Wait.UntilAsync(() => Task.FromResult(coalescer.Callers("user-5") == 5), because: "five reconciles join one run");
+            await transaction.RollbackAsync(Ct);
+        }
+
+        var responses = await reconciles;
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        var lists = _polar.ApiRequests.Count(r => r.Path == "/v1/subscriptions/") - before;
         // One run lists three ways (external id, metadata, bound customer); five separate runs would list fifteen times.
-        Assert.True(lists <= 9, $"{lists} subscription lists for 5 concurrent reconciles");
+        Assert.Equal(3, _polar.ApiRequests.Count(r => r.Path == "/v1/subscriptions/") - before);
     }
 
     [Fact]
