@@ -132,9 +132,11 @@ public sealed class KavachPolarOptions
     public int ReconcileRateLimit { get; set; } = 6;
 
     /// <summary>
-    /// Requests to Polar this instance may send per minute. Polar's limit (500 a minute in production, 100 in the
-    /// sandbox) is the whole organization's; calls over the budget, or while Polar's last 429 asks to wait, are not
-    /// sent and end as <c>polar_rate_limited</c> with <c>Retry-After</c>. Default: Polar's limit for
+    /// Requests to Polar this instance may send per minute (a sliding window). Polar's limit (500 a minute in
+    /// production, 100 in the sandbox) is the whole organization's; one user may have at most a fair share of this
+    /// budget, <c>budget / (users with calls in the last minute, this one included, + 1)</c>, so one share stays free
+    /// for a user who comes next. Calls over the budget or the user's share, or while Polar's last 429 asks to wait,
+    /// are not sent and end as <c>polar_rate_limited</c> with <c>Retry-After</c>. Default: Polar's limit for
     /// <see cref="Sandbox"/>; with several instances, set each a share. Configuration key
     /// <c>KavachPolar:PolarRequestsPerMinute</c>.
     /// </summary>

@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Warning, "This instance used its {Limit} Polar requests for the last minute (KavachPolar:PolarRequestsPerMinute; Polar limits the whole organization); the call was not sent, retry in {RetryAfter}.")]
     public static partial void PolarBudgetExhausted(ILogger logger, int limit, TimeSpan retryAfter);
 
+    [LoggerMessage(1006, LogLevel.Warning, "User {UserId} used its fair share of this instance's Polar budget ({Share} of the {Limit} requests a minute, shared by {ActiveUsers} users who called Polar in the last minute and one share kept free); the call was not sent, retry in {RetryAfter}.")]
+    public static partial void PolarFairShareExhausted(ILogger logger, string userId, int share, int limit, int activeUsers, TimeSpan retryAfter);
+
     [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
     public static partial void WebhookRefused(ILogger logger, string reason);
 

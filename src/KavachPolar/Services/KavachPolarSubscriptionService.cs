@@ -45,6 +45,7 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(productId);
+        using var caller = PolarCaller.For(userId);
         // Bad input first, without the database: an unknown product is refused even while the database is down.
         var target = Products.Resolve(productId, options.CurrentValue);
         if (target is null)
@@ -82,6 +83,7 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachPortalSessionResult> CreatePortalSessionAsync(string userId, Uri? returnUrl = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        using var caller = PolarCaller.For(userId);
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var customerId = user?.PolarCustomerId;
         if (customerId is null)
@@ -122,6 +124,7 @@ internal sealed class KavachPolarSubscriptionService(
 
     private async Task<KavachPolarResult> SetCancelAsync(string userId, bool cancel, CancellationToken ct)
     {
+        using var caller = PolarCaller.For(userId);
         var current = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
         if (current is null)
         {
@@ -162,6 +165,8 @@ internal sealed class KavachPolarSubscriptionService(
 
     private async Task<KavachPolarResult> ReconcileUserOnceAsync(string userId, CancellationToken cancellationToken)
     {
+        // Joiners share this run, and its calls count once, against this user.
+        using var caller = PolarCaller.For(userId);
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var found = new Dictionary<string, PolarSubscription>(StringComparer.Ordinal);
         var filters = new List<(string Name, string Value)>
@@ -194,6 +199,7 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(checkoutId);
+        using var caller = PolarCaller.For(userId);
         var before = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (!Guid.TryParseExact(checkoutId, "D", out _))
         {
