@@ -318,24 +318,29 @@ internal sealed class KavachPolarSubscriptionService(
     {
         var replayed = 0;
         var still = 0;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Pages by webhook id, after the last one read: a row that stays unprocessable keeps its place, so paging by
+        // anything it does not change would meet the same rows again. The version guard makes the order irrelevant.
+        string? after = null;
         while (true)
         {
+            var cursor = after;
             var batch = await store.RunAsync(
                 (s, t) => s.Db.Set<WebhookEventRecord>().AsNoTracking()
                     .Where(e => e.Outcome == WebhookOutcomes.Unprocessable && e.Payload != null)
-                    .OrderBy(e => e.ReceivedAt).ThenBy(e => e.Id)
+#pragma warning disable CA1309 // Translated to SQL: "id > @cursor" compares by the column's collation, as ORDER BY does.
+                    .Where(e => cursor == null || string.Compare(e.Id, cursor) > 0)
+#pragma warning restore CA1309
+                    .OrderBy(e => e.Id)
                     .Select(e => new { e.Id, e.Payload })
                     .Take(100)
                     .ToListAsync(t),
                 cancellationToken).ConfigureAwait(false);
-            var fresh = batch.Where(e => seen.Add(e.Id)).ToList();
-            if (fresh.Count == 0)
+            if (batch.Count == 0)
             {
                 return new KavachReplaySummary { Replayed = replayed, StillUnprocessable = still };
             }
 
-            foreach (var e in fresh)
+            foreach (var e in batch)
             {
                 var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
                 var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s, delivery, t), cancellationToken).ConfigureAwait(false);
@@ -348,6 +353,8 @@ internal sealed class KavachPolarSubscriptionService(
                     replayed++;
                 }
             }
+
+            after = batch[^1].Id;
         }
     }
 
