@@ -51,6 +51,8 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:WebhookProcessingTimeout", "00:00:30")]
     [InlineData("KavachPolar:Products:pro", "not-a-uuid")]
     [InlineData("KavachPolar:AllowedRedirectOrigins:0", "https://app.example.org/path")]
+    [InlineData("KavachPolar:TrustedOrigins:0", "https://admin.example.org/path")]
+    [InlineData("KavachPolar:TrustedOrigins:0", "admin.example.org")]
     [InlineData("KavachPolar:SuccessUrl", "javascript:alert(1)")]
     [InlineData("KavachPolar:PublicOrigin", "https://app.example.org/app")]
     [InlineData("KavachPolar:PublicOrigin", "app.example.org")]
