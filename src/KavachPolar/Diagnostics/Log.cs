@@ -77,6 +77,9 @@ internal static partial class Log
     [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function is not in this PostgreSQL database, so every webhook takes the general path (several round trips instead of one). Apply KavachPolar's migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, call migrationBuilder.CreateKavachPolarFunctions() in a migration of it.")]
     public static partial void WebhookFunctionMissing(ILogger logger);
 
+    [LoggerMessage(4008, LogLevel.Warning, "KavachPolar:PublicOrigin is not set ({Environment} environment), so same-origin success URLs and the cross-site check trust the request's Host header, which a client can choose unless AllowedHosts restricts it. Set KavachPolar:PublicOrigin to this app's public origin, e.g. https://app.example.org.")]
+    public static partial void PublicOriginMissing(ILogger logger, string environment);
+
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);
 }

@@ -75,6 +75,32 @@ public sealed class OriginTests : PolarAppTest
     }
 
     [Theory]
+    [InlineData("Production", null, true)]
+    [InlineData("Staging", null, true)]
+    [InlineData("Production", PublicOrigin, false)]
+    [InlineData("Development", null, false)] // the developer's own machine, where Host is whatever they typed
+    public async Task Outside_development_an_unset_public_origin_is_a_warning_at_start(string environment, string? publicOrigin, bool warned)
+    {
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            Polar.BaseUrl,
+            settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken, ["KavachPolar:PublicOrigin"] = publicOrigin },
+            environment: environment);
+
+        var warnings = app.Logs.Lines.Where(l => l.Contains("[4008]", StringComparison.Ordinal)).ToList();
+        if (warned)
+        {
+            var warning = Assert.Single(warnings);
+            Assert.Contains("KavachPolar:PublicOrigin", warning, StringComparison.Ordinal);
+            Assert.Contains("Host", warning, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Empty(warnings);
+        }
+    }
+
+    [Theory]
     [InlineData("Basic", HttpStatusCode.Forbidden)] // a browser resends remembered Basic credentials cross-site
     [InlineData("Test", HttpStatusCode.Forbidden)] // any scheme that is not a bearer token is treated alike
     [InlineData("Bearer", HttpStatusCode.OK)] // a page must add a bearer token itself
