@@ -84,16 +84,26 @@ public sealed class KavachPolarOptions
 
     /// <summary>
     /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute
-    /// <c>successUrl</c> may point to besides the request's own origin. Configuration key
-    /// <c>KavachPolar:AllowedRedirectOrigins</c>.
+    /// <c>successUrl</c> may point to besides the request's own origin: where Polar may send the payer, nothing more.
+    /// Requests from these origins are not trusted by the cross-site check (that is <see cref="TrustedOrigins"/>).
+    /// Configuration key <c>KavachPolar:AllowedRedirectOrigins</c>.
     /// </summary>
     public IList<string> AllowedRedirectOrigins { get; } = [];
+
+    /// <summary>
+    /// Origins (scheme, host and port, e.g. <c>https://admin.example.org</c>) whose pages may post to KavachPolar's
+    /// routes with the user's cookie (or another credential the browser sends by itself), besides this app's own
+    /// origin (<see cref="PublicOrigin"/>). They are no redirect targets (that is <see cref="AllowedRedirectOrigins"/>).
+    /// Configuration key <c>KavachPolar:TrustedOrigins</c>.
+    /// </summary>
+    public IList<string> TrustedOrigins { get; } = [];
 
     /// <summary>
     /// This app's public origin (scheme, host and port, e.g. <c>https://app.example.org</c>). When set, relative
     /// success URLs resolve against it and the cross-site check compares <c>Origin</c> with it, instead of with the
     /// request's <c>Host</c> (or <c>X-Forwarded-Host</c>), which a client can choose. Further origins go in
-    /// <see cref="AllowedRedirectOrigins"/>. Configuration key <c>KavachPolar:PublicOrigin</c>.
+    /// <see cref="AllowedRedirectOrigins"/> (redirect targets) and <see cref="TrustedOrigins"/> (pages that may post).
+    /// Configuration key <c>KavachPolar:PublicOrigin</c>.
     /// </summary>
     public string? PublicOrigin { get; set; }
 
@@ -132,9 +142,11 @@ public sealed class KavachPolarOptions
     public int ReconcileRateLimit { get; set; } = 6;
 
     /// <summary>
-    /// Requests to Polar this instance may send per minute. Polar's limit (500 a minute in production, 100 in the
-    /// sandbox) is the whole organization's; calls over the budget, or while Polar's last 429 asks to wait, are not
-    /// sent and end as <c>polar_rate_limited</c> with <c>Retry-After</c>. Default: Polar's limit for
+    /// Requests to Polar this instance may send per minute (a sliding window). Polar's limit (500 a minute in
+    /// production, 100 in the sandbox) is the whole organization's; one user may have at most a fair share of this
+    /// budget, <c>budget / (users with calls in the last minute, this one included, + 1)</c>, so one share stays free
+    /// for a user who comes next. Calls over the budget or the user's share, or while Polar's last 429 asks to wait,
+    /// are not sent and end as <c>polar_rate_limited</c> with <c>Retry-After</c>. Default: Polar's limit for
     /// <see cref="Sandbox"/>; with several instances, set each a share. Configuration key
     /// <c>KavachPolar:PolarRequestsPerMinute</c>.
     /// </summary>

@@ -18,6 +18,7 @@ public sealed class PublicTypesTests
         Assert.Empty(o.WebhookSecrets);
         Assert.Empty(o.Products);
         Assert.Empty(o.AllowedRedirectOrigins);
+        Assert.Empty(o.TrustedOrigins);
     }
 
     [Fact]

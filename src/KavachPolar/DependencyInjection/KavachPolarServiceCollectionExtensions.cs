@@ -80,6 +80,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddHostedService<SubscriptionCacheListener>();
         services.TryAddSingleton<ChangeAnnouncer>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());
+        services.TryAddSingleton<PublicOriginWarning>();
+        services.AddHostedService(sp => sp.GetRequiredService<PublicOriginWarning>());
 
         var polarClient = services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Warning, "This instance used its {Limit} Polar requests for the last minute (KavachPolar:PolarRequestsPerMinute; Polar limits the whole organization); the call was not sent, retry in {RetryAfter}.")]
     public static partial void PolarBudgetExhausted(ILogger logger, int limit, TimeSpan retryAfter);
 
+    [LoggerMessage(1007, LogLevel.Warning, "User {UserId} used its fair share of this instance's Polar budget ({Share} of the {Limit} requests a minute, shared by {ActiveUsers} users who called Polar in the last minute and one share kept free); the call was not sent, retry in {RetryAfter}.")]
+    public static partial void PolarFairShareExhausted(ILogger logger, string userId, int share, int limit, int activeUsers, TimeSpan retryAfter);
+
     [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
     public static partial void WebhookRefused(ILogger logger, string reason);
 
@@ -79,6 +82,9 @@ internal static partial class Log
 
     [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function is not in this PostgreSQL database, so every webhook takes the general path (several round trips instead of one). Apply KavachPolar's migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, call migrationBuilder.CreateKavachPolarFunctions() in a migration of it.")]
     public static partial void WebhookFunctionMissing(ILogger logger);
+
+    [LoggerMessage(4008, LogLevel.Warning, "KavachPolar:PublicOrigin is not set ({Environment} environment), so same-origin success URLs and the cross-site check trust the request's Host header, which a client can choose unless AllowedHosts restricts it. Set KavachPolar:PublicOrigin to this app's public origin, e.g. https://app.example.org.")]
+    public static partial void PublicOriginMissing(ILogger logger, string environment);
 
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);

@@ -2,6 +2,7 @@ using KavachPolar.Endpoints;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Routing;
 
@@ -22,6 +23,11 @@ public static class KavachPolarEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(basePath);
+        if (endpoints.ServiceProvider.GetService<PublicOriginWarning>() is { } warning)
+        {
+            warning.RoutesMapped = true;
+        }
+
         var group = endpoints.MapGroup(basePath.TrimEnd('/') + "/auth/polar");
         group.WithTags("KavachPolar");
 

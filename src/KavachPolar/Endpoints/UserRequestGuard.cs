@@ -60,7 +60,9 @@ internal sealed class UserRequestGuard(string? operation) : IEndpointFilter
     /// <summary>
     /// A browser attaches cookies, and the Basic, Digest, NTLM and Negotiate credentials it remembers, to cross-site
     /// requests on its own. Only a bearer token is something a page must add itself, so every other request must
-    /// come from this app's origin (<see cref="KavachPolarOptions.PublicOrigin"/> when set) or an allowed one.
+    /// come from this app's origin (<see cref="KavachPolarOptions.PublicOrigin"/> when set) or a trusted one
+    /// (<see cref="KavachPolarOptions.TrustedOrigins"/>; never a mere redirect target of
+    /// <see cref="KavachPolarOptions.AllowedRedirectOrigins"/>).
     /// </summary>
     private static bool IsCrossSite(HttpRequest request, string appOrigin, KavachPolarOptions options)
     {
@@ -77,7 +79,7 @@ internal sealed class UserRequestGuard(string? operation) : IEndpointFilter
                 return false;
             }
 
-            return !options.AllowedRedirectOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+            return !options.TrustedOrigins.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
         }
 
         return string.Equals(request.Headers["Sec-Fetch-Site"].ToString(), "cross-site", StringComparison.OrdinalIgnoreCase);

@@ -92,6 +92,14 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             }
         }
 
+        foreach (var origin in options.TrustedOrigins)
+        {
+            if (!IsOrigin(origin))
+            {
+                failures.Add($"KavachPolar:TrustedOrigins entries must be origins like https://admin.example.org (got '{origin}').");
+            }
+        }
+
         if (options.PublicOrigin is { Length: > 0 } publicOrigin && !IsOrigin(publicOrigin))
         {
             failures.Add($"KavachPolar:PublicOrigin must be an origin like https://app.example.org, with no path (got '{publicOrigin}').");

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Threading.RateLimiting;
 using KavachPolar.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,18 +7,27 @@ namespace KavachPolar.Polar;
 
 /// <summary>
 /// This instance's share of Polar's rate limit, which is the organization's (500 requests a minute in production,
-/// 100 in the sandbox), not a user's. Calls over <see cref="KavachPolarOptions.PolarRequestsPerMinute"/> are not sent:
-/// they get an answer like Polar's own 429 (empty body, <c>Retry-After</c>), and so does every call while Polar's last
-/// 429 asks to wait. A burst of one user's reconciles then cannot make every other user's checkout fail at Polar.
+/// 100 in the sandbox), not a user's, divided fairly among the users calling. Over the last minute (a sliding
+/// window), at most <see cref="KavachPolarOptions.PolarRequestsPerMinute"/> calls go out, and one user's calls at most
+/// a fair share of them: the budget divided by the number of users who called in that minute (this one included)
+/// plus one, so one share is always left for a user who comes next. Calls made outside a user's flow
+/// (<see cref="PolarCaller"/>) share as one more user. A call over either limit is not sent: it gets an answer like
+/// Polar's own 429 (empty body, <c>Retry-After</c>), and so does every call while Polar's last 429 asks to wait.
+/// A burst of a few accounts then cannot make every other user's checkout fail.
 /// </summary>
-internal sealed class PolarRequestBudget : IDisposable
+internal sealed class PolarRequestBudget
 {
+    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+
     private readonly IOptionsMonitor<KavachPolarOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PolarRequestBudget> _logger;
     private readonly Lock _lock = new();
-    private SlidingWindowRateLimiter? _limiter;
-    private int _limit;
+
+    // The calls sent in the last minute, oldest first, and the same per user (the key "" for calls outside a user's
+    // flow). At most the budget's worth of entries: nothing is recorded that was not sent.
+    private readonly Queue<(long Ticks, string User)> _sent = new();
+    private readonly Dictionary<string, Queue<long>> _sentByUser = new(StringComparer.Ordinal);
     private long _holdUntilTicks;
 
     public PolarRequestBudget(IOptionsMonitor<KavachPolarOptions> options, TimeProvider time, ILogger<PolarRequestBudget> logger)
@@ -41,6 +49,13 @@ internal sealed class PolarRequestBudget : IDisposable
     /// <summary>The requests a minute this instance may send: the option, or Polar's limit for the environment.</summary>
     public static int Limit(KavachPolarOptions o) => o.PolarRequestsPerMinute ?? (o.Sandbox ? 100 : 500);
 
+    /// <summary>
+    /// One user's share of <paramref name="limit"/> while <paramref name="activeUsers"/> users (that user included)
+    /// have calls in the window: an equal part of the budget with one part kept for a user who comes next; at least one
+    /// call, so that a budget smaller than the crowd still serves whoever comes first.
+    /// </summary>
+    public static int FairShare(int limit, int activeUsers) => Math.Max(1, limit / (activeUsers + 1));
+
     private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, Func<HttpRequestMessage, Task<HttpResponseMessage>> send)
     {
         var now = _time.GetUtcNow().UtcTicks;
@@ -50,12 +65,9 @@ internal sealed class PolarRequestBudget : IDisposable
             return Refused(request, TimeSpan.FromTicks(hold - now));
         }
 
-        using var lease = Limiter().AttemptAcquire();
-        if (!lease.IsAcquired)
+        if (TryAcquire(PolarCaller.Current ?? "", now) is { } refusal)
         {
-            var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10);
-            Log.PolarBudgetExhausted(_logger, _limit, wait);
-            return Refused(request, wait);
+            return Refused(request, refusal);
         }
 
         var response = await send(request).ConfigureAwait(false);
@@ -71,26 +83,50 @@ internal sealed class PolarRequestBudget : IDisposable
         return response;
     }
 
-    private SlidingWindowRateLimiter Limiter()
+    /// <summary>Records a call of <paramref name="user"/> and returns null, or returns how long to wait.</summary>
+    private TimeSpan? TryAcquire(string user, long now)
     {
         var limit = Limit(_options.CurrentValue);
         lock (_lock)
         {
-            if (_limiter is null || _limit != limit)
+            var expired = now - Window.Ticks;
+            while (_sent.TryPeek(out var oldest) && oldest.Ticks <= expired)
             {
-                // The previous limiter is dropped, not disposed: another thread may be acquiring from it right now.
-                _limit = limit;
-                _limiter = new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
+                _sent.Dequeue();
+                var mine = _sentByUser[oldest.User];
+                mine.Dequeue();
+                if (mine.Count == 0)
                 {
-                    PermitLimit = limit,
-                    Window = TimeSpan.FromMinutes(1),
-                    SegmentsPerWindow = 12,
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
+                    _sentByUser.Remove(oldest.User);
+                }
             }
 
-            return _limiter;
+            if (_sent.Count >= limit)
+            {
+                var wait = TimeSpan.FromTicks(_sent.Peek().Ticks + Window.Ticks - now);
+                Log.PolarBudgetExhausted(_logger, limit, wait);
+                return wait;
+            }
+
+            _sentByUser.TryGetValue(user, out var calls);
+            var active = _sentByUser.Count + (calls is null ? 1 : 0);
+            var share = FairShare(limit, active);
+            if (calls is not null && calls.Count >= share)
+            {
+                // Its oldest call leaving the window gives the user one more (or fewer users share the budget then).
+                var wait = TimeSpan.FromTicks(calls.Peek() + Window.Ticks - now);
+                Log.PolarFairShareExhausted(_logger, user.Length == 0 ? "(no user)" : user, share, limit, active, wait);
+                return wait;
+            }
+
+            if (calls is null)
+            {
+                _sentByUser[user] = calls = new Queue<long>();
+            }
+
+            calls.Enqueue(now);
+            _sent.Enqueue((now, user));
+            return null;
         }
     }
 
@@ -99,13 +135,5 @@ internal sealed class PolarRequestBudget : IDisposable
         var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests) { RequestMessage = request, Content = new ByteArrayContent([]) };
         response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(wait.TotalSeconds))));
         return response;
-    }
-
-    public void Dispose()
-    {
-        lock (_lock)
-        {
-            _limiter?.Dispose();
-        }
     }
 }

@@ -63,6 +63,7 @@ internal sealed class CheckoutService(
     /// <param name="ct">Cancels the work.</param>
     public async Task<CheckoutOutcome> CreateAsync(CheckoutBuyer buyer, string wantedProduct, string? wantedSuccessUrl, string appOrigin, string? clientIp, CancellationToken ct)
     {
+        using var caller = PolarCaller.For(buyer.Id);
         var current = options.CurrentValue;
         var productId = Products.Resolve(wantedProduct, current);
         if (productId is null)

@@ -45,6 +45,7 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(productId);
+        using var caller = PolarCaller.For(userId);
         // Bad input first, without the database: an unknown product is refused even while the database is down.
         var target = Products.Resolve(productId, options.CurrentValue);
         if (target is null)
@@ -91,6 +92,7 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<KavachPortalSessionResult> CreatePortalSessionAsync(string userId, Uri? returnUrl = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
+        using var caller = PolarCaller.For(userId);
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var customerId = user?.PolarCustomerId;
         if (customerId is null)
@@ -131,6 +133,7 @@ internal sealed class KavachPolarSubscriptionService(
 
     private async Task<KavachPolarResult> SetCancelAsync(string userId, bool cancel, CancellationToken ct)
     {
+        using var caller = PolarCaller.For(userId);
         var local = await GetSubscriptionAsync(userId, ct).ConfigureAwait(false);
         if (local is null)
         {
@@ -180,6 +183,8 @@ internal sealed class KavachPolarSubscriptionService(
 
     private async Task<KavachPolarResult> ReconcileUserOnceAsync(string userId, CancellationToken cancellationToken)
     {
+        // Joiners share this run, and its calls count once, against this user.
+        using var caller = PolarCaller.For(userId);
         var user = await FindUserAsync(userId, cancellationToken).ConfigureAwait(false);
         var found = new Dictionary<string, PolarSubscription>(StringComparer.Ordinal);
         var filters = new List<(string Name, string Value)>
@@ -212,6 +217,7 @@ internal sealed class KavachPolarSubscriptionService(
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
         ArgumentException.ThrowIfNullOrEmpty(checkoutId);
+        using var caller = PolarCaller.For(userId);
         var before = await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false);
         if (!Guid.TryParseExact(checkoutId, "D", out _))
         {
@@ -330,24 +336,29 @@ internal sealed class KavachPolarSubscriptionService(
     {
         var replayed = 0;
         var still = 0;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Pages by webhook id, after the last one read: a row that stays unprocessable keeps its place, so paging by
+        // anything it does not change would meet the same rows again. The version guard makes the order irrelevant.
+        string? after = null;
         while (true)
         {
+            var cursor = after;
             var batch = await store.RunAsync(
                 (s, t) => s.Db.Set<WebhookEventRecord>().AsNoTracking()
                     .Where(e => e.Outcome == WebhookOutcomes.Unprocessable && e.Payload != null)
-                    .OrderBy(e => e.ReceivedAt).ThenBy(e => e.Id)
+#pragma warning disable CA1309 // Translated to SQL: "id > @cursor" compares by the column's collation, as ORDER BY does.
+                    .Where(e => cursor == null || string.Compare(e.Id, cursor) > 0)
+#pragma warning restore CA1309
+                    .OrderBy(e => e.Id)
                     .Select(e => new { e.Id, e.Payload })
                     .Take(100)
                     .ToListAsync(t),
                 cancellationToken).ConfigureAwait(false);
-            var fresh = batch.Where(e => seen.Add(e.Id)).ToList();
-            if (fresh.Count == 0)
+            if (batch.Count == 0)
             {
                 return new KavachReplaySummary { Replayed = replayed, StillUnprocessable = still };
             }
 
-            foreach (var e in fresh)
+            foreach (var e in batch)
             {
                 var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
                 var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s, delivery, t), cancellationToken).ConfigureAwait(false);
@@ -360,6 +371,8 @@ internal sealed class KavachPolarSubscriptionService(
                     replayed++;
                 }
             }
+
+            after = batch[^1].Id;
         }
     }
 

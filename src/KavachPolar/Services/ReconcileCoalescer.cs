@@ -8,7 +8,7 @@ namespace KavachPolar.Services;
 /// </summary>
 internal sealed class ReconcileCoalescer
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<KavachPolarResult>>> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Run> _running = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Joins the user's reconcile in progress, or starts one. The shared run is not cancelled by any one caller;
@@ -16,10 +16,13 @@ internal sealed class ReconcileCoalescer
     /// </summary>
     public Task<KavachPolarResult> RunAsync(string userId, Func<Task<KavachPolarResult>> reconcile, CancellationToken ct)
     {
-        var entry = new Lazy<Task<KavachPolarResult>>(() => RunAndForgetAsync(userId, reconcile), LazyThreadSafetyMode.ExecutionAndPublication);
-        var running = _running.GetOrAdd(userId, entry);
-        return running.Value.WaitAsync(ct);
+        var run = _running.GetOrAdd(userId, static (id, state) => new Run(() => state.Self.RunAndForgetAsync(id, state.Reconcile)), (Self: this, Reconcile: reconcile));
+        Interlocked.Increment(ref run.Callers);
+        return run.Task.Value.WaitAsync(ct);
     }
+
+    /// <summary>How many callers the user's run in progress has had (0 when none runs): what a test waits for.</summary>
+    public int Callers(string userId) => _running.TryGetValue(userId, out var run) ? Volatile.Read(ref run.Callers) : 0;
 
     private async Task<KavachPolarResult> RunAndForgetAsync(string userId, Func<Task<KavachPolarResult>> reconcile)
     {
@@ -31,5 +34,11 @@ internal sealed class ReconcileCoalescer
         {
             _running.TryRemove(userId, out _);
         }
+    }
+
+    private sealed class Run(Func<Task<KavachPolarResult>> start)
+    {
+        public readonly Lazy<Task<KavachPolarResult>> Task = new(start, LazyThreadSafetyMode.ExecutionAndPublication);
+        public int Callers;
     }
 }

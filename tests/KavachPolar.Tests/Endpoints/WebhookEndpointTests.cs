@@ -292,6 +292,33 @@ public sealed class WebhookEndpointTests : AppTest
     }
 
     [Fact]
+    public async Task Replay_reaches_rows_behind_more_than_a_hundred_that_stay_unprocessable()
+    {
+        // 150 older rows no release can read, then one it can: replay must get past the first hundred.
+        await Db.ScalarAsync<int>(
+            """
+            INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error)
+            SELECT 'hopeless-' || lpad(i::text, 3, '0'), 'subscription.created', 'unprocessable', now() - interval '1 hour' + i * interval '1 second',
+                   '{"type":"subscription.created","timestamp":"2026-10-01T09:16:48Z","data":{"id":""}}', 'an older parser'
+            FROM generate_series(1, 150) AS i
+            RETURNING 1
+            """,
+            Ct);
+        var late = (Id: "zz-" + Guid.NewGuid(), Body: Subscription("subscription.created", "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c93", externalId: "replay-3", customerId: "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d03"));
+        await Db.ScalarAsync<int>(
+            $"INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error) VALUES ('{late.Id}', 'subscription.created', 'unprocessable', now(), $p${late.Body.ToJsonString()}$p$, 'an older parser') RETURNING 1",
+            Ct);
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var summary = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReplayUnprocessableAsync(Ct);
+
+        Assert.Equal(1, summary.Replayed);
+        Assert.Equal(150, summary.StillUnprocessable);
+        Assert.Equal("applied", await Db.ScalarAsync<string>($"SELECT outcome FROM kavach_polar_webhook_events WHERE id = '{late.Id}'", Ct));
+        Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c93", (string?)(await SubscriptionOfAsync("replay-3"))!["id"]);
+    }
+
+    [Fact]
     public async Task Unknown_event_types_are_acknowledged_and_ignored()
     {
         var body = Encoding.UTF8.GetBytes("""{"type":"member.created","timestamp":"2026-10-01T09:16:48.801224Z","api_version":"2026-10","data":{"id":"x"}}""");

@@ -76,9 +76,10 @@ public sealed class KavachTestApp : IAsyncDisposable
         bool createSchema = true,
         Action<IConfigurationBuilder>? configuration = null,
         Action<WebApplication>? pipeline = null,
-        bool fastPath = true)
+        bool fastPath = true,
+        string environment = "Development")
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         var collector = new FakeLogCollector();
         var logs = new TestLogs(collector);

@@ -1,7 +1,10 @@
+using KavachPolar.Endpoints;
 using KavachPolar.Polar;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Tests.Options;
@@ -51,6 +54,8 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:WebhookProcessingTimeout", "00:00:30")]
     [InlineData("KavachPolar:Products:pro", "not-a-uuid")]
     [InlineData("KavachPolar:AllowedRedirectOrigins:0", "https://app.example.org/path")]
+    [InlineData("KavachPolar:TrustedOrigins:0", "https://admin.example.org/path")]
+    [InlineData("KavachPolar:TrustedOrigins:0", "admin.example.org")]
     [InlineData("KavachPolar:SuccessUrl", "javascript:alert(1)")]
     [InlineData("KavachPolar:PublicOrigin", "https://app.example.org/app")]
     [InlineData("KavachPolar:PublicOrigin", "app.example.org")]
@@ -95,12 +100,33 @@ public sealed class OptionsTests
     }
 
     [Fact]
+    public async Task A_host_that_does_not_map_the_routes_is_not_warned_about_public_origin()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production" });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection(Valid());
+        builder.Logging.ClearProviders().AddFakeLogging();
+        builder.Services.AddKavachPolar();
+        using var host = builder.Build();
+        var warning = host.Services.GetRequiredService<PublicOriginWarning>();
+        var logs = host.Services.GetFakeLogCollector();
+
+        // A job that only uses the services builds no success URL and checks no origin.
+        await warning.StartAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(logs.GetSnapshot(), r => r.Id.Id == 4008);
+
+        warning.RoutesMapped = true; // what MapKavachPolar sets
+        await warning.StartAsync(TestContext.Current.CancellationToken);
+        Assert.Contains(logs.GetSnapshot(), r => r.Id.Id == 4008);
+    }
+
+    [Fact]
     public void Calling_AddKavachPolar_twice_registers_services_once()
     {
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(4, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener and the change announcer
+        Assert.Equal(5, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener, the change announcer and the public-origin warning
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }

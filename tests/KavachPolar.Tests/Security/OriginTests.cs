@@ -47,6 +47,59 @@ public sealed class OriginTests : PolarAppTest
         Assert.Empty(await PolarRest.CheckoutsAsync(Polar, Ct));
     }
 
+    [Fact]
+    public async Task Redirect_origins_and_trusted_origins_are_kept_apart()
+    {
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?>
+        {
+            ["KavachPolar:PublicOrigin"] = PublicOrigin,
+            ["KavachPolar:AllowedRedirectOrigins:0"] = "https://pay.example.org",
+            ["KavachPolar:TrustedOrigins:0"] = "https://admin.example.org",
+        });
+        using var browser = await app.BrowserForAsync("user-3", "katherine.johnson@gmail.com");
+
+        // A page on a post-payment redirect target is not trusted to post with the user's cookie.
+        var fromRedirectTarget = Checkout(null);
+        fromRedirectTarget.Headers.Add("Origin", "https://pay.example.org");
+        await CheckoutEndpointTests.AssertProblemAsync(await browser.SendAsync(fromRedirectTarget, Ct), HttpStatusCode.Forbidden, "cross_site_request");
+        Assert.Empty(Polar.Customers);
+
+        // A trusted origin may post, but is no redirect target.
+        var toTrusted = Checkout("https://admin.example.org/billing/done");
+        toTrusted.Headers.Add("Origin", "https://admin.example.org");
+        await CheckoutEndpointTests.AssertProblemAsync(await browser.SendAsync(toTrusted, Ct), HttpStatusCode.BadRequest, "success_url_not_allowed");
+
+        var fromTrusted = Checkout("https://pay.example.org/done?c={CHECKOUT_ID}");
+        fromTrusted.Headers.Add("Origin", "https://admin.example.org");
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(fromTrusted, Ct)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("Production", null, true)]
+    [InlineData("Staging", null, true)]
+    [InlineData("Production", PublicOrigin, false)]
+    [InlineData("Development", null, false)] // the developer's own machine, where Host is whatever they typed
+    public async Task Outside_development_an_unset_public_origin_is_a_warning_at_start(string environment, string? publicOrigin, bool warned)
+    {
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            Polar.BaseUrl,
+            settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken, ["KavachPolar:PublicOrigin"] = publicOrigin },
+            environment: environment);
+
+        var warnings = app.Logs.Lines.Where(l => l.Contains("[4008]", StringComparison.Ordinal)).ToList();
+        if (warned)
+        {
+            var warning = Assert.Single(warnings);
+            Assert.Contains("KavachPolar:PublicOrigin", warning, StringComparison.Ordinal);
+            Assert.Contains("Host", warning, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Empty(warnings);
+        }
+    }
+
     [Theory]
     [InlineData("Basic", HttpStatusCode.Forbidden)] // a browser resends remembered Basic credentials cross-site
     [InlineData("Test", HttpStatusCode.Forbidden)] // any scheme that is not a bearer token is treated alike
