@@ -1,5 +1,6 @@
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -16,12 +17,21 @@ internal sealed class SubscriptionAuthorizationHandler(
     IOptionsMonitor<KavachPolarOptions> options,
     ILogger<SubscriptionAuthorizationHandler> logger) : AuthorizationHandler<SubscriptionRequirement>
 {
+    private int _orderWarned;
+
     protected override async Task HandleRequirementAsync(AuthorizationHandlerContext context, SubscriptionRequirement requirement)
     {
         var userId = context.User.FindFirst(options.CurrentValue.UserIdClaimType)?.Value;
         if (context.User.Identity?.IsAuthenticated != true || string.IsNullOrWhiteSpace(userId) || userId.Length > Limits.UserId)
         {
-            // Anonymous: RequireAuthenticatedUser fails too, and the host challenges.
+            // Anonymous: RequireAuthenticatedUser fails too, and the host challenges. The authentication middleware
+            // leaves its feature on every request it sees: without it, it has not run yet, and the user may only look
+            // anonymous (a middleware order that sends paying users to the sign-in page with nothing logged).
+            if (context.Resource is HttpContext http && http.Features.Get<IAuthenticationFeature>() is null && Interlocked.Exchange(ref _orderWarned, 1) == 0)
+            {
+                Log.AuthorizationBeforeAuthentication(logger);
+            }
+
             return;
         }
 

@@ -86,6 +86,9 @@ internal static partial class Log
     [LoggerMessage(4008, LogLevel.Warning, "KavachPolar:PublicOrigin is not set ({Environment} environment), so same-origin success URLs and the cross-site check trust the request's Host header, which a client can choose unless AllowedHosts restricts it. Set KavachPolar:PublicOrigin to this app's public origin, e.g. https://app.example.org.")]
     public static partial void PublicOriginMissing(ILogger logger, string environment);
 
+    [LoggerMessage(4010, LogLevel.Warning, "A gated request reached authorization before authentication ran: app.UseAuthorization() comes before app.UseAuthentication() (or UseAuthentication() is missing), so every signed-in user looks anonymous and is sent to sign in, subscribed or not. Call app.UseAuthentication() before app.UseAuthorization(). Logged once.")]
+    public static partial void AuthorizationBeforeAuthentication(ILogger logger);
+
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);
 }

@@ -49,6 +49,29 @@ public sealed class SubscriptionGateTests : PolarAppTest
     }
 
     [Fact]
+    public async Task Authorization_placed_before_authentication_is_logged_once_with_the_fix()
+    {
+        // The host's own order puts UseAuthorization first (this pipeline runs before the test app's UseAuthentication).
+        await using var misordered = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, createSchema: false, pipeline: app =>
+        {
+            app.UseAuthorization();
+            app.MapGet("/reports", () => "reports").RequireSubscription();
+        });
+        using var client = misordered.ClientFor("user-order", "grace.o@gmail.com");
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("reports", Ct)).StatusCode); // a signed-in user, seen as anonymous
+        }
+
+        var line = Assert.Single(misordered.Logs.Lines, l => l.Contains("[4010]", StringComparison.Ordinal));
+        Assert.Contains("app.UseAuthentication() before app.UseAuthorization()", line, StringComparison.Ordinal);
+        // The right order logs nothing of the kind, for anonymous requests either.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await App.Client.GetAsync("reports", Ct)).StatusCode);
+        Assert.DoesNotContain(App.Logs.Lines, l => l.Contains("[4010]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_user_without_a_subscription_gets_403_subscription_required_then_passes_at_once_after_paying()
     {
         using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
