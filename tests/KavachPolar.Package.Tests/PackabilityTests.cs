@@ -9,7 +9,7 @@ public sealed partial class PackabilityTests
     public async Task Only_the_KavachPolar_and_KavachPolar_Testing_projects_are_packable()
     {
         var ct = TestContext.Current.CancellationToken;
-        var list = (await DotNet.RunAsync(Repository.Root, TimeSpan.FromMinutes(1), ct, "sln", "KavachPolar.sln", "list")).EnsureSuccess();
+        var list = (await DotNet.RunAsync(Repository.Root, TimeSpan.FromMinutes(5), ct, "sln", "KavachPolar.sln", "list")).EnsureSuccess();
         var projects = list.Output.Split('\n', StringSplitOptions.TrimEntries)
             .Where(l => l.EndsWith(".csproj", StringComparison.Ordinal))
             .Select(l => l.Replace('\\', '/'))
@@ -24,7 +24,7 @@ public sealed partial class PackabilityTests
             await gate.WaitAsync(ct);
             try
             {
-                var result = (await DotNet.RunAsync(Repository.Root, TimeSpan.FromMinutes(1), ct, "msbuild", project, "-getProperty:IsPackable", "-p:Configuration=Release")).EnsureSuccess();
+                var result = (await DotNet.RunAsync(Repository.Root, TimeSpan.FromMinutes(5), ct, "msbuild", project, "-getProperty:IsPackable", "-p:Configuration=Release")).EnsureSuccess();
                 return (Project: project, Packable: TrueLine().IsMatch(result.Output));
             }
             finally

@@ -6,7 +6,7 @@ namespace KavachPolar.Package.Tests;
 /// <summary>A new web app installs the packed packages from a folder feed the way a user installs them from NuGet.</summary>
 public sealed partial class PackageInstallTests(PackedPackages packages)
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(10);
 
     [Fact]
     public async Task A_new_web_app_restores_builds_and_runs_against_the_packed_packages()

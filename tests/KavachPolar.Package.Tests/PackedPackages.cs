@@ -13,7 +13,8 @@ public sealed class PackedPackages : IAsyncLifetime
 {
     public static readonly string[] Ids = ["KavachPolar", "KavachPolar.Testing"];
 
-    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(3);
+    // A guard against a hung pack, not a speed check: packing took over 3 minutes under a load average of 30 here.
+    private static readonly TimeSpan PackTimeout = TimeSpan.FromMinutes(10);
 
     public string Version { get; } = string.Create(CultureInfo.InvariantCulture, $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}.{Environment.ProcessId}");
 
