@@ -71,8 +71,8 @@ internal static partial class Log
     [LoggerMessage(4006, LogLevel.Debug, "Asking the database whether it is PostgreSQL with the webhook function failed; asked again in a few seconds, the last answer serves meanwhile.")]
     public static partial void DatabaseProbeFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function is not in this PostgreSQL database, so every webhook takes the general path (several round trips instead of one). Apply KavachPolar's migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, call migrationBuilder.CreateKavachPolarFunctions() in a migration of it.")]
-    public static partial void WebhookFunctionMissing(ILogger logger);
+    [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function in this PostgreSQL database is {Found}, not '{Expected}', so every webhook takes the general path (several round trips instead of one). Apply this version's KavachPolar migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, add a migration to it that calls migrationBuilder.CreateKavachPolarFunctions(). An instance older than the database's migrations takes the general path until it is replaced.")]
+    public static partial void WebhookFunctionUnusable(ILogger logger, string found, string expected);
 
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);

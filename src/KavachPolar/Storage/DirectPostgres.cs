@@ -10,7 +10,7 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// What KavachPolar knows about the host's database, learnt from a DbContext: whether it is PostgreSQL, whether the
-/// webhook's one-statement function exists, and a closed connection cloned from the one that DbContext opened (same
+/// webhook's one-statement function exists in this version's text (its comment carries <see cref="FastWebhookPath.Version"/>), and a closed connection cloned from the one that DbContext opened (same
 /// data source, credentials, pool and callbacks). The hot paths (the webhook's common case and uncached reads) run
 /// their one command on clones of it, without building a DbContext.
 /// </summary>
@@ -30,10 +30,10 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
 
     private State? _state;
     private int _refreshing;
-    private int _toldFunctionMissing;
+    private int _toldFunctionUnusable;
 
     /// <summary>What was learnt about the database.</summary>
-    /// <param name="HasFunction">The webhook's one-statement function exists.</param>
+    /// <param name="HasFunction">The webhook's one-statement function exists, in the version this code calls.</param>
     /// <param name="Prototype">Cloned for each direct command; <see langword="null"/> when every command must go through EF Core.</param>
     /// <param name="RefreshAfter">When to learn again (a <see cref="TimeProvider.GetTimestamp"/> value).</param>
     internal sealed record State(bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfter);
@@ -66,16 +66,24 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
         }
         else
         {
-            // Through EF Core, so that a host's interceptors see this command too.
-            var hasFunction = await db.Database
-                .SqlQueryRaw<bool>($"SELECT to_regprocedure('{FastWebhookPath.Signature}') IS NOT NULL AS \"Value\"")
+            // Through EF Core, so that a host's interceptors see this command too. Null: no function; else its comment,
+            // which carries the version mark ('' for the functions shipped before marks).
+            var mark = await db.Database
+                .SqlQueryRaw<string?>(FunctionMarkSql)
                 .SingleAsync(ct).ConfigureAwait(false);
+            var hasFunction = mark == FastWebhookPath.Version;
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
             state = new State(hasFunction, prototype, After(RefreshEvery));
-            if (!hasFunction && Interlocked.Exchange(ref _toldFunctionMissing, 1) == 0)
+            if (!hasFunction && Interlocked.Exchange(ref _toldFunctionUnusable, 1) == 0)
             {
-                Log.WebhookFunctionMissing(logger);
+                var found = mark switch
+                {
+                    null => "missing",
+                    "" => "an earlier version (no version mark)",
+                    _ => $"another version ('{mark}')",
+                };
+                Log.WebhookFunctionUnusable(logger, found, FastWebhookPath.Version);
             }
         }
 
@@ -132,6 +140,10 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
             Volatile.Write(ref _refreshing, 0);
         }
     }
+
+    private const string FunctionMarkSql =
+        "SELECT CASE WHEN f.p IS NULL THEN NULL ELSE coalesce(obj_description(f.p::oid, 'pg_proc'), '') END AS \"Value\" "
+        + "FROM (SELECT to_regprocedure('" + FastWebhookPath.Signature + "') AS p) AS f";
 
     private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
 
