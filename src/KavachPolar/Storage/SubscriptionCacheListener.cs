@@ -1,3 +1,4 @@
+using System.Globalization;
 using KavachPolar.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,16 +11,15 @@ namespace KavachPolar.Storage;
 /// <summary>
 /// Keeps <see cref="SubscriptionCache"/> true across instances on PostgreSQL: <c>LISTEN</c>s on the channel every
 /// change to a user's subscriptions is announced on (<see cref="ChangeAnnouncer"/>, after the change's commit) and
-/// forgets the users named, or everyone on an empty payload. When the connection drops the cache stops serving; once
-/// reconnected it starts empty.
+/// forgets the users named, or everyone on an empty payload. It serves only once a probe of its own, sent on a channel
+/// only its connection listens on (never the announcement channel, where every payload names a user), came back. When
+/// the connection drops the cache stops serving; once reconnected it starts empty.
 /// </summary>
 internal sealed class SubscriptionCacheListener(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
     ILogger<SubscriptionCacheListener> logger) : BackgroundService
 {
-    private const string ProbePrefix = "kavach-probe:";
-
     /// <summary>How often the listener proves, with a notification of its own, that notifications still arrive.</summary>
     internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(15);
 
@@ -52,21 +52,23 @@ internal sealed class SubscriptionCacheListener(
             try
             {
                 await using var connection = await OwnConnections.CloneAsync(host, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
+
+                // The probe goes out on a channel only this connection listens on: any payload on the announcement
+                // channel, whatever it looks like, names a user.
+                var probeChannel = "kavach_polar_probe_" + Guid.NewGuid().ToString("N");
                 string? probe = null;
+                var probes = 0;
                 using var heard = new SemaphoreSlim(0);
                 connection.Notification += (_, e) =>
                 {
-                    if (e.Payload.StartsWith(ProbePrefix, StringComparison.Ordinal))
+                    if (e.Channel == probeChannel)
                     {
                         if (e.Payload == Volatile.Read(ref probe))
                         {
                             heard.Release();
                         }
-
-                        return;
                     }
-
-                    if (e.Payload.Length == 0)
+                    else if (e.Payload.Length == 0)
                     {
                         cache.Clear();
                     }
@@ -76,7 +78,7 @@ internal sealed class SubscriptionCacheListener(
                     }
                 };
                 await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
-                await using (var command = new NpgsqlCommand("LISTEN " + ChangeAnnouncer.Channel, connection))
+                await using (var command = new NpgsqlCommand("LISTEN " + ChangeAnnouncer.Channel + "; LISTEN " + probeChannel, connection))
                 {
                     await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
@@ -85,8 +87,8 @@ internal sealed class SubscriptionCacheListener(
                 {
                     // Serve only once a notification of our own came back: a pooler in transaction mode (PgBouncer
                     // and hosted poolers) accepts LISTEN and then delivers nothing.
-                    Volatile.Write(ref probe, ProbePrefix + Guid.NewGuid().ToString("N"));
-                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + ChangeAnnouncer.Channel + "', @p)", connection))
+                    Volatile.Write(ref probe, (++probes).ToString(CultureInfo.InvariantCulture));
+                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + probeChannel + "', @p)", connection))
                     {
                         notify.Parameters.AddWithValue("p", probe!);
                         await notify.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);

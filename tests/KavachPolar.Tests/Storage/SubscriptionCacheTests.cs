@@ -303,6 +303,28 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_user_whose_id_starts_like_the_listeners_probe_is_forgotten_by_other_instances_too()
+    {
+        // The listener's probe once went out on the announcement channel as "kavach-probe:<guid>", and every payload
+        // with that prefix was taken for a probe, never for a user.
+        const string user = "kavach-probe:usr_1337";
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        using var onB = b.ClientFor(user);
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e30";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0, externalId: user)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB, user))!["cancelAtPeriodEnd"]!);
+
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true, externalId: user)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(1),
+            "instance B shows the change within 1 s (its cache would keep the old state for 30 s)",
+            interval: TimeSpan.FromMilliseconds(20));
+    }
+
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
     private static Task WaitUntilListeningAsync(KavachTestApp app) =>
         Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), because: "the cache listener hears its own probe");
@@ -318,7 +340,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     /// announcements of changes made so far go out just after their commits, and every instance hears them (the one
     /// that sent them included), so one may still arrive a few milliseconds after the change was answered.
     /// </summary>
-    private static async Task<JsonNode?> CachedAsync(KavachTestApp app, HttpClient client)
+    private static async Task<JsonNode?> CachedAsync(KavachTestApp app, HttpClient client, string userId = "usr_1337")
     {
         var cache = app.Services.GetRequiredService<SubscriptionCache>();
         JsonNode? subscription = null;
@@ -327,7 +349,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             {
                 subscription = await SubscriptionAsync(client);
                 await Task.Delay(100, Ct);
-                return cache.TryGet("usr_1337", out _);
+                return cache.TryGet(userId, out _);
             },
             because: "the instance keeps the user in its cache");
         return subscription;
