@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace KavachPolar.Tests.Infrastructure;
 
@@ -35,6 +36,13 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     /// Connections already logged in, and those of other applications, go through.
     /// </summary>
     public string? HangApplication { get; set; }
+
+    /// <summary>
+    /// While set, a connection whose start-up message named this application, one already logged in included, passes no
+    /// bytes either way and stays open: a connection that died silently (a partition, a NAT or a pooler that dropped it
+    /// without telling either end). What it held goes through once this is cleared.
+    /// </summary>
+    public string? BlackHoleApplication { get; set; }
 
     private async Task AcceptAsync()
     {
@@ -72,9 +80,10 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
             }
 
             await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+            var application = new StrongBox<string?>();
             await Task.WhenAny(
-                ClientToServerAsync(client.GetStream(), server.GetStream()),
-                server.GetStream().CopyToAsync(client.GetStream(), _stop.Token));
+                ClientToServerAsync(client.GetStream(), server.GetStream(), application),
+                ServerToClientAsync(server.GetStream(), client.GetStream(), application));
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
@@ -86,7 +95,7 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     }
 
     /// <summary>Copies the client's bytes on, holding them for good once its start-up names <see cref="HangApplication"/>.</summary>
-    private async Task ClientToServerAsync(Stream from, Stream to)
+    private async Task ClientToServerAsync(Stream from, Stream to, StrongBox<string?> application)
     {
         var buffer = new byte[16 * 1024];
         var loggingIn = true;
@@ -105,7 +114,41 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
                 loggingIn = !text.Contains("user", StringComparison.Ordinal);
             }
 
+            application.Value ??= ApplicationName(buffer.AsSpan(0, read));
+            await HoldWhileBlackHoledAsync(application);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+        }
+    }
+
+    private async Task ServerToClientAsync(Stream from, Stream to, StrongBox<string?> application)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            await HoldWhileBlackHoledAsync(application);
+            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+        }
+    }
+
+    /// <summary>The <c>application_name</c> a start-up message in <paramref name="bytes"/> carries, if any.</summary>
+    private static string? ApplicationName(ReadOnlySpan<byte> bytes)
+    {
+        var at = bytes.IndexOf("application_name\0"u8);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var value = bytes[(at + "application_name\0"u8.Length)..];
+        return System.Text.Encoding.UTF8.GetString(value[..value.IndexOf((byte)0)]);
+    }
+
+    private async Task HoldWhileBlackHoledAsync(StrongBox<string?> application)
+    {
+        while (application.Value is { } name && BlackHoleApplication == name)
+        {
+            await Task.Delay(20, _stop.Token);
         }
     }
 

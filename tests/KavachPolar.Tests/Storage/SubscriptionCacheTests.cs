@@ -325,6 +325,38 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             interval: TimeSpan.FromMilliseconds(20));
     }
 
+    [Fact]
+    public async Task A_listening_connection_that_goes_silent_stops_the_cache_once_a_probe_does_not_come_back_and_it_serves_again_once_back()
+    {
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
+        // Npgsql's default command timeout, a cache that would keep the old state for ten minutes, a probe every second.
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, CommandTimeout = 30 }.ConnectionString;
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(
+            viaProxy,
+            createSchema: false,
+            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:10:00" },
+            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e31";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB))!["cancelAtPeriodEnd"]!);
+
+        // B's listening connection goes silent: no notification, no answer, no error. A's announcement never arrives.
+        proxy.BlackHoleApplication = "KavachPolar cache listener";
+        await a.PostWebhookAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(5),
+            "instance B stops serving from memory once its probe does not come back (its cache would keep the old state for 10 minutes)");
+        Assert.False(b.Services.GetRequiredService<SubscriptionCache>().Serving);
+
+        proxy.BlackHoleApplication = null;
+        await WaitUntilListeningAsync(b);
+    }
+
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
     private static Task WaitUntilListeningAsync(KavachTestApp app) =>
         Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), because: "the cache listener hears its own probe");
