@@ -75,7 +75,7 @@ internal static class FastWebhookPath
             Answer result;
             if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
             {
-                result = await DirectPostgres.QueryFirstAsync(
+                result = await store.QueryDirectAsync(
                     connection,
                     DirectSql,
                     Parameters(c, named: false),

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace KavachPolar.Storage;
@@ -15,15 +16,19 @@ namespace KavachPolar.Storage;
 /// </summary>
 /// <remarks>
 /// Whether announcements arrive is measured, not assumed from the absence of errors: every
-/// <see cref="Timing.ProbeInterval"/> the listener sends a probe on a channel only its own connection listens on (never
-/// the announcement channel, where every payload names a user) and the cache serves only until the next probe is due
-/// back. A connection that goes silent without an error (a partition, a NAT or pooler that dropped it) thus stops the
-/// cache within <see cref="Timing.ProbeInterval"/> + <see cref="Timing.ProbeTimeout"/>, and the listener reconnects; the
-/// cache starts empty when a probe comes back again.
+/// <see cref="Timing.ProbeInterval"/> the listener sends a probe from a second connection of its own, as an announcement
+/// travels, on a channel only its listening connection listens on (never the announcement channel, where every payload
+/// names a user), and the cache serves only until the next probe is due back. A listening connection that goes silent
+/// without an error (a partition, a NAT or pooler that dropped it) thus stops the cache within
+/// <see cref="Timing.ProbeInterval"/> + <see cref="Timing.ProbeTimeout"/>, and the listener reconnects; the cache starts
+/// empty when a probe comes back again. A listening connection that still answers but never hears a probe is behind a
+/// pooler in transaction or statement mode, where <c>LISTEN</c> cannot work: the listener then logs it once and stops,
+/// and the cache stays off (<see cref="KavachPolarOptions.NotificationConnectionString"/> gives it a direct connection).
 /// </remarks>
 internal sealed class SubscriptionCacheListener(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
+    IOptionsMonitor<KavachPolarOptions> options,
     SubscriptionCacheListener.Timing timing,
     TimeProvider time,
     ILogger<SubscriptionCacheListener> logger) : BackgroundService
@@ -66,6 +71,12 @@ internal sealed class SubscriptionCacheListener(
             {
                 return;
             }
+            catch (DeafException)
+            {
+                cache.NotHearing();
+                Log.CacheCannotListen(logger);
+                return;
+            }
             catch (Exception e)
             {
                 cache.NotHearing();
@@ -86,15 +97,20 @@ internal sealed class SubscriptionCacheListener(
         }
     }
 
-    /// <summary>Listens on a new connection until it fails or a probe does not come back in time (both throw).</summary>
+    /// <summary>
+    /// Listens on a new connection until it fails or a probe does not come back in time (both throw; a listening
+    /// connection that still answers then throws <see cref="DeafException"/>).
+    /// </summary>
     private async Task ListenAsync(NpgsqlConnection host, Action heardProbe, CancellationToken stoppingToken)
     {
-        await using var connection = await OwnConnections.CloneAsync(host, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
+        var direct = options.CurrentValue.NotificationConnectionString;
+        await using var listening = await OwnConnections.CloneAsync(host, direct, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
+        await using var probing = await OwnConnections.CloneAsync(host, direct, "KavachPolar cache probe", stoppingToken).ConfigureAwait(false);
         var probeChannel = "kavach_polar_probe_" + Guid.NewGuid().ToString("N");
         string? probe = null;
         var probes = 0;
         using var heard = new SemaphoreSlim(0);
-        connection.Notification += (_, e) =>
+        listening.Notification += (_, e) =>
         {
             if (e.Channel == probeChannel)
             {
@@ -112,43 +128,38 @@ internal sealed class SubscriptionCacheListener(
                 cache.Invalidate(e.Payload);
             }
         };
-        await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
-        await using (var command = new NpgsqlCommand("LISTEN " + ChangeAnnouncer.Channel + "; LISTEN " + probeChannel, connection))
-        {
-            await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-        }
+        await listening.OpenAsync(stoppingToken).ConfigureAwait(false);
+        await probing.OpenAsync(stoppingToken).ConfigureAwait(false);
+        await ExecuteAsync(listening, "LISTEN " + ChangeAnnouncer.Channel + "; LISTEN " + probeChannel, null, stoppingToken).ConfigureAwait(false);
 
         // The first probe may take ProbeTimeout; each later one must be back before the cache stops serving.
         var servingFor = timing.ProbeInterval + timing.ProbeTimeout;
         var dueBack = time.GetTimestamp() + Ticks(timing.ProbeTimeout);
         while (true)
         {
-            // Serve only once a notification of our own came back: a pooler in transaction mode (PgBouncer and
-            // hosted poolers) accepts LISTEN and then delivers nothing, and a silently dead connection answers nothing.
             Volatile.Write(ref probe, (++probes).ToString(CultureInfo.InvariantCulture));
-            using (var budget = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            if (!await WithinAsync(Until(dueBack), ct => ExecuteAsync(probing, "SELECT pg_notify('" + probeChannel + "', @p)", probe, ct), stoppingToken).ConfigureAwait(false))
             {
-                budget.CancelAfter(Until(dueBack));
-                await using var notify = new NpgsqlCommand("SELECT pg_notify('" + probeChannel + "', @p)", connection);
-                notify.Parameters.AddWithValue("p", probe);
-                try
-                {
-                    await notify.ExecuteNonQueryAsync(budget.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                {
-                    throw new TimeoutException("The listener's probe was not answered in time.");
-                }
+                throw new TimeoutException("The listener's probe was not sent in time.");
             }
 
             while (heard.CurrentCount == 0 && Until(dueBack) > TimeSpan.Zero)
             {
-                await connection.WaitAsync(Until(dueBack), stoppingToken).ConfigureAwait(false);
+                await listening.WaitAsync(Until(dueBack), stoppingToken).ConfigureAwait(false);
             }
 
             if (!heard.Wait(0, CancellationToken.None))
             {
-                throw new TimeoutException("The listener's own notification did not come back.");
+                // Not heard: a listening connection that went silent answers nothing either. One that answers has
+                // received, before the answer, every notification PostgreSQL had for it, the probe included, unless it
+                // is behind a pooler in transaction mode (the answer comes from whichever server connection is free),
+                // where it will never hear anything.
+                if (!await WithinAsync(timing.ProbeTimeout, ct => ExecuteAsync(listening, "SELECT 1", null, ct), stoppingToken).ConfigureAwait(false))
+                {
+                    throw new TimeoutException("The listener's own notification did not come back.");
+                }
+
+                throw heard.Wait(0, CancellationToken.None) ? new TimeoutException("The listener's own notification came back late.") : new DeafException();
             }
 
             var heardAt = time.GetTimestamp();
@@ -158,12 +169,42 @@ internal sealed class SubscriptionCacheListener(
             var next = heardAt + Ticks(timing.ProbeInterval);
             while (Until(next) > TimeSpan.Zero)
             {
-                await connection.WaitAsync(Until(next), stoppingToken).ConfigureAwait(false);
+                await listening.WaitAsync(Until(next), stoppingToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Whether <paramref name="work"/> ended within <paramref name="budget"/> (cancelled at the budget: false).</summary>
+    private static async Task<bool> WithinAsync(TimeSpan budget, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        cts.CancelAfter(budget);
+        try
+        {
+            await work(cts.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, string? parameter, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (parameter is not null)
+        {
+            command.Parameters.AddWithValue("p", parameter);
+        }
+
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
     private TimeSpan Until(long timestamp) => TimeSpan.FromSeconds(Math.Max(0, timestamp - time.GetTimestamp()) / (double)time.TimestampFrequency);
+
+    /// <summary>The listening connection answers but hears nothing: a pooler in transaction or statement mode.</summary>
+    private sealed class DeafException : Exception;
 }
