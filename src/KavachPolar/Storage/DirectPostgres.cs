@@ -10,7 +10,8 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// What KavachPolar knows about the host's database, learnt from a DbContext: whether it is PostgreSQL, whether the
-/// webhook's one-statement function exists in this version's text (its comment carries <see cref="FastWebhookPath.Version"/>), and a closed connection cloned from the one that DbContext opened (same
+/// webhook's one-statement function exists in this version's text (its comment carries
+/// <see cref="FastWebhookPath.Version"/>), and a closed connection cloned from the one that DbContext opened (same
 /// data source, credentials, pool and callbacks). The hot paths (the webhook's common case and uncached reads) run
 /// their one command on clones of it, without building a DbContext.
 /// </summary>
