@@ -6,8 +6,8 @@
 #                                   --filter-method, ...); modules the filter leaves empty do not count as failures
 #   scripts/test.sh --repeat 20 --filter-class ...
 #                                   the same tests up to 20 times on the same clusters, stopping at the first failure
-# Installs PostgreSQL (and Chromium for the browser tests) from Debian's packages when missing,
-# starts a private cluster on 127.0.0.1 as the `postgres` user, and stops it at the end.
+# Installs PostgreSQL, PgBouncer (pooler tests) and Chromium (browser tests) from Debian's packages when missing,
+# starts private clusters and a PgBouncer in transaction mode on 127.0.0.1 as the `postgres` user, and stops them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,6 +32,14 @@ if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 fi
 
+# PgBouncer in transaction mode in front of the main cluster: the pooler tests (tests/KavachPolar.Tests/Storage/PoolerTests.cs).
+pgbouncer_bin=$(command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null || true)
+if [ -z "$pgbouncer_bin" ]; then
+  echo "== installing PgBouncer from Debian's packages (pooler tests)"
+  apt_install pgbouncer
+  pgbouncer_bin=$(command -v pgbouncer || ls /usr/sbin/pgbouncer)
+fi
+
 if ! command -v chromium >/dev/null 2>&1; then
   echo "== installing Chromium from Debian's packages (browser tests)"
   apt_install chromium
@@ -45,6 +53,7 @@ chmod 755 "$pg_root"
 if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$pg_root"; fi
 
 stop_pg() {
+  if [ -f "$pg_root/pgbouncer/pid" ]; then kill "$(cat "$pg_root/pgbouncer/pid")" 2>/dev/null || true; fi
   for data in "$pg_root"/*/data; do
     [ -d "$data" ] && run_pg "$pg_bin/pg_ctl" -D "$data" -m immediate stop >/dev/null 2>&1 || true
   done
@@ -78,9 +87,45 @@ main_port=$(start_cluster main)
 # A second cluster that outage and convergence tests may stop and restart without disturbing the rest.
 chaos_port=$(start_cluster chaos)
 
+# start_pgbouncer: PgBouncer on a free port in transaction mode, in front of every database of the main cluster; prints the port.
+start_pgbouncer() {
+  local dir="$pg_root/pgbouncer" port
+  port=$(free_port)
+  run_pg mkdir -p "$dir"
+  run_pg tee "$dir/users.txt" >/dev/null <<USERS
+"postgres" ""
+USERS
+  run_pg tee "$dir/pgbouncer.ini" >/dev/null <<INI
+[databases]
+* = host=127.0.0.1 port=$main_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+pool_mode = transaction
+default_pool_size = 20
+max_client_conn = 1000
+logfile = $dir/log
+pidfile = $dir/pid
+INI
+  run_pg "$pgbouncer_bin" -d -q "$dir/pgbouncer.ini"
+  for _ in $(seq 1 50); do
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres && break
+    sleep 0.1
+  done
+  "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres || { echo "PgBouncer did not start: $(cat "$dir/log")" >&2; exit 1; }
+  echo "$port"
+}
+
+echo "== starting $("$pgbouncer_bin" --version | head -n 1) in transaction mode in front of the main cluster"
+pgbouncer_port=$(start_pgbouncer)
+
 # What the tests read: connection strings, and how to stop/start the chaos cluster.
 export KAVACH_TEST_PG="Host=127.0.0.1;Port=$main_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
 export KAVACH_TEST_PG_CHAOS="Host=127.0.0.1;Port=$chaos_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
+export KAVACH_TEST_PGBOUNCER="Host=127.0.0.1;Port=$pgbouncer_port;Username=postgres;Database=postgres;Pooling=true;Timeout=5;Command Timeout=10"
 export KAVACH_TEST_PG_CTL="$pg_bin/pg_ctl"
 export KAVACH_TEST_PG_CHAOS_DATA="$pg_root/chaos/data"
 export KAVACH_TEST_PG_CHAOS_LOG="$pg_root/chaos/log"

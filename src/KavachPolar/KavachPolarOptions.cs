@@ -182,4 +182,14 @@ public sealed class KavachPolarOptions
     /// Configuration key <c>KavachPolar:DatabaseTimeout</c>.
     /// </summary>
     public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On PostgreSQL, a connection string that reaches the database directly (or through a pooler in session mode), for
+    /// the two connections each instance keeps to hear and announce subscription changes (<c>LISTEN</c>/<c>NOTIFY</c>)
+    /// for its read cache. Set it when the host's connection string goes through a pooler in transaction or statement
+    /// mode (PgBouncer, Supavisor, a cloud provider's pooler), through which <c>LISTEN</c> cannot work: without it the
+    /// read cache is then off, with one warning (event 3005). Unset (the default), those connections are cloned from
+    /// the host DbContext's. Configuration key <c>KavachPolar:NotificationConnectionString</c>.
+    /// </summary>
+    public string? NotificationConnectionString { get; set; }
 }

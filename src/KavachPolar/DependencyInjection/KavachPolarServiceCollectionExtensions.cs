@@ -77,6 +77,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
+        services.TryAddSingleton(SubscriptionCacheListener.Timing.Default);
         services.AddHostedService<SubscriptionCacheListener>();
         services.TryAddSingleton<ChangeAnnouncer>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());

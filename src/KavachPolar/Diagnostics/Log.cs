@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Warning, "The subscription cache lost its PostgreSQL notification connection ({ErrorType}); reads go to the database until it reconnects.")]
     public static partial void CacheListenerFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(3005, LogLevel.Warning, "The subscription cache cannot hear other instances' changes: its LISTEN connection answers but receives no notifications, as behind a connection pooler in transaction or statement mode (PgBouncer, Supavisor, a cloud provider's pooler). The read cache stays off on this instance (reads go to the database) until it restarts. To turn it on, set KavachPolar:NotificationConnectionString to a connection string that reaches PostgreSQL directly or through a pooler in session mode.")]
+    public static partial void CacheCannotListen(ILogger logger);
+
     [LoggerMessage(3004, LogLevel.Warning, "Other instances could not be told of subscription changes ({ErrorType}); retrying. Until they are, they may serve what they cached for up to KavachPolar:ReadCacheExpiry.")]
     public static partial void AnnouncementFailed(ILogger logger, string errorType);
 
@@ -80,8 +83,11 @@ internal static partial class Log
     [LoggerMessage(4006, LogLevel.Debug, "Asking the database whether it is PostgreSQL with the webhook function failed; asked again in a few seconds, the last answer serves meanwhile.")]
     public static partial void DatabaseProbeFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function is not in this PostgreSQL database, so every webhook takes the general path (several round trips instead of one). Apply KavachPolar's migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, call migrationBuilder.CreateKavachPolarFunctions() in a migration of it.")]
-    public static partial void WebhookFunctionMissing(ILogger logger);
+    [LoggerMessage(4007, LogLevel.Warning, "KavachPolar's webhook function in this PostgreSQL database is {Found}, not '{Expected}', so every webhook takes the general path (several round trips instead of one). Apply this version's KavachPolar migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables, add a migration to it that calls migrationBuilder.CreateKavachPolarFunctions(). An instance older than the database's migrations takes the general path until it is replaced.")]
+    public static partial void WebhookFunctionUnusable(ILogger logger, string found, string expected);
+
+    [LoggerMessage(4009, LogLevel.Warning, "A prepared PostgreSQL statement failed ({SqlState}) the way it does behind a connection pooler in transaction or statement mode (PgBouncer, Supavisor, a cloud provider's pooler), where each transaction may run on another server connection. The statement did not run; KavachPolar runs it again unprepared and prepares nothing more on this data source. Add No Reset On Close=true to the connection string, Npgsql's setting for such poolers, to start that way.")]
+    public static partial void PreparedStatementsFailed(ILogger logger, string sqlState);
 
     [LoggerMessage(4008, LogLevel.Warning, "KavachPolar:PublicOrigin is not set ({Environment} environment), so same-origin success URLs and the cross-site check trust the request's Host header, which a client can choose unless AllowedHosts restricts it. Set KavachPolar:PublicOrigin to this app's public origin, e.g. https://app.example.org.")]
     public static partial void PublicOriginMissing(ILogger logger, string environment);

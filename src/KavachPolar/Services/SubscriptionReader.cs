@@ -67,7 +67,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
-            return await DirectPostgres.QueryFirstAsync(connection, DirectSql, [new NpgsqlParameter<string> { TypedValue = userId }], ReadRow, ct).ConfigureAwait(false)
+            return await store.QueryDirectAsync(connection, DirectSql, [new NpgsqlParameter<string> { TypedValue = userId }], ReadRow, ct).ConfigureAwait(false)
                 ?? new CachedUser(null, []);
         }
 

@@ -291,13 +291,13 @@ internal sealed class ChangeAnnouncer(
     }
 
     /// <summary>
-    /// A connection of its own, cloned from the host DbContext's (same data source, credentials and settings) but
-    /// outside the pool, so that announcing never waits for a pooled connection the webhooks are using.
+    /// A connection of its own (see <see cref="OwnConnections"/>) outside the pool, so that announcing never waits for a
+    /// pooled connection the webhooks are using.
     /// </summary>
     private async Task<NpgsqlConnection> ConnectAsync(CancellationToken ct)
     {
         await using var store = KavachDbScope.Open(scopes);
-        var connection = await OwnConnections.CloneAsync((NpgsqlConnection)store.Db.Database.GetDbConnection(), "KavachPolar change announcer", ct).ConfigureAwait(false);
+        var connection = await OwnConnections.CloneAsync((NpgsqlConnection)store.Db.Database.GetDbConnection(), options.CurrentValue.NotificationConnectionString, "KavachPolar change announcer", ct).ConfigureAwait(false);
         var open = connection.OpenAsync(CancellationToken.None);
         try
         {

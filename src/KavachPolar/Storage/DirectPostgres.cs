@@ -10,7 +10,8 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// What KavachPolar knows about the host's database, learnt from a DbContext: whether it is PostgreSQL, whether the
-/// webhook's one-statement function exists, and a closed connection cloned from the one that DbContext opened (same
+/// webhook's one-statement function exists in this version's text (its comment carries
+/// <see cref="FastWebhookPath.Version"/>), and a closed connection cloned from the one that DbContext opened (same
 /// data source, credentials, pool and callbacks). The hot paths (the webhook's common case and uncached reads) run
 /// their one command on clones of it, without building a DbContext.
 /// </summary>
@@ -30,13 +31,16 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
 
     private State? _state;
     private int _refreshing;
-    private int _toldFunctionMissing;
+    private int _toldFunctionUnusable;
+    private int _toldUnprepared;
+    private string? _unpreparedConnectionString;
 
     /// <summary>What was learnt about the database.</summary>
-    /// <param name="HasFunction">The webhook's one-statement function exists.</param>
+    /// <param name="HasFunction">The webhook's one-statement function exists, in the version this code calls.</param>
     /// <param name="Prototype">Cloned for each direct command; <see langword="null"/> when every command must go through EF Core.</param>
     /// <param name="RefreshAfter">When to learn again (a <see cref="TimeProvider.GetTimestamp"/> value).</param>
-    internal sealed record State(bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfter);
+    /// <param name="Prepare">Whether direct commands are prepared (see <see cref="QueryFirstAsync"/>).</param>
+    internal sealed record State(bool HasFunction, NpgsqlConnection? Prototype, long RefreshAfter, bool Prepare = false);
 
     /// <summary>What was learnt, or <see langword="null"/> before the first answer; starts a background refresh when it is due.</summary>
     public State? Current()
@@ -66,16 +70,24 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
         }
         else
         {
-            // Through EF Core, so that a host's interceptors see this command too.
-            var hasFunction = await db.Database
-                .SqlQueryRaw<bool>($"SELECT to_regprocedure('{FastWebhookPath.Signature}') IS NOT NULL AS \"Value\"")
+            // Through EF Core, so that a host's interceptors see this command too. Null: no function; else its comment,
+            // which carries the version mark ('' for the functions shipped before marks).
+            var mark = await db.Database
+                .SqlQueryRaw<string?>(FunctionMarkSql)
                 .SingleAsync(ct).ConfigureAwait(false);
+            var hasFunction = mark == FastWebhookPath.Version;
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
-            state = new State(hasFunction, prototype, After(RefreshEvery));
-            if (!hasFunction && Interlocked.Exchange(ref _toldFunctionMissing, 1) == 0)
+            state = new State(hasFunction, prototype, After(RefreshEvery), Prepares(connection.ConnectionString));
+            if (!hasFunction && Interlocked.Exchange(ref _toldFunctionUnusable, 1) == 0)
             {
-                Log.WebhookFunctionMissing(logger);
+                var found = mark switch
+                {
+                    null => "missing",
+                    "" => "an earlier version (no version mark)",
+                    _ => $"another version ('{mark}')",
+                };
+                Log.WebhookFunctionUnusable(logger, found, FastWebhookPath.Version);
             }
         }
 
@@ -85,19 +97,77 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
 
     /// <summary>
     /// Runs one hot command on a raw connection (see <see cref="KavachDbScope.OpenDirectAsync"/>) and reads its first
-    /// row, or <see langword="null"/> when it answers none. The command is prepared, once per physical connection:
-    /// besides saving the parse, a pooled connection that holds a prepared statement is reset without
-    /// <c>DISCARD ALL</c>, which would throw away the webhook function's cached plans and make every call plan its
-    /// dozen statements again (about 0.8 ms of PostgreSQL CPU a call).
+    /// row, or <see langword="null"/> when it answers none.
     /// </summary>
-    public static async Task<T?> QueryFirstAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, CancellationToken ct)
+    /// <remarks>
+    /// The command is prepared, once per physical connection, where Npgsql's pool resets connections (pooling on, no
+    /// <c>No Reset On Close</c>): a pooled connection that holds a prepared statement is reset without
+    /// <c>DISCARD ALL</c>, which would throw away the webhook function's cached plans and make every call plan its
+    /// dozen statements again (about 0.8 ms of PostgreSQL CPU a call). Without that reset (<c>No Reset On Close=true</c>,
+    /// Npgsql's setting for a pooler in transaction mode, or <c>Pooling=false</c>) preparing would save only the parse,
+    /// and behind such a pooler, where each transaction may run on another server connection, it fails: the commands
+    /// then run unprepared. A prepared command that fails the way it does there (<c>42P05</c>, <c>26000</c>, <c>08P01</c>:
+    /// the statement did not run) runs again unprepared, and so does every later one on this data source (warning 4009).
+    /// </remarks>
+    public async Task<T?> QueryFirstAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, CancellationToken ct)
+        where T : class
+    {
+        if (Volatile.Read(ref _state) is { Prepare: true })
+        {
+            try
+            {
+                return await RunAsync(connection, sql, parameters, read, prepare: true, ct).ConfigureAwait(false);
+            }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicatePreparedStatement or PostgresErrorCodes.InvalidSqlStatementName or PostgresErrorCodes.ProtocolViolation)
+            {
+                StopPreparing(connection.ConnectionString, e.SqlState);
+            }
+        }
+
+        return await RunAsync(connection, sql, parameters, read, prepare: false, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<T?> RunAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, bool prepare, CancellationToken ct)
         where T : class
     {
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddRange(parameters);
-        await command.PrepareAsync(ct).ConfigureAwait(false);
-        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        return await reader.ReadAsync(ct).ConfigureAwait(false) ? read(reader) : null;
+        try
+        {
+            if (prepare)
+            {
+                await command.PrepareAsync(ct).ConfigureAwait(false);
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? read(reader) : null;
+        }
+        finally
+        {
+            command.Parameters.Clear(); // a parameter belongs to one command at a time: free them for a second try
+        }
+    }
+
+    /// <summary>Prepared commands failed on this data source as they do behind a pooler in transaction mode: never again for it.</summary>
+    private void StopPreparing(string connectionString, string sqlState)
+    {
+        Volatile.Write(ref _unpreparedConnectionString, connectionString);
+        if (Volatile.Read(ref _state) is { Prepare: true } state && state.Prototype?.ConnectionString == connectionString)
+        {
+            Volatile.Write(ref _state, state with { Prepare = false });
+        }
+
+        if (Interlocked.Exchange(ref _toldUnprepared, 1) == 0)
+        {
+            Log.PreparedStatementsFailed(logger, sqlState);
+        }
+    }
+
+    /// <summary>Whether commands on a connection with <paramref name="connectionString"/> are prepared (see <see cref="QueryFirstAsync"/>).</summary>
+    private bool Prepares(string connectionString)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        return settings.Pooling && !settings.NoResetOnClose && connectionString != Volatile.Read(ref _unpreparedConnectionString);
     }
 
     /// <summary>The function went missing (dropped after it was learnt): the general path until the next refresh.</summary>
@@ -132,6 +202,10 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
             Volatile.Write(ref _refreshing, 0);
         }
     }
+
+    private const string FunctionMarkSql =
+        "SELECT CASE WHEN f.p IS NULL THEN NULL ELSE coalesce(obj_description(f.p::oid, 'pg_proc'), '') END AS \"Value\" "
+        + "FROM (SELECT to_regprocedure('" + FastWebhookPath.Signature + "') AS p) AS f";
 
     private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
 

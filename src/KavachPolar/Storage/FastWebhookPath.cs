@@ -24,7 +24,14 @@ internal static class FastWebhookPath
     /// verbatim (a migration does what it did when it shipped). Tests that create the schema with <c>EnsureCreated</c>
     /// run it too. To change the function, add a migration with the new text and point this at it.
     /// </summary>
-    public const string CreateSql = Migrations.AnnounceAfterCommit.FunctionSql;
+    public const string CreateSql = Migrations.PinnedWebhookFunction.FunctionSql;
+
+    /// <summary>
+    /// The mark in the comment of the function <see cref="CreateSql"/> creates. Only a function with this mark is called:
+    /// another one (an earlier migration's, or a later one's during a rolling upgrade) may take other arguments the same
+    /// way or answer differently, so deliveries then take the general path.
+    /// </summary>
+    public const string Version = Migrations.PinnedWebhookFunction.Version;
 
     public const string DropSql = "DROP FUNCTION IF EXISTS " + Signature + ";";
 
@@ -68,7 +75,7 @@ internal static class FastWebhookPath
             Answer result;
             if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
             {
-                result = await DirectPostgres.QueryFirstAsync(
+                result = await store.QueryDirectAsync(
                     connection,
                     DirectSql,
                     Parameters(c, named: false),

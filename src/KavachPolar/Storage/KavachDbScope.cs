@@ -88,6 +88,11 @@ internal sealed class KavachDbScope : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>Runs one hot command on the connection <see cref="OpenDirectAsync"/> returned (see <see cref="DirectPostgres.QueryFirstAsync"/>).</summary>
+    public Task<T?> QueryDirectAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, CancellationToken ct)
+        where T : class =>
+        _direct!.QueryFirstAsync(connection, sql, parameters, read, ct);
+
     /// <summary>What <see cref="DirectPostgres"/> knows about the database, learnt on this scope's DbContext the first time.</summary>
     public async Task<DirectPostgres.State?> LearnAsync(CancellationToken ct)
     {

@@ -10,10 +10,11 @@ public static class KavachPolarMigrationBuilderExtensions
     /// (KavachPolar's own migrations install it; a DbContext that calls <c>ApplyKavachPolarModel()</c> needs it in one
     /// of its migrations, after the one that creates the tables). Without it every webhook takes the general path:
     /// correct, several round trips slower. Does nothing with other providers. It writes this version's function, so a
-    /// migration that calls it installs whatever the KavachPolar it runs with ships: after upgrading KavachPolar, add a
-    /// migration that calls it again when the release notes say the function changed. The function names KavachPolar's
-    /// tables without a schema: a model that puts them in a schema of its own (<c>HasDefaultSchema</c>) takes the
-    /// general path whatever this installs.
+    /// migration that calls it installs whatever the KavachPolar it runs with ships, and KavachPolar calls only the
+    /// function of its own version: after upgrading KavachPolar, add a migration that calls it again when the release
+    /// notes say the function changed (log event 4007 says so too). The function finds KavachPolar's tables in the
+    /// schema it is created in (its <c>search_path</c> is pinned there): a model that puts them in a schema of its own
+    /// (<c>HasDefaultSchema</c>) takes the general path whatever this installs.
     /// </summary>
     /// <param name="migrationBuilder">The migration's builder.</param>
     /// <returns>The same builder.</returns>

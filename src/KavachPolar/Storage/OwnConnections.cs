@@ -3,20 +3,24 @@ using Npgsql;
 namespace KavachPolar.Storage;
 
 /// <summary>
-/// The connections KavachPolar keeps for itself (the cache listener's, the change announcer's): clones of the host
-/// DbContext's connection (same data source, credentials and settings, a password provider's included) outside the
-/// pool, with TCP keepalive, named in <c>pg_stat_activity</c>.
+/// The connections KavachPolar keeps for itself (the cache listener's, the change announcer's): outside the pool, with
+/// TCP keepalive, named in <c>pg_stat_activity</c>. Opened with <see cref="KavachPolarOptions.NotificationConnectionString"/>
+/// when it is set (a direct connection beside a pooler in transaction mode), else cloned from the host DbContext's
+/// connection (same data source, credentials and settings, a password provider's included).
 /// </summary>
 internal static class OwnConnections
 {
-    public static ValueTask<NpgsqlConnection> CloneAsync(NpgsqlConnection host, string applicationName, CancellationToken ct) =>
-        host.CloneWithAsync(
-            new NpgsqlConnectionStringBuilder(host.ConnectionString)
-            {
-                Pooling = false,
-                Multiplexing = false,
-                KeepAlive = 10,
-                ApplicationName = applicationName,
-            }.ConnectionString,
-            ct);
+    public static ValueTask<NpgsqlConnection> CloneAsync(NpgsqlConnection host, string? notificationConnectionString, string applicationName, CancellationToken ct) =>
+        string.IsNullOrWhiteSpace(notificationConnectionString)
+            ? host.CloneWithAsync(Own(host.ConnectionString, applicationName), ct)
+            : ValueTask.FromResult(new NpgsqlConnection(Own(notificationConnectionString, applicationName)));
+
+    private static string Own(string connectionString, string applicationName) =>
+        new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            Multiplexing = false,
+            KeepAlive = 10,
+            ApplicationName = applicationName,
+        }.ConnectionString;
 }

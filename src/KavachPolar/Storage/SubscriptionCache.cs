@@ -11,8 +11,9 @@ internal sealed record CachedUser(KavachSubscription? Current, string[] Entitled
 /// the gate. Filled on read; emptied for a user right after this instance commits a change to them, and when another
 /// instance's change is announced (PostgreSQL <c>NOTIFY</c>, see <see cref="SubscriptionCacheListener"/>); bounded
 /// in size; every entry expires after <see cref="KavachPolarOptions.ReadCacheExpiry"/> as the safety net. On
-/// PostgreSQL it serves only while the listener hears its own notifications. With SQLite it serves the one process;
-/// with other providers, which cannot announce changes to other instances, it stays off.
+/// PostgreSQL it serves only while the listener's latest probe came back recently enough (see <see cref="Heard"/>),
+/// whether or not anything reported an error. With SQLite it serves the one process; with other providers, which
+/// cannot announce changes to other instances, it stays off.
 /// </summary>
 internal sealed class SubscriptionCache : IDisposable
 {
@@ -21,27 +22,46 @@ internal sealed class SubscriptionCache : IDisposable
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000, CompactionPercentage = 0.25 });
     private readonly long[] _generations = new long[Stripes];
     private readonly IOptionsMonitor<KavachPolarOptions> _options;
-    private volatile bool _connected;
+    private readonly TimeProvider _time;
+    private long _hearingUntil; // a TimeProvider timestamp; 0: not hearing
     private volatile bool _crossInstance;
 
-    public SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options) => _options = options;
+    public SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+    }
 
     /// <summary>Whether reads may be served from memory now.</summary>
-    public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || _connected);
+    public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || Hearing);
+
+    private bool Hearing => _time.GetTimestamp() < Volatile.Read(ref _hearingUntil);
 
     /// <summary>
-    /// Called by the listener: the database announces changes (PostgreSQL), so the cache serves only while it hears
-    /// them; on each (re)connection everything cached before is dropped.
+    /// Called by the listener each time its own probe came back: announcements arrive, so the cache may serve for
+    /// <paramref name="validFor"/>, by when the next probe must have come back. A connection that dies without an
+    /// error thus stops the cache all the same. When the cache was not serving, everything cached before is dropped
+    /// first: announcements may have been missed meanwhile.
     /// </summary>
-    public void SetListening(bool connected)
+    public void Heard(TimeSpan validFor)
     {
         _crossInstance = true;
-        if (connected && !_connected)
+        if (!Hearing)
         {
             Clear();
         }
 
-        _connected = connected;
+        Volatile.Write(ref _hearingUntil, _time.GetTimestamp() + (long)(validFor.TotalSeconds * _time.TimestampFrequency));
+    }
+
+    /// <summary>
+    /// Called by the listener when announcements cannot be heard (its connection failed, or the provider has no way to
+    /// announce): the cache stops serving until the next <see cref="Heard"/>.
+    /// </summary>
+    public void NotHearing()
+    {
+        _crossInstance = true;
+        Volatile.Write(ref _hearingUntil, 0);
     }
 
     public bool TryGet(string userId, out CachedUser? value)

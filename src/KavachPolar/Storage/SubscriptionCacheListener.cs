@@ -1,8 +1,10 @@
+using System.Globalization;
 using KavachPolar.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace KavachPolar.Storage;
@@ -10,20 +12,32 @@ namespace KavachPolar.Storage;
 /// <summary>
 /// Keeps <see cref="SubscriptionCache"/> true across instances on PostgreSQL: <c>LISTEN</c>s on the channel every
 /// change to a user's subscriptions is announced on (<see cref="ChangeAnnouncer"/>, after the change's commit) and
-/// forgets the users named, or everyone on an empty payload. When the connection drops the cache stops serving; once
-/// reconnected it starts empty.
+/// forgets the users named, or everyone on an empty payload.
 /// </summary>
+/// <remarks>
+/// Whether announcements arrive is measured, not assumed from the absence of errors: every
+/// <see cref="Timing.ProbeInterval"/> the listener sends a probe from a second connection of its own, as an announcement
+/// travels, on a channel only its listening connection listens on (never the announcement channel, where every payload
+/// names a user), and the cache serves only until the next probe is due back. A listening connection that goes silent
+/// without an error (a partition, a NAT or pooler that dropped it) thus stops the cache within
+/// <see cref="Timing.ProbeInterval"/> + <see cref="Timing.ProbeTimeout"/>, and the listener reconnects; the cache starts
+/// empty when a probe comes back again. A listening connection that still answers but never hears a probe is behind a
+/// pooler in transaction or statement mode, where <c>LISTEN</c> cannot work: the listener then logs it once and stops,
+/// and the cache stays off (<see cref="KavachPolarOptions.NotificationConnectionString"/> gives it a direct connection).
+/// </remarks>
 internal sealed class SubscriptionCacheListener(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
+    IOptionsMonitor<KavachPolarOptions> options,
+    SubscriptionCacheListener.Timing timing,
+    TimeProvider time,
     ILogger<SubscriptionCacheListener> logger) : BackgroundService
 {
-    private const string ProbePrefix = "kavach-probe:";
-
-    /// <summary>How often the listener proves, with a notification of its own, that notifications still arrive.</summary>
-    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(15);
-
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>How often the listener sends a probe, and how long one may take to come back.</summary>
+    internal sealed record Timing(TimeSpan ProbeInterval, TimeSpan ProbeTimeout)
+    {
+        public static readonly Timing Default = new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -40,85 +54,32 @@ internal sealed class SubscriptionCacheListener(
                 return; // The embedded default serves one process: local commits keep the cache true.
             default:
                 // No way to hear other instances' changes: the cache stays off rather than serve stale state.
-                cache.SetListening(false);
+                cache.NotHearing();
                 return;
         }
 
-        cache.SetListening(false);
+        cache.NotHearing();
         var host = (NpgsqlConnection)db.Database.GetDbConnection();
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await using var connection = await OwnConnections.CloneAsync(host, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
-                string? probe = null;
-                using var heard = new SemaphoreSlim(0);
-                connection.Notification += (_, e) =>
-                {
-                    if (e.Payload.StartsWith(ProbePrefix, StringComparison.Ordinal))
-                    {
-                        if (e.Payload == Volatile.Read(ref probe))
-                        {
-                            heard.Release();
-                        }
-
-                        return;
-                    }
-
-                    if (e.Payload.Length == 0)
-                    {
-                        cache.Clear();
-                    }
-                    else
-                    {
-                        cache.Invalidate(e.Payload);
-                    }
-                };
-                await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
-                await using (var command = new NpgsqlCommand("LISTEN " + ChangeAnnouncer.Channel, connection))
-                {
-                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                }
-
-                while (!stoppingToken.IsCancellationRequested)
-                {
-                    // Serve only once a notification of our own came back: a pooler in transaction mode (PgBouncer
-                    // and hosted poolers) accepts LISTEN and then delivers nothing.
-                    Volatile.Write(ref probe, ProbePrefix + Guid.NewGuid().ToString("N"));
-                    await using (var notify = new NpgsqlCommand("SELECT pg_notify('" + ChangeAnnouncer.Channel + "', @p)", connection))
-                    {
-                        notify.Parameters.AddWithValue("p", probe!);
-                        await notify.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                    }
-
-                    var deadline = DateTime.UtcNow + ProbeTimeout;
-                    while (heard.CurrentCount == 0 && DateTime.UtcNow < deadline)
-                    {
-                        await connection.WaitAsync(deadline - DateTime.UtcNow, stoppingToken).ConfigureAwait(false);
-                    }
-
-                    if (!heard.Wait(0, CancellationToken.None))
-                    {
-                        throw new TimeoutException("The listener's own notification did not come back.");
-                    }
-
-                    cache.SetListening(true);
-                    failures = 0;
-                    var until = DateTime.UtcNow + ProbeInterval;
-                    while (DateTime.UtcNow < until && !stoppingToken.IsCancellationRequested)
-                    {
-                        await connection.WaitAsync(until - DateTime.UtcNow, stoppingToken).ConfigureAwait(false);
-                    }
-                }
+                await ListenAsync(host, () => failures = 0, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (DeafException)
+            {
+                cache.NotHearing();
+                Log.CacheCannotListen(logger);
+                return;
+            }
             catch (Exception e)
             {
-                cache.SetListening(false);
+                cache.NotHearing();
                 if (failures++ < 3 || failures % 60 == 0)
                 {
                     Log.CacheListenerFailed(logger, e.GetType().Name);
@@ -135,4 +96,115 @@ internal sealed class SubscriptionCacheListener(
             }
         }
     }
+
+    /// <summary>
+    /// Listens on a new connection until it fails or a probe does not come back in time (both throw; a listening
+    /// connection that still answers then throws <see cref="DeafException"/>).
+    /// </summary>
+    private async Task ListenAsync(NpgsqlConnection host, Action heardProbe, CancellationToken stoppingToken)
+    {
+        var direct = options.CurrentValue.NotificationConnectionString;
+        await using var listening = await OwnConnections.CloneAsync(host, direct, "KavachPolar cache listener", stoppingToken).ConfigureAwait(false);
+        await using var probing = await OwnConnections.CloneAsync(host, direct, "KavachPolar cache probe", stoppingToken).ConfigureAwait(false);
+        var probeChannel = "kavach_polar_probe_" + Guid.NewGuid().ToString("N");
+        string? probe = null;
+        var probes = 0;
+        using var heard = new SemaphoreSlim(0);
+        listening.Notification += (_, e) =>
+        {
+            if (e.Channel == probeChannel)
+            {
+                if (e.Payload == Volatile.Read(ref probe))
+                {
+                    heard.Release();
+                }
+            }
+            else if (e.Payload.Length == 0)
+            {
+                cache.Clear();
+            }
+            else
+            {
+                cache.Invalidate(e.Payload);
+            }
+        };
+        await listening.OpenAsync(stoppingToken).ConfigureAwait(false);
+        await probing.OpenAsync(stoppingToken).ConfigureAwait(false);
+        await ExecuteAsync(listening, "LISTEN " + ChangeAnnouncer.Channel + "; LISTEN " + probeChannel, null, stoppingToken).ConfigureAwait(false);
+
+        // The first probe may take ProbeTimeout; each later one must be back before the cache stops serving.
+        var servingFor = timing.ProbeInterval + timing.ProbeTimeout;
+        var dueBack = time.GetTimestamp() + Ticks(timing.ProbeTimeout);
+        while (true)
+        {
+            Volatile.Write(ref probe, (++probes).ToString(CultureInfo.InvariantCulture));
+            if (!await WithinAsync(Until(dueBack), ct => ExecuteAsync(probing, "SELECT pg_notify('" + probeChannel + "', @p)", probe, ct), stoppingToken).ConfigureAwait(false))
+            {
+                throw new TimeoutException("The listener's probe was not sent in time.");
+            }
+
+            while (heard.CurrentCount == 0 && Until(dueBack) > TimeSpan.Zero)
+            {
+                await listening.WaitAsync(Until(dueBack), stoppingToken).ConfigureAwait(false);
+            }
+
+            if (!heard.Wait(0, CancellationToken.None))
+            {
+                // Not heard: a listening connection that went silent answers nothing either. One that answers has
+                // received, before the answer, every notification PostgreSQL had for it, the probe included, unless it
+                // is behind a pooler in transaction mode (the answer comes from whichever server connection is free),
+                // where it will never hear anything.
+                if (!await WithinAsync(timing.ProbeTimeout, ct => ExecuteAsync(listening, "SELECT 1", null, ct), stoppingToken).ConfigureAwait(false))
+                {
+                    throw new TimeoutException("The listener's own notification did not come back.");
+                }
+
+                throw heard.Wait(0, CancellationToken.None) ? new TimeoutException("The listener's own notification came back late.") : new DeafException();
+            }
+
+            var heardAt = time.GetTimestamp();
+            cache.Heard(servingFor);
+            heardProbe();
+            dueBack = heardAt + Ticks(servingFor);
+            var next = heardAt + Ticks(timing.ProbeInterval);
+            while (Until(next) > TimeSpan.Zero)
+            {
+                await listening.WaitAsync(Until(next), stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="work"/> ended within <paramref name="budget"/> (cancelled at the budget: false).</summary>
+    private static async Task<bool> WithinAsync(TimeSpan budget, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        cts.CancelAfter(budget);
+        try
+        {
+            await work(cts.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, string? parameter, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        if (parameter is not null)
+        {
+            command.Parameters.AddWithValue("p", parameter);
+        }
+
+        await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private TimeSpan Until(long timestamp) => TimeSpan.FromSeconds(Math.Max(0, timestamp - time.GetTimestamp()) / (double)time.TimestampFrequency);
+
+    /// <summary>The listening connection answers but hears nothing: a pooler in transaction or statement mode.</summary>
+    private sealed class DeafException : Exception;
 }

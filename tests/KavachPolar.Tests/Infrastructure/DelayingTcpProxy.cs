@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace KavachPolar.Tests.Infrastructure;
 
@@ -31,10 +32,17 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
 
     /// <summary>
     /// While set, every connection whose start-up message names this application (PostgreSQL's <c>application_name</c>)
-    /// hangs: a new one gets no answer to its login, as from a server that accepts and then stalls, and one already
-    /// logged in goes silent both ways. Connections of other applications go through.
+    /// hangs for good: a new one gets no answer to its login, as from a server that accepts and then stalls, and one
+    /// already logged in goes silent both ways. Connections of other applications go through.
     /// </summary>
     public string? HangApplication { get; set; }
+
+    /// <summary>
+    /// While set, a connection whose start-up message named this application, one already logged in included, passes no
+    /// bytes either way and stays open: a connection that died silently (a partition, a NAT or a pooler that dropped it
+    /// without telling either end). What it held goes through once this is cleared.
+    /// </summary>
+    public string? BlackHoleApplication { get; set; }
 
     private async Task AcceptAsync()
     {
@@ -72,10 +80,10 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
             }
 
             await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
-            var connection = new Connection();
+            var application = new StrongBox<string?>();
             await Task.WhenAny(
-                ClientToServerAsync(client.GetStream(), server.GetStream(), connection),
-                ServerToClientAsync(server.GetStream(), client.GetStream(), connection));
+                ClientToServerAsync(client.GetStream(), server.GetStream(), application),
+                ServerToClientAsync(server.GetStream(), client.GetStream(), application));
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
         {
@@ -86,54 +94,67 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Copies the client's bytes on. Remembers the application its start-up message names, and from the moment
-    /// <see cref="HangApplication"/> names it holds the bytes for good, both ways: a login then gets no answer, and
-    /// a connection already logged in goes silent (a black hole: no error, no reset).
-    /// </summary>
-    private async Task ClientToServerAsync(Stream from, Stream to, Connection connection)
+    /// <summary>Copies the client's bytes on, holding them for good once its start-up names <see cref="HangApplication"/>.</summary>
+    private async Task ClientToServerAsync(Stream from, Stream to, StrongBox<string?> application)
     {
         var buffer = new byte[16 * 1024];
+        var loggingIn = true;
         int read;
         while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
         {
-            // The start-up message is the first one with text in it (an SSL request before it has none): its
-            // parameters are NUL-terminated names and values.
-            if (connection.Application is null && System.Text.Encoding.UTF8.GetString(buffer, 0, read) is var text && text.Contains("user\0", StringComparison.Ordinal))
+            if (loggingIn && HangApplication is { } name)
             {
-                var fields = text.Split('\0');
-                var at = Array.IndexOf(fields, "application_name");
-                connection.Application = at >= 0 && at + 1 < fields.Length ? fields[at + 1] : "";
+                // The start-up message is the first one with text in it (an SSL request before it has none).
+                var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+                if (text.Contains(name, StringComparison.Ordinal))
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token);
+                }
+
+                loggingIn = !text.Contains("user", StringComparison.Ordinal);
             }
 
-            await HoldIfHungAsync(connection);
+            application.Value ??= ApplicationName(buffer.AsSpan(0, read));
+            await HoldWhileBlackHoledAsync(application);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }
     }
 
-    private async Task ServerToClientAsync(Stream from, Stream to, Connection connection)
+    private async Task ServerToClientAsync(Stream from, Stream to, StrongBox<string?> application)
     {
         var buffer = new byte[16 * 1024];
         int read;
         while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
         {
-            await HoldIfHungAsync(connection);
+            await HoldWhileBlackHoledAsync(application);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }
     }
 
-    private async Task HoldIfHungAsync(Connection connection)
+    /// <summary>The <c>application_name</c> a start-up message in <paramref name="bytes"/> carries, if any.</summary>
+    private static string? ApplicationName(ReadOnlySpan<byte> bytes)
     {
-        if (HangApplication is { } name && connection.Application == name)
+        var at = bytes.IndexOf("application_name\0"u8);
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var value = bytes[(at + "application_name\0"u8.Length)..];
+        return System.Text.Encoding.UTF8.GetString(value[..value.IndexOf((byte)0)]);
+    }
+
+    private async Task HoldWhileBlackHoledAsync(StrongBox<string?> application)
+    {
+        if (application.Value is { } hung && HangApplication == hung)
         {
             await Task.Delay(Timeout.Infinite, _stop.Token);
         }
-    }
 
-    /// <summary>What the proxy knows of one client connection.</summary>
-    private sealed class Connection
-    {
-        public volatile string? Application;
+        while (application.Value is { } name && BlackHoleApplication == name)
+        {
+            await Task.Delay(20, _stop.Token);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -60,6 +60,9 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:PublicOrigin", "https://app.example.org/app")]
     [InlineData("KavachPolar:PublicOrigin", "app.example.org")]
     [InlineData("KavachPolar:UserIdClaimType", " ")]
+    [InlineData("KavachPolar:NotificationConnectionString", "postgres at db.example.org")]
+    [InlineData("KavachPolar:NotificationConnectionString", "Host=db.example.org;Colour=blue")]
+    [InlineData("KavachPolar:NotificationConnectionString", " ")]
     public async Task An_invalid_setting_stops_start_up_naming_the_key(string key, string value)
     {
         var settings = Valid();
@@ -68,6 +71,17 @@ public sealed class OptionsTests
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
         var expectedKey = key.EndsWith(":0", StringComparison.Ordinal) ? key[..^2] : key;
         Assert.Contains(expectedKey, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_notification_connection_string_is_refused_without_repeating_its_password()
+    {
+        var settings = Valid();
+        settings["KavachPolar:NotificationConnectionString"] = "Host=db.example.org;Password=s3cret-pw-0123;Port=five";
+        using var host = Build(settings);
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("KavachPolar:NotificationConnectionString", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cret-pw-0123", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

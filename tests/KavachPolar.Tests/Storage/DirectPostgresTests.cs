@@ -7,6 +7,7 @@ using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Storage;
@@ -102,6 +103,39 @@ public sealed class DirectPostgresTests : DatabaseTest
         await Wait.UntilAsync(() => Task.FromResult(direct.Current()!.HasFunction), because: "the refresh 5 s after the failure finds the function");
         await PostAsync(app, Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
         Assert.Contains(EfCommands(app), c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal)); // through EF Core: the host has interceptors
+    }
+
+    [Fact]
+    public async Task A_webhook_function_of_an_earlier_version_is_not_called_and_the_log_says_so()
+    {
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache, fastPath: false);
+        var direct = app.Services.GetRequiredService<DirectPostgres>();
+        Assert.Null(direct.Current());
+
+        // What a database migrated by an earlier KavachPolar holds: the function as AnnounceAfterCommit shipped it.
+        await Db.QueryAsync(KavachPolar.Storage.Migrations.AnnounceAfterCommit.FunctionSql, Ct);
+        using var client = app.ClientFor("usr_1337");
+        await ApplyThreeSnapshotsAsync(app, client, "sub-direct-5");
+
+        Assert.False(direct.Current()!.HasFunction);
+        var warning = Assert.Single(app.Logs.Lines, l => l.Contains("[4007]", StringComparison.Ordinal));
+        Assert.Contains("an earlier version", warning, StringComparison.Ordinal);
+        Assert.Contains("CreateKavachPolarFunctions", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_webhook_function_writes_the_tables_beside_it_whatever_the_caller_search_path_names_first()
+    {
+        // The host's connections look in "shadow" first; the function and the tables are in public.
+        var shadowFirst = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { SearchPath = "shadow,public" }.ConnectionString;
+        await using var app = await KavachTestApp.StartAsync(shadowFirst, settings: NoReadCache);
+        await Db.QueryAsync("CREATE SCHEMA shadow; CREATE TABLE shadow.kavach_polar_webhook_events (LIKE public.kavach_polar_webhook_events INCLUDING ALL)", Ct);
+
+        await PostAsync(app, Subscription("subscription.created", "sub-direct-6", createdAt: T0));
+
+        Assert.True(app.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM public.kavach_polar_webhook_events", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM shadow.kavach_polar_webhook_events", Ct));
     }
 
     /// <summary>A host interceptor under which the database refuses KavachPolar's next question about the function.</summary>

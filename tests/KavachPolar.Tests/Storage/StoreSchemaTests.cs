@@ -61,6 +61,26 @@ public sealed class StoreSchemaTests
     }
 
     [Fact]
+    public async Task PinnedWebhookFunction_pins_the_search_path_and_marks_the_version_and_its_Down_puts_back_the_earlier_function()
+    {
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        await using var context = new KavachPolarDbContext(options);
+        var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
+        const string settings = "SELECT coalesce(array_to_string(proconfig, ';'), '') FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
+        const string mark = "SELECT coalesce(obj_description(oid, 'pg_proc'), '') FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
+
+        await migrator.MigrateAsync("20261207020000_PinnedWebhookFunction", Ct);
+        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(FastWebhookPath.Version, await db.ScalarAsync<string>(mark, Ct));
+
+        await migrator.MigrateAsync("20261130011500_AnnounceAfterCommit", Ct);
+        Assert.Equal("", await db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal("", await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
+    }
+
+    [Fact]
     public async Task A_host_dbcontext_can_own_the_tables()
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);

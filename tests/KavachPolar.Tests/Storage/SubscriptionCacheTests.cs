@@ -309,6 +309,60 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.DoesNotContain(a.Logs.Lines, l => l.Contains("[3004]", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_user_whose_id_starts_like_the_listeners_probe_is_forgotten_by_other_instances_too()
+    {
+        // The listener's probe once went out on the announcement channel as "kavach-probe:<guid>", and every payload
+        // with that prefix was taken for a probe, never for a user.
+        const string user = "kavach-probe:usr_1337";
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        using var onB = b.ClientFor(user);
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e30";
+        await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0, externalId: user)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB, writers: [a], userId: user))!["cancelAtPeriodEnd"]!);
+
+        await a.DeliverAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true, externalId: user)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            Wait.ForAnnouncement,
+            "instance B shows the change before its cache expires (30 s)",
+            interval: TimeSpan.FromMilliseconds(20));
+    }
+
+    [Fact]
+    public async Task A_listening_connection_that_goes_silent_stops_the_cache_once_a_probe_does_not_come_back_and_it_serves_again_once_back()
+    {
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
+        // Npgsql's default command timeout, a cache that would keep the old state for ten minutes, a probe every second.
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, CommandTimeout = 30 }.ConnectionString;
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await using var b = await KavachTestApp.StartAsync(
+            viaProxy,
+            createSchema: false,
+            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:10:00" },
+            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
+        using var onB = b.ClientFor("usr_1337");
+        const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e31";
+        await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
+        await WaitUntilListeningAsync(b);
+        Assert.False((bool)(await CachedAsync(b, onB, writers: [a]))!["cancelAtPeriodEnd"]!);
+
+        // B's listening connection goes silent: no notification, no answer, no error. A's announcement never arrives.
+        proxy.BlackHoleApplication = "KavachPolar cache listener";
+        await a.DeliverAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(
+            async () => (bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!,
+            TimeSpan.FromSeconds(30),
+            "instance B stops serving from memory once its probe does not come back, within about 2 s on a quiet machine (its cache would keep the old state for 10 minutes)");
+        Assert.False(b.Services.GetRequiredService<SubscriptionCache>().Serving);
+
+        proxy.BlackHoleApplication = null;
+        await WaitUntilListeningAsync(b);
+    }
+
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
     private static Task WaitUntilListeningAsync(KavachTestApp app) =>
         Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), because: "the cache listener hears its own probe");
@@ -352,7 +406,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     /// announcement still on its way would empty the cache after this returns, and a test that relies on what the
     /// instance keeps could no longer fail for the reason it names.
     /// </summary>
-    private async Task<JsonNode?> CachedAsync(KavachTestApp app, HttpClient client, KavachTestApp[] writers)
+    private async Task<JsonNode?> CachedAsync(KavachTestApp app, HttpClient client, KavachTestApp[] writers, string userId = "usr_1337")
     {
         await WaitUntilListeningAsync(app);
         await HeardEverythingAsync(app, writers);
@@ -362,7 +416,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             async () =>
             {
                 subscription = await SubscriptionAsync(client);
-                return cache.TryGet("usr_1337", out _);
+                return cache.TryGet(userId, out _);
             },
             because: "the instance keeps the user in its cache");
         return subscription;
