@@ -64,7 +64,9 @@ public sealed class PoolerTests : DatabaseTest
     {
         await using var app = await KavachTestApp.StartAsync(
             PgBouncer.ConnectionStringTo(Db.Name),
-            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
+            // The default probe timeout (5 s): with 1 s, a loaded machine made the probe's own round trips time out,
+            // which is a failure to retry (3003), not the deafness this test is about.
+            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(5))));
         var listener = app.Services.GetServices<IHostedService>().OfType<SubscriptionCacheListener>().Single();
 
         await Wait.UntilAsync(() => Task.FromResult(listener.ExecuteTask is { IsCompleted: true }), because: "the listener gives up once it finds it cannot hear announcements");
