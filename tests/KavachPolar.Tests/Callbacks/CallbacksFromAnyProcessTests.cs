@@ -106,6 +106,30 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
         Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
     }
 
+    [Fact]
+    public async Task Without_the_table_each_process_queues_for_its_own_handlers_and_the_log_names_the_fix()
+    {
+        // A database migrated before the table came (a host's own DbContext without the new migration).
+        await using (await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null))
+        {
+        }
+
+        await Db.ScalarAsync<int>("DROP TABLE kavach_polar_handled_kinds; SELECT 1", Ct);
+        await using var host = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var writer = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, configure: o => o.OnSubscriptionChange = null);
+        await Wait.UntilAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("[3005]", StringComparison.Ordinal))), because: "the host says it cannot declare");
+
+        // The handler-less writer applies the change and queues nothing; the host's own changes still reach its handler.
+        Assert.Equal(HttpStatusCode.Accepted, (await writer.DeliverAsync(Compact(Subscription("subscription.created", "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c04", createdAt: T0)), ct: Ct)).StatusCode);
+        Assert.Equal("active", await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users WHERE id = 'usr_1337'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
+        Assert.Single(writer.Logs.Lines, l => l.Contains("[3005]", StringComparison.Ordinal) && l.Contains("add a migration", StringComparison.Ordinal));
+
+        await host.DeliverAsync(Compact(Subscription("subscription.updated", "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c04", createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
+        await Wait.UntilAsync(() => Task.FromResult(!host.Changes.IsEmpty), because: "the host's handler receives its own change");
+        Assert.True(Assert.Single(host.Changes).Current?.CancelAtPeriodEnd);
+    }
+
     /// <summary>Until a host has declared that it handles subscription changes.</summary>
     private Task WaitUntilDeclaredAsync() =>
         Wait.UntilAsync(
