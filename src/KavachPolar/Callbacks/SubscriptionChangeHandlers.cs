@@ -8,12 +8,15 @@ namespace KavachPolar.Callbacks;
 /// <see cref="IKavachSubscriptionChangeHandler"/> services. A callback (a <c>kavach_polar_callbacks</c> row) is one
 /// change waiting for them; <see cref="CallbackDispatcher"/> runs it.
 /// </summary>
-internal sealed class SubscriptionChangeHandlers(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services)
+internal sealed class SubscriptionChangeHandlers(IOptionsMonitor<KavachPolarOptions> options, IServiceScopeFactory scopes, IServiceProvider services) : IChangeHandlers
 {
     // Handlers registered through AddSubscriptionChangeHandler or directly in the container alike.
     private readonly bool _services = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IKavachSubscriptionChangeHandler)) == true;
 
-    /// <summary>Whether changes need queuing at all.</summary>
+    /// <inheritdoc />
+    public string Kind => CallbackKinds.Subscription;
+
+    /// <summary>Whether this process handles subscription changes (whether they are queued is <see cref="CallbackKinds.Queues"/>).</summary>
     public bool Any => _services || options.CurrentValue.OnSubscriptionChange is not null;
 
     public async Task InvokeAsync(KavachSubscriptionChange change, CancellationToken ct)

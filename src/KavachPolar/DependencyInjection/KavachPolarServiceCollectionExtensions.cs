@@ -60,6 +60,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<CallbackSignal>();
         services.TryAddSingleton<CallbackDispatchSettings>();
         services.TryAddSingleton<SubscriptionChangeHandlers>();
+        services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
+        services.TryAddSingleton<CallbackKinds>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
@@ -72,6 +74,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddTransient<CheckoutService>();
         AddSubscriptionGate(services);
         services.AddHostedService<CallbackDispatcher>();
+        services.AddHostedService<CallbackKindDeclaration>();
         services.AddHostedService<WebhookEventRetention>();
         services.TryAddSingleton<DirectPostgres>();
         services.TryAddSingleton<KavachStore>();

@@ -59,6 +59,15 @@ internal static partial class Log
     [LoggerMessage(3002, LogLevel.Warning, "The subscription-change dispatcher could not reach the database ({ErrorType}); retrying.")]
     public static partial void DispatcherStoreFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(3006, LogLevel.Warning, "The table kavach_polar_handled_kinds is not in this database, so only a process with its own handlers queues callbacks: a change written by a job, a command-line tool or a host without OnSubscriptionChange reaches no handler. Apply KavachPolar's migrations (KavachPolarDbContext), or, when your own DbContext holds KavachPolar's tables (ApplyKavachPolarModel), add a migration of it.")]
+    public static partial void HandledKindsTableMissing(ILogger logger);
+
+    [LoggerMessage(3007, LogLevel.Warning, "This host could not declare the kinds of change it handles ({ErrorType}); retrying in a minute. Processes without handlers keep queuing for it while its last declaration is less than an hour old.")]
+    public static partial void HandledKindsDeclareFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(3008, LogLevel.Debug, "Reading which kinds of change the app's hosts handle failed ({ErrorType}); read again in a few seconds, the last answer serves meanwhile.")]
+    public static partial void HandledKindsReadFailed(ILogger logger, string errorType);
+
     [LoggerMessage(3003, LogLevel.Warning, "The subscription cache lost its PostgreSQL notification connection ({ErrorType}); reads go to the database until it reconnects.")]
     public static partial void CacheListenerFailed(ILogger logger, string errorType);
 

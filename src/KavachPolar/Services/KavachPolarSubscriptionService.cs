@@ -18,6 +18,7 @@ internal sealed class KavachPolarSubscriptionService(
     KavachStore store,
     PolarApiClient api,
     SubscriptionSynchronizer synchronizer,
+    Callbacks.CallbackKinds kinds,
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
     ChangeAnnouncer announcer,
@@ -429,6 +430,8 @@ internal sealed class KavachPolarSubscriptionService(
     {
         var changes = 0;
         var sourceTimestampUs = UnixTime.Microseconds(time.GetUtcNow());
+        // Before the transactions: whether changes are queued as callbacks (see CallbackKinds).
+        await kinds.ReadyAsync(ct).ConfigureAwait(false);
         // Oldest first: callbacks then see the user's subscriptions appear in the order they began.
         foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
         {

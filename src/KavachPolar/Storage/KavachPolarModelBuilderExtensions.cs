@@ -7,7 +7,7 @@ public static class KavachPolarModelBuilderExtensions
 {
     /// <summary>
     /// Adds <c>kavach_users</c> and KavachPolar's bookkeeping tables (subscriptions, processed
-    /// webhooks, pending callbacks, forgotten users) to the model. Call it from <c>OnModelCreating</c>, then call
+    /// webhooks, pending callbacks, forgotten users, the kinds of change the app's hosts handle) to the model. Call it from <c>OnModelCreating</c>, then call
     /// <c>AddEntityFrameworkStore&lt;TContext&gt;()</c> on the builder <c>AddKavachPolar</c> returns.
     /// </summary>
     /// <remarks>Table and column names are fixed (snake_case), whatever naming convention the host uses.</remarks>
@@ -92,6 +92,14 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(f => f.PolarCustomerId).HasColumnName("polar_customer_id").HasMaxLength(Limits.PolarId);
             b.HasIndex(f => f.PolarCustomerId).HasDatabaseName("ix_kavach_polar_forgotten_users_polar_customer_id");
             b.Property(f => f.ForgottenAt).HasColumnName("forgotten_at");
+        });
+
+        modelBuilder.Entity<HandledKindRecord>(b =>
+        {
+            b.ToTable("kavach_polar_handled_kinds");
+            b.HasKey(k => k.Kind);
+            b.Property(k => k.Kind).HasColumnName("kind").HasMaxLength(Limits.Kind);
+            b.Property(k => k.DeclaredAtUs).HasColumnName("declared_at_us");
         });
 
         return modelBuilder;

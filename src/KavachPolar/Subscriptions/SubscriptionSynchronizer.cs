@@ -23,7 +23,7 @@ namespace KavachPolar.Subscriptions;
 /// that way.
 /// </remarks>
 internal sealed class SubscriptionSynchronizer(
-    Callbacks.SubscriptionChangeHandlers handlers,
+    Callbacks.CallbackKinds kinds,
     ChangeAnnouncer announcer,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
@@ -161,7 +161,7 @@ internal sealed class SubscriptionSynchronizer(
         eventType,
         sourceTimestampUs,
         time.GetUtcNow(),
-        handlers.Any,
+        kinds.Queues(Callbacks.CallbackKinds.Subscription),
         s.Id,
         s.CustomerId,
         Usable(s.Customer?.ExternalId),
@@ -184,6 +184,8 @@ internal sealed class SubscriptionSynchronizer(
     /// </summary>
     public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct)
     {
+        // Before the transaction: whether a change is queued as a callback (see CallbackKinds).
+        await kinds.ReadyAsync(ct).ConfigureAwait(false);
         int changes;
         try
         {
@@ -322,7 +324,9 @@ internal sealed class SubscriptionSynchronizer(
             return 0;
         }
 
-        if (handlers.Any)
+        // Queued when some host of the app handles subscription changes, whichever process writes this one (the
+        // caller got CallbackKinds ready before its transaction).
+        if (kinds.Queues(Callbacks.CallbackKinds.Subscription))
         {
             var change = new KavachSubscriptionChange { UserId = user.Id, Current = current, Previous = previous, EventId = eventId, EventType = eventType };
             db.Add(new PendingCallbackRecord

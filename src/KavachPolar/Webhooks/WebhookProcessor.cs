@@ -18,6 +18,7 @@ namespace KavachPolar.Webhooks;
 /// </summary>
 internal sealed class WebhookProcessor(
     SubscriptionSynchronizer synchronizer,
+    CallbackKinds kinds,
     CallbackSignal signal,
     ChangeAnnouncer announcer,
     IOptionsMonitor<KavachPolarOptions> options,
@@ -113,6 +114,10 @@ internal sealed class WebhookProcessor(
     {
         try
         {
+            // Whether the change is queued as a callback is decided here, before any transaction: this process's
+            // handlers, else the kinds the app's hosts declared (read once, then refreshed in the background).
+            await kinds.ReadyAsync(ct).ConfigureAwait(false);
+
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
             if (await FastWebhookPath.TryApplyAsync(store, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {

@@ -140,7 +140,7 @@ public sealed class OptionsTests
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(5, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener, the change announcer and the public-origin warning
+        Assert.Equal(6, hosted.Count); // the callback dispatcher, the declaration of the kinds it handles, the webhook-event retention, the cache listener, the change announcer and the public-origin warning
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }

@@ -282,6 +282,37 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task A_change_replayed_in_a_process_that_runs_no_host_is_announced_and_reaches_the_hosts_handler()
+    {
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
+        using var onB = b.ClientFor("usr_1337");
+        await WaitUntilListeningAsync(b);
+        Assert.Null(await CachedAsync(b, onB, writers: [b]));
+        await Wait.UntilAsync(
+            async () => await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_handled_kinds", Ct) == 1,
+            because: "instance B declares that it handles subscription changes");
+
+        // A delivery an earlier release recorded as unprocessable, replayed by a job after the upgrade: the services
+        // without a host and without a handler, disposed as soon as the call returns.
+        var body = Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e29", createdAt: T0);
+        await Db.ScalarAsync<int>(
+            $"INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error) VALUES ('{Guid.NewGuid()}', 'subscription.created', 'unprocessable', now(), $p${body.ToJsonString()}$p$, 'an older parser') RETURNING 1",
+            Ct);
+        Assert.Equal(1, (await KavachJob.RunAsync(Db.ConnectionString, s => s.ReplayUnprocessableAsync(Ct))).Replayed);
+
+        await Wait.UntilAsync(
+            async () => await SubscriptionAsync(onB) is not null,
+            Wait.ForAnnouncement,
+            "instance B shows the subscription before its cache expires",
+            interval: TimeSpan.FromMilliseconds(20));
+        await Wait.UntilAsync(() => Task.FromResult(!b.Changes.IsEmpty), because: "instance B's handler receives the change");
+        var change = Assert.Single(b.Changes);
+        Assert.Equal("usr_1337", change.UserId);
+        Assert.Equal("e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e29", change.Current?.Id);
+        Assert.Null(change.Previous);
+    }
+
+    [Fact]
     public async Task A_user_id_no_row_can_have_does_not_hold_back_the_announcements_after_it()
     {
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);

@@ -46,6 +46,22 @@ namespace KavachPolar.Storage.Migrations
                     b.ToTable("kavach_polar_forgotten_users", (string)null);
                 });
 
+            modelBuilder.Entity("KavachPolar.Storage.HandledKindRecord", b =>
+                {
+                    b.Property<string>("Kind")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("kind");
+
+                    b.Property<long>("DeclaredAtUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("declared_at_us");
+
+                    b.HasKey("Kind");
+
+                    b.ToTable("kavach_polar_handled_kinds", (string)null);
+                });
+
             modelBuilder.Entity("KavachPolar.Storage.KavachUser", b =>
                 {
                     b.Property<string>("Id")

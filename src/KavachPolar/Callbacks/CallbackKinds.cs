@@ -1,0 +1,283 @@
+using KavachPolar.Diagnostics;
+using KavachPolar.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace KavachPolar.Callbacks;
+
+/// <summary>The handlers of one kind of change in this process (subscription changes; benefit changes later).</summary>
+internal interface IChangeHandlers
+{
+    /// <summary>The kind, as <c>kavach_polar_handled_kinds</c> names it (see <see cref="CallbackKinds"/>).</summary>
+    string Kind { get; }
+
+    /// <summary>Whether this process has a handler of the kind.</summary>
+    bool Any { get; }
+}
+
+/// <summary>
+/// Decides whether a change of some kind is queued as a callback: when this process handles the kind, or when some
+/// running host of the app does, whichever process writes the change (a job, a command-line tool, a host that only
+/// takes webhooks). Hosts with a handler declare its kind in <c>kavach_polar_handled_kinds</c> at start and then every
+/// <see cref="DeclareEvery"/> (<see cref="CallbackKindDeclaration"/>); a declaration counts for
+/// <see cref="Lifetime"/> after it was last made, so a host that stops handling a kind (a deploy removed its handler)
+/// stops making writers queue it within <see cref="Lifetime"/> plus <see cref="RereadEvery"/>, while a host restarting
+/// or briefly down keeps it. A kind no host handles is never queued, so it never fills the outbox or holds up another
+/// kind. A second kind of change is a new <see cref="IChangeHandlers"/> and a new value in the table.
+/// </summary>
+/// <remarks>
+/// A process without handlers reads the declarations once (<see cref="ReadyAsync"/>, before its first unit of work
+/// that may change a user) and then again in the background every <see cref="RereadEvery"/>, the last answer serving
+/// meanwhile; a process that handles every kind never reads them. On PostgreSQL the declaration's time and its age
+/// are the database's clock; other providers use each process's clock. A database without the table (a host's own
+/// DbContext not yet migrated) counts as no declaration: this process's own handlers decide, as before the table
+/// existed, and warning 3006 says so.
+/// </remarks>
+internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, KavachStore store, TimeProvider time, ILogger<CallbackKinds> logger)
+{
+    /// <summary>Subscription changes (<see cref="KavachPolarOptions.OnSubscriptionChange"/>, <see cref="IKavachSubscriptionChangeHandler"/>).</summary>
+    public const string Subscription = "subscription";
+
+    /// <summary>How often a host with handlers declares their kinds.</summary>
+    public static readonly TimeSpan DeclareEvery = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a declaration counts after a host last made it: long enough that a restart, a deploy or an outage of
+    /// the hosts shorter than this loses no callback of a change a job writes meanwhile; short enough that the callbacks
+    /// of a handler a deploy removed stop piling up (those already queued stay until deleted; see the README).
+    /// </summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+
+    /// <summary>How often a process without handlers reads the declarations again.</summary>
+    public static readonly TimeSpan RereadEvery = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
+
+    private const string Table = "kavach_polar_handled_kinds";
+
+    private const string DbNowUs = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
+
+    /// <summary>Declares <c>@kinds</c> now by the database's clock; never moves a declaration back.</summary>
+    private const string DeclareSql = $"""
+        INSERT INTO {Table} AS k (kind, declared_at_us) SELECT unnest(@kinds), {DbNowUs}
+        ON CONFLICT (kind) DO UPDATE SET declared_at_us = GREATEST(k.declared_at_us, EXCLUDED.declared_at_us)
+        """;
+
+    /// <summary>The kinds declared less than <c>@lifetime</c> microseconds ago by the database's clock.</summary>
+    private const string ReadSql = $"SELECT kind AS \"Value\" FROM {Table} WHERE declared_at_us > {DbNowUs} - @lifetime";
+
+    private readonly IChangeHandlers[] _handlers = [.. handlers];
+
+    private Declared? _declared;
+    private Task? _firstRead;
+    private int _refreshing;
+    private int _toldTableMissing;
+
+    /// <summary>The kinds declared when last read, and when to read again (a <see cref="TimeProvider.GetTimestamp"/> value).</summary>
+    private sealed record Declared(IReadOnlySet<string> Kinds, long RefreshAfter);
+
+    /// <summary>The kinds this process handles.</summary>
+    public IReadOnlyList<string> HandledHere => [.. _handlers.Where(h => h.Any).Select(h => h.Kind).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Whether a change of <paramref name="kind"/> is queued: this process handles it, or a host declared it within
+    /// <see cref="Lifetime"/>. Before <see cref="ReadyAsync"/> has read the declarations it answers yes, so a caller
+    /// that forgot to get ready queues rather than loses a callback.
+    /// </summary>
+    public bool Queues(string kind)
+    {
+        if (HandlesHere(kind))
+        {
+            return true;
+        }
+
+        var declared = Volatile.Read(ref _declared);
+        if (declared is null)
+        {
+            return true;
+        }
+
+        if (time.GetTimestamp() > declared.RefreshAfter && Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+        {
+            _ = Task.Run(RefreshAsync);
+        }
+
+        return declared.Kinds.Contains(kind);
+    }
+
+    /// <summary>
+    /// Reads the declarations unless this process handles every kind or has read them already; call it before a unit
+    /// of work that may change a user, outside its transaction. Fails as the store fails (the write would too).
+    /// </summary>
+    public Task ReadyAsync(CancellationToken ct)
+    {
+        if (Volatile.Read(ref _declared) is not null || _handlers.All(h => h.Any))
+        {
+            return Task.CompletedTask;
+        }
+
+        var first = Volatile.Read(ref _firstRead);
+        if (first is null || first.IsFaulted || first.IsCanceled)
+        {
+            var started = ReadAsync(CancellationToken.None);
+            first = Interlocked.CompareExchange(ref _firstRead, started, first) == first ? started : Volatile.Read(ref _firstRead)!;
+        }
+
+        return first.WaitAsync(ct);
+    }
+
+    /// <summary>Records that this process handles its kinds now (a host's <see cref="CallbackKindDeclaration"/>). Returns whether the table exists.</summary>
+    public async Task<bool> DeclareAsync(CancellationToken ct)
+    {
+        var kinds = HandledHere;
+        if (kinds.Count == 0)
+        {
+            return true;
+        }
+
+        return await store.RunAsync(
+            async (scope, t) =>
+            {
+                var db = scope.Db;
+                try
+                {
+                    if (StoreProvider.Table(db, typeof(HandledKindRecord), Table) is not { } table)
+                    {
+                        return false;
+                    }
+
+                    if (StoreProvider.IsPostgres(db))
+                    {
+                        // Through EF Core, so that the host's interceptors see it.
+                        await db.Database.ExecuteSqlRawAsync(
+                            InTable(table, DeclareSql),
+                            [new NpgsqlParameter<string[]>("kinds", [.. kinds])],
+                            t).ConfigureAwait(false);
+                        return true;
+                    }
+
+                    var now = UnixTime.Microseconds(time.GetUtcNow());
+                    foreach (var kind in kinds)
+                    {
+                        var updated = await db.Set<HandledKindRecord>().Where(k => k.Kind == kind)
+                            .ExecuteUpdateAsync(u => u.SetProperty(k => k.DeclaredAtUs, k => k.DeclaredAtUs > now ? k.DeclaredAtUs : now), t).ConfigureAwait(false);
+                        if (updated == 0)
+                        {
+                            db.Add(new HandledKindRecord { Kind = kind, DeclaredAtUs = now });
+                            try
+                            {
+                                await db.SaveChangesAsync(t).ConfigureAwait(false);
+                            }
+                            catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
+                            {
+                                // Another host declared it at the same moment: declared.
+                                db.ChangeTracker.Clear();
+                            }
+                        }
+                    }
+
+                    return true;
+                }
+                catch (Exception e) when (IsMissingTable(e))
+                {
+                    return false;
+                }
+            },
+            ct).ConfigureAwait(false);
+    }
+
+    private bool HandlesHere(string kind)
+    {
+        foreach (var h in _handlers)
+        {
+            if (h.Kind == kind && h.Any)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task ReadAsync(CancellationToken ct)
+    {
+        var kinds = await store.RunAsync(
+            async (scope, t) =>
+            {
+                var db = scope.Db;
+                try
+                {
+                    if (StoreProvider.Table(db, typeof(HandledKindRecord), Table) is not { } table)
+                    {
+                        return null;
+                    }
+
+                    var lifetimeUs = (long)Lifetime.TotalMicroseconds;
+                    if (StoreProvider.IsPostgres(db))
+                    {
+                        return await db.Database.SqlQueryRaw<string>(
+                                InTable(table, ReadSql),
+                                new NpgsqlParameter<long>("lifetime", lifetimeUs))
+                            .ToListAsync(t).ConfigureAwait(false);
+                    }
+
+                    var since = UnixTime.Microseconds(time.GetUtcNow()) - lifetimeUs;
+                    return await db.Set<HandledKindRecord>().AsNoTracking().Where(k => k.DeclaredAtUs > since).Select(k => k.Kind)
+                        .ToListAsync(t).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsMissingTable(e))
+                {
+                    return null;
+                }
+            },
+            ct).ConfigureAwait(false);
+        if (kinds is null && Interlocked.Exchange(ref _toldTableMissing, 1) == 0)
+        {
+            Log.HandledKindsTableMissing(logger);
+        }
+
+        Volatile.Write(ref _declared, new Declared(new HashSet<string>(kinds ?? [], StringComparer.Ordinal), After(RereadEvery)));
+    }
+
+    private async Task RefreshAsync()
+    {
+        try
+        {
+            await ReadAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Read again a few seconds later; the last answer serves meanwhile.
+            Log.HandledKindsReadFailed(logger, e.GetType().Name);
+            if (Volatile.Read(ref _declared) is { } old)
+            {
+                Volatile.Write(ref _declared, old with { RefreshAfter = After(RetryAfterFailure) });
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    /// <summary>The SQL with the table where the host's model puts it (another schema, say).</summary>
+    private static string InTable(string table, string sql) => table == Table ? sql : sql.Replace(Table, table, StringComparison.Ordinal);
+
+    private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
+
+    /// <summary>PostgreSQL's undefined_table, SQLite's "no such table": a database not migrated since the table came.</summary>
+    internal static bool IsMissingTable(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            if (x is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable }
+                || (x.GetType().Name == "SqliteException" && x.Message.Contains("no such table", StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
