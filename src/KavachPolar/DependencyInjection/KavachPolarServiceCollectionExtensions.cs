@@ -3,6 +3,7 @@ using KavachPolar.Authorization;
 using KavachPolar.Callbacks;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
+using KavachPolar.Health;
 using KavachPolar.Options;
 using KavachPolar.Polar;
 using KavachPolar.Services;
@@ -80,6 +81,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddHostedService<SubscriptionCacheListener>();
         services.TryAddSingleton<ChangeAnnouncer>();
         services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());
+        services.TryAddSingleton<WebhookDeliveryClock>();
+        services.AddHostedService<WebhookSilenceMonitor>();
+        services.AddHostedService<PolarSelfCheckService>();
 
         var polarClient = services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

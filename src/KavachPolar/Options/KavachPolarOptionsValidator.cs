@@ -71,6 +71,11 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             failures.Add("KavachPolar:ReadCacheExpiry must be between 00:00:00 (off) and 01:00:00 (default 00:00:30).");
         }
 
+        if (options.Health.WebhookSilence is { } silence && (silence <= TimeSpan.Zero || silence > TimeSpan.FromDays(90)))
+        {
+            failures.Add("KavachPolar:Health:WebhookSilence must be more than zero and at most 90.00:00:00 (e.g. 1.00:00:00), or unset to turn the warning off.");
+        }
+
         if (string.IsNullOrWhiteSpace(options.UserIdClaimType))
         {
             failures.Add("KavachPolar:UserIdClaimType must not be empty (default " + System.Security.Claims.ClaimTypes.NameIdentifier + ").");

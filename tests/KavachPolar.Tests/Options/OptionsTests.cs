@@ -55,6 +55,8 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:PublicOrigin", "https://app.example.org/app")]
     [InlineData("KavachPolar:PublicOrigin", "app.example.org")]
     [InlineData("KavachPolar:UserIdClaimType", " ")]
+    [InlineData("KavachPolar:Health:WebhookSilence", "00:00:00")]
+    [InlineData("KavachPolar:Health:WebhookSilence", "100.00:00:00")]
     public async Task An_invalid_setting_stops_start_up_naming_the_key(string key, string value)
     {
         var settings = Valid();
@@ -100,7 +102,7 @@ public sealed class OptionsTests
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(4, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener and the change announcer
+        Assert.Equal(6, hosted.Count); // the callback dispatcher, the webhook-event retention, the cache listener, the change announcer, the webhook silence monitor and the self-check
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }
