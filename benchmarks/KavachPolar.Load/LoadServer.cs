@@ -41,6 +41,8 @@ internal static class LoadServer
             o.AccessToken = args.Get("token", "polar_oat_load");
             o.WebhookSecret = args.Get("secret", Secret);
             o.ApiBaseUrl = new Uri(args.Get("polar", "http://127.0.0.1:9/"));
+            // No Polar stands behind the load server: the start-up self-check would only report that.
+            o.SelfCheck.Enabled = false;
             // --read-cache false: every GET reads the database (to measure reads without the cache).
             if (args.Get("read-cache", "true") == "false")
             {

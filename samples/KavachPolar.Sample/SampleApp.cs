@@ -13,7 +13,9 @@ namespace KavachPolar.Sample;
 public static class SampleApp
 {
     /// <summary>Builds the sample app from command-line arguments (plus appsettings and environment variables).</summary>
-    public static async Task<WebApplication> BuildAsync(string[] args)
+    /// <param name="args">The command line.</param>
+    /// <param name="configure">Runs on the builder just before it builds the app (a test adds its log capture).</param>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // The application name finds the Razor pages even when a test process hosts the app.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(SampleApp).Assembly.GetName().Name });
@@ -65,6 +67,7 @@ public static class SampleApp
             o.Conventions.AuthorizePage("/Members", KavachPolarPolicies.Subscribed);
         });
 
+        configure?.Invoke(builder);
         var app = builder.Build();
 
         if (!app.Environment.IsDevelopment())

@@ -39,5 +39,11 @@ public sealed class EmulatorWebhookEndpoint
 
     internal PolarWebhookSigner Signer { get; }
 
+    /// <summary>When it was registered (the business clock), as <c>created_at</c> in Polar's listing.</summary>
+    internal DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When Polar last changed it (here: enabled or disabled), as <c>modified_at</c>.</summary>
+    internal DateTimeOffset? ModifiedAt { get; set; }
+
     internal bool Receives(string type) => Events is null || Events.Contains(type);
 }

@@ -47,6 +47,8 @@ public sealed class PolarEmulator : IAsyncDisposable
           POST /_emulator/events/{webhook-id}/redeliver
           GET  /_emulator/deliveries                          every delivery attempt
           POST /_emulator/webhook-endpoints                   {"url": "...", "secret"?: "...", "signing"?: "legacy"|"standard", "events"?: [...]}
+          POST /_emulator/webhook-endpoints/{id}/enable       ?enabled=false disables it, as Polar does after ten failures
+          POST /_emulator/access-tokens                       {"scopes": ["subscriptions:read", ...]}: a token with only these
           POST /_emulator/faults                              {"method": "GET", "path_prefix": "/v1/subscriptions/", "status": 429, "count"?: 1, "retry_after"?: 2}
         """;
 
@@ -67,7 +69,7 @@ public sealed class PolarEmulator : IAsyncDisposable
         var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
         _dispatcher = new WebhookDispatcher(options, clock);
         _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
-        _api = new PolarApi(_store, options.AccessToken, _faults);
+        _api = new PolarApi(_store, options.AccessToken, _faults, _dispatcher);
         _pages = new HostedPages(_store);
         _control = new ControlApi(this);
     }
@@ -156,9 +158,33 @@ public sealed class PolarEmulator : IAsyncDisposable
 
         secret ??= mode == PolarWebhookSigningMode.Standard ? PolarWebhookSigner.CreateStandardSecret() : Ids.NewToken("whsec_");
         var endpoint = new EmulatorWebhookEndpoint(Ids.NewUuid(), url, secret, mode,
-            types is null ? null : new HashSet<string>(types, StringComparer.Ordinal));
+            types is null ? null : new HashSet<string>(types, StringComparer.Ordinal))
+        {
+            CreatedAt = _store.Read(s => s.Now),
+        };
         _dispatcher.AddEndpoint(endpoint);
         return endpoint;
+    }
+
+    /// <summary>
+    /// Creates another organization access token of this organization that holds only <paramref name="scopes"/>, as
+    /// Polar's dashboard does (Settings, Developers, New token). A route the token has none of the scopes for answers
+    /// as Polar does: 403 <c>{"error": "insufficient_scope", ...}</c> with a <c>WWW-Authenticate</c> challenge naming
+    /// the scopes, after routing and before the route validates its input. <see cref="AccessToken"/> holds every scope.
+    /// </summary>
+    /// <param name="scopes">Polar's scope names, e.g. <c>subscriptions:read</c>, <c>webhooks:read</c>.</param>
+    /// <returns>The token (<c>polar_oat_...</c>).</returns>
+    /// <exception cref="ArgumentException">A scope Polar does not have.</exception>
+    public string CreateAccessToken(IEnumerable<string> scopes)
+    {
+        ArgumentNullException.ThrowIfNull(scopes);
+        var set = new HashSet<string>(scopes, StringComparer.Ordinal);
+        if (set.FirstOrDefault(s => !Scopes.IsKnown(s)) is { } unknown)
+        {
+            throw new ArgumentException($"Polar has no scope '{unknown}'.", nameof(scopes));
+        }
+
+        return _api.AddToken(set);
     }
 
     /// <summary>Re-enables an endpoint Polar's failure rule disabled, or disables one.</summary>

@@ -24,4 +24,12 @@ public sealed class KavachPolarHealthOptions
     /// <c>KavachPolar:Health:AnnouncementsWaiting</c>.
     /// </summary>
     public int AnnouncementsWaiting { get; set; } = 100;
+
+    /// <summary>
+    /// When set, a warning (log event 3009) once no verified webhook delivery has arrived for this long while
+    /// subscriptions are live: Polar disabled the endpoint, its URL or secret changed, or the app is unreachable. Pick
+    /// more than the quietest stretch your traffic has (renewals alone bring one event per subscription per period).
+    /// Default none (off). Key <c>KavachPolar:Health:WebhookSilence</c>, e.g. <c>1.00:00:00</c>.
+    /// </summary>
+    public TimeSpan? WebhookSilence { get; set; }
 }

@@ -175,6 +175,12 @@ public sealed class KavachPolarOptions
     public KavachPolarHealthOptions Health { get; set; } = new();
 
     /// <summary>
+    /// The start-up self-check of the token, organization, scopes and webhook endpoint (on by default, logging only).
+    /// Configuration section <c>KavachPolar:SelfCheck</c>.
+    /// </summary>
+    public KavachPolarSelfCheckOptions SelfCheck { get; set; } = new();
+
+    /// <summary>
     /// How long a user route (subscription, checkout, reconcile, plan management) or the subscription gate waits for
     /// one unit of database work before it answers 503 <c>store_unavailable</c> with <c>Retry-After</c>. The wait
     /// ends at this budget even if the database driver ignores cancellation; the abandoned work finishes or rolls

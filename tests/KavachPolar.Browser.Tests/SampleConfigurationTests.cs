@@ -32,6 +32,10 @@ public sealed class SampleConfigurationTests
         // No embedded emulator: no test-mode banner, and nobody registered a webhook endpoint with this Polar.
         Assert.DoesNotContain("data-testid=\"mode-banner\"", pricing, StringComparison.Ordinal);
         Assert.Empty(polar.WebhookEndpoints);
+
+        // Within seconds of the start, the self-check says in one line that Polar has no endpoint for the sample.
+        var line = await LineAsync(app, 1105, ct);
+        Assert.Contains("/api/kavach/auth/polar/webhook", line, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -63,5 +67,25 @@ public sealed class SampleConfigurationTests
         // An unsigned request to the same route is refused.
         using var unsigned = await http.PostAsync(new Uri("api/kavach/auth/polar/webhook", UriKind.Relative), new StringContent("{}"), ct);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, unsigned.StatusCode);
+
+        // The embedded Polar is set up right: the self-check passes and finds nothing to fix.
+        await LineAsync(app, 1100, ct);
+        Assert.DoesNotContain(app.Logs.Records, r => r.EventId is >= 1101 and <= 1111);
+    }
+
+    private static async Task<string> LineAsync(SampleServer app, int eventId, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var record = app.Logs.Records.FirstOrDefault(r => r.EventId == eventId);
+            if (record.Line is not null)
+            {
+                return record.Line;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"no log event {eventId} within 30 s:\n" + string.Join('\n', app.Logs.Records.Select(r => r.Line)));
+            await Task.Delay(50, ct);
+        }
     }
 }

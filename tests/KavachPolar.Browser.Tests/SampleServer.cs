@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace KavachPolar.Browser.Tests;
 
@@ -15,12 +16,16 @@ public sealed class SampleServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly string _directory;
 
-    private SampleServer(WebApplication app, string directory, Uri baseUrl)
+    private SampleServer(WebApplication app, string directory, Uri baseUrl, LogCapture logs)
     {
         _app = app;
         _directory = directory;
         BaseUrl = baseUrl;
+        Logs = logs;
     }
+
+    /// <summary>Every log record the sample wrote, KavachPolar's included.</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>The sample's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -33,6 +38,7 @@ public sealed class SampleServer : IAsyncDisposable
     public static async Task<SampleServer> StartAsync(CancellationToken cancellationToken, params string[] settings)
     {
         var directory = Directory.CreateTempSubdirectory("kavach-sample-").FullName;
+        var logs = new LogCapture();
         var app = await SampleApp.BuildAsync(
         [
             "--environment=Development",
@@ -43,7 +49,7 @@ public sealed class SampleServer : IAsyncDisposable
             // Embedded mode unless the settings say otherwise, whatever the machine's environment says.
             "--KavachPolar:AccessToken=",
             .. settings,
-        ]);
+        ], builder => builder.Logging.AddProvider(logs));
         try
         {
             await app.StartAsync(cancellationToken);
@@ -55,7 +61,7 @@ public sealed class SampleServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new SampleServer(app, directory, new Uri(address.TrimEnd('/') + "/"));
+        return new SampleServer(app, directory, new Uri(address.TrimEnd('/') + "/"), logs);
     }
 
     public async ValueTask DisposeAsync()

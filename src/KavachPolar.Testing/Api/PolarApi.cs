@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using KavachPolar.Testing.Json;
 using KavachPolar.Testing.State;
+using KavachPolar.Testing.Webhooks;
 using Microsoft.AspNetCore.Http;
 
 namespace KavachPolar.Testing.Api;
@@ -23,41 +25,62 @@ internal sealed partial class PolarApi
     private static readonly string[] KnownVersions = ["2026-04", "2026-10", "2027-01"];
 
     private readonly EmulatorStore _store;
-    private readonly string _accessToken;
     private readonly FaultInjector _faults;
     private readonly List<ApiRoute> _routes;
 
-    public PolarApi(EmulatorStore store, string accessToken, FaultInjector faults)
+    /// <summary>Every organization access token the API accepts, with its scopes.</summary>
+    private readonly ConcurrentDictionary<string, IReadOnlySet<string>> _tokens = new(StringComparer.Ordinal);
+
+    public PolarApi(EmulatorStore store, string accessToken, FaultInjector faults, WebhookDispatcher webhooks)
     {
         _store = store;
-        _accessToken = accessToken;
         _faults = faults;
+        _tokens[accessToken] = new HashSet<string>(Scopes.All, StringComparer.Ordinal);
         var checkouts = new CheckoutEndpoints(store);
         var subscriptions = new SubscriptionEndpoints(store);
         var customers = new CustomerEndpoints(store);
+        var endpoints = new WebhookEndpointEndpoints(store, webhooks);
+        // The scopes each route's Authenticator requires (server/polar/<module>/auth.py): any one of them will do.
+        string[] productsRead = ["products:read", "products:write"], checkoutsRead = ["checkouts:read", "checkouts:write"], checkoutsWrite = ["checkouts:write"];
+        string[] subscriptionsRead = ["subscriptions:read", "subscriptions:write"], subscriptionsWrite = ["subscriptions:write"];
+        string[] customersRead = ["customers:read", "customers:write"], customersWrite = ["customers:write"];
         // In the order of Polar's endpoint modules: on a path with several methods, the first one answers 405.
         _routes =
         [
-            new("GET", "/v1/products/", r => Task.FromResult(ProductEndpoints.List(store, r))),
-            new("GET", "/v1/products/{id}", r => Task.FromResult(ProductEndpoints.Get(store, r))),
-            new("GET", "/v1/checkouts/", checkouts.ListAsync),
-            new("POST", "/v1/checkouts/", checkouts.CreateAsync),
-            new("GET", "/v1/checkouts/{id}", checkouts.GetAsync),
-            new("PATCH", "/v1/checkouts/{id}", checkouts.UpdateAsync),
-            new("GET", "/v1/subscriptions/", subscriptions.ListAsync),
-            new("GET", "/v1/subscriptions/{id}", subscriptions.GetAsync),
-            new("PATCH", "/v1/subscriptions/{id}", subscriptions.UpdateAsync),
-            new("DELETE", "/v1/subscriptions/{id}", subscriptions.RevokeAsync),
-            new("GET", "/v1/customers/", customers.ListAsync),
-            new("POST", "/v1/customers/", customers.CreateAsync),
-            new("GET", "/v1/customers/{id}", r => customers.GetAsync(r, external: false, state: false)),
-            new("GET", "/v1/customers/external/{external_id}", r => customers.GetAsync(r, external: true, state: false)),
-            new("GET", "/v1/customers/{id}/state", r => customers.GetAsync(r, external: false, state: true)),
-            new("GET", "/v1/customers/external/{external_id}/state", r => customers.GetAsync(r, external: true, state: true)),
-            new("DELETE", "/v1/customers/{id}", customers.DeleteAsync),
-            new("POST", "/v1/customer-sessions/", customers.CreateSessionAsync),
-            new("GET", "/v1/orders/{id}", r => Task.FromResult(ProductEndpoints.GetOrder(store, r))),
+            new("GET", "/v1/organizations/{id}", ["organizations:read", "organizations:write"], r => Task.FromResult(OrganizationEndpoints.Get(store, r))),
+            new("GET", "/v1/products/", productsRead, r => Task.FromResult(ProductEndpoints.List(store, r))),
+            new("GET", "/v1/products/{id}", productsRead, r => Task.FromResult(ProductEndpoints.Get(store, r))),
+            new("GET", "/v1/checkouts/", checkoutsRead, checkouts.ListAsync),
+            new("POST", "/v1/checkouts/", checkoutsWrite, checkouts.CreateAsync),
+            new("GET", "/v1/checkouts/{id}", checkoutsRead, checkouts.GetAsync),
+            new("PATCH", "/v1/checkouts/{id}", checkoutsWrite, checkouts.UpdateAsync),
+            new("GET", "/v1/subscriptions/", subscriptionsRead, subscriptions.ListAsync),
+            new("GET", "/v1/subscriptions/{id}", subscriptionsRead, subscriptions.GetAsync),
+            new("PATCH", "/v1/subscriptions/{id}", subscriptionsWrite, subscriptions.UpdateAsync),
+            new("DELETE", "/v1/subscriptions/{id}", subscriptionsWrite, subscriptions.RevokeAsync),
+            new("GET", "/v1/customers/", customersRead, customers.ListAsync),
+            new("POST", "/v1/customers/", customersWrite, customers.CreateAsync),
+            new("GET", "/v1/customers/{id}", customersRead, r => customers.GetAsync(r, external: false, state: false)),
+            new("GET", "/v1/customers/external/{external_id}", customersRead, r => customers.GetAsync(r, external: true, state: false)),
+            new("GET", "/v1/customers/{id}/state", customersRead, r => customers.GetAsync(r, external: false, state: true)),
+            new("GET", "/v1/customers/external/{external_id}/state", customersRead, r => customers.GetAsync(r, external: true, state: true)),
+            new("DELETE", "/v1/customers/{id}", customersWrite, customers.DeleteAsync),
+            new("POST", "/v1/customer-sessions/", ["customer_sessions:write"], customers.CreateSessionAsync),
+            new("GET", "/v1/orders/{id}", ["orders:read"], r => Task.FromResult(ProductEndpoints.GetOrder(store, r))),
+            // webhook/endpoints.py: the collection has no trailing slash.
+            new("GET", "/v1/webhooks/endpoints", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.List(r))),
+            new("GET", "/v1/webhooks/endpoints/{id}", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.Get(r))),
         ];
+    }
+
+    /// <summary>
+    /// Creates another organization access token of the emulated organization, with only <paramref name="scopes"/>.
+    /// </summary>
+    public string AddToken(IReadOnlySet<string> scopes)
+    {
+        var token = Ids.NewToken("polar_oat_");
+        _tokens[token] = scopes;
+        return token;
     }
 
     /// <summary>Whether <paramref name="path"/> belongs to the API (everything under <c>/v1</c>).</summary>
@@ -103,7 +126,7 @@ internal sealed partial class PolarApi
 
         // AuthSubjectMiddleware refuses a bearer token it cannot find before routing (401 even on a wrong path); no
         // token, or one that is not an organization's, is refused by the route's dependency, after routing.
-        var credential = Authenticate(request);
+        var (credential, scopes) = Authenticate(request);
         if (credential == Credential.Invalid)
         {
             await WriteInvalidTokenAsync(context).ConfigureAwait(false);
@@ -145,6 +168,14 @@ internal sealed partial class PolarApi
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"polar\"";
                 await WriteRawJsonAsync(context, 401, "{\"error\":\"Unauthorized\",\"detail\":\"Unauthorized\"}").ConfigureAwait(false);
+                return;
+            }
+
+            // The same dependency, once the subject is an organization: a token without one of the route's scopes is
+            // refused before the route's path, query and body are validated.
+            if (!route.Allows(scopes!))
+            {
+                await Scopes.WriteInsufficientScopeAsync(context, route.Scopes).ConfigureAwait(false);
                 return;
             }
 
@@ -209,7 +240,7 @@ internal sealed partial class PolarApi
     /// first space (any case), the token the rest, trimmed; <c>polar_crt_</c> tokens are anonymous; a live customer
     /// session is a customer, whom organization routes treat as anonymous.
     /// </summary>
-    private Credential Authenticate(HttpRequest request)
+    private (Credential Credential, IReadOnlySet<string>? Scopes) Authenticate(HttpRequest request)
     {
         var header = request.Headers.Authorization.FirstOrDefault() ?? "";
         var space = header.IndexOf(' ', StringComparison.Ordinal);
@@ -217,15 +248,15 @@ internal sealed partial class PolarApi
         var token = space < 0 ? "" : header[(space + 1)..].Trim();
         if (scheme.Length == 0 || token.Length == 0 || !string.Equals(scheme, "bearer", StringComparison.OrdinalIgnoreCase) || !Ascii.IsValid(token))
         {
-            return Credential.None;
+            return (Credential.None, null);
         }
 
-        if (string.Equals(token, _accessToken, StringComparison.Ordinal))
+        if (_tokens.TryGetValue(token, out var scopes))
         {
-            return Credential.Organization;
+            return (Credential.Organization, scopes);
         }
 
-        return token.StartsWith("polar_crt_", StringComparison.Ordinal) || _store.IsLiveCustomerSession(token) ? Credential.OtherSubject : Credential.Invalid;
+        return (token.StartsWith("polar_crt_", StringComparison.Ordinal) || _store.IsLiveCustomerSession(token) ? Credential.OtherSubject : Credential.Invalid, null);
     }
 
     /// <summary>authlib's <c>invalid_token</c> 401: <c>json.dumps</c> with its spaces, and the challenge header.</summary>

@@ -54,6 +54,8 @@ internal sealed class ControlApi(PolarEmulator emulator)
                     ["completed_at"] = PolarJson.FormatDate(d.CompletedAt),
                 }).ToArray()),
                 ("POST", ["webhook-endpoints"]) => await AddEndpointAsync(context).ConfigureAwait(false),
+                ("POST", ["webhook-endpoints", var id, "enable"]) => Enable(id, context.Request.Query["enabled"] != "false"),
+                ("POST", ["access-tokens"]) => await CreateTokenAsync(context).ConfigureAwait(false),
                 ("POST", ["faults"]) => await AddFaultAsync(context).ConfigureAwait(false),
                 _ => null,
             };
@@ -164,6 +166,19 @@ internal sealed class ControlApi(PolarEmulator emulator)
         };
         var events = (body["events"] as JsonArray)?.Select(e => e!.GetValue<string>()).ToList();
         return Endpoint(emulator.AddWebhookEndpoint(url, body["secret"]?.GetValue<string>(), mode, events));
+    }
+
+    private JsonObject Enable(string id, bool enabled)
+    {
+        emulator.EnableWebhookEndpoint(id, enabled);
+        return Endpoint(emulator.WebhookEndpoints.First(e => e.Id == id));
+    }
+
+    private async Task<JsonNode> CreateTokenAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        var scopes = (body["scopes"] as JsonArray ?? throw new ArgumentException("scopes is required: a list of Polar scopes.")).Select(s => s!.GetValue<string>()).ToList();
+        return new JsonObject { ["token"] = emulator.CreateAccessToken(scopes), ["scopes"] = new JsonArray(scopes.Select(s => (JsonNode)s).ToArray()) };
     }
 
     private async Task<JsonNode> AddFaultAsync(HttpContext context)

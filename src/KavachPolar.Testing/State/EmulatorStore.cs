@@ -34,7 +34,7 @@ internal sealed partial class EmulatorStore
         _clock = clock;
         _publish = publish;
         Models = new PolarModels(this);
-        var createdAt = Now.AddDays(-30);
+        var createdAt = CreatedAt = Now.AddDays(-30);
         foreach (var d in products)
         {
             var metadata = new JsonObject();
@@ -63,6 +63,9 @@ internal sealed partial class EmulatorStore
     }
 
     public string OrganizationId { get; }
+
+    /// <summary>When the organization (and its seeded products) were created: 30 days before the emulator started.</summary>
+    public DateTimeOffset CreatedAt { get; }
 
     /// <summary>The organization's <c>allow_multiple_subscriptions</c> setting.</summary>
     public bool AllowMultipleSubscriptions { get; }

@@ -99,7 +99,11 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
         lock (_lock)
         {
             var endpoint = _endpoints.FirstOrDefault(e => e.Id == endpointId) ?? throw new KeyNotFoundException($"No webhook endpoint {endpointId}.");
-            endpoint.Enabled = enabled;
+            if (endpoint.Enabled != enabled)
+            {
+                endpoint.Enabled = enabled;
+                endpoint.ModifiedAt = _clock.UtcNow;
+            }
         }
     }
 
@@ -369,6 +373,7 @@ internal sealed class WebhookDispatcher : IAsyncDisposable
         }
 
         endpoint.Enabled = false;
+        endpoint.ModifiedAt = _clock.UtcNow;
         foreach (var evt in _events.Where(e => e.EndpointId == endpoint.Id && e.Status is EmulatorWebhookEventStatus.Pending or EmulatorWebhookEventStatus.Held))
         {
             evt.Status = EmulatorWebhookEventStatus.Skipped;

@@ -3,6 +3,7 @@ using KavachPolar.Authorization;
 using KavachPolar.Callbacks;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
+using KavachPolar.Health;
 using KavachPolar.Options;
 using KavachPolar.Polar;
 using KavachPolar.Services;
@@ -86,6 +87,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());
         services.TryAddSingleton<PublicOriginWarning>();
         services.AddHostedService(sp => sp.GetRequiredService<PublicOriginWarning>());
+        services.TryAddSingleton<WebhookDeliveryClock>();
+        services.AddHostedService<WebhookSilenceMonitor>();
+        services.AddHostedService<PolarSelfCheckService>();
 
         var polarClient = services.AddHttpClient<PolarApiClient>((sp, http) =>
             {

@@ -36,6 +36,17 @@ internal sealed class KavachPolarMetrics
     public void ObserveAnnouncementsWaiting(Func<int> waiting) =>
         _meter.CreateObservableGauge("kavach_polar.announcements.waiting", waiting, "{user}", "Users whose change other instances have not been told of yet.");
 
+    /// <summary>
+    /// Reports, as <c>kavach_polar.webhooks.since_last_verified</c> (seconds), how long ago the last webhook delivery
+    /// whose signature verified arrived; nothing before one is known.
+    /// </summary>
+    public void ObserveSinceLastVerifiedDelivery(Func<double?> seconds) =>
+        _meter.CreateObservableGauge(
+            "kavach_polar.webhooks.since_last_verified",
+            () => seconds() is { } s ? [new Measurement<double>(s)] : Array.Empty<Measurement<double>>(),
+            "s",
+            "Time since the last webhook delivery whose signature verified.");
+
     /// <summary>A checkout request by <c>result</c>: <c>created</c>, or the error code it was refused with.</summary>
     public void CountCheckout(string result) => _checkouts.Add(1, new KeyValuePair<string, object?>("result", result));
 }

@@ -29,6 +29,42 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Warning, "User {UserId} used its fair share of this instance's Polar budget ({Share} of the {Limit} requests a minute, shared by {ActiveUsers} users who called Polar in the last minute and one share kept free); the call was not sent, retry in {RetryAfter}.")]
     public static partial void PolarFairShareExhausted(ILogger logger, string userId, int share, int limit, int activeUsers, TimeSpan retryAfter);
 
+    [LoggerMessage(1111, LogLevel.Error, "Polar refused {Method} {Url} with 403 insufficient_scope: the access token has none of the scopes {Scopes} that this call takes. Create an organization access token that has it in Polar's dashboard (Settings > Developers) and set KavachPolar:AccessToken.")]
+    public static partial void PolarScopeMissing(ILogger logger, string method, string url, string scopes);
+
+    [LoggerMessage(1100, LogLevel.Information, "Polar self-check passed at {ApiHost}: the access token is accepted{Organization}, it reads {Scopes}, and {Webhook}.")]
+    public static partial void SelfCheckPassed(ILogger logger, string apiHost, string organization, string scopes, string webhook);
+
+    [LoggerMessage(1101, LogLevel.Error, "Polar at {ApiHost} refused KavachPolar:AccessToken (401 invalid_token), so no Polar call can work. {Fix}")]
+    public static partial void SelfCheckTokenRejected(ILogger logger, string apiHost, string fix);
+
+    [LoggerMessage(1102, LogLevel.Error, "KavachPolar:OrganizationId is {OrganizationId}, but the access token {TokenOrganization}: look-ups scoped to it find nothing and webhooks of the token's organization are ignored. Set KavachPolar:OrganizationId to your organization's id (Polar's dashboard, Settings > General) or use a token of that organization.")]
+    public static partial void SelfCheckOrganizationMismatch(ILogger logger, string organizationId, string tokenOrganization);
+
+    [LoggerMessage(1103, LogLevel.Error, "The access token lacks the scope {Scope} (Polar answered GET {Path} with 403 insufficient_scope): {Needs} fail until it has it. Create an organization access token with {Scope} in Polar's dashboard (Settings > Developers) and set KavachPolar:AccessToken.")]
+    public static partial void SelfCheckScopeMissing(ILogger logger, string scope, string path, string needs);
+
+    [LoggerMessage(1104, LogLevel.Information, "The access token lacks webhooks:read, so the self-check cannot look at Polar's webhook endpoint for this app (URL, enabled, events, secret). Optional: give the token webhooks:read to have it checked at every start.")]
+    public static partial void SelfCheckWebhooksUnreadable(ILogger logger);
+
+    [LoggerMessage(1105, LogLevel.Error, "Polar has no webhook endpoint whose URL ends with {WebhookPath} (its endpoints: {Urls}), so no subscription change reaches this app. In Polar's dashboard (Settings > Webhooks) point an endpoint at https://<your public host>{WebhookPath}, format Raw, with the events {Events}; a tunnel URL (cloudflared, ngrok) changes at every start unless reserved.")]
+    public static partial void SelfCheckNoWebhookEndpoint(ILogger logger, string webhookPath, string urls, string events);
+
+    [LoggerMessage(1106, LogLevel.Error, "Polar disabled webhook endpoint {EndpointId} ({Url}), as it does after ten failed deliveries in a row: it skips every event since then, and they are lost unless reconciled. Fix what made deliveries fail, re-enable the endpoint in Polar's dashboard (Settings > Webhooks), then call IKavachPolarSubscriptions.ReconcileAllAsync to repair what was missed.")]
+    public static partial void SelfCheckEndpointDisabled(ILogger logger, string endpointId, string url);
+
+    [LoggerMessage(1107, LogLevel.Warning, "Webhook endpoint {EndpointId} ({Url}) does not send {MissingEvents}, which KavachPolar handles: changes announced only by them reach this app late or not at all. Tick them in Polar's dashboard (Settings > Webhooks, the endpoint, Events).")]
+    public static partial void SelfCheckEndpointEventsMissing(ILogger logger, string endpointId, string url, string missingEvents);
+
+    [LoggerMessage(1108, LogLevel.Error, "Webhook endpoint {EndpointId} ({Url}) signs with a secret that is neither KavachPolar:WebhookSecret nor one of KavachPolar:WebhookSecrets, so this app will refuse every delivery (log event 2008) and Polar will disable the endpoint. Copy the endpoint's secret from Polar's dashboard into KavachPolar:WebhookSecret (keep the previous one in WebhookSecrets while rotating).")]
+    public static partial void SelfCheckEndpointSecretMismatch(ILogger logger, string endpointId, string url);
+
+    [LoggerMessage(1109, LogLevel.Warning, "Webhook endpoint {EndpointId} ({Url}) has the format {Format}: Polar sends it chat messages, which this app cannot verify. Give it the format Raw in Polar's dashboard (Settings > Webhooks).")]
+    public static partial void SelfCheckEndpointFormat(ILogger logger, string endpointId, string url, string format);
+
+    [LoggerMessage(1110, LogLevel.Warning, "The Polar self-check could not finish: {Reason}. It runs again at the next start.")]
+    public static partial void SelfCheckIncomplete(ILogger logger, string reason);
+
     [LoggerMessage(2001, LogLevel.Warning, "Webhook refused: {Reason}.")]
     public static partial void WebhookRefused(ILogger logger, string reason);
 
@@ -76,6 +112,12 @@ internal static partial class Log
 
     [LoggerMessage(3004, LogLevel.Warning, "Other instances could not be told of subscription changes ({ErrorType}); retrying. Until they are, they may serve what they cached for up to KavachPolar:ReadCacheExpiry.")]
     public static partial void AnnouncementFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(3009, LogLevel.Warning, "No verified webhook delivery for {Silence} (the last at {LastDelivery}) while {LiveSubscriptions} subscriptions are live (KavachPolar:Health:WebhookSilence). Check Polar's webhook endpoint for this app (Settings > Webhooks): disabled after ten failures (re-enable it, then call IKavachPolarSubscriptions.ReconcileAllAsync), a URL that no longer reaches this app, or a secret that does not match (log event 2008). Restarting runs the self-check, which names the cause (events 1105-1108).")]
+    public static partial void WebhookSilence(ILogger logger, string silence, string lastDelivery, int liveSubscriptions);
+
+    [LoggerMessage(3010, LogLevel.Debug, "Reading the last webhook delivery and the live subscriptions failed ({ErrorType}); tried again at the next interval.")]
+    public static partial void WebhookSilenceProbeFailed(ILogger logger, string errorType);
 
     [LoggerMessage(4001, LogLevel.Error, "The database could not be reached while serving {Route}.")]
     public static partial void StoreUnavailable(ILogger logger, Exception exception, string route);

@@ -123,6 +123,24 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         return SendAsync(HttpMethod.Get, query.ToString(), null, PolarJsonContext.Default.PolarSubscriptionList, ct);
     }
 
+    /// <summary>The organization <paramref name="id"/>, when this token may see it (<c>organizations:read</c>); any other is 404.</summary>
+    public Task<PolarResult<PolarOrganization>> GetOrganizationAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/organizations/" + PathSegment(id), null, PolarJsonContext.Default.PolarOrganization, ct, quiet: true);
+
+    /// <summary>
+    /// One page (100) of the token's organization's webhook endpoints, newest first (<c>webhooks:read</c>). Polar's
+    /// collection route has no trailing slash.
+    /// </summary>
+    public Task<PolarResult<PolarWebhookEndpointList>> ListWebhookEndpointsAsync(int page, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, "v1/webhooks/endpoints?limit=100&page=" + page.ToString(CultureInfo.InvariantCulture), null, PolarJsonContext.Default.PolarWebhookEndpointList, ct, quiet: true);
+
+    /// <summary>
+    /// <c>GET {collection}?limit=1</c> on a collection route (e.g. <c>v1/subscriptions/</c>): whether the token may read
+    /// it, without a side effect. Not scoped to <c>OrganizationId</c>, so its items show the token's own organization.
+    /// </summary>
+    public Task<PolarResult<PolarProbeList>> ProbeAsync(string collection, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, collection + "?limit=1", null, PolarJsonContext.Default.PolarProbeList, ct, quiet: true);
+
     /// <summary>
     /// The body as bytes with their length. Polar's server refuses a POST, PUT or PATCH without <c>Content-Length</c>
     /// (411 <c>LengthRequired</c>, before authentication: <c>MaxBodySizeMiddleware</c>), and <c>JsonContent</c>
@@ -144,7 +162,11 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         }
     }
 
-    private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct)
+    /// <summary>
+    /// Sends one request. With <paramref name="quiet"/>, Polar's refusals are only returned: the start-up self-check
+    /// reports them itself, one line per finding; an unreachable Polar is still logged.
+    /// </summary>
+    private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct, bool quiet = false)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.CurrentValue.AccessToken);
@@ -192,8 +214,16 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
             }
 
             var error = await ReadErrorAsync(response, ct).ConfigureAwait(false);
+            if (quiet)
+            {
+                return PolarResult<T>.Failure(error);
+            }
+
             switch (error.Kind)
             {
+                case PolarErrorKind.TokenRejected when error.Code == "insufficient_scope":
+                    Log.PolarScopeMissing(logger, method.Method, AbsoluteUrl(path), error.Detail ?? "");
+                    break;
                 case PolarErrorKind.TokenRejected:
                     Log.PolarTokenRejected(logger, status, error.Code ?? "", ResolveBaseAddress(options.CurrentValue).Host);
                     break;
@@ -264,6 +294,12 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         var code = body?.Error;
         var fieldErrors = ReadFieldErrors(body);
         var detail = body is { Detail.ValueKind: JsonValueKind.String } ? body.Detail.GetString() : body?.ErrorDescription;
+        if (status == 403 && code == "insufficient_scope")
+        {
+            // The challenge names the scopes the route takes, any one of them (authlib: scope="a b"); the detail
+            // carries them so the log can name the one to add.
+            detail = RequiredScopes(response) ?? "";
+        }
 
         // Polar's OAuth errors come as 401 (invalid_token, or no token) and 403 insufficient_scope;
         // a PolarError 403 (e.g. AlreadyCanceledSubscription) is a business rule, not a token problem.
@@ -358,6 +394,27 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>The <c>scope</c> attribute of a <c>WWW-Authenticate: Bearer ...</c> challenge, e.g. <c>subscriptions:write</c>.</summary>
+    internal static string? RequiredScopes(HttpResponseMessage response)
+    {
+        foreach (var challenge in response.Headers.WwwAuthenticate)
+        {
+            var parameter = challenge.Parameter ?? "";
+            var start = parameter.IndexOf("scope=\"", StringComparison.Ordinal);
+            if (start >= 0)
+            {
+                start += "scope=\"".Length;
+                var end = parameter.IndexOf('"', start);
+                if (end > start)
+                {
+                    return parameter[start..end];
+                }
+            }
+        }
+
+        return null;
     }
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response)

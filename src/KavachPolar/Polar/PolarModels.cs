@@ -77,6 +77,29 @@ internal sealed record PolarCustomerSessionCreate(string CustomerId, string? Ret
 
 internal sealed record PolarCustomerSession(string Id, string CustomerPortalUrl);
 
+/// <summary>The organization as <c>GET /v1/organizations/{id}</c> returns it: only its identity.</summary>
+internal sealed record PolarOrganization(string Id, string? Name = null, string? Slug = null);
+
+/// <summary>
+/// One of the organization's webhook endpoints (<c>GET /v1/webhooks/endpoints</c>). <see cref="Secret"/> is the signing
+/// secret in clear: compared with the configured ones, never logged.
+/// </summary>
+internal sealed record PolarWebhookEndpoint(
+    string Id,
+    string Url,
+    string Secret,
+    List<string> Events,
+    bool Enabled,
+    string? Format = null,
+    string? OrganizationId = null);
+
+internal sealed record PolarWebhookEndpointList(List<PolarWebhookEndpoint> Items, PolarPagination Pagination);
+
+/// <summary>A list read only to learn whether the token may read it (<c>limit=1</c>), and whose organization its items belong to.</summary>
+internal sealed record PolarProbeList(List<PolarProbeItem> Items);
+
+internal sealed record PolarProbeItem(string? OrganizationId = null);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -97,4 +120,7 @@ internal sealed record PolarCustomerSession(string Id, string CustomerPortalUrl)
 [JsonSerializable(typeof(PolarSubscriptionProductUpdate))]
 [JsonSerializable(typeof(PolarCustomerSessionCreate))]
 [JsonSerializable(typeof(PolarCustomerSession))]
+[JsonSerializable(typeof(PolarOrganization))]
+[JsonSerializable(typeof(PolarWebhookEndpointList))]
+[JsonSerializable(typeof(PolarProbeList))]
 internal sealed partial class PolarJsonContext : JsonSerializerContext;

@@ -20,6 +20,7 @@ internal sealed class WebhookIntake(
     WebhookProcessor processor,
     KavachStore store,
     KavachPolarMetrics metrics,
+    WebhookDeliveryClock deliveries,
     TimeProvider time,
     ILogger<WebhookIntake> logger)
 {
@@ -69,6 +70,8 @@ internal sealed class WebhookIntake(
                     _ => BadSignature,
                 });
             }
+
+            deliveries.Verified();
 
             // Parsed into memory of its own first: the abandoned work of a timed-out delivery may outlive the
             // pooled buffer.

@@ -67,6 +67,12 @@ public sealed class SchemaConformanceTests(SchemaConformanceTests.Scenario scena
         var order = h.Receiver.Received.First(r => r.Type == "order.paid");
         await http.GetAsync($"v1/orders/{JsonNode.Parse(order.Body)!["data"]!["id"]}");
 
+        h.Emulator.EnableWebhookEndpoint(h.Emulator.AddWebhookEndpoint(new Uri("https://old-tunnel.trycloudflare.com/hook"), events: ["subscription.updated"]).Id, enabled: false);
+        await http.GetAsync("v1/webhooks/endpoints");
+        await http.GetAsync($"v1/webhooks/endpoints/{h.Endpoint.Id}");
+        await http.GetAsync($"v1/organizations/{h.Emulator.OrganizationId}");
+        await http.GetAsync($"v1/organizations/{Guid.NewGuid()}");
+
         await http.GetAsync($"v1/subscriptions/{Guid.NewGuid()}");
         await http.PostAsync("v1/checkouts/", "{}");
         await http.GetAsync("v1/subscriptions/?status=nope");

@@ -35,6 +35,21 @@ public sealed class ControlRouteTests
     }
 
     [Fact]
+    public async Task A_token_with_fewer_scopes_and_a_disabled_endpoint_can_be_made_over_http()
+    {
+        await using var h = await Harness.StartAsync();
+
+        var token = await PostAsync(h, "_emulator/access-tokens", new { scopes = new[] { "subscriptions:read" } });
+        var disabled = await PostAsync(h, $"_emulator/webhook-endpoints/{h.Endpoint.Id}/enable?enabled=false");
+        using var limited = new PolarHttp(h.Emulator, token["token"]!.GetValue<string>());
+
+        Assert.Equal(200, (await limited.GetAsync("v1/subscriptions/")).Status);
+        Assert.Equal(403, (await limited.GetAsync("v1/webhooks/endpoints")).Status);
+        Assert.False(disabled["enabled"]!.GetValue<bool>());
+        Assert.False(h.Emulator.WebhookEndpoints.Single().Enabled);
+    }
+
+    [Fact]
     public async Task Advancing_the_clock_and_listing_deliveries_work_over_http()
     {
         await using var h = await Harness.StartAsync(events: ["subscription.cycled"]);

@@ -63,6 +63,8 @@ public sealed class OptionsTests
     [InlineData("KavachPolar:NotificationConnectionString", "postgres at db.example.org")]
     [InlineData("KavachPolar:NotificationConnectionString", "Host=db.example.org;Colour=blue")]
     [InlineData("KavachPolar:NotificationConnectionString", " ")]
+    [InlineData("KavachPolar:Health:WebhookSilence", "00:00:00")]
+    [InlineData("KavachPolar:Health:WebhookSilence", "100.00:00:00")]
     public async Task An_invalid_setting_stops_start_up_naming_the_key(string key, string value)
     {
         var settings = Valid();
@@ -140,7 +142,7 @@ public sealed class OptionsTests
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(6, hosted.Count); // the callback dispatcher, the declaration of the kinds it handles, the webhook-event retention, the cache listener, the change announcer and the public-origin warning
+        Assert.Equal(8, hosted.Count); // the callback dispatcher, the declaration of the kinds it handles, the webhook-event retention, the cache listener, the change announcer, the PublicOrigin warning, the webhook silence monitor and the Polar self-check
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }

@@ -27,9 +27,20 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         "GET /v1/subscriptions/",
         "PATCH /v1/subscriptions/{id}",
         "POST /v1/customer-sessions/",
+        // The start-up self-check's reads.
+        "GET /v1/customers/",
+        "GET /v1/checkouts/",
+        "GET /v1/webhooks/endpoints",
+        "GET /v1/organizations/{id}",
     ];
 
     protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
+
+    protected override Task<KavachTestApp> StartAppAsync() => KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?>
+    {
+        ["KavachPolar:SelfCheck:Enabled"] = "true",
+        ["KavachPolar:OrganizationId"] = Polar.OrganizationId,
+    });
 
     [Fact]
     public async Task Every_request_to_polar_with_a_body_carries_content_length_and_none_is_chunked()
@@ -88,6 +99,9 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
 
         await using var scope = App.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+
+        // The self-check runs in the background from the start; its last read is the organization.
+        await Wait.UntilAsync(() => Task.FromResult(Polar.ApiRequests.Any(r => r.Path.StartsWith("/v1/organizations/", StringComparison.Ordinal))), because: "the self-check has read the organization");
     }
 
     /// <summary><c>PATCH /v1/subscriptions/{id}</c>; list look-ups keep the name of the filter that picks the customer.</summary>

@@ -1,0 +1,19 @@
+namespace KavachPolar.Webhooks;
+
+/// <summary>
+/// The webhook events KavachPolar acts on, in Polar's names: what a webhook endpoint for this app must send. The
+/// start-up self-check compares it with the endpoint's events; it grows with what <see cref="WebhookProcessor"/>
+/// handles. Every other event is acknowledged and ignored.
+/// </summary>
+internal static class HandledWebhookEvents
+{
+    /// <summary>
+    /// Every <c>subscription.*</c> event of Polar's <c>WebhookEventType</c> (<c>server/polar/models/webhook_endpoint.py</c>):
+    /// each carries the whole subscription, and some changes are announced by one of them only.
+    /// </summary>
+    public static readonly IReadOnlyList<string> All =
+    [
+        "subscription.created", "subscription.updated", "subscription.active", "subscription.canceled", "subscription.uncanceled",
+        "subscription.cycled", "subscription.revoked", "subscription.past_due", "subscription.paused", "subscription.resumed",
+    ];
+}
