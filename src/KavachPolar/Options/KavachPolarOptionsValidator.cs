@@ -74,6 +74,8 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
         if (options.NotificationConnectionString is { Length: > 0 } notifications && ConnectionStringProblem(notifications) is { } problem)
         {
             failures.Add("KavachPolar:NotificationConnectionString must be an Npgsql connection string (Host=...;Database=...;Username=...) that reaches PostgreSQL directly, or be left unset: " + problem);
+        }
+
         if (options.Health.WebhookSilence is { } silence && (silence <= TimeSpan.Zero || silence > TimeSpan.FromDays(90)))
         {
             failures.Add("KavachPolar:Health:WebhookSilence must be more than zero and at most 90.00:00:00 (e.g. 1.00:00:00), or unset to turn the warning off.");
