@@ -194,7 +194,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         var update = Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true, externalId: snapshotNamesTheUser ? ExampleExternalId : null));
         const string webhookId = "7d1c0b9a-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await a.DeliverAsync(update, webhookId, ct: Ct)).StatusCode);
-        Assert.Equal(1, WaitingAnnouncements(a)); // the premise: A's announcement did not go out
+        // The premise: A's announcement did not go out. (At least this user; a delivery that answered 503 under load and
+        // was delivered again also announces whom its uncertain first attempt may have changed.)
+        Assert.True(WaitingAnnouncements(a) >= 1, "A's announcement is still waiting");
         Assert.True(b.Services.GetRequiredService<SubscriptionCache>().TryGet("usr_1337", out _), "B still holds the user in its cache");
         Assert.False((bool)(await SubscriptionAsync(onB))!["cancelAtPeriodEnd"]!); // and serves what it cached
 
