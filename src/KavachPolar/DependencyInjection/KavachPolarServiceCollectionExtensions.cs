@@ -1,5 +1,6 @@
 using KavachPolar;
 using KavachPolar.Authorization;
+using KavachPolar.Billing;
 using KavachPolar.Callbacks;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
@@ -64,6 +65,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
+        services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
         services.TryAddSingleton<WebhookIntake>();

@@ -23,4 +23,23 @@ internal static class OwnConnections
             KeepAlive = 10,
             ApplicationName = applicationName,
         }.ConnectionString;
+
+    /// <summary>Why Npgsql would refuse <paramref name="value"/> as a connection string, or <see langword="null"/>.</summary>
+    public static string? ConnectionStringProblem(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return "it is blank.";
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(value);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            return e.Message;
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Text.Json;
 using KavachPolar.Callbacks;
+using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;

@@ -1,9 +1,8 @@
-using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace KavachPolar.Callbacks;
+namespace KavachPolar.Storage;
 
 /// <summary>A pending callback this instance holds under a lease.</summary>
 internal readonly record struct ClaimedCallback(long Id, string UserId, string Change, int Attempts, string Owner);
