@@ -2,6 +2,7 @@ using KavachPolar.Callbacks;
 using KavachPolar.Diagnostics;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace KavachPolar.Billing;
 /// next). Each intent method is one unit of work under a time budget (<see cref="KavachStore"/>): it opens the
 /// transaction (<see cref="StoreTransactions"/>), takes the Polar customer's lock before any user's, chooses the
 /// webhook's SQL function (<see cref="FastWebhookPath"/>) or the EF Core path, and after the commit forgets the users
-/// it changed in every instance's read cache (<see cref="ChangeAnnouncer"/>) and wakes the callback dispatcher
+/// it changed in every instance's read cache (<see cref="CacheAnnouncer"/>) and wakes the callback dispatcher
 /// (<see cref="CallbackSignal"/>). A write that fails may have committed all the same (the connection lost while
 /// committing, work given up at its budget that finishes later): it announces whom it may have changed before the
 /// exception propagates. Callers never see a DbContext; the rules for a snapshot stay in
@@ -24,7 +25,7 @@ internal sealed class BillingStore(
     SubscriptionSynchronizer synchronizer,
     CallbackKinds kinds,
     CallbackSignal signal,
-    ChangeAnnouncer announcer,
+    CacheAnnouncer announcer,
     TimeProvider time,
     ILogger<BillingStore> logger)
 {

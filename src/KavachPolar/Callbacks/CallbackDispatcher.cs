@@ -29,7 +29,7 @@ internal sealed class CallbackDispatcher(
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
     private int _batchSize = settings.BatchSize;
-    private long _analyzedAtTicks = long.MinValue / 2;
+    private long? _analyzedAt; // time.GetTimestamp() of the last ANALYZE
     private bool _lastClaimFull;
 
     /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
@@ -138,11 +138,11 @@ internal sealed class CallbackDispatcher(
             throw;
         }
 
-        if (_lastClaimFull && Environment.TickCount64 - _analyzedAtTicks > (long)settings.AnalyzeEvery.TotalMilliseconds)
+        if (_lastClaimFull && (_analyzedAt is not { } analyzedAt || time.GetElapsedTime(analyzedAt) > settings.AnalyzeEvery))
         {
             // A backlog (the last claim found as many rows as it asked for), whether the callbacks are fast or slow:
             // the claim's plan needs statistics that know it (see CallbackQueue.AnalyzeAsync).
-            _analyzedAtTicks = Environment.TickCount64;
+            _analyzedAt = time.GetTimestamp();
             await CallbackQueue.AnalyzeAsync(db).ConfigureAwait(false);
         }
 

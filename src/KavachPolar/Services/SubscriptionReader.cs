@@ -1,4 +1,5 @@
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -7,7 +7,7 @@ namespace KavachPolar.Storage.Migrations
     /// <summary>
     /// The webhook function without its <c>NOTIFY</c>. A notifying transaction holds PostgreSQL's database-wide notify
     /// lock through its commit's WAL flush, so with durable commits every webhook waited for every other's flush; the
-    /// announcement now goes out after the commit (<see cref="KavachPolar.Storage.ChangeAnnouncer"/>).
+    /// announcement now goes out after the commit (<see cref="KavachPolar.Storage.Cache.CacheAnnouncer"/>).
     /// </summary>
     public partial class AnnounceAfterCommit : Migration
     {

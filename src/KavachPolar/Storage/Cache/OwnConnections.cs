@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace KavachPolar.Storage;
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
 /// The connections KavachPolar keeps for itself (the cache listener's, the change announcer's): outside the pool, with
