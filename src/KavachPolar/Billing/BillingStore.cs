@@ -13,7 +13,7 @@ namespace KavachPolar.Billing;
 /// The one place that writes the app's billing state (users, subscriptions, deliveries; grants, orders and usage
 /// next). Each intent method is one unit of work under a time budget (<see cref="KavachStore"/>): it opens the
 /// transaction (<see cref="StoreTransactions"/>), takes the Polar customer's lock before any user's, chooses the
-/// webhook's SQL function (<see cref="FastWebhookPath"/>) or the EF Core path, and after the commit forgets the users
+/// webhook's SQL function (<see cref="WebhookFunction"/>) or the EF Core path, and after the commit forgets the users
 /// it changed in every instance's read cache (<see cref="CacheAnnouncer"/>) and wakes the callback dispatcher
 /// (<see cref="CallbackSignal"/>). A write that fails may have committed all the same (the connection lost while
 /// committing, work given up at its budget that finishes later): it announces whom it may have changed before the
@@ -108,7 +108,7 @@ internal sealed class BillingStore(
             await kinds.ReadyAsync(ct).ConfigureAwait(false);
 
             // The common case in one round trip where the database has the function (PostgreSQL, migrated).
-            if (await FastWebhookPath.TryApplyAsync(scope, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
+            if (await WebhookFunction.TryApplyAsync(scope, synchronizer.FastCall(subscription, timestampUs, webhookId, RecordedType(type)), ct).ConfigureAwait(false) is { } fast)
             {
                 if (fast.UserId is { } user)
                 {

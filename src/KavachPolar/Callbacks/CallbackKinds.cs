@@ -4,16 +4,6 @@ using Microsoft.Extensions.Logging;
 
 namespace KavachPolar.Callbacks;
 
-/// <summary>The handlers of one kind of change in this process (subscription changes; benefit changes later).</summary>
-internal interface IChangeHandlers
-{
-    /// <summary>The kind, as <c>kavach_polar_handled_kinds</c> names it (see <see cref="CallbackKinds"/>).</summary>
-    string Kind { get; }
-
-    /// <summary>Whether this process has a handler of the kind.</summary>
-    bool Any { get; }
-}
-
 /// <summary>
 /// Decides whether a change of some kind is queued as a callback: when this process handles the kind, or when some
 /// running host of the app does, whichever process writes the change (a job, a command-line tool, a host that only

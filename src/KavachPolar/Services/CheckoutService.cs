@@ -8,30 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Services;
 
-/// <summary>Who is buying: the signed-in user as the claims say.</summary>
-internal sealed record CheckoutBuyer(string Id, string? Email, string? Name);
-
-/// <summary>What <see cref="CheckoutService.CreateAsync"/> did: a checkout, or an error code and what goes with it.</summary>
-internal sealed class CheckoutOutcome
-{
-    public string? Url { get; init; }
-
-    public string? CheckoutId { get; init; }
-
-    public string? ErrorCode { get; init; }
-
-    public PolarApiError? PolarError { get; init; }
-
-    /// <summary>For <see cref="KavachPolarErrorCodes.AlreadySubscribed"/>: the subscription the user has.</summary>
-    public KavachSubscription? Subscription { get; init; }
-
-    public bool Succeeded => ErrorCode is null;
-
-    public static CheckoutOutcome Failed(string code, KavachSubscription? subscription = null) => new() { ErrorCode = code, Subscription = subscription };
-
-    public static CheckoutOutcome Failed(PolarApiError error) => new() { ErrorCode = ResultCodes.For(error), PolarError = error };
-}
-
 /// <summary>
 /// Creates a Polar checkout for a user. The server, never the client and never Polar, chooses the customer: the
 /// user's bound customer, else Polar's customer with <c>external_id</c> = user id (created when missing). A

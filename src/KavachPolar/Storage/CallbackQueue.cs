@@ -4,19 +4,6 @@ using NpgsqlTypes;
 
 namespace KavachPolar.Storage;
 
-/// <summary>A pending callback this instance holds under a lease.</summary>
-internal readonly record struct ClaimedCallback(long Id, string UserId, string Change, int Attempts, string Owner);
-
-/// <summary>What became of one claimed callback.</summary>
-/// <param name="Id">The row.</param>
-/// <param name="Owner">The lease token it was claimed under.</param>
-/// <param name="Succeeded">Delete the row.</param>
-/// <param name="Attempts">Failed: the attempts so far.</param>
-/// <param name="Delay">Failed: how long until the next attempt.</param>
-/// <param name="Error">Failed: the exception type.</param>
-/// <param name="KeepLease">Failed by timing out while the callback still runs: keep the lease until it ends.</param>
-internal readonly record struct Settlement(long Id, string Owner, bool Succeeded, int Attempts, TimeSpan Delay, string? Error, bool KeepLease = false);
-
 /// <summary>
 /// The <c>kavach_polar_callbacks</c> queue. On PostgreSQL, leases and due times are compared with the database's
 /// clock (never an instance's), a claim is one statement (<c>FOR UPDATE SKIP LOCKED</c>, <c>RETURNING</c> the rows),

@@ -152,10 +152,10 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// The arguments of <see cref="FastWebhookPath"/> for a snapshot: the same validated, truncated inputs and the same
+    /// The arguments of <see cref="WebhookFunction"/> for a snapshot: the same validated, truncated inputs and the same
     /// attribution inputs as <see cref="ApplyAsync"/> uses, so both paths decide alike.
     /// </summary>
-    public FastWebhookPath.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
+    public WebhookFunction.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
         eventId,
         eventType,
         sourceTimestampUs,

@@ -47,4 +47,13 @@ public sealed class PolarApiClientTests
         time.Advance(TimeSpan.FromMinutes(1));
         Assert.Equal(TimeSpan.Zero, PolarApiClient.RetryAfter(response, time));
     }
+
+    [Fact]
+    public void A_list_without_a_total_count_reads_its_pages()
+    {
+        // KavachPolar pages by max_page alone; a field it never reads must not be able to fail a reconcile.
+        var list = JsonSerializer.Deserialize("""{"items":[],"pagination":{"max_page":3}}""", PolarJsonContext.Default.PolarSubscriptionList);
+
+        Assert.Equal(3, list!.Pagination.MaxPage);
+    }
 }

@@ -51,7 +51,7 @@ public sealed class StoreSchemaTests
         const string notifies = "SELECT prosrc LIKE '%pg_notify%' FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
 
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
-        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "FastWebhookPath shipped the function with its NOTIFY");
+        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "the FastWebhookPath migration shipped the function with its NOTIFY");
         await migrator.MigrateAsync(cancellationToken: Ct);
         Assert.False(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit takes the NOTIFY out");
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
@@ -72,7 +72,7 @@ public sealed class StoreSchemaTests
 
         await migrator.MigrateAsync("20261207020000_PinnedWebhookFunction", Ct);
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal(FastWebhookPath.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal(WebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
 
         await migrator.MigrateAsync("20261130011500_AnnounceAfterCommit", Ct);
         Assert.Equal("", await db.ScalarAsync<string>(settings, Ct));

@@ -3,9 +3,6 @@ using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Storage.Cache;
 
-/// <summary>What the cache keeps per user: the current subscription and the products of the entitled ones.</summary>
-internal sealed record CachedUser(KavachSubscription? Current, string[] EntitledProducts);
-
 /// <summary>
 /// A per-instance cache of each user's subscription state, for <c>GET subscription</c>, <c>IsEntitledAsync</c> and
 /// the gate. Filled on read; emptied for a user right after this instance commits a change to them, and when another

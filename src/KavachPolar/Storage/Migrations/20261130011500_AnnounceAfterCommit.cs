@@ -12,7 +12,7 @@ namespace KavachPolar.Storage.Migrations
     public partial class AnnounceAfterCommit : Migration
     {
         /// <summary>
-        /// The webhook function this migration creates, verbatim; <see cref="KavachPolar.Storage.FastWebhookPath.CreateSql"/>
+        /// The webhook function this migration creates, verbatim; <see cref="KavachPolar.Storage.WebhookFunction.CreateSql"/>
         /// points here while it is the latest. To change the function, add a migration with the new text and point
         /// CreateSql at it: this text stays as it shipped (the new migration's Down runs it).
         /// </summary>
