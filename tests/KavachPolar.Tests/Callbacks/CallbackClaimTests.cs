@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
-namespace KavachPolar.Tests.Outages;
+namespace KavachPolar.Tests.Callbacks;
 
 /// <summary>
 /// The connection drops right after the dispatcher's claim committed, so the dispatcher never learns
