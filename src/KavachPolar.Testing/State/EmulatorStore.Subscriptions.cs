@@ -123,6 +123,9 @@ internal sealed partial class EmulatorStore
                 case "SubscriptionResume":
                     Resume(s);
                     break;
+                case "SubscriptionUpdateClear":
+                    ClearPendingUpdate(s);
+                    break;
                 default:
                     throw PolarApiException.Polar(403, "NotPermitted", $"The emulator does not implement {update.Variant}.");
             }
@@ -299,6 +302,23 @@ internal sealed partial class EmulatorStore
             SwitchProduct(s, Product(pending.ProductId));
             s.PendingUpdate = null;
         }
+    }
+
+    /// <summary>
+    /// Polar's <c>clear_pending_update</c>: a 422 <c>PolarRequestValidationError</c> at <c>body.pending_update</c> when
+    /// nothing is pending (no other state is checked), else the pending update is dropped and
+    /// <c>subscription.updated</c> is sent.
+    /// </summary>
+    private void ClearPendingUpdate(SubscriptionRecord s)
+    {
+        if (s.PendingUpdate is null)
+        {
+            throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "pending_update"), "This subscription has no pending update to clear.", null);
+        }
+
+        s.PendingUpdate = null;
+        s.ModifiedAt = Now;
+        EmitSubscriptionEvents(s);
     }
 
     private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
