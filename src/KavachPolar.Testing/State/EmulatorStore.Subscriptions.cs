@@ -359,10 +359,14 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s);
     }
 
-    /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c>.</summary>
+    /// <summary>
+    /// <c>subscription.updated</c> first, then the specific events, then the grant changes the new state calls for
+    /// (<c>enqueue_benefits_grants</c>), then <c>customer.state_changed</c>.
+    /// </summary>
     private void EmitSubscriptionEvents(SubscriptionRecord s, params string[] specific)
     {
         EmitSubscription(s, ["subscription.updated", .. specific]);
+        SyncBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 
@@ -410,6 +414,7 @@ internal sealed partial class EmulatorStore
         s.ModifiedAt = now;
         EmitSubscription(s, "subscription.updated", "subscription.resumed");
         MarkOrderPaid(CreateOrder(s, "subscription_cycle", s.Amount, null, "pending", now));
+        SyncBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 }
