@@ -25,9 +25,11 @@ internal static class CheckoutPage
         button:hover{background:#0051d4}.error{background:#fdecec;color:#a61b1b;padding:10px 12px;border-radius:8px;margin-bottom:18px;font-size:14px}
         .badge{display:inline-block;font-size:11px;letter-spacing:.08em;text-transform:uppercase;background:#2a2f3a;color:#cbd0d8;padding:3px 8px;border-radius:99px;margin-bottom:20px}
         .note{font-size:12px;color:#8a8f99;margin-top:14px;text-align:center}a{color:#0062ff}
+        input.invalid{border-color:#d93025;margin-bottom:6px}.field-error{color:#c0271d;font-size:13px;margin:0 0 18px}
         """;
 
-    public static string Render(CheckoutView view, string? error, string? email, string? name)
+    /// <summary>The page; <paramref name="card"/> and <paramref name="cardError"/> refill the card field after a refusal.</summary>
+    public static string Render(CheckoutView view, string? error, string? email, string? name, string? card, string? cardError)
     {
         var html = new StringBuilder();
         html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
@@ -78,13 +80,39 @@ internal static class CheckoutPage
                 .Append(E(shownEmail ?? "")).Append('"').Append(view.EmailLocked ? " readonly" : "").Append('>');
             html.Append("<label for=\"name\">Cardholder name</label><input id=\"name\" name=\"name\" autocomplete=\"name\" value=\"")
                 .Append(E(name ?? view.CustomerName ?? "")).Append("\">");
-            html.Append("<label for=\"card\">Card</label><input id=\"card\" name=\"card\" inputmode=\"numeric\" autocomplete=\"cc-number\" value=\"4242 4242 4242 4242\">");
+            html.Append("<label for=\"card\">Card</label><input id=\"card\" name=\"card\" inputmode=\"numeric\" autocomplete=\"cc-number\" value=\"")
+                .Append(E(card ?? "4242 4242 4242 4242")).Append('"');
+            if (cardError is not null)
+            {
+                html.Append(" aria-invalid=\"true\" aria-describedby=\"card-error\" class=\"invalid\">");
+                html.Append("<p class=\"field-error\" id=\"card-error\" role=\"alert\">").Append(E(cardError)).Append("</p>");
+            }
+            else
+            {
+                html.Append('>');
+            }
+
             html.Append("<button id=\"pay\" type=\"submit\">").Append(view.TrialInterval is null ? "Pay " + E(FormatPrice(view.PriceAmount, view.Currency)) : "Start trial").Append("</button>");
             html.Append("<p class=\"note\">No real payment is made: any card number works.</p></form>");
         }
 
         html.Append("</main></body></html>");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// What Stripe's card field says before submitting: an empty number is incomplete, one with anything but digits,
+    /// spaces and dashes is invalid; null when the number may be submitted (the emulator charges any digits).
+    /// </summary>
+    public static string? CardError(string card)
+    {
+        var digits = card.Replace(" ", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
+        if (string.IsNullOrWhiteSpace(digits))
+        {
+            return "Your card number is incomplete.";
+        }
+
+        return digits.All(char.IsAsciiDigit) ? null : "Your card number is invalid.";
     }
 
     public static string RenderMessage(string title, string message, string? linkUrl = null, string? linkText = null)

@@ -48,7 +48,7 @@ internal sealed class HostedPages(EmulatorStore store)
 
         if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
         {
-            await WriteHtmlAsync(context, 200, CheckoutPage.Render(view, null, null, null)).ConfigureAwait(false);
+            await WriteHtmlAsync(context, 200, CheckoutPage.Render(view, null, null, null, null, null)).ConfigureAwait(false);
             return;
         }
 
@@ -61,6 +61,15 @@ internal sealed class HostedPages(EmulatorStore store)
         var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         var email = form["email"].ToString();
         var name = form["name"].ToString();
+        var card = form["card"].ToString();
+        if (CheckoutPage.CardError(card) is { } cardError)
+        {
+            // Polar's checkout collects the card in Stripe's card field, which refuses an incomplete or invalid number
+            // before anything is submitted: the customer sees the message under the field and nothing is charged.
+            await WriteHtmlAsync(context, 422, CheckoutPage.Render(view, null, email, name, card, cardError)).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             var result = store.Pay(view.Id, email, name);
@@ -70,7 +79,7 @@ internal sealed class HostedPages(EmulatorStore store)
         catch (PolarApiException e)
         {
             var current = store.FindCheckoutView(secret) ?? view;
-            await WriteHtmlAsync(context, e.StatusCode, CheckoutPage.Render(current, Describe(e), email, name)).ConfigureAwait(false);
+            await WriteHtmlAsync(context, e.StatusCode, CheckoutPage.Render(current, Describe(e), email, name, card, null)).ConfigureAwait(false);
         }
     }
 
