@@ -13,7 +13,15 @@ namespace KavachPolar.Testing.Checkout;
 /// </summary>
 internal static class CheckoutPage
 {
-    private const string Style = """
+    /// <summary>The <c>link</c> to the emulator's favicon, <c>/favicon.ico</c> (an SVG), for every hosted page's head.</summary>
+    public const string IconLink = "<link rel=\"icon\" href=\"/favicon.ico\" type=\"image/svg+xml\">";
+
+    /// <summary>A small SVG mark: what <c>/favicon.ico</c> answers.</summary>
+    public const string Icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#0062ff"/><circle cx="16" cy="16" r="8" fill="none" stroke="#fff" stroke-width="3.5"/></svg>
+        """;
+
+    public const string Style = """
         *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d1f24}
         main{max-width:920px;margin:48px auto;display:grid;grid-template-columns:1fr 1fr;background:#fff;border-radius:16px;box-shadow:0 8px 32px rgba(0,0,0,.08);overflow:hidden}
         @media(max-width:720px){main{grid-template-columns:1fr;margin:0;border-radius:0}}
@@ -32,7 +40,7 @@ internal static class CheckoutPage
     public static string Render(CheckoutView view, string? error, string? email, string? name, string? card, string? cardError)
     {
         var html = new StringBuilder();
-        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
+        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">").Append(IconLink);
         html.Append("<title>Checkout · ").Append(E(view.ProductName)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         html.Append("<main id=\"checkout\" data-checkout-id=\"").Append(E(view.Id)).Append("\" data-status=\"").Append(E(view.Status)).Append("\">");
         html.Append("<section class=\"summary\"><span class=\"badge\">Polar emulator · test mode</span>");
@@ -118,7 +126,7 @@ internal static class CheckoutPage
     public static string RenderMessage(string title, string message, string? linkUrl = null, string? linkText = null)
     {
         var html = new StringBuilder();
-        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title><style>").Append(Style).Append("</style></head><body>");
+        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">").Append(IconLink).Append("<title>").Append(E(title)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         html.Append("<main style=\"grid-template-columns:1fr\"><div class=\"panel\"><h1 id=\"title\">").Append(E(title)).Append("</h1><p id=\"message\">").Append(E(message)).Append("</p>");
         if (linkUrl is not null)
         {
