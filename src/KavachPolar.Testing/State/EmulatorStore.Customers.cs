@@ -143,20 +143,4 @@ internal sealed partial class EmulatorStore
             return _sessions.Any(s => s.Token == token && s.ExpiresAt > Now && _customers[s.CustomerId].DeletedAt is null);
         }
     }
-
-    /// <summary>The customer and subscriptions behind a live customer session token, for the portal page.</summary>
-    public (CustomerRecord Customer, List<(SubscriptionRecord Subscription, string ProductName)> Subscriptions)? FindPortal(string token)
-    {
-        lock (_lock)
-        {
-            var session = _sessions.FirstOrDefault(s => s.Token == token && s.ExpiresAt > Now);
-            if (session is null)
-            {
-                return null;
-            }
-
-            var c = _customers[session.CustomerId];
-            return (c, SubscriptionsOf(c.Id).OrderByDescending(s => s.CreatedAt).Select(s => (s, Product(s.ProductId).Name)).ToList());
-        }
-    }
 }

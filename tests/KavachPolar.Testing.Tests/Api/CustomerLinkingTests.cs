@@ -229,6 +229,7 @@ public sealed class CustomerLinkingTests
         var portal = response["customer_portal_url"];
         Assert.StartsWith($"{h.Emulator.BaseUrl}emulator/portal?customer_session_token=polar_cst_", portal, StringComparison.Ordinal);
         var html = await h.Http.Client.GetStringAsync(new Uri(portal), TestContext.Current.CancellationToken);
-        Assert.Contains("Pro: active", html, StringComparison.Ordinal);
+        Assert.Contains("<h3 class=\"sub-product\">Pro</h3>", html, StringComparison.Ordinal);
+        Assert.Contains($"id=\"subscription-{result.SubscriptionId}\" data-status=\"active\"", html, StringComparison.Ordinal);
     }
 }
