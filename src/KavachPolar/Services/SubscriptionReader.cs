@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
@@ -14,11 +15,14 @@ namespace KavachPolar.Services;
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
 {
+    /// <summary>The user's state when the read cache holds it and may serve it now; no database, no allocation.</summary>
+    public bool TryGetCached(string userId, [NotNullWhen(true)] out CachedUser? state) => cache.TryGet(userId, out state);
+
     public async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
     {
         if (cache.TryGet(userId, out var hit))
         {
-            return hit!;
+            return hit;
         }
 
         var stamp = cache.Stamp(userId);
@@ -36,8 +40,24 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             return state.EntitledProducts.Length > 0;
         }
 
-        var settings = options.CurrentValue;
-        return products.Any(p => state.EntitledProducts.Contains(Products.Resolve(p, settings) ?? p, StringComparer.OrdinalIgnoreCase));
+        return HoldsAny(state, Products.ResolveAll(products, options.CurrentValue));
+    }
+
+    /// <summary>Whether the user has an entitled subscription to one of <paramref name="productIds"/> (ids, any case).</summary>
+    public static bool HoldsAny(CachedUser state, string[] productIds)
+    {
+        foreach (var held in state.EntitledProducts)
+        {
+            foreach (var id in productIds)
+            {
+                if (string.Equals(held, id, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
