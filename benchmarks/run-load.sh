@@ -7,6 +7,8 @@
 # compare options: --duration 15 --warmup 3 --rounds 2 --connections 32 --threads 2 --users 10000
 # Ports: KAVACH_LOAD_PORT (KavachPolar, 5095), KAVACH_FLOOR_PORT (floor, 5096) and KAVACH_UNCACHED_PORT (KavachPolar
 # with the read cache off, on the same database, 5097).
+# KAVACH_LOAD_SERVER_OPTIONS: extra options for both KavachPolar servers, e.g. "--logging template" (log as a host whose
+# appsettings.json is the web template's: Information, Microsoft.AspNetCore at Warning).
 # The connection string's user must be able to create databases: the servers recreate kavach_load and kavach_floor.
 # Needs wrk (apt-get install wrk) and the .NET 10 SDK.
 set -euo pipefail
@@ -56,7 +58,8 @@ trap stop_servers EXIT
 # KavachPolar as the README writes a host (plain AddDbContext), the floor, and a second KavachPolar instance on the
 # same database with the read cache off (for GET without the cache; it runs no OnSubscriptionChange, so the first
 # server runs every callback): three processes on the same cores.
-dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$kavach_port" >"$logs/kavach.log" 2>&1 &
+read -r -a server_options <<<"${KAVACH_LOAD_SERVER_OPTIONS:-}"
+dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$kavach_port" "${server_options[@]}" >"$logs/kavach.log" 2>&1 &
 pids+=($!)
 dotnet "$dll" floor --pg "$pg" --urls "http://127.0.0.1:$floor_port" >"$logs/floor.log" 2>&1 &
 pids+=($!)
@@ -65,7 +68,7 @@ for _ in $(seq 1 240); do
     (exec 3<>"/dev/tcp/127.0.0.1/$kavach_port") 2>/dev/null && break
     sleep 0.5
 done
-dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$uncached_port" --database existing --read-cache false --callbacks false >"$logs/uncached.log" 2>&1 &
+dotnet "$dll" serve --pg "$pg" --urls "http://127.0.0.1:$uncached_port" --database existing --read-cache false --callbacks false "${server_options[@]}" >"$logs/uncached.log" 2>&1 &
 pids+=($!)
 
 status=0
@@ -74,6 +77,11 @@ dotnet "$dll" compare --pg "$pg" --kavach "http://127.0.0.1:$kavach_port" --floo
 
 stop_servers
 trap - EXIT
+# What the servers logged (Warning and above): a read cache that stopped serving (3003, the listener's probe did not
+# come back in time on a starved machine) turns every cached read into a query and explains a low cached figure.
+for log in "$logs/kavach.log" "$logs/uncached.log" "$logs/floor.log"; do
+    echo "$(basename "$log"): $(grep -c -E '^(warn|fail|crit):' "$log" || true) warnings or errors$(grep -o -E '^(warn|fail|crit): [^[]+\[[0-9]+\]' "$log" | sort | uniq -c | awk '{printf ", %s x %s %s", $1, $2, $3}')"
+done
 if [[ $status -ne 0 ]]; then
     echo "server logs: $logs" >&2
     tail -n 20 "$logs/kavach.log" "$logs/floor.log" "$logs/uncached.log" >&2

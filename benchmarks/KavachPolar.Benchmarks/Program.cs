@@ -7,4 +7,10 @@ if (args is ["--interleaved"])
     return;
 }
 
+if (args is ["--interleaved-gate"])
+{
+    InterleavedComparison.RunGate();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -90,8 +90,11 @@ internal sealed partial class DeliveryFactory
     }
 
     /// <summary>A GET of <paramref name="path"/> as <paramref name="user"/> (the load server's header authentication).</summary>
-    public static byte[] GetRequest(string host, string path, int user) =>
-        Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-User: {UserId(user)}\r\n\r\n");
+    public static byte[] GetRequest(string host, string path, int user) => GetRequest(host, path, UserId(user));
+
+    /// <summary>A GET of <paramref name="path"/> as the user <paramref name="userId"/>.</summary>
+    public static byte[] GetRequest(string host, string path, string userId) =>
+        Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-User: {userId}\r\n\r\n");
 
     /// <summary>An HttpClient request for delivery (user, round), signed now.</summary>
     public HttpRequestMessage HttpRequest(Uri url, int user, int round) => _signer.CreateRequest(url, Body(user, round), Guid.NewGuid().ToString());

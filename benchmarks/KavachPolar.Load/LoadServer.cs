@@ -26,7 +26,23 @@ internal static class LoadServer
         var database = new NpgsqlConnectionStringBuilder(pg) { Database = "kavach_load", MaxPoolSize = 64 }.ConnectionString;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(args.Get("urls", "http://127.0.0.1:5095"));
-        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
+        // --logging warning (default): console, Warning and above. template: what `dotnet new web` writes into
+        // appsettings.json (Information, Microsoft.AspNetCore at Warning), as a host written from the README logs.
+        // information: everything at Information, as WebApplication.CreateBuilder logs without an appsettings.json.
+        builder.Logging.ClearProviders().AddConsole();
+        switch (args.Get("logging", "warning"))
+        {
+            case "template":
+                builder.Logging.SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+                break;
+            case "information":
+                builder.Logging.SetMinimumLevel(LogLevel.Information);
+                break;
+            default:
+                builder.Logging.SetMinimumLevel(LogLevel.Warning);
+                break;
+        }
+
         if (args.Get("pool", "false") == "true")
         {
             builder.Services.AddDbContextPool<KavachPolarDbContext>(o => o.UseNpgsql(database));
@@ -65,6 +81,12 @@ internal static class LoadServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapKavachPolar();
+        // The same endpoint three times, for what the gate costs a request (compare's gate runs): without authorization
+        // (authentication still runs, as for every request), with RequireAuthorization() (the framework's part), and
+        // with RequireSubscription() (KavachPolar's gate, from the read cache for a subscribed user).
+        app.MapGet("/_load/open", () => "ok");
+        app.MapGet("/_load/authorized", () => "ok").RequireAuthorization();
+        app.MapGet("/_load/gated", () => "ok").RequireSubscription();
         app.MapGet("/_load/stats", () =>
         {
             var p = Process.GetCurrentProcess();
@@ -88,7 +110,7 @@ internal static class LoadServer
             await db.Database.MigrateAsync();
         }
 
-        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}");
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}, logging {args.Get("logging", "warning")}");
         await app.RunAsync();
         return 0;
     }

@@ -20,6 +20,15 @@ internal sealed class WrkComparison : IDisposable
     private const string FloorWebhookPath = "/_floor/webhook";
     private const string FloorGetPath = "/_floor/subscription";
 
+    /// <summary>The load server's one endpoint, open, behind RequireAuthorization() and behind RequireSubscription().</summary>
+    private static readonly Dictionary<Kind, string> GatePaths = new()
+    {
+        [Kind.GateOpen] = "/_load/open",
+        [Kind.GateAuthorized] = "/_load/authorized",
+        [Kind.GateSubscribed] = "/_load/gated",
+        [Kind.GateSubscribedAfterChanges] = "/_load/gated",
+    };
+
     private readonly Uri _kavach;
     private readonly Uri _floor;
     private readonly Uri? _uncached;
@@ -30,6 +39,7 @@ internal sealed class WrkComparison : IDisposable
     private readonly int _rounds;
     private readonly int _users;
     private readonly int _timeout;
+    private readonly bool _gate;
     private readonly string _wrk;
     private readonly string _lua;
     private readonly string _work;
@@ -52,6 +62,7 @@ internal sealed class WrkComparison : IDisposable
         _rounds = args.Int("rounds", 2);
         _users = args.Int("users", 10000);
         _timeout = args.Int("timeout", 5);
+        _gate = args.Get("gate", "true") != "false";
         _wrk = args.Get("wrk", "wrk");
         _lua = Path.Combine(AppContext.BaseDirectory, "pool.lua");
         _work = Directory.CreateTempSubdirectory("kavach-load-").FullName;
@@ -73,6 +84,14 @@ internal sealed class WrkComparison : IDisposable
     {
         Webhook,
         Get,
+
+        /// <summary>The gate runs: one endpoint of the KavachPolar server, for users with an entitled subscription.</summary>
+        GateOpen,
+        GateAuthorized,
+        GateSubscribed,
+
+        /// <summary>The gated endpoint right after the webhook runs changed every user (this instance forgot them all).</summary>
+        GateSubscribedAfterChanges,
     }
 
     public static async Task<int> RunAsync(Arguments args)
@@ -132,6 +151,12 @@ internal sealed class WrkComparison : IDisposable
             await GetRunAsync(target, 0, _warmup);
         }
 
+        var gateKinds = _gate ? new[] { Kind.GateOpen, Kind.GateAuthorized, Kind.GateSubscribed } : [];
+        foreach (var kind in gateKinds)
+        {
+            await GateRunAsync(kind, 0, _warmup);
+        }
+
         var loadBefore = LoadAverage();
         for (var round = 1; round <= _rounds; round++)
         {
@@ -145,6 +170,18 @@ internal sealed class WrkComparison : IDisposable
             foreach (var target in round % 2 == 1 ? getTargets : getTargets.Reverse())
             {
                 _runs.Add(await GetRunAsync(target, round, _duration));
+            }
+
+            // The first gated run of a round meets a cold cache (the webhook runs changed every user, and this instance
+            // forgot each one it changed); the others measure the gate on cache hits, open and gated in ABBA order.
+            if (_gate)
+            {
+                _runs.Add(await GateRunAsync(Kind.GateSubscribedAfterChanges, round, _duration));
+            }
+
+            foreach (var kind in round % 2 == 1 ? gateKinds : gateKinds.Reverse())
+            {
+                _runs.Add(await GateRunAsync(kind, round, _duration));
             }
         }
 
@@ -244,6 +281,36 @@ internal sealed class WrkComparison : IDisposable
         var wrk = await RunWrkAsync(target, Kind.Get, pool, "cycle", seconds);
         var run = new Run(target, Kind.Get, round, wrk, null);
         Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms, CPU µs/request server {wrk.ServerCpuUs:F0} wrk {wrk.WrkCpuUs:F0}{Problems(run)}");
+        return run;
+    }
+
+    /// <summary>
+    /// One endpoint of the KavachPolar server (<see cref="GatePaths"/>) as the users whose subscription is entitled
+    /// now (the webhook runs flip statuses), each user's state in the read cache after the first request.
+    /// </summary>
+    private async Task<Run> GateRunAsync(Kind kind, int round, int seconds)
+    {
+        var users = new List<string>();
+        await using (var command = _kavachDb.CreateCommand("SELECT id FROM kavach_users WHERE polar_subscription_status IN ('active', 'trialing') ORDER BY id LIMIT $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = _users });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                users.Add(reader.GetString(0));
+            }
+        }
+
+        if (users.Count < _threads)
+        {
+            throw new InvalidOperationException($"only {users.Count} users are subscribed: too few for the gate runs");
+        }
+
+        var host = _kavach.Authority;
+        var pool = WritePool(t => users.Where((_, i) => i % _threads == t).Select(u => DeliveryFactory.GetRequest(host, GatePaths[kind], u)));
+        var wrk = await RunWrkAsync(Target.Kavach, kind, pool, "cycle", seconds);
+        var run = new Run(Target.Kavach, kind, round, wrk, null);
+        Console.WriteLine($"{Label(run)}: {wrk.Rate:F0}/s, p50 {wrk.P50Ms:F1} ms, p99 {wrk.P99Ms:F1} ms, CPU µs/request server {wrk.ServerCpuUs:F0} wrk {wrk.WrkCpuUs:F0}; {users.Count} subscribed users{Problems(run)}");
         return run;
     }
 
@@ -447,6 +514,21 @@ internal sealed class WrkComparison : IDisposable
             Row(Kind.Get, "GET, read cache off: server process CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null, Target.KavachUncached);
         }
 
+        if (_gate)
+        {
+            Console.WriteLine();
+            Console.WriteLine("| the same endpoint of the KavachPolar server, subscribed users | open | gated | gated / open | goal |");
+            Console.WriteLine("|---|---:|---:|---:|---|");
+            GateRow(Kind.GateAuthorized, "RequireAuthorization(): requests/s", runs => Rate(runs, withDrain: false), "");
+            GateRow(Kind.GateSubscribed, "RequireSubscription(): requests/s", runs => Rate(runs, withDrain: false), "≥ 0.9×");
+            GateRow(Kind.GateSubscribedAfterChanges, "RequireSubscription() right after every user changed: requests/s", runs => Rate(runs, withDrain: false), "");
+            GateRow(Kind.GateAuthorized, "RequireAuthorization(): server CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
+            GateRow(Kind.GateSubscribed, "RequireSubscription(): server CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
+            GateRow(Kind.GateSubscribedAfterChanges, "RequireSubscription() right after every user changed: server CPU µs/request", runs => Cpu(runs, w => w.ServerCpuSeconds), null);
+            GateRow(Kind.GateSubscribed, "RequireSubscription(): p50 ms", runs => Span(runs, r => r.Wrk.P50Ms), null);
+            GateRow(Kind.GateSubscribed, "RequireSubscription(): p99 ms", runs => Span(runs, r => r.Wrk.P99Ms), null);
+        }
+
         var invalid = _runs.Count(r => !r.Valid);
         Console.WriteLine();
         Console.WriteLine(invalid == 0
@@ -463,6 +545,15 @@ internal sealed class WrkComparison : IDisposable
             var ratio = goal is null ? double.NaN : kavach.Value / floor.Value;
             Console.WriteLine($"| {what} | {floor.Text} | {kavach.Text} | {(double.IsFinite(ratio) ? ratio.ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | {goal} |");
         }
+    }
+
+    // goal null: no ratio.
+    private void GateRow(Kind gated, string what, Func<List<Run>, (string Text, double Value)> measure, string? goal)
+    {
+        var open = measure(Valid(Target.Kavach, Kind.GateOpen));
+        var closed = measure(Valid(Target.Kavach, gated));
+        var ratio = goal is null ? double.NaN : closed.Value / open.Value;
+        Console.WriteLine($"| {what} | {open.Text} | {closed.Text} | {(double.IsFinite(ratio) ? ratio.ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | {goal} |");
     }
 
     private List<Run> Valid(Target target, Kind kind) => [.. _runs.Where(r => r.Target == target && r.Kind == kind && r.Valid)];
@@ -498,7 +589,13 @@ internal sealed class WrkComparison : IDisposable
     }
 
     private static string Label(Run run) =>
-        $"{(run.Round == 0 ? "warm-up" : "round " + run.Round.ToString(CultureInfo.InvariantCulture))} {Name(run.Target)} {(run.Kind == Kind.Webhook ? "webhook" : "GET")}";
+        $"{(run.Round == 0 ? "warm-up" : "round " + run.Round.ToString(CultureInfo.InvariantCulture))} {Name(run.Target)} {run.Kind switch
+        {
+            Kind.Webhook => "webhook",
+            Kind.Get => "GET",
+            Kind.GateSubscribedAfterChanges => "GET " + GatePaths[run.Kind] + " (every user just changed)",
+            var gate => "GET " + GatePaths[gate],
+        }}";
 
     private static string Name(Target target) => target switch
     {

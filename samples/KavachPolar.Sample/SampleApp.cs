@@ -83,6 +83,8 @@ public static class SampleApp
             headers["Referrer-Policy"] = "same-origin";
             return next(context);
         });
+        // Browsers that ignore the page's icon link ask for /favicon.ico: answer with the same SVG.
+        app.MapGet("/favicon.ico", (IWebHostEnvironment env) => Results.File(env.WebRootFileProvider.GetFileInfo("favicon.svg").CreateReadStream(), "image/svg+xml"));
         app.UseStaticFiles();
         app.UseRouting();
         app.UseAuthentication();

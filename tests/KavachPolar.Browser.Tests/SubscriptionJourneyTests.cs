@@ -45,6 +45,15 @@ public sealed partial class SubscriptionJourneyTests
             await Expect(page.Locator("#email")).ToHaveValueAsync(email);
             await shots.TakeAsync(page, "checkout");
 
+            // An empty card number is refused on the page, as Stripe's card field does: nothing is paid.
+            await page.Locator("#card").FillAsync("");
+            await page.Locator("#pay").ClickAsync();
+            await Expect(page.Locator("#card-error")).ToHaveTextAsync("Your card number is incomplete.");
+            await Expect(page.Locator("#checkout")).ToHaveAttributeAsync("data-status", "open");
+            await Expect(page.Locator("#email")).ToHaveValueAsync(email);
+            await shots.TakeAsync(page, "checkout-card-refused");
+            await page.Locator("#card").FillAsync("4242 4242 4242 4242");
+
             // Pay: Polar redirects to the success page, which reconciles the checkout and shows the subscription.
             await page.Locator("#pay").ClickAsync();
             await page.WaitForURLAsync(SuccessUrl());
@@ -52,15 +61,20 @@ public sealed partial class SubscriptionJourneyTests
             await Expect(success).ToHaveAttributeAsync("data-state", "done");
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
             await Expect(page.GetByTestId("success-product")).ToHaveTextAsync("Pro");
-            await Expect(page.GetByTestId("success-renewal")).Not.ToBeEmptyAsync();
+            await Expect(page.GetByTestId("success-renewal-label")).ToHaveTextAsync("Renews on");
+            await Expect(page.GetByTestId("success-renewal")).ToHaveTextAsync(DateText());
+            var successRenewal = await page.GetByTestId("success-renewal").InnerTextAsync();
             await shots.TakeAsync(page, "success");
 
             // Account: active, Pro, renews at the end of the period.
             await page.GetByTestId("go-to-account").ClickAsync();
             await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("active");
             await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Pro");
+            await Expect(page.GetByTestId("subscription-renewal-label")).ToHaveTextAsync("Renews on");
             var renewal = await page.GetByTestId("subscription-renewal").InnerTextAsync();
             Assert.Matches(DateText(), renewal);
+            // One date format everywhere: the success page wrote the same date the same way.
+            Assert.Equal(renewal, successRenewal);
             await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
             await shots.TakeAsync(page, "account-active");
 
@@ -81,18 +95,12 @@ public sealed partial class SubscriptionJourneyTests
 
             // OnSubscriptionChange recorded the changes (it runs in the background, after commit): at least the
             // subscription appearing, the cancellation being scheduled and it being lifted.
-            var changes = page.GetByTestId("subscription-change");
-            var deadline = DateTime.UtcNow + Browser.StepTimeout;
-            while (await changes.CountAsync() < 3 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250, ct);
-                await page.ReloadAsync();
-            }
-
-            var rows = await changes.AllInnerTextsAsync();
-            Assert.True(rows.Count >= 3, "Expected at least 3 recorded subscription changes, saw:\n" + string.Join('\n', rows));
-            Assert.Contains(rows, r => r.Contains("none → active", StringComparison.Ordinal));
-            Assert.Contains(rows, r => r.Contains("active → active (cancels at period end)", StringComparison.Ordinal));
+            var rows = await ChangesAsync(page, rows => rows.Count >= 3 && rows.Any(r => r.Contains("cancellation lifted", StringComparison.Ordinal)));
+            Assert.Contains(rows, r => r.Contains("none → active (Pro)", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("cancellation scheduled", StringComparison.Ordinal));
+            Assert.DoesNotContain(rows, r => r.Contains("active → active", StringComparison.Ordinal));
+            // Received times use the same date format, with the time after it.
+            Assert.All(await page.GetByTestId("change-received").AllInnerTextsAsync(), t => Assert.Matches(DateTimeText(), t));
             await shots.TakeAsync(page, "account-resumed");
 
             // Every webhook Polar sent during the journey was accepted.
@@ -124,6 +132,15 @@ public sealed partial class SubscriptionJourneyTests
         await using var browser = await Browser.LaunchAsync();
         var page = await browser.NewPageAsync(baseUrl, new ViewportSize { Width = 1280, Height = 900 });
         var shots = new Screenshots(nameof(A_subscriber_changes_plan_enters_the_members_area_cancels_resumes_and_opens_the_billing_portal));
+        // Every address either app answered 404 for (a missing favicon included), across the whole journey.
+        var notFound = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        page.Response += (_, response) =>
+        {
+            if (response.Status == 404)
+            {
+                notFound.Enqueue(response.Url);
+            }
+        };
 
         try
         {
@@ -179,13 +196,76 @@ public sealed partial class SubscriptionJourneyTests
             await page.GetByTestId("resume-subscription").ClickAsync();
             await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
 
-            // Manage billing opens Polar's customer portal (the emulator's) for this customer.
+            var renewal = await page.GetByTestId("subscription-renewal").InnerTextAsync();
+            var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
+
+            // Manage billing opens Polar's customer portal (the emulator's) for this customer: the plan, when it renews
+            // (written as the app writes dates), and the first order with its invoice.
             await page.GetByTestId("manage-billing").ClickAsync();
             await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
             Assert.Contains("customer_session_token=", page.Url, StringComparison.Ordinal);
-            await Expect(page.Locator("body")).ToContainTextAsync("Customer portal");
-            await Expect(page.Locator("body")).ToContainTextAsync("Team: active");
+            var subscription = page.Locator("article.sub");
+            await Expect(subscription).ToHaveAttributeAsync("data-status", "active");
+            await Expect(subscription.Locator(".sub-product")).ToHaveTextAsync("Team");
+            await Expect(subscription.Locator(".sub-when")).ToHaveTextAsync("Renews on " + renewal);
+            await Expect(page.Locator("#orders tbody tr")).ToHaveCountAsync(1);
             await shots.TakeAsync(page, "portal");
+            await page.Locator("#orders .invoice").ClickAsync();
+            await Expect(page.Locator("#invoice-number")).ToContainTextAsync("Invoice EMULATOR-");
+            await Expect(page.Locator("#invoice-total")).ToHaveTextAsync("$19.00");
+            await shots.TakeAsync(page, "portal-invoice");
+            await page.Locator("#back-to-portal").ClickAsync();
+
+            // Cancel in the portal, with a reason; back in the app, the account page shows the scheduled end.
+            await page.Locator(".cancel-subscription").ClickAsync();
+            await page.Locator("input[name=cancellation_reason][value=too_expensive]").CheckAsync();
+            await shots.TakeAsync(page, "portal-cancel");
+            await page.Locator(".confirm-cancel").ClickAsync();
+            await Expect(subscription).ToHaveAttributeAsync("data-cancel-at-period-end", "true");
+            await Expect(subscription.Locator(".sub-when")).ToHaveTextAsync("Ends on " + renewal);
+            await polar.WaitForDeliveriesAsync(ct);
+            await shots.TakeAsync(page, "portal-cancelled");
+            await page.Locator("#return").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Uri(baseUrl, "account").AbsoluteUri);
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToBeVisibleAsync();
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToContainTextAsync(renewal);
+
+            // Uncancel in the portal; back in the app, the subscription simply renews again.
+            await page.GetByTestId("manage-billing").ClickAsync();
+            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
+            await page.Locator(".uncancel-subscription").ClickAsync();
+            await Expect(subscription).ToHaveAttributeAsync("data-cancel-at-period-end", "false");
+            await Expect(subscription.Locator(".sub-when")).ToHaveTextAsync("Renews on " + renewal);
+            await polar.WaitForDeliveriesAsync(ct);
+            await page.Locator("#return").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Uri(baseUrl, "account").AbsoluteUri);
+            await Expect(page.GetByTestId("cancels-at-period-end")).ToHaveCountAsync(0);
+            await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("active");
+            Assert.All(polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
+
+            // The changes table names the plan change by its products, and the portal's cancellation and uncancellation.
+            var rows = await ChangesAsync(page, rows => rows.Count(r => r.Contains("cancellation lifted", StringComparison.Ordinal)) >= 2);
+            Assert.Contains(rows, r => r.Contains("Pro → Team", StringComparison.Ordinal));
+            Assert.DoesNotContain(rows, r => r.Contains("active → active", StringComparison.Ordinal));
+
+            // On a 390 px phone the account page fits: nothing scrolls sideways, and no event type breaks mid-word.
+            await page.SetViewportSizeAsync(390, 844);
+            await page.ReloadAsync();
+            await Expect(page.GetByTestId("subscription-change").First).ToBeVisibleAsync();
+            var overflow = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+            Assert.True(overflow[0] <= overflow[1], $"the account page is {overflow[0]} px wide in a {overflow[1]} px window");
+            var table = await page.EvaluateAsync<int[]>("() => { const t = document.querySelector('[data-testid=subscription-changes]'); return [t.scrollWidth, t.parentElement.clientWidth]; }");
+            Assert.True(table[0] <= table[1], $"the changes table is {table[0]} px wide in {table[1]} px");
+            var eventTypes = page.GetByTestId("change-event-type");
+            Assert.True(await eventTypes.CountAsync() >= 5);
+            foreach (var eventType in await eventTypes.AllAsync())
+            {
+                var lines = await eventType.EvaluateAsync<int>("e => e.getClientRects().length");
+                Assert.True(lines == 1, $"'{await eventType.InnerTextAsync()}' is broken over {lines} lines at 390 px");
+            }
+
+            await shots.TakeAsync(page, "account-390px");
+            Assert.Empty(notFound);
         }
         catch (Exception) when (!page.IsClosed)
         {
@@ -223,9 +303,120 @@ public sealed partial class SubscriptionJourneyTests
         await Expect(page.Locator("#product-name")).ToHaveTextAsync("Team");
     }
 
+    [Fact]
+    public async Task A_trial_shows_its_first_charge_date_pricing_cards_line_up_and_both_apps_serve_a_favicon()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = await SampleServer.StartAsync(ct);
+        var baseUrl = app.BaseUrl;
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(baseUrl, new ViewportSize { Width = 1280, Height = 900 });
+        var shots = new Screenshots(nameof(A_trial_shows_its_first_charge_date_pricing_cards_line_up_and_both_apps_serve_a_favicon));
+
+        try
+        {
+            await page.GotoAsync("/signin?returnUrl=%2Fpricing");
+            await page.GetByTestId("sign-in-email").FillAsync($"mary.{Guid.NewGuid():N}@kavachpolar.dev");
+            await page.GetByTestId("sign-in-submit").ClickAsync();
+            await Expect(page.GetByTestId("subscribe-pro-trial")).ToBeVisibleAsync();
+            await AssertPlansAlignedAsync(page);
+            await AssertFaviconAsync(page);
+            await shots.TakeAsync(page, "pricing");
+
+            await page.GetByTestId("subscribe-pro-trial").ClickAsync();
+            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
+            await Expect(page.Locator("#pay")).ToHaveTextAsync("Start trial");
+            await AssertFaviconAsync(page);
+            await page.Locator("#pay").ClickAsync();
+            await page.WaitForURLAsync(SuccessUrl());
+            await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("trialing");
+            await Expect(page.GetByTestId("success-renewal-label")).ToHaveTextAsync("First charge on");
+            await Expect(page.GetByTestId("success-renewal")).ToHaveTextAsync(DateText());
+            var firstCharge = await page.GetByTestId("success-renewal").InnerTextAsync();
+            await shots.TakeAsync(page, "success-trial");
+
+            // A trial's period end is its first charge, not a renewal.
+            await page.GetByTestId("go-to-account").ClickAsync();
+            await Expect(page.GetByTestId("subscription-status")).ToHaveTextAsync("trialing");
+            await Expect(page.GetByTestId("subscription-renewal-label")).ToHaveTextAsync("First charge on");
+            await Expect(page.GetByTestId("subscription-renewal")).ToHaveTextAsync(firstCharge);
+            await Expect(page.Locator("[data-testid=subscription]")).Not.ToContainTextAsync("Renews on");
+
+            // The proration choices: the choice in bold, its explanation in the normal weight.
+            var label = await page.GetByTestId("proration-invoice-label").EvaluateAsync<int>("e => parseInt(getComputedStyle(e).fontWeight)");
+            var explained = await page.GetByTestId("proration-invoice-explained").EvaluateAsync<int>("e => parseInt(getComputedStyle(e).fontWeight)");
+            Assert.True(label >= 600, $"the choice is {label}");
+            Assert.True(explained <= 400, $"the explanation is {explained}");
+            await shots.TakeAsync(page, "account-trial");
+
+            // Subscribed, the cards differ (current plan, switch buttons with a note): prices and buttons still line up.
+            await page.GotoAsync("/pricing");
+            await Expect(page.GetByTestId("current-plan-pro-trial")).ToBeVisibleAsync();
+            await AssertPlansAlignedAsync(page);
+            await shots.TakeAsync(page, "pricing-subscribed");
+        }
+        catch (Exception) when (!page.IsClosed)
+        {
+            await shots.TakeAsync(page, "failure");
+            TestContext.Current.TestOutputHelper?.WriteLine($"failed at {page.Url}");
+            throw;
+        }
+    }
+
+    /// <summary>Every plan card on one row has its price, and its first button, at the same height as the others.</summary>
+    private static async Task AssertPlansAlignedAsync(IPage page)
+    {
+        var tops = await page.EvaluateAsync<double[][]>("""
+            () => [...document.querySelectorAll('.plan')].map(p => [
+              p.getBoundingClientRect().top,
+              p.querySelector('.plan-price').getBoundingClientRect().top,
+              p.querySelector('.plan-action .btn').getBoundingClientRect().top])
+            """);
+        Assert.True(tops.Length >= 4, $"{tops.Length} plans");
+        Assert.All(tops, t => Assert.Equal(tops[0][0], t[0], 1.0));
+        Assert.All(tops, t => Assert.Equal(tops[0][1], t[1], 1.0));
+        Assert.All(tops, t => Assert.Equal(tops[0][2], t[2], 1.0));
+    }
+
+    /// <summary>The page links an icon, and its address answers 200 with an image.</summary>
+    private static async Task AssertFaviconAsync(IPage page)
+    {
+        var href = await page.Locator("link[rel=icon]").GetAttributeAsync("href");
+        Assert.NotNull(href);
+        var icon = await page.Context.APIRequest.GetAsync(new Uri(new Uri(page.Url), href).AbsoluteUri);
+        Assert.Equal(200, icon.Status);
+        Assert.StartsWith("image/", icon.Headers["content-type"], StringComparison.Ordinal);
+        var ico = await page.Context.APIRequest.GetAsync(new Uri(new Uri(page.Url), "/favicon.ico").AbsoluteUri);
+        Assert.Equal(200, ico.Status);
+    }
+
+    /// <summary>
+    /// The texts of the changes table once <paramref name="done"/> holds for them. <c>OnSubscriptionChange</c> runs in the
+    /// background after commit and the page does not refresh itself, so this reloads until then (or the step timeout).
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> ChangesAsync(IPage page, Func<IReadOnlyList<string>, bool> done)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var rows = await page.GetByTestId("subscription-change").AllInnerTextsAsync();
+            if (done(rows))
+            {
+                return rows;
+            }
+
+            Assert.True(clock.Elapsed < Browser.StepTimeout, "The changes table never got there:\n" + string.Join('\n', rows));
+            await page.WaitForTimeoutAsync(250);
+            await page.ReloadAsync();
+        }
+    }
+
     [GeneratedRegex("/billing/success\\?checkout_id=[0-9a-f-]{36}$")]
     private static partial Regex SuccessUrl();
 
     [GeneratedRegex("^[0-9]{1,2} [A-Z][a-z]+ [0-9]{4}$")]
     private static partial Regex DateText();
+
+    [GeneratedRegex("^[0-9]{1,2} [A-Z][a-z]+ [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}$")]
+    private static partial Regex DateTimeText();
 }

@@ -29,6 +29,8 @@ internal sealed class SubscriptionChangeRecorder(IServiceScopeFactory scopes, Ti
             CurrentStatus = change.Current?.Status,
             CurrentProductId = change.Current?.ProductId,
             CancelAtPeriodEnd = change.Current?.CancelAtPeriodEnd ?? false,
+            PreviousProductId = change.Previous?.ProductId,
+            PreviousCancelAtPeriodEnd = change.Previous?.CancelAtPeriodEnd ?? false,
             ReceivedAt = time.GetUtcNow(),
         });
         try

@@ -60,6 +60,39 @@ internal static class SampleDatabase
         }
     }
 
+    /// <summary>
+    /// Columns added to <c>sample_subscription_changes</c> after its first version, for a database kept from an earlier
+    /// run (<c>EnsureCreated</c> creates missing tables, never missing columns).
+    /// </summary>
+    public static async Task AddMissingColumnsAsync(SampleDbContext db, string provider, CancellationToken cancellationToken)
+    {
+        (string Name, string Postgres, string Sqlite)[] added =
+        [
+            ("previous_product_id", "varchar(100) NULL", "TEXT NULL"),
+            ("previous_cancel_at_period_end", "boolean NOT NULL DEFAULT false", "INTEGER NOT NULL DEFAULT 0"),
+        ];
+        foreach (var (name, postgresType, sqliteType) in added)
+        {
+            string sql;
+            if (provider == Postgres)
+            {
+                sql = "ALTER TABLE sample_subscription_changes ADD COLUMN IF NOT EXISTS " + name + " " + postgresType;
+            }
+            else
+            {
+                var exists = "SELECT COUNT(*) AS \"Value\" FROM pragma_table_info('sample_subscription_changes') WHERE name = '" + name + "'";
+                if (await db.Database.SqlQueryRaw<int>(exists).SingleAsync(cancellationToken) > 0)
+                {
+                    continue;
+                }
+
+                sql = "ALTER TABLE sample_subscription_changes ADD COLUMN " + name + " " + sqliteType;
+            }
+
+            await db.Database.ExecuteSqlRawAsync(sql, cancellationToken);
+        }
+    }
+
     /// <summary>A short description for the start-up banner, without credentials.</summary>
     public static string Describe(string provider, string connectionString)
     {

@@ -19,6 +19,12 @@ public sealed class SubscriptionChangeEntry
 
     public string? CurrentProductId { get; set; }
 
+    /// <summary>The product before the change; <see langword="null"/> when nothing was live.</summary>
+    public string? PreviousProductId { get; set; }
+
+    /// <summary>Whether a cancellation at period end was scheduled before the change.</summary>
+    public bool PreviousCancelAtPeriodEnd { get; set; }
+
     public bool CancelAtPeriodEnd { get; set; }
 
     public DateTimeOffset ReceivedAt { get; set; }

@@ -35,6 +35,7 @@ internal sealed class SampleStartup(
         }
 
         await db.Database.EnsureCreatedAsync(cancellationToken);
+        await SampleDatabase.AddMissingColumnsAsync(db, settings.DatabaseProvider, cancellationToken);
     }
 
     public Task StartedAsync(CancellationToken cancellationToken)

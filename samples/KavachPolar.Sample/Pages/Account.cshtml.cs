@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using KavachPolar.Sample.Billing;
 using KavachPolar.Sample.Data;
@@ -32,6 +31,8 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
 
     public IReadOnlyList<SubscriptionChangeEntry> Changes { get; private set; } = [];
 
+    private Dictionary<string, string> _productNames = [];
+
     /// <summary>Plans the user can switch to: every product but the current one.</summary>
     public IReadOnlyList<CatalogProduct> OtherPlans { get; private set; } = [];
 
@@ -56,6 +57,7 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
             EndedStatus = await db.Set<KavachUser>().Where(u => u.Id == UserId).Select(u => u.PolarSubscriptionStatus).FirstOrDefaultAsync(cancellationToken);
         }
 
+        _productNames = (await catalog.GetProductsAsync(cancellationToken)).Products.DistinctBy(p => p.Id).ToDictionary(p => p.Id, p => p.Name);
         Changes = await db.SubscriptionChanges.AsNoTracking()
             .Where(c => c.UserId == UserId)
             .OrderByDescending(c => c.Id)
@@ -105,24 +107,56 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
         return Done(result, "Refreshed from Polar.");
     }
 
-    public static string FormatDate(DateTimeOffset? value) =>
-        value?.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture) ?? "—";
+    public static string FormatDate(DateTimeOffset? value) => SampleDates.Date(value);
+
+    /// <summary>The <c>Change</c> column of the changes table, with product names from the catalog.</summary>
+    public string Describe(SubscriptionChangeEntry change) =>
+        ChangeDescription.Describe(change, id => _productNames.TryGetValue(id, out var name) ? name : id);
+
+    /// <summary>"Renews on", or "First charge on" while a trial runs (its period ends with the first charge), or "Access until" once cancelled.</summary>
+    public static string RenewalLabel(KavachSubscription subscription) =>
+        subscription.CancelAtPeriodEnd ? "Access until" : subscription.Status == "trialing" ? "First charge on" : "Renews on";
+
+    /// <summary>
+    /// Manage billing: a Polar customer portal session whose "Back" link returns to this page (the package's
+    /// <c>POST /api/kavach/auth/polar/portal</c> returns to the app's root). Answers <c>{"url"}</c>, or
+    /// <c>{"detail"}</c> with KavachPolar's status for the error.
+    /// </summary>
+    public async Task<IActionResult> OnPostPortalAsync(CancellationToken cancellationToken)
+    {
+        var returnUrl = new Uri(Url.Page("/Account", pageHandler: null, values: null, protocol: Request.Scheme)!);
+        var result = await subscriptions.CreatePortalSessionAsync(User.UserId()!, returnUrl, cancellationToken);
+        if (result.Succeeded)
+        {
+            return new JsonResult(new { url = result.Url!.AbsoluteUri });
+        }
+
+        var detail = result.ErrorCode == KavachPolarErrorCodes.NoCustomer ? "You have no billing account at Polar yet: subscribe first." : Explain(result.ErrorCode, result.RetryAfter);
+        var status = result.ErrorCode switch
+        {
+            KavachPolarErrorCodes.NoCustomer => StatusCodes.Status409Conflict,
+            KavachPolarErrorCodes.PolarRateLimited => StatusCodes.Status429TooManyRequests,
+            KavachPolarErrorCodes.PolarUnavailable => StatusCodes.Status503ServiceUnavailable,
+            _ => StatusCodes.Status502BadGateway,
+        };
+        return new JsonResult(new { detail }) { StatusCode = status };
+    }
 
     private RedirectToPageResult Done(KavachPolarResult result, string success)
     {
         MessageIsError = !result.Succeeded;
-        Message = result.Succeeded ? success : Explain(result);
+        Message = result.Succeeded ? success : Explain(result.ErrorCode, result.RetryAfter);
         return RedirectToPage();
     }
 
-    private static string Explain(KavachPolarResult result) => result.ErrorCode switch
+    private static string Explain(string? errorCode, TimeSpan? retryAfter) => errorCode switch
     {
         KavachPolarErrorCodes.NoSubscription => "You have no subscription to change.",
         KavachPolarErrorCodes.UnknownProduct => "That plan is not offered.",
         KavachPolarErrorCodes.PolarRejected => "Polar refused the change. A subscription that is set to cancel cannot change plan: keep it first.",
-        KavachPolarErrorCodes.PolarRateLimited => $"Polar asked us to slow down. Try again in {Math.Ceiling(result.RetryAfter?.TotalSeconds ?? 10)} seconds.",
+        KavachPolarErrorCodes.PolarRateLimited => $"Polar asked us to slow down. Try again in {Math.Ceiling(retryAfter?.TotalSeconds ?? 10)} seconds.",
         KavachPolarErrorCodes.PolarTokenRejected => "Polar rejected the app's access token. Check KavachPolar:AccessToken and KavachPolar:Sandbox.",
         KavachPolarErrorCodes.PolarUnavailable => "Polar could not be reached. Try again in a moment.",
-        _ => $"Polar refused the change ({result.ErrorCode}).",
+        _ => $"Polar refused the change ({errorCode}).",
     };
 }

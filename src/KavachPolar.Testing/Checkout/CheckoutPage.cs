@@ -13,7 +13,15 @@ namespace KavachPolar.Testing.Checkout;
 /// </summary>
 internal static class CheckoutPage
 {
-    private const string Style = """
+    /// <summary>The <c>link</c> to the emulator's favicon, <c>/favicon.ico</c> (an SVG), for every hosted page's head.</summary>
+    public const string IconLink = "<link rel=\"icon\" href=\"/favicon.ico\" type=\"image/svg+xml\">";
+
+    /// <summary>A small SVG mark: what <c>/favicon.ico</c> answers.</summary>
+    public const string Icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#0062ff"/><circle cx="16" cy="16" r="8" fill="none" stroke="#fff" stroke-width="3.5"/></svg>
+        """;
+
+    public const string Style = """
         *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d1f24}
         main{max-width:920px;margin:48px auto;display:grid;grid-template-columns:1fr 1fr;background:#fff;border-radius:16px;box-shadow:0 8px 32px rgba(0,0,0,.08);overflow:hidden}
         @media(max-width:720px){main{grid-template-columns:1fr;margin:0;border-radius:0}}
@@ -25,12 +33,14 @@ internal static class CheckoutPage
         button:hover{background:#0051d4}.error{background:#fdecec;color:#a61b1b;padding:10px 12px;border-radius:8px;margin-bottom:18px;font-size:14px}
         .badge{display:inline-block;font-size:11px;letter-spacing:.08em;text-transform:uppercase;background:#2a2f3a;color:#cbd0d8;padding:3px 8px;border-radius:99px;margin-bottom:20px}
         .note{font-size:12px;color:#8a8f99;margin-top:14px;text-align:center}a{color:#0062ff}
+        input.invalid{border-color:#d93025;margin-bottom:6px}.field-error{color:#c0271d;font-size:13px;margin:0 0 18px}
         """;
 
-    public static string Render(CheckoutView view, string? error, string? email, string? name)
+    /// <summary>The page; <paramref name="card"/> and <paramref name="cardError"/> refill the card field after a refusal.</summary>
+    public static string Render(CheckoutView view, string? error, string? email, string? name, string? card, string? cardError)
     {
         var html = new StringBuilder();
-        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">");
+        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">").Append(IconLink);
         html.Append("<title>Checkout · ").Append(E(view.ProductName)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         html.Append("<main id=\"checkout\" data-checkout-id=\"").Append(E(view.Id)).Append("\" data-status=\"").Append(E(view.Status)).Append("\">");
         html.Append("<section class=\"summary\"><span class=\"badge\">Polar emulator · test mode</span>");
@@ -78,7 +88,18 @@ internal static class CheckoutPage
                 .Append(E(shownEmail ?? "")).Append('"').Append(view.EmailLocked ? " readonly" : "").Append('>');
             html.Append("<label for=\"name\">Cardholder name</label><input id=\"name\" name=\"name\" autocomplete=\"name\" value=\"")
                 .Append(E(name ?? view.CustomerName ?? "")).Append("\">");
-            html.Append("<label for=\"card\">Card</label><input id=\"card\" name=\"card\" inputmode=\"numeric\" autocomplete=\"cc-number\" value=\"4242 4242 4242 4242\">");
+            html.Append("<label for=\"card\">Card</label><input id=\"card\" name=\"card\" inputmode=\"numeric\" autocomplete=\"cc-number\" value=\"")
+                .Append(E(card ?? "4242 4242 4242 4242")).Append('"');
+            if (cardError is not null)
+            {
+                html.Append(" aria-invalid=\"true\" aria-describedby=\"card-error\" class=\"invalid\">");
+                html.Append("<p class=\"field-error\" id=\"card-error\" role=\"alert\">").Append(E(cardError)).Append("</p>");
+            }
+            else
+            {
+                html.Append('>');
+            }
+
             html.Append("<button id=\"pay\" type=\"submit\">").Append(view.TrialInterval is null ? "Pay " + E(FormatPrice(view.PriceAmount, view.Currency)) : "Start trial").Append("</button>");
             html.Append("<p class=\"note\">No real payment is made: any card number works.</p></form>");
         }
@@ -87,10 +108,25 @@ internal static class CheckoutPage
         return html.ToString();
     }
 
+    /// <summary>
+    /// What Stripe's card field says before submitting: an empty number is incomplete, one with anything but digits,
+    /// spaces and dashes is invalid; null when the number may be submitted (the emulator charges any digits).
+    /// </summary>
+    public static string? CardError(string card)
+    {
+        var digits = card.Replace(" ", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal);
+        if (string.IsNullOrWhiteSpace(digits))
+        {
+            return "Your card number is incomplete.";
+        }
+
+        return digits.All(char.IsAsciiDigit) ? null : "Your card number is invalid.";
+    }
+
     public static string RenderMessage(string title, string message, string? linkUrl = null, string? linkText = null)
     {
         var html = new StringBuilder();
-        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title><style>").Append(Style).Append("</style></head><body>");
+        html.Append("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">").Append(IconLink).Append("<title>").Append(E(title)).Append("</title><style>").Append(Style).Append("</style></head><body>");
         html.Append("<main style=\"grid-template-columns:1fr\"><div class=\"panel\"><h1 id=\"title\">").Append(E(title)).Append("</h1><p id=\"message\">").Append(E(message)).Append("</p>");
         if (linkUrl is not null)
         {

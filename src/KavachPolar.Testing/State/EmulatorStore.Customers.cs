@@ -39,6 +39,7 @@ internal sealed partial class EmulatorStore
                 Locale = locale,
             };
             _customers.Add(c.Id, c);
+            CreateOwnerMember(c);
             var json = Models.Customer(c);
             Emit("customer.created", (JsonObject)json.DeepClone());
             EmitStateChanged(c);
@@ -98,6 +99,7 @@ internal sealed partial class EmulatorStore
                 c.ExternalId = null;
             }
 
+            RevokeAllGrantsOf(c);
             c.DeletedAt = Now;
             c.ModifiedAt = Now;
             Emit("customer.deleted", Models.Customer(c));
@@ -139,22 +141,6 @@ internal sealed partial class EmulatorStore
         lock (_lock)
         {
             return _sessions.Any(s => s.Token == token && s.ExpiresAt > Now && _customers[s.CustomerId].DeletedAt is null);
-        }
-    }
-
-    /// <summary>The customer and subscriptions behind a live customer session token, for the portal page.</summary>
-    public (CustomerRecord Customer, List<(SubscriptionRecord Subscription, string ProductName)> Subscriptions)? FindPortal(string token)
-    {
-        lock (_lock)
-        {
-            var session = _sessions.FirstOrDefault(s => s.Token == token && s.ExpiresAt > Now);
-            if (session is null)
-            {
-                return null;
-            }
-
-            var c = _customers[session.CustomerId];
-            return (c, SubscriptionsOf(c.Id).OrderByDescending(s => s.CreatedAt).Select(s => (s, Product(s.ProductId).Name)).ToList());
         }
     }
 }

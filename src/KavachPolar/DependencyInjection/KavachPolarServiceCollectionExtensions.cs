@@ -145,12 +145,12 @@ public static class KavachPolarServiceCollectionExtensions
     /// </summary>
     private static void AddSubscriptionGate(IServiceCollection services)
     {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SubscriptionAuthorizationHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, EntitlementAuthorizationHandler>());
         services.Configure<AuthorizationOptions>(o => o.AddPolicy(KavachPolarPolicies.Subscribed, SubscriptionRequirement.Policy([])));
 
         var previous = services.LastOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));
         services.RemoveAll<IAuthorizationMiddlewareResultHandler>();
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new SubscriptionAuthorizationResultHandler(previous switch
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler>(sp => new EntitlementAuthorizationResultHandler(previous switch
         {
             null => new AuthorizationMiddlewareResultHandler(),
             { ImplementationInstance: IAuthorizationMiddlewareResultHandler instance } => instance,

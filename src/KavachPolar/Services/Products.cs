@@ -23,4 +23,11 @@ internal static class Products
 
         return Guid.TryParseExact(wanted, "D", out var id) ? id.ToString("D") : null;
     }
+
+    /// <summary>
+    /// Each of <paramref name="wanted"/> as a product id (<see cref="Resolve"/>), or as given when it names no accepted
+    /// product, so that it still matches a subscription to exactly that id.
+    /// </summary>
+    public static string[] ResolveAll(IReadOnlyCollection<string> wanted, KavachPolarOptions options) =>
+        [.. wanted.Select(p => Resolve(p, options) ?? p)];
 }

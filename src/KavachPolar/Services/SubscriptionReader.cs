@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using KavachPolar.Storage;
 using KavachPolar.Storage.Cache;
 using KavachPolar.Subscriptions;
@@ -14,11 +15,14 @@ namespace KavachPolar.Services;
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
 {
+    /// <summary>The user's state when the read cache holds it and may serve it now; no database, no allocation.</summary>
+    public bool TryGetCached(string userId, [NotNullWhen(true)] out CachedUser? state) => cache.TryGet(userId, out state);
+
     public async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
     {
         if (cache.TryGet(userId, out var hit))
         {
-            return hit!;
+            return hit;
         }
 
         var stamp = cache.Stamp(userId);
@@ -36,8 +40,24 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             return state.EntitledProducts.Length > 0;
         }
 
-        var settings = options.CurrentValue;
-        return products.Any(p => state.EntitledProducts.Contains(Products.Resolve(p, settings) ?? p, StringComparer.OrdinalIgnoreCase));
+        return HoldsAny(state, Products.ResolveAll(products, options.CurrentValue));
+    }
+
+    /// <summary>Whether the user has an entitled subscription to one of <paramref name="productIds"/> (ids, any case).</summary>
+    public static bool HoldsAny(CachedUser state, string[] productIds)
+    {
+        foreach (var held in state.EntitledProducts)
+        {
+            foreach (var id in productIds)
+            {
+                if (string.Equals(held, id, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -60,7 +80,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     /// <summary>The same query as <see cref="_query"/> for a raw PostgreSQL connection (see <see cref="DirectPostgres"/>).</summary>
     private static readonly string DirectSql =
         "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
-        + "ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
+        + "u.polar_scheduled_product_id, u.polar_scheduled_change_at, ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
         + string.Join("', '", SubscriptionStatuses.Entitled) + "')) FROM kavach_users u WHERE u.id = $1";
 
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
@@ -87,8 +107,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                 ProductId = r.IsDBNull(2) ? "" : r.GetString(2),
                 CurrentPeriodEnd = r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
                 CancelAtPeriodEnd = r.GetBoolean(4),
+                ScheduledChange = SubscriptionProjection.ScheduledChange(
+                    r.IsDBNull(5) ? null : r.GetString(5),
+                    r.IsDBNull(6) ? null : r.GetFieldValue<DateTimeOffset>(6)),
             },
-        r.GetFieldValue<string[]>(5));
+        r.GetFieldValue<string[]>(7));
 
     private sealed class UserState
     {

@@ -210,7 +210,7 @@ public sealed class CustomerLinkingTests
         var pastDue = await h.Http.GetAsync($"v1/customers/{result.CustomerId}/state");
 
         Assert.Equal(result.SubscriptionId, active.Json["active_subscriptions"]![0]!["id"]!.GetValue<string>());
-        Assert.Single(active.Json["granted_benefits"]!.AsArray());
+        Assert.Equal(h.Pro.BenefitIds.Order(), active.Json["granted_benefits"]!.AsArray().Select(g => g!["benefit_id"]!.GetValue<string>()).Order());
         Assert.Empty(pastDue.Json["active_subscriptions"]!.AsArray());
         Assert.Empty(pastDue.Json["granted_benefits"]!.AsArray());
     }
@@ -229,6 +229,7 @@ public sealed class CustomerLinkingTests
         var portal = response["customer_portal_url"];
         Assert.StartsWith($"{h.Emulator.BaseUrl}emulator/portal?customer_session_token=polar_cst_", portal, StringComparison.Ordinal);
         var html = await h.Http.Client.GetStringAsync(new Uri(portal), TestContext.Current.CancellationToken);
-        Assert.Contains("Pro: active", html, StringComparison.Ordinal);
+        Assert.Contains("<h3 class=\"sub-product\">Pro</h3>", html, StringComparison.Ordinal);
+        Assert.Contains($"id=\"subscription-{result.SubscriptionId}\" data-status=\"active\"", html, StringComparison.Ordinal);
     }
 }

@@ -19,6 +19,9 @@ public sealed class CheckoutFlowTests
         "order.updated",
         "order.paid",
         "checkout.updated",
+        "benefit_grant.created", // Pro's three benefits, granted once the subscription is active
+        "benefit_grant.created",
+        "benefit_grant.created",
         "customer.state_changed",
     ];
 
@@ -82,7 +85,7 @@ public sealed class CheckoutFlowTests
         Assert.Null(created["modified_at"]);
         Assert.Equal(created.ToJsonString(), JsonNode.Parse(h.Receiver.Received[5].Body)!["data"]!.ToJsonString());
         Assert.Equal(created.ToJsonString(), JsonNode.Parse(h.Receiver.Received[6].Body)!["data"]!.ToJsonString());
-        var finalState = JsonNode.Parse(h.Receiver.Received[11].Body)!["data"]!;
+        var finalState = JsonNode.Parse(h.Receiver.Received[14].Body)!["data"]!;
         Assert.Equal(result.SubscriptionId, finalState["active_subscriptions"]![0]!["id"]!.GetValue<string>());
     }
 
@@ -173,13 +176,60 @@ public sealed class CheckoutFlowTests
         await using var h = await Harness.StartAsync();
         var checkout = await h.CreateCheckoutAsync();
 
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "jane@example.com", ["name"] = "Jane" });
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "jane@example.com", ["name"] = "Jane", ["card"] = "4242 4242 4242 4242" });
         using var response = await h.Http.Client.PostAsync(new Uri(checkout["url"]!.GetValue<string>()), form, TestContext.Current.CancellationToken);
         var html = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         Assert.Contains("id=\"error\"", html, StringComparison.Ordinal);
         Assert.Contains("does not accept email", html, StringComparison.Ordinal);
+        Assert.Empty(h.Emulator.Customers);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData(null)]
+    public async Task The_hosted_form_refuses_an_empty_card_number_inline_and_takes_no_payment(string? card)
+    {
+        await using var h = await Harness.StartAsync();
+        var checkout = await h.CreateCheckoutAsync();
+        var fields = new Dictionary<string, string> { ["email"] = "sam@fastmail.com", ["name"] = "Sam" };
+        if (card is not null)
+        {
+            fields["card"] = card;
+        }
+
+        using var form = new FormUrlEncodedContent(fields);
+        using var response = await h.Http.Client.PostAsync(new Uri(checkout["url"]!.GetValue<string>()), form, TestContext.Current.CancellationToken);
+        var html = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        // Stripe's card field refuses it before anything is sent: an inline message under the field, no payment.
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("id=\"card-error\" role=\"alert\">Your card number is incomplete.<", html, StringComparison.Ordinal);
+        Assert.Contains("aria-invalid=\"true\"", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"sam@fastmail.com\"", html, StringComparison.Ordinal);
+        Assert.Equal("open", (await h.Http.GetAsync($"v1/checkouts/{checkout["id"]}"))["status"]);
+        Assert.Empty(h.Emulator.Customers);
+        Assert.Equal(["checkout.created"], h.ReceivedTypes());
+    }
+
+    [Fact]
+    public async Task The_hosted_form_refuses_a_card_number_with_letters_inline_and_takes_no_payment()
+    {
+        await using var h = await Harness.StartAsync();
+        var checkout = await h.CreateCheckoutAsync();
+
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "sam@fastmail.com", ["name"] = "Sam", ["card"] = "4242 abcd 4242 4242" });
+        using var response = await h.Http.Client.PostAsync(new Uri(checkout["url"]!.GetValue<string>()), form, TestContext.Current.CancellationToken);
+        var html = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        Assert.Contains("id=\"card-error\" role=\"alert\">Your card number is invalid.<", html, StringComparison.Ordinal);
+        Assert.Contains("value=\"4242 abcd 4242 4242\"", html, StringComparison.Ordinal);
+        Assert.Equal("open", (await h.Http.GetAsync($"v1/checkouts/{checkout["id"]}"))["status"]);
         Assert.Empty(h.Emulator.Customers);
     }
 

@@ -20,7 +20,7 @@ public sealed class OneSubscriptionTests
         var seen = h.Receiver.Received.Count;
 
         var second = await h.Http.PostAsync("v1/checkouts/", new JsonObject { ["products"] = new JsonArray(h.Team.Id), ["customer_id"] = first.CustomerId }.ToJsonString());
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "one.sub@gmail.com", ["name"] = "One" });
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "one.sub@gmail.com", ["name"] = "One", ["card"] = "4242 4242 4242 4242" });
         using var response = await h.Http.Client.PostAsync(new Uri(second["url"]), form, TestContext.Current.CancellationToken);
         var html = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
@@ -106,7 +106,7 @@ public sealed class OneSubscriptionTests
 
         if (throughTheHostedPage)
         {
-            using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "comeback@gmail.com" });
+            using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "comeback@gmail.com", ["card"] = "4242 4242 4242 4242" });
             using var response = await h.Http.Client.PostAsync(new Uri(second["url"]!.GetValue<string>()), form, TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         }

@@ -23,7 +23,8 @@ public sealed class WebhookEndpointTests : AppTest
         using var user = App.ClientFor(ExampleExternalId);
         var json = await user.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct);
         var sub = json!["subscription"]!.AsObject();
-        Assert.Equal(["id", "status", "productId", "currentPeriodEnd", "cancelAtPeriodEnd"], sub.Select(p => p.Key));
+        Assert.Equal(["id", "status", "productId", "currentPeriodEnd", "cancelAtPeriodEnd", "scheduledChange"], sub.Select(p => p.Key));
+        Assert.Null(sub["scheduledChange"]);
         Assert.Equal(ExampleSubscriptionId, (string?)sub["id"]);
         Assert.Equal("active", (string?)sub["status"]);
         Assert.Equal(ExampleProductId, (string?)sub["productId"]);

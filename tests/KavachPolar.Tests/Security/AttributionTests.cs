@@ -26,7 +26,7 @@ public sealed class AttributionTests : PolarAppTest
         using var stranger = App.ClientFor("stranger", "stranger.person@gmail.com");
         var strangerCheckout = await CheckoutAsync(stranger, Polar.Products[0].Id);
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        var page = await browser.PostAsync(strangerCheckout.Url, new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "victim.person@gmail.com", ["name"] = "Stranger" }), Ct);
+        var page = await browser.PostAsync(strangerCheckout.Url, new FormUrlEncodedContent(new Dictionary<string, string> { ["email"] = "victim.person@gmail.com", ["name"] = "Stranger", ["card"] = "4242 4242 4242 4242" }), Ct);
         Assert.Equal(HttpStatusCode.SeeOther, page.StatusCode);
         await Polar.WaitForDeliveriesAsync(Ct);
 

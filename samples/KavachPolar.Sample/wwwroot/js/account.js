@@ -1,4 +1,4 @@
-// Manage billing: ask KavachPolar for a Polar customer portal session for the signed-in user, then open it.
+// Manage billing: ask the account page for a Polar customer portal session whose "Back" link returns here, then open it.
 (() => {
   const button = document.querySelector('[data-portal]');
   const error = document.getElementById('portal-error');
@@ -10,7 +10,8 @@
     button.disabled = true;
     error.hidden = true;
     try {
-      const response = await fetch('/api/kavach/auth/polar/portal', { method: 'POST' });
+      const token = document.querySelector('input[name="__RequestVerificationToken"]')?.value ?? '';
+      const response = await fetch('/account?handler=Portal', { method: 'POST', headers: { RequestVerificationToken: token } });
       const body = await response.json().catch(() => ({}));
       if (!response.ok || !body.url) {
         throw new Error(body.detail || body.title || `The billing portal could not be opened (HTTP ${response.status}).`);

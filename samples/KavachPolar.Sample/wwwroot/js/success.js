@@ -6,7 +6,8 @@
 
   const names = JSON.parse(document.getElementById('product-names').textContent || '{}');
   const $ = (id) => document.getElementById(id);
-  const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
+  // The sample writes every date one way, in UTC: "5 May 2026" (see SampleDates.cs).
+  const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
   function show(title, message, state) {
     $('success-title').textContent = title;
@@ -44,6 +45,8 @@
     $('success-product').textContent = names[subscription.productId] || subscription.productId;
     $('success-status').textContent = subscription.status;
     $('success-status').classList.add(subscription.status === 'active' || subscription.status === 'trialing' ? 'badge-ok' : 'badge-warn');
+    // A trial's period ends with its first charge, not a renewal.
+    $('success-renewal-label').textContent = subscription.status === 'trialing' ? 'First charge on' : 'Renews on';
     $('success-renewal').textContent = subscription.currentPeriodEnd
       ? dateFormat.format(new Date(subscription.currentPeriodEnd))
       : '—';

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
@@ -61,9 +62,9 @@ internal sealed class SubscriptionCache : IDisposable
         Volatile.Write(ref _hearingUntil, 0);
     }
 
-    public bool TryGet(string userId, out CachedUser? value)
+    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value)
     {
-        if (Serving && _cache.TryGetValue(userId, out CachedUser? hit))
+        if (Serving && _cache.TryGetValue(userId, out CachedUser? hit) && hit is not null)
         {
             value = hit;
             return true;

@@ -6,16 +6,17 @@ using Microsoft.AspNetCore.Http;
 namespace KavachPolar.Authorization;
 
 /// <summary>
-/// Answers a refusal of the subscription gate as an API expects: 403 problem <c>subscription_required</c> (503
-/// <c>store_unavailable</c> when the database did not answer). A browser page request (one that accepts
-/// <c>text/html</c>) goes to the host's own forbidden handling instead, as does every other authorization result.
+/// Answers a refusal of the gate as an API expects: 403 with the refused requirement's problem (e.g.
+/// <c>subscription_required</c>), or 503 <c>store_unavailable</c> when the database did not answer. A browser page
+/// request (one that accepts <c>text/html</c>) goes to the host's own forbidden handling instead, as does every other
+/// authorization result.
 /// </summary>
-internal sealed class SubscriptionAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
+internal sealed class EntitlementAuthorizationResultHandler(IAuthorizationMiddlewareResultHandler inner) : IAuthorizationMiddlewareResultHandler
 {
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         var reason = authorizeResult.Forbidden
-            ? authorizeResult.AuthorizationFailure?.FailureReasons.FirstOrDefault(r => r.Handler is SubscriptionAuthorizationHandler)
+            ? authorizeResult.AuthorizationFailure?.FailureReasons.FirstOrDefault(r => r.Handler is EntitlementAuthorizationHandler)
             : null;
         if (reason?.Message == KavachPolarErrorCodes.StoreUnavailable)
         {
@@ -25,7 +26,7 @@ internal sealed class SubscriptionAuthorizationResultHandler(IAuthorizationMiddl
 
         if (reason is not null && !AcceptsHtml(context.Request))
         {
-            await KavachProblems.FromCode(context, KavachPolarErrorCodes.SubscriptionRequired).ExecuteAsync(context).ConfigureAwait(false);
+            await KavachProblems.FromCode(context, reason.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
