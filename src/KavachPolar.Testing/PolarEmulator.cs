@@ -22,7 +22,7 @@ namespace KavachPolar.Testing;
 /// <para>The same controls are served over HTTP under <c>{BaseUrl}_emulator/</c> for the standalone tool
 /// (<c>KavachPolar.Emulator --help</c> lists them). They need no token: bind the emulator to loopback only.</para>
 /// </remarks>
-public sealed class PolarEmulator : IAsyncDisposable
+public sealed partial class PolarEmulator : IAsyncDisposable
 {
     private static readonly EmulatorProductDefinition[] DemoProducts =
     [
@@ -69,7 +69,10 @@ public sealed class PolarEmulator : IAsyncDisposable
         var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
         _dispatcher = new WebhookDispatcher(options, clock);
         _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
+        _store.SeedMeters(options.Meters.Count > 0 ? options.Meters : DemoMeters);
         _api = new PolarApi(_store, options.AccessToken, _faults, _dispatcher);
+        // A real-time timer (not the transport clock's: a test clock's timers are its own business): recomputes fall due as the clock moves.
+        _meterTimer = TimeProvider.System.CreateTimer(_ => _store.RunDueMeterJobs(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _pages = new HostedPages(_store);
         _control = new ControlApi(this);
     }
@@ -117,6 +120,7 @@ public sealed class PolarEmulator : IAsyncDisposable
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WebhookMaxAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WebhookTimeout, TimeSpan.Zero, nameof(options));
+        ValidateMeters(options);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls);
@@ -367,6 +371,7 @@ public sealed class PolarEmulator : IAsyncDisposable
             return;
         }
 
+        await _meterTimer.DisposeAsync().ConfigureAwait(false);
         await _dispatcher.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -39,6 +39,7 @@ internal sealed partial class EmulatorStore
                 Locale = locale,
             };
             _customers.Add(c.Id, c);
+            CustomerCreated(c);
             var json = Models.Customer(c);
             Emit("customer.created", (JsonObject)json.DeepClone());
             EmitStateChanged(c);
@@ -65,6 +66,7 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
+            RunDueMeterJobsLocked();
             var c = external ? CustomerByExternalId(key) : LiveCustomer(key);
             if (c is null)
             {
