@@ -22,7 +22,7 @@ namespace KavachPolar.Testing;
 /// <para>The same controls are served over HTTP under <c>{BaseUrl}_emulator/</c> for the standalone tool
 /// (<c>KavachPolar.Emulator --help</c> lists them). They need no token: bind the emulator to loopback only.</para>
 /// </remarks>
-public sealed class PolarEmulator : IAsyncDisposable
+public sealed partial class PolarEmulator : IAsyncDisposable
 {
     private static readonly EmulatorProductDefinition[] DemoProducts =
     [
@@ -80,7 +80,10 @@ public sealed class PolarEmulator : IAsyncDisposable
         _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
         var benefits = options.Benefits.Count > 0 || options.Products.Count > 0 ? options.Benefits : BenefitCatalog.DemoBenefits();
         _store.ConfigureBenefits([.. benefits.Select(b => BenefitCatalog.ToRecord(b, _store.CreatedAt))], options.BenefitRevocationGracePeriodDays, options.MemberModel);
+        _store.SeedMeters(options.Meters.Count > 0 ? options.Meters : DemoMeters);
         _api = new PolarApi(_store, options.AccessToken, _faults, _dispatcher);
+        // A real-time timer (not the transport clock's: a test clock's timers are its own business): recomputes fall due as the clock moves.
+        _meterTimer = TimeProvider.System.CreateTimer(_ => _store.RunDueMeterJobs(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _pages = new HostedPages(_store);
         _control = new ControlApi(this);
     }
@@ -135,6 +138,7 @@ public sealed class PolarEmulator : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WebhookMaxAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.BenefitRevocationGracePeriodDays, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WebhookTimeout, TimeSpan.Zero, nameof(options));
+        ValidateMeters(options);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls);
@@ -402,6 +406,7 @@ public sealed class PolarEmulator : IAsyncDisposable
             return;
         }
 
+        await _meterTimer.DisposeAsync().ConfigureAwait(false);
         await _dispatcher.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

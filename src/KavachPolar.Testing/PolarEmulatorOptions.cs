@@ -23,6 +23,12 @@ public sealed class PolarEmulatorOptions
     public IList<EmulatorProductDefinition> Products { get; } = new List<EmulatorProductDefinition>();
 
     /// <summary>
+    /// The organization's meters. When empty, the emulator has one demo meter with a fixed id: "AI tokens", the sum of
+    /// the metadata key <c>tokens</c> over events named <c>ai.summary</c> (<see cref="PolarEmulator.DemoMeterId"/>).
+    /// </summary>
+    public IList<EmulatorMeterDefinition> Meters { get; } = new List<EmulatorMeterDefinition>();
+
+    /// <summary>
     /// The transport clock: webhook timestamps, retry delays and the base of the business clock.
     /// <see cref="TimeProvider.System"/> when <see langword="null"/>. <see cref="PolarEmulator.AdvanceTimeAsync"/>
     /// moves only the business clock (subscription periods, envelope timestamps), never webhook timestamps,

@@ -188,6 +188,22 @@ public sealed partial class SubscriptionJourneyTests
             await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Team");
             await shots.TakeAsync(page, "plan-changed");
 
+            // A move back to Pro at the end of the period is scheduled (Polar holds it as a pending update), shown, and
+            // dropped again with "Stay on Team", which asks Polar to forget it.
+            var pro = await page.GetByTestId("change-plan-product").Locator("option[data-slug='pro']").GetAttributeAsync("value");
+            await page.GetByTestId("change-plan-product").SelectOptionAsync(pro!);
+            await page.GetByTestId("proration-next_period").CheckAsync();
+            await page.GetByTestId("change-plan-submit").ClickAsync();
+            await Expect(page.GetByTestId("account-message")).ToContainTextAsync("Pro starts on");
+            await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Team");
+            await Expect(page.GetByTestId("scheduled-product")).ToHaveTextAsync("Pro");
+            await shots.TakeAsync(page, "plan-change-scheduled");
+            await page.GetByTestId("keep-current-plan").ClickAsync();
+            await Expect(page.GetByTestId("account-message")).ToContainTextAsync("You stay on Team");
+            await Expect(page.GetByTestId("scheduled-change")).ToHaveCountAsync(0);
+            var scheduling = await ChangesAsync(page, rows => rows.Any(r => r.Contains("scheduled change to Pro dropped", StringComparison.Ordinal)));
+            Assert.Contains(scheduling, r => r.Contains("change to Pro scheduled", StringComparison.Ordinal));
+
             // Cancel, then resume; the members area stays open while the subscription runs to its end.
             await page.GetByTestId("cancel-subscription").ClickAsync();
             await Expect(page.GetByTestId("cancels-at-period-end")).ToBeVisibleAsync();

@@ -5,7 +5,7 @@ namespace KavachPolar.Sample.Billing;
 /// <summary>
 /// What one recorded <c>OnSubscriptionChange</c> changed, in words for the account page: the status when it moved
 /// (<c>none → active (Pro)</c>), the plan when the product changed (<c>Pro → Team</c>), and a cancellation being
-/// scheduled or lifted.
+/// scheduled or lifted, and a plan change scheduled for the next period or dropped.
 /// </summary>
 public static class ChangeDescription
 {
@@ -28,6 +28,19 @@ public static class ChangeDescription
         if (change.PreviousStatus is not null && change.CurrentStatus is not null && change.PreviousCancelAtPeriodEnd != change.CancelAtPeriodEnd)
         {
             parts.Add(change.CancelAtPeriodEnd ? "cancellation scheduled" : "cancellation lifted");
+        }
+
+        if (change.ScheduledProductId != change.PreviousScheduledProductId)
+        {
+            if (change.ScheduledProductId is { } scheduled)
+            {
+                parts.Add($"change to {productName(scheduled)} scheduled");
+            }
+            else if (change.PreviousScheduledProductId is { } dropped && change.CurrentProductId != dropped)
+            {
+                // Applied at renewal, the product change above says it; otherwise it was dropped.
+                parts.Add($"scheduled change to {productName(dropped)} dropped");
+            }
         }
 
         return parts.Count == 0 ? "details updated" : string.Join(", ", parts);

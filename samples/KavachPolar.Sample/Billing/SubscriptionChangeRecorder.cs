@@ -31,6 +31,8 @@ internal sealed class SubscriptionChangeRecorder(IServiceScopeFactory scopes, Ti
             CancelAtPeriodEnd = change.Current?.CancelAtPeriodEnd ?? false,
             PreviousProductId = change.Previous?.ProductId,
             PreviousCancelAtPeriodEnd = change.Previous?.CancelAtPeriodEnd ?? false,
+            ScheduledProductId = change.Current?.ScheduledChange?.ProductId,
+            PreviousScheduledProductId = change.Previous?.ScheduledChange?.ProductId,
             ReceivedAt = time.GetUtcNow(),
         });
         try

@@ -70,6 +70,8 @@ internal static class SampleDatabase
         [
             ("previous_product_id", "varchar(100) NULL", "TEXT NULL"),
             ("previous_cancel_at_period_end", "boolean NOT NULL DEFAULT false", "INTEGER NOT NULL DEFAULT 0"),
+            ("scheduled_product_id", "varchar(100) NULL", "TEXT NULL"),
+            ("previous_scheduled_product_id", "varchar(100) NULL", "TEXT NULL"),
         ];
         foreach (var (name, postgresType, sqliteType) in added)
         {

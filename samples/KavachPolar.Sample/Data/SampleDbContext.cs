@@ -27,6 +27,8 @@ public sealed class SampleDbContext(DbContextOptions<SampleDbContext> options) :
             b.Property(c => c.CancelAtPeriodEnd).HasColumnName("cancel_at_period_end");
             b.Property(c => c.PreviousProductId).HasColumnName("previous_product_id").HasMaxLength(100);
             b.Property(c => c.PreviousCancelAtPeriodEnd).HasColumnName("previous_cancel_at_period_end");
+            b.Property(c => c.ScheduledProductId).HasColumnName("scheduled_product_id").HasMaxLength(100);
+            b.Property(c => c.PreviousScheduledProductId).HasColumnName("previous_scheduled_product_id").HasMaxLength(100);
             b.Property(c => c.ReceivedAt).HasColumnName("received_at");
             // One row per change: OnSubscriptionChange may run again for a change it already saw.
             b.HasIndex(c => new { c.UserId, c.EventId }).IsUnique();

@@ -27,5 +27,11 @@ public sealed class SubscriptionChangeEntry
 
     public bool CancelAtPeriodEnd { get; set; }
 
+    /// <summary>The product of a plan change scheduled for the next period after the change, if any.</summary>
+    public string? ScheduledProductId { get; set; }
+
+    /// <summary>The product of a plan change scheduled for the next period before the change, if any.</summary>
+    public string? PreviousScheduledProductId { get; set; }
+
     public DateTimeOffset ReceivedAt { get; set; }
 }

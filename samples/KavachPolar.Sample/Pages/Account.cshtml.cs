@@ -86,11 +86,14 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
             "next_period" => KavachProrationBehavior.NextPeriod,
             _ => KavachProrationBehavior.Invoice,
         };
+        var before = await subscriptions.GetSubscriptionAsync(User.UserId()!, cancellationToken);
         var result = await subscriptions.ChangePlanAsync(User.UserId()!, productId ?? "", behavior, cancellationToken);
         var name = (await catalog.FindAsync(productId ?? "", cancellationToken))?.Name ?? "the new plan";
-        return Done(result, behavior == KavachProrationBehavior.NextPeriod
-            ? $"{name} starts on {FormatDate(result.Subscription?.CurrentPeriodEnd)}, when your current period ends."
-            : $"You are now on {name}.");
+        return Done(result, before?.ProductId == productId
+            ? $"You stay on {name}; the scheduled change is dropped."
+            : behavior == KavachProrationBehavior.NextPeriod
+                ? $"{name} starts on {FormatDate(result.Subscription?.CurrentPeriodEnd)}, when your current period ends."
+                : $"You are now on {name}.");
     }
 
     /// <summary>What each proration choice means for the user, in words.</summary>
@@ -110,6 +113,9 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
     public static string FormatDate(DateTimeOffset? value) => SampleDates.Date(value);
 
     /// <summary>The <c>Change</c> column of the changes table, with product names from the catalog.</summary>
+    /// <summary>A product's name from its id (the id itself when the catalogue does not know it).</summary>
+    public string NameOf(string productId) => _productNames.TryGetValue(productId, out var name) ? name : productId;
+
     public string Describe(SubscriptionChangeEntry change) =>
         ChangeDescription.Describe(change, id => _productNames.TryGetValue(id, out var name) ? name : id);
 

@@ -41,6 +41,8 @@ internal sealed partial class PolarApi
         var customers = new CustomerEndpoints(store);
         var endpoints = new WebhookEndpointEndpoints(store, webhooks);
         var benefits = new BenefitEndpoints(store);
+        var events = new EventEndpoints(store);
+        var meters = new MeterEndpoints(store);
         // The scopes each route's Authenticator requires (server/polar/<module>/auth.py): any one of them will do.
         string[] productsRead = ["products:read", "products:write"], checkoutsRead = ["checkouts:read", "checkouts:write"], checkoutsWrite = ["checkouts:write"];
         string[] subscriptionsRead = ["subscriptions:read", "subscriptions:write"], subscriptionsWrite = ["subscriptions:write"];
@@ -76,6 +78,12 @@ internal sealed partial class PolarApi
             // webhook/endpoints.py: the collection has no trailing slash.
             new("GET", "/v1/webhooks/endpoints", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.List(r))),
             new("GET", "/v1/webhooks/endpoints/{id}", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.Get(r))),
+            // event/endpoints.py: ingest has no trailing slash; meters and customer meters (issue 25).
+            new("POST", "/v1/events/ingest", ["events:write"], events.IngestAsync),
+            new("GET", "/v1/meters/", ["meters:read", "meters:write"], meters.ListMetersAsync),
+            new("GET", "/v1/meters/{id}", ["meters:read", "meters:write"], meters.GetMeterAsync),
+            new("GET", "/v1/customer-meters/", ["customer_meters:read"], meters.ListCustomerMetersAsync),
+            new("GET", "/v1/customer-meters/{id}", ["customer_meters:read"], meters.GetCustomerMeterAsync),
         ];
     }
 

@@ -170,7 +170,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
 
         o["active_subscriptions"] = subscriptions;
         o["granted_benefits"] = grants;
-        o["active_meters"] = new JsonArray();
+        o["active_meters"] = ActiveMeters(c);
         return o;
     }
 

@@ -186,6 +186,7 @@ internal sealed partial class EmulatorStore
                     DefaultPaymentMethodId = Ids.NewUuid(),
                 };
                 _customers.Add(customer.Id, customer);
+                CustomerCreated(customer);
                 created = true;
             }
             else if (ch.CustomerMetadata.Count > 0)

@@ -40,6 +40,7 @@ internal sealed partial class EmulatorStore
             };
             _customers.Add(c.Id, c);
             CreateOwnerMember(c);
+            CustomerCreated(c);
             var json = Models.Customer(c);
             Emit("customer.created", (JsonObject)json.DeepClone());
             EmitStateChanged(c);
@@ -66,6 +67,7 @@ internal sealed partial class EmulatorStore
     {
         lock (_lock)
         {
+            RunDueMeterJobsLocked();
             var c = external ? CustomerByExternalId(key) : LiveCustomer(key);
             if (c is null)
             {

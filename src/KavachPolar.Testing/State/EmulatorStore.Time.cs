@@ -71,6 +71,8 @@ internal sealed partial class EmulatorStore
             Consider(ch.ExpiresAt, () => Expire(ch));
         }
 
+        ConsiderMeterJobs(Consider);
+
         return next;
     }
 

@@ -203,9 +203,15 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
         }
     }
 
+    /// <summary>
+    /// The comment of the function with today's signature; else of any visible function of that name (an earlier
+    /// version may take other arguments); null when there is none.
+    /// </summary>
     private const string FunctionMarkSql =
-        "SELECT CASE WHEN f.p IS NULL THEN NULL ELSE coalesce(obj_description(f.p::oid, 'pg_proc'), '') END AS \"Value\" "
-        + "FROM (SELECT to_regprocedure('" + WebhookFunction.Signature + "') AS p) AS f";
+        "SELECT coalesce("
+        + "(SELECT coalesce(obj_description(f.p::oid, 'pg_proc'), '') FROM (SELECT to_regprocedure('" + WebhookFunction.Signature + "') AS p) AS f WHERE f.p IS NOT NULL), "
+        + "(SELECT coalesce(obj_description(p.oid, 'pg_proc'), '') FROM pg_proc p WHERE p.proname = '" + WebhookFunction.Function + "' AND pg_function_is_visible(p.oid) ORDER BY p.oid DESC LIMIT 1)"
+        + ") AS \"Value\"";
 
     private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
 

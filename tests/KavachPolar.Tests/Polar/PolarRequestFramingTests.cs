@@ -77,20 +77,20 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         var team = Polar.Products[1].Id;
 
         using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
-        var checkout = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct);
+        var checkout = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct), Ct);
         Assert.Equal(HttpStatusCode.OK, checkout.StatusCode);
         var checkoutId = (string)(await checkout.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(Ct))!["id"]!;
         await Polar.PayCheckoutAsync(checkoutId, cancellationToken: Ct);
         await Polar.WaitForDeliveriesAsync(Ct);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = team }, Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct)).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("api/kavach/auth/polar/portal", null, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = team }, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/portal", null, Ct), Ct)).StatusCode);
 
         using var slashed = App.ClientFor("team/user-2", "grace.hopper@gmail.com");
-        Assert.Equal(HttpStatusCode.OK, (await slashed.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => slashed.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct), Ct)).StatusCode);
 
         Polar.CreateCustomer("taken.address@gmail.com", externalId: "someone-else");
         using var conflicting = App.ClientFor("user-3", "taken.address@gmail.com");

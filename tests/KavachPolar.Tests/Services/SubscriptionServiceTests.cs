@@ -233,8 +233,13 @@ public sealed class SubscriptionServiceTests : PolarAppTest
 
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileUserAsync("user-13", Ct);
-        await KavachTestApp.EventuallyAsync(() => app.Changes.Count(c => c.UserId == "user-13") == 2);
-        var ids = app.Changes.Where(c => c.UserId == "user-13").Select(c => c.EventId).ToList();
+        // Every queued callback has run once the outbox is empty; then the list is complete (a count that overshoots
+        // is reported with what ran, rather than as a timeout).
+        await KavachTestApp.EventuallyAsync(() => app.Changes.Count(c => c.UserId == "user-13") >= 2, TimeSpan.FromSeconds(30));
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
+        var changes = app.Changes.Where(c => c.UserId == "user-13").ToList();
+        var ids = changes.Select(c => c.EventId).ToList();
+        Assert.True(changes.Count == 2, "changes: " + string.Join("; ", changes.Select(c => $"{c.EventId} {c.Previous?.Id}->{c.Current?.Id}")));
         Assert.Equal(2, ids.Distinct().Count());
         Assert.All(ids, id => Assert.StartsWith("reconcile:", id, StringComparison.Ordinal));
     }

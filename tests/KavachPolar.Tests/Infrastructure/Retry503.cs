@@ -1,0 +1,25 @@
+using System.Net;
+
+namespace KavachPolar.Tests.Infrastructure;
+
+/// <summary>
+/// Sends a request again while it answers 503 (for up to a minute), as a browser's user or Polar's retrying sender
+/// would: a setup step on a loaded machine can outlast the database's time budget once, which is the designed answer
+/// (503, try again), not what the test is about. Any other status is returned at once.
+/// </summary>
+internal static class Retry503
+{
+    public static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var response = await send();
+        while (response.StatusCode == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            response.Dispose();
+            await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+            response = await send();
+        }
+
+        return response;
+    }
+}
