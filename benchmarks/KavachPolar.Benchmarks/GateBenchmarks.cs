@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using BenchmarkDotNet.Attributes;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using KavachPolar.Diagnostics;
 using KavachPolar.Services;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;

@@ -1,4 +1,5 @@
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.AspNetCore.Authorization;
 
 namespace KavachPolar.Authorization;

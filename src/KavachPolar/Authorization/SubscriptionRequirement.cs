@@ -1,5 +1,6 @@
 using KavachPolar.Services;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.AspNetCore.Authorization;
 
 namespace KavachPolar.Authorization;

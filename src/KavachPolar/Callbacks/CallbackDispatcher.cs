@@ -29,26 +29,10 @@ internal sealed class CallbackDispatcher(
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
     private int _batchSize = settings.BatchSize;
-    private long _analyzedAtTicks = long.MinValue / 2;
+    private long? _analyzedAt; // time.GetTimestamp() of the last ANALYZE
     private bool _lastClaimFull;
 
-    /// <summary>Rows this instance holds a lease on, running or abandoned after the callback timeout: renewed until they end.</summary>
-    private readonly ConcurrentDictionary<long, string> _held = new();
-
-    /// <summary>
-    /// Rows whose callback ran but whose outcome could not be written (the database went away): settled before
-    /// anything else once it is back, instead of staying leased and holding up their user's later changes.
-    /// </summary>
-    private readonly ConcurrentQueue<Settlement> _unsettled = new();
-
-    /// <summary>Leases of abandoned callbacks that have ended, handed back once the database answers.</summary>
-    private readonly ConcurrentQueue<(long Id, string Owner)> _toRelease = new();
-
-    /// <summary>
-    /// Tokens of batches whose claim failed midway: the claim may have committed with its answer lost, leaving rows
-    /// leased under a token nothing runs. Handed back once the database answers again.
-    /// </summary>
-    private readonly ConcurrentQueue<string> _unclaimed = new();
+    private readonly LeaseBook _leases = new();
 
     private TimeSpan PollInterval => settings.PollInterval;
 
@@ -109,40 +93,13 @@ internal sealed class CallbackDispatcher(
 
         await using var store = KavachDbScope.Open(scopes);
         var db = store.Db;
-        for (var n = _unsettled.Count; n > 0 && _unsettled.TryPeek(out var pending); n--)
-        {
-            await CallbackQueue.SettleAsync(db, [pending], NowUs()).ConfigureAwait(false);
-            _unsettled.TryDequeue(out _);
-        }
+        await _leases.CatchUpAsync(db, NowUs()).ConfigureAwait(false);
 
-        for (var n = _unclaimed.Count; n > 0 && _unclaimed.TryPeek(out var lost); n--)
-        {
-            await CallbackQueue.ReleaseOwnerAsync(db, lost).ConfigureAwait(false);
-            _unclaimed.TryDequeue(out _);
-        }
-
-        var release = new List<(long, string)>();
-        while (_toRelease.TryPeek(out var r))
-        {
-            release.Add(r);
-            _toRelease.TryDequeue(out _);
-        }
-
-        try
-        {
-            await CallbackQueue.ReleaseAsync(db, release).ConfigureAwait(false);
-        }
-        catch
-        {
-            release.ForEach(_toRelease.Enqueue);
-            throw;
-        }
-
-        if (_lastClaimFull && Environment.TickCount64 - _analyzedAtTicks > (long)settings.AnalyzeEvery.TotalMilliseconds)
+        if (_lastClaimFull && (_analyzedAt is not { } analyzedAt || time.GetElapsedTime(analyzedAt) > settings.AnalyzeEvery))
         {
             // A backlog (the last claim found as many rows as it asked for), whether the callbacks are fast or slow:
             // the claim's plan needs statistics that know it (see CallbackQueue.AnalyzeAsync).
-            _analyzedAtTicks = Environment.TickCount64;
+            _analyzedAt = time.GetTimestamp();
             await CallbackQueue.AnalyzeAsync(db).ConfigureAwait(false);
         }
 
@@ -157,7 +114,7 @@ internal sealed class CallbackDispatcher(
         catch
         {
             // Its answer may be lost while it committed: whatever holds this token is handed back later.
-            _unclaimed.Enqueue(token);
+            _leases.UnclaimedLater(token);
             throw;
         }
 
@@ -167,11 +124,39 @@ internal sealed class CallbackDispatcher(
             return false;
         }
 
-        foreach (var row in claimed)
+        _leases.Hold(claimed);
+
+        var (runs, started) = await RunBatchAsync(claimed, ct).ConfigureAwait(false);
+        var settlements = runs.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result).ToList();
+        foreach (var run in runs.Where(r => !r.IsCompleted))
         {
-            _held[row.Id] = row.Owner;
+            _ = SettleWhenDoneAsync(run);
         }
 
+        await _leases.SettleAsync(db, settlements, NowUs()).ConfigureAwait(false);
+
+        if (ct.IsCancellationRequested)
+        {
+            // Hand the rows never started back now rather than when the lease runs out, so another instance (or the
+            // next deploy) runs them within seconds.
+            // Hand back the rows never started and those whose callback stopped without a result; one still running
+            // keeps its lease.
+            var notRun = claimed.Where((c, i) => !started.ContainsKey(c.Id)
+                                                 || (runs[i].IsCompleted && !runs[i].IsCompletedSuccessfully && runs[i].Exception?.InnerException is not StillRunningException))
+                .Select(c => (c.Id, c.Owner)).ToList();
+            await _leases.ReleaseAsync(db, notRun).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Runs a claimed batch, different users in parallel, and waits for it as long as a batch waits (see below).
+    /// Returns every run and which rows started.
+    /// </summary>
+    private async Task<(List<Task<Settlement>> Runs, ConcurrentDictionary<long, bool> Started)> RunBatchAsync(List<ClaimedCallback> claimed, CancellationToken ct)
+    {
         // Callbacks run in parallel (each row is a different user). The batch settles together once they end, or
         // after SlowCallbackAfter with what has ended: a slow callback then settles on its own when it ends, keeping
         // its lease (renewed) meanwhile, so it never holds up the other users' callbacks or the next claim.
@@ -221,44 +206,7 @@ internal sealed class CallbackDispatcher(
             }
         }
 
-        var settlements = runs.Where(r => r.IsCompletedSuccessfully).Select(r => r.Result).ToList();
-        foreach (var run in runs.Where(r => !r.IsCompleted))
-        {
-            _ = SettleWhenDoneAsync(run);
-        }
-
-        try
-        {
-            await CallbackQueue.SettleAsync(db, settlements, NowUs()).ConfigureAwait(false);
-        }
-        catch
-        {
-            settlements.ForEach(_unsettled.Enqueue);
-            throw;
-        }
-        finally
-        {
-            foreach (var s in settlements.Where(s => !s.KeepLease))
-            {
-                _held.TryRemove(s.Id, out _);
-            }
-        }
-
-        if (ct.IsCancellationRequested)
-        {
-            // Hand the rows never started back now rather than when the lease runs out, so another instance (or the
-            // next deploy) runs them within seconds.
-            // Hand back the rows never started and those whose callback stopped without a result; one still running
-            // keeps its lease.
-            var notRun = claimed.Where((c, i) => !started.ContainsKey(c.Id)
-                                                 || (runs[i].IsCompleted && !runs[i].IsCompletedSuccessfully && runs[i].Exception?.InnerException is not StillRunningException))
-                .Select(c => (c.Id, c.Owner)).ToList();
-            await CallbackQueue.ReleaseAsync(db, notRun).ConfigureAwait(false);
-            notRun.ForEach(r => _held.TryRemove(r.Id, out _));
-            ct.ThrowIfCancellationRequested();
-        }
-
-        return true;
+        return (runs, started);
     }
 
     /// <summary>Settles a slow callback on its own once it ends (or leaves it to its lease if the app is stopping).</summary>
@@ -282,13 +230,13 @@ internal sealed class CallbackDispatcher(
         catch (Exception e)
         {
             Log.DispatcherStoreFailed(logger, e.GetType().Name);
-            _unsettled.Enqueue(settlement);
+            _leases.SettleLater(settlement);
         }
         finally
         {
             if (!settlement.KeepLease)
             {
-                _held.TryRemove(settlement.Id, out _);
+                _leases.Drop(settlement.Id);
             }
 
             signal.Notify();
@@ -346,8 +294,7 @@ internal sealed class CallbackDispatcher(
                 _ = running!.ContinueWith(
                     _ =>
                     {
-                        _held.TryRemove(id, out var _);
-                        _toRelease.Enqueue((id, owner));
+                        _leases.ReleaseLater(id, owner);
                         signal.Notify();
                     },
                     CancellationToken.None,
@@ -383,7 +330,7 @@ internal sealed class CallbackDispatcher(
             try
             {
                 await Task.Delay(Lease / 3, time, stoppingToken).ConfigureAwait(false);
-                var held = _held.Select(h => (h.Key, h.Value)).ToList();
+                var held = _leases.Held();
                 if (held.Count > 0)
                 {
                     await using var store = KavachDbScope.Open(scopes);
@@ -406,40 +353,4 @@ internal sealed class CallbackDispatcher(
     /// <summary>1 s, 2 s, 4 s ... up to a minute: the first retry within seconds.</summary>
     internal static TimeSpan Backoff(int attempt) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(attempt - 1, 10))));
-}
-
-/// <summary>How the dispatcher paces itself. One instance per app; tests register their own before start.</summary>
-internal sealed class CallbackDispatchSettings
-{
-    /// <summary>How often the queue is polled for rows queued by other instances or due for retry.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>How long a claim holds a row without renewal; renewed every third of it while the callback runs.</summary>
-    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How long the dispatcher waits for one callback before it counts as failed (it keeps its lease until it ends).</summary>
-    public TimeSpan CallbackTimeout { get; init; } = TimeSpan.FromSeconds(90);
-
-    /// <summary>Rows claimed at once; callbacks of one batch (each a different user) run in parallel.</summary>
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>How often, at most, the queue's statistics are refreshed while a backlog lasts.</summary>
-    public TimeSpan AnalyzeEvery { get; init; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>The most rows claimed at once while a backlog of callbacks that end in time lasts.</summary>
-    public int MaxBatchSize { get; init; } = 512;
-
-    public int MaxParallelCallbacks { get; init; } = 8;
-
-    /// <summary>How long a batch waits for its slowest callbacks before settling the others (those settle on their own).</summary>
-    public TimeSpan SlowCallbackAfter { get; init; } = TimeSpan.FromSeconds(5);
-}
-
-/// <summary>A callback told to stop at shutdown that is still running: its row keeps its lease.</summary>
-internal sealed class StillRunningException : Exception
-{
-    public StillRunningException()
-        : base("The callback is still running.")
-    {
-    }
 }

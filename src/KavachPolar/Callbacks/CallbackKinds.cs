@@ -1,20 +1,8 @@
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace KavachPolar.Callbacks;
-
-/// <summary>The handlers of one kind of change in this process (subscription changes; benefit changes later).</summary>
-internal interface IChangeHandlers
-{
-    /// <summary>The kind, as <c>kavach_polar_handled_kinds</c> names it (see <see cref="CallbackKinds"/>).</summary>
-    string Kind { get; }
-
-    /// <summary>Whether this process has a handler of the kind.</summary>
-    bool Any { get; }
-}
 
 /// <summary>
 /// Decides whether a change of some kind is queued as a callback: when this process handles the kind, or when some
@@ -53,19 +41,6 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
     public static readonly TimeSpan RereadEvery = TimeSpan.FromSeconds(30);
 
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
-
-    private const string Table = "kavach_polar_handled_kinds";
-
-    private const string DbNowUs = "(extract(epoch from clock_timestamp()) * 1000000)::bigint";
-
-    /// <summary>Declares <c>@kinds</c> now by the database's clock; never moves a declaration back.</summary>
-    private const string DeclareSql = $"""
-        INSERT INTO {Table} AS k (kind, declared_at_us) SELECT unnest(@kinds), {DbNowUs}
-        ON CONFLICT (kind) DO UPDATE SET declared_at_us = GREATEST(k.declared_at_us, EXCLUDED.declared_at_us)
-        """;
-
-    /// <summary>The kinds declared less than <c>@lifetime</c> microseconds ago by the database's clock.</summary>
-    private const string ReadSql = $"SELECT kind AS \"Value\" FROM {Table} WHERE declared_at_us > {DbNowUs} - @lifetime";
 
     private readonly IChangeHandlers[] _handlers = [.. handlers];
 
@@ -136,55 +111,7 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
             return true;
         }
 
-        return await store.RunAsync(
-            async (scope, t) =>
-            {
-                var db = scope.Db;
-                try
-                {
-                    if (StoreProvider.Table(db, typeof(HandledKindRecord), Table) is not { } table)
-                    {
-                        return false;
-                    }
-
-                    if (StoreProvider.IsPostgres(db))
-                    {
-                        // Through EF Core, so that the host's interceptors see it.
-                        await db.Database.ExecuteSqlRawAsync(
-                            InTable(table, DeclareSql),
-                            [new NpgsqlParameter<string[]>("kinds", [.. kinds])],
-                            t).ConfigureAwait(false);
-                        return true;
-                    }
-
-                    var now = UnixTime.Microseconds(time.GetUtcNow());
-                    foreach (var kind in kinds)
-                    {
-                        var updated = await db.Set<HandledKindRecord>().Where(k => k.Kind == kind)
-                            .ExecuteUpdateAsync(u => u.SetProperty(k => k.DeclaredAtUs, k => k.DeclaredAtUs > now ? k.DeclaredAtUs : now), t).ConfigureAwait(false);
-                        if (updated == 0)
-                        {
-                            db.Add(new HandledKindRecord { Kind = kind, DeclaredAtUs = now });
-                            try
-                            {
-                                await db.SaveChangesAsync(t).ConfigureAwait(false);
-                            }
-                            catch (DbUpdateException e) when (StoreTransactions.IsUniqueViolation(e))
-                            {
-                                // Another host declared it at the same moment: declared.
-                                db.ChangeTracker.Clear();
-                            }
-                        }
-                    }
-
-                    return true;
-                }
-                catch (Exception e) when (IsMissingTable(e))
-                {
-                    return false;
-                }
-            },
-            ct).ConfigureAwait(false);
+        return await store.RunAsync((scope, t) => HandledKindsTable.DeclareAsync(scope.Db, kinds, UnixTime.Microseconds(time.GetUtcNow()), t), ct).ConfigureAwait(false);
     }
 
     private bool HandlesHere(string kind)
@@ -202,36 +129,7 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
 
     private async Task ReadAsync(CancellationToken ct)
     {
-        var kinds = await store.RunAsync(
-            async (scope, t) =>
-            {
-                var db = scope.Db;
-                try
-                {
-                    if (StoreProvider.Table(db, typeof(HandledKindRecord), Table) is not { } table)
-                    {
-                        return null;
-                    }
-
-                    var lifetimeUs = (long)Lifetime.TotalMicroseconds;
-                    if (StoreProvider.IsPostgres(db))
-                    {
-                        return await db.Database.SqlQueryRaw<string>(
-                                InTable(table, ReadSql),
-                                new NpgsqlParameter<long>("lifetime", lifetimeUs))
-                            .ToListAsync(t).ConfigureAwait(false);
-                    }
-
-                    var since = UnixTime.Microseconds(time.GetUtcNow()) - lifetimeUs;
-                    return await db.Set<HandledKindRecord>().AsNoTracking().Where(k => k.DeclaredAtUs > since).Select(k => k.Kind)
-                        .ToListAsync(t).ConfigureAwait(false);
-                }
-                catch (Exception e) when (IsMissingTable(e))
-                {
-                    return null;
-                }
-            },
-            ct).ConfigureAwait(false);
+        var kinds = await store.RunAsync((scope, t) => HandledKindsTable.ReadAsync(scope.Db, Lifetime, UnixTime.Microseconds(time.GetUtcNow()), t), ct).ConfigureAwait(false);
         if (kinds is null && Interlocked.Exchange(ref _toldTableMissing, 1) == 0)
         {
             Log.HandledKindsTableMissing(logger);
@@ -261,23 +159,5 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
         }
     }
 
-    /// <summary>The SQL with the table where the host's model puts it (another schema, say).</summary>
-    private static string InTable(string table, string sql) => table == Table ? sql : sql.Replace(Table, table, StringComparison.Ordinal);
-
     private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
-
-    /// <summary>PostgreSQL's undefined_table, SQLite's "no such table": a database not migrated since the table came.</summary>
-    internal static bool IsMissingTable(Exception e)
-    {
-        for (var x = e; x is not null; x = x.InnerException)
-        {
-            if (x is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable }
-                || (x.GetType().Name == "SqliteException" && x.Message.Contains("no such table", StringComparison.OrdinalIgnoreCase)))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 }

@@ -1,5 +1,6 @@
 using KavachPolar;
 using KavachPolar.Authorization;
+using KavachPolar.Billing;
 using KavachPolar.Callbacks;
 using KavachPolar.Diagnostics;
 using KavachPolar.Endpoints;
@@ -8,6 +9,7 @@ using KavachPolar.Options;
 using KavachPolar.Polar;
 using KavachPolar.Services;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Subscriptions;
 using KavachPolar.Webhooks;
 using Microsoft.AspNetCore.Authorization;
@@ -64,6 +66,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
+        services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();
         services.TryAddSingleton<WebhookVerifierProvider>();
         services.TryAddSingleton<WebhookIntake>();
@@ -81,10 +84,10 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
-        services.TryAddSingleton(SubscriptionCacheListener.Timing.Default);
-        services.AddHostedService<SubscriptionCacheListener>();
-        services.TryAddSingleton<ChangeAnnouncer>();
-        services.AddHostedService(sp => sp.GetRequiredService<ChangeAnnouncer>());
+        services.TryAddSingleton(CacheListener.Timing.Default);
+        services.AddHostedService<CacheListener>();
+        services.TryAddSingleton<CacheAnnouncer>();
+        services.AddHostedService(sp => sp.GetRequiredService<CacheAnnouncer>());
         services.TryAddSingleton<PublicOriginWarning>();
         services.AddHostedService(sp => sp.GetRequiredService<PublicOriginWarning>());
         services.TryAddSingleton<WebhookDeliveryClock>();

@@ -38,6 +38,9 @@ public static class KavachPolarEndpointRouteBuilderExtensions
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
             .WithName("KavachPolarSubscription")
             .ForUser(operation: null, "GET subscription");
+        // (Delegate): a handler whose only parameter is HttpContext also converts to RequestDelegate, and that overload
+        // never writes the result the handler returns (dotnet/aspnetcore#39956, still open as #45373). The cast sends
+        // these through RequestDelegateFactory like the others.
         group.MapPost("/reconcile", (Delegate)ReconcileEndpoint.HandleAsync)
             .WithName("KavachPolarReconcile")
             .ForUser(UserRateLimiter.Reconcile, "POST reconcile");

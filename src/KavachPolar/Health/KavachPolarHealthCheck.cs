@@ -1,5 +1,6 @@
 using KavachPolar.Callbacks;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,7 @@ namespace KavachPolar.Health;
 /// </summary>
 internal sealed class KavachPolarHealthCheck(
     KavachStore store,
-    ChangeAnnouncer announcer,
+    CacheAnnouncer announcer,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time) : IHealthCheck
 {

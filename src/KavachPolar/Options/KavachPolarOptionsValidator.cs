@@ -1,3 +1,5 @@
+using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Options;
@@ -71,9 +73,9 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             failures.Add("KavachPolar:ReadCacheExpiry must be between 00:00:00 (off) and 01:00:00 (default 00:00:30).");
         }
 
-        if (options.NotificationConnectionString is { Length: > 0 } notifications && ConnectionStringProblem(notifications) is { } problem)
+        if (options.NotificationConnectionString is { Length: > 0 } notifications && OwnConnections.ConnectionStringProblem(notifications) is { } problem)
         {
-            failures.Add("KavachPolar:NotificationConnectionString must be an Npgsql connection string (Host=...;Database=...;Username=...) that reaches PostgreSQL directly, or be left unset: " + problem);
+            failures.Add("KavachPolar:NotificationConnectionString must be a PostgreSQL connection string (Host=...;Database=...;Username=...) that reaches PostgreSQL directly, or be left unset: " + problem);
         }
 
         if (options.Health.WebhookSilence is { } silence && (silence <= TimeSpan.Zero || silence > TimeSpan.FromDays(90)))
@@ -123,25 +125,6 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-
-    /// <summary>Why Npgsql would refuse <paramref name="value"/> as a connection string, or <see langword="null"/>.</summary>
-    private static string? ConnectionStringProblem(string value)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return "it is blank.";
-        }
-
-        try
-        {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(value);
-            return null;
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
-        {
-            return e.Message;
-        }
     }
 
     private static bool IsOrigin(string value) =>

@@ -17,7 +17,7 @@ namespace KavachPolar.Polar;
 /// them (collections end with '/', items do not) because Polar answers the other spelling with a 307 redirect,
 /// and following it would drop the bearer token; redirects are never followed.
 /// </summary>
-internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, ILogger<PolarApiClient> logger)
+internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, TimeProvider time, ILogger<PolarApiClient> logger)
 {
     /// <summary>The API version pinned on every request (<c>Polar-Version</c> header; Polar's 2026 API versioning).</summary>
     public const string ApiVersion = "2026-10";
@@ -178,7 +178,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
 
         HttpResponseMessage response;
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         try
         {
             response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
@@ -196,7 +196,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
             var status = (int)response.StatusCode;
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                Log.PolarCalled(logger, method.Method, AbsoluteUrl(path), status, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Log.PolarCalled(logger, method.Method, AbsoluteUrl(path), status, (long)time.GetElapsedTime(started).TotalMilliseconds);
             }
 
             if (response.IsSuccessStatusCode)
@@ -262,10 +262,10 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     private static string HostSetting(KavachPolarOptions o) =>
         o.ApiBaseUrl is not null ? "KavachPolar:ApiBaseUrl" : o.Sandbox ? "KavachPolar:Sandbox (true: sandbox-api.polar.sh)" : "KavachPolar:Sandbox (false: api.polar.sh)";
 
-    private static async Task<PolarApiError> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task<PolarApiError> ReadErrorAsync(HttpResponseMessage response, CancellationToken ct)
     {
         var status = (int)response.StatusCode;
-        var retryAfter = RetryAfter(response);
+        var retryAfter = RetryAfter(response, time);
         if (status == 429)
         {
             // Polar's 429 has an empty body: never parse it.
@@ -421,7 +421,8 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
         return null;
     }
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    /// <summary>How long Polar asks to wait: <c>Retry-After</c> as seconds, or as a date measured on <paramref name="time"/>.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider time)
     {
         var header = response.Headers.RetryAfter;
         if (header?.Delta is { } delta)
@@ -431,7 +432,7 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
 
         if (header?.Date is { } date)
         {
-            var d = date - DateTimeOffset.UtcNow;
+            var d = date - time.GetUtcNow();
             return d > TimeSpan.Zero ? d : TimeSpan.Zero;
         }
 

@@ -42,14 +42,14 @@ internal sealed record PolarSubscriptionEvent(string Type, DateTimeOffset? Times
 internal sealed record PolarCheckout(
     string Id,
     string Url,
-    string? Status = null,
     string? CustomerId = null,
     string? ExternalCustomerId = null,
     Dictionary<string, JsonElement>? Metadata = null);
 
 internal sealed record PolarCustomerList(List<PolarCustomer> Items, PolarPagination Pagination);
 
-internal sealed record PolarPagination(int TotalCount, int MaxPage);
+/// <summary>Polar's list pagination: only <c>max_page</c> is read (lists are read page by page up to it).</summary>
+internal sealed record PolarPagination(int MaxPage);
 
 internal sealed record PolarSubscriptionList(List<PolarSubscription> Items, PolarPagination Pagination);
 
@@ -85,10 +85,10 @@ internal sealed record PolarSubscriptionUpdateClear([property: JsonIgnore(Condit
 
 internal sealed record PolarCustomerSessionCreate(string CustomerId, string? ReturnUrl);
 
-internal sealed record PolarCustomerSession(string Id, string CustomerPortalUrl);
+internal sealed record PolarCustomerSession(string CustomerPortalUrl);
 
 /// <summary>The organization as <c>GET /v1/organizations/{id}</c> returns it: only its identity.</summary>
-internal sealed record PolarOrganization(string Id, string? Name = null, string? Slug = null);
+internal sealed record PolarOrganization(string Id, string? Slug = null);
 
 /// <summary>
 /// One of the organization's webhook endpoints (<c>GET /v1/webhooks/endpoints</c>). <see cref="Secret"/> is the signing

@@ -1,37 +1,12 @@
+using KavachPolar.Billing;
 using KavachPolar.Diagnostics;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Services;
-
-/// <summary>Who is buying: the signed-in user as the claims say.</summary>
-internal sealed record CheckoutBuyer(string Id, string? Email, string? Name);
-
-/// <summary>What <see cref="CheckoutService.CreateAsync"/> did: a checkout, or an error code and what goes with it.</summary>
-internal sealed class CheckoutOutcome
-{
-    public string? Url { get; init; }
-
-    public string? CheckoutId { get; init; }
-
-    public string? ErrorCode { get; init; }
-
-    public PolarApiError? PolarError { get; init; }
-
-    /// <summary>For <see cref="KavachPolarErrorCodes.AlreadySubscribed"/>: the subscription the user has.</summary>
-    public KavachSubscription? Subscription { get; init; }
-
-    public bool Succeeded => ErrorCode is null;
-
-    public static CheckoutOutcome Failed(string code, KavachSubscription? subscription = null) => new() { ErrorCode = code, Subscription = subscription };
-
-    public static CheckoutOutcome Failed(PolarApiError error) => new() { ErrorCode = ResultCodes.For(error), PolarError = error };
-}
 
 /// <summary>
 /// Creates a Polar checkout for a user. The server, never the client and never Polar, chooses the customer: the
@@ -41,16 +16,11 @@ internal sealed class CheckoutOutcome
 /// </summary>
 /// <remarks>Store failures propagate (the endpoint answers 503); Polar's errors are returned as values.</remarks>
 internal sealed class CheckoutService(
-    KavachStore store,
+    BillingStore billing,
     PolarApiClient api,
-    SubscriptionSynchronizer synchronizer,
     IOptionsMonitor<KavachPolarOptions> options,
-    TimeProvider time,
     ILogger<CheckoutService> logger)
 {
-    /// <summary>Statuses Polar counts as "an active subscription" when it refuses a second one (organization default).</summary>
-    private static readonly string[] BlockingStatuses = ["active", "trialing", "past_due"];
-
     /// <summary>
     /// Checks the product (<see cref="Products"/>) and the success URL (<see cref="SuccessUrls"/>, default
     /// <see cref="KavachPolarOptions.SuccessUrl"/>) the client asked for, then creates the checkout.
@@ -95,7 +65,7 @@ internal sealed class CheckoutService(
     {
         // Claims come from the host's identity provider: keep what fits the columns, as the webhook path does.
         buyer = buyer with { Email = TextSafety.ForTextColumn(buyer.Email, Limits.Email), Name = TextSafety.ForTextColumn(buyer.Name, Limits.Name) };
-        var (row, live, forgotten) = await store.RunAsync((s, t) => EnsureUserAsync(s.Db, buyer, t), ct).ConfigureAwait(false);
+        var (row, live, forgotten) = await billing.EnsureUserAsync(buyer.Id, buyer.Email, buyer.Name, ct).ConfigureAwait(false);
         if (forgotten)
         {
             return CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten);
@@ -119,7 +89,7 @@ internal sealed class CheckoutService(
                     return failure;
                 }
 
-                await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, buyer.Id, customer!.Id, t), ct).ConfigureAwait(false);
+                await billing.BindCustomerAsync(buyer.Id, customer!.Id, ct).ConfigureAwait(false);
                 customerId = customer!.Id;
             }
 
@@ -134,7 +104,7 @@ internal sealed class CheckoutService(
             {
                 // The bound customer no longer exists in Polar (deleted in the dashboard): forget the binding and
                 // find or create the user's customer again, once.
-                await store.RunAsync((s, t) => UnbindCustomerAsync(s.Db, buyer.Id, customerId, t), ct).ConfigureAwait(false);
+                await billing.UnbindCustomerAsync(buyer.Id, customerId, ct).ConfigureAwait(false);
                 customerId = null;
                 continue;
             }
@@ -161,7 +131,7 @@ internal sealed class CheckoutService(
 
         if (existing.Value is { } found)
         {
-            return await IsForgottenCustomerAsync(found.Id, ct).ConfigureAwait(false)
+            return await billing.IsForgottenCustomerAsync(found.Id, ct).ConfigureAwait(false)
                 ? (null, CheckoutOutcome.Failed(KavachPolarErrorCodes.UserForgotten))
                 : (found, null);
         }
@@ -206,61 +176,4 @@ internal sealed class CheckoutService(
             ? (raced, null)
             : (null, CheckoutOutcome.Failed(created.Error));
     }
-
-    private Task<bool> IsForgottenCustomerAsync(string customerId, CancellationToken ct) =>
-        store.RunAsync((s, t) => s.Db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, t), ct);
-
-    /// <summary>
-    /// Creates or refreshes the user's row, and says whether the user has a subscription Polar would count against
-    /// a new one, or was forgotten.
-    /// </summary>
-    private async Task<(KavachUser? Row, bool HasLiveSubscription, bool Forgotten)> EnsureUserAsync(DbContext db, CheckoutBuyer buyer, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        return await StoreTransactions.RunAsync(
-            db,
-            async token =>
-            {
-                await StoreTransactions.LockAsync(db, LockKeys.User(buyer.Id), token).ConfigureAwait(false);
-                var row = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == buyer.Id, token).ConfigureAwait(false);
-                if (row is null)
-                {
-                    if (await db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == buyer.Id, token).ConfigureAwait(false))
-                    {
-                        return ((KavachUser?)null, false, true);
-                    }
-
-                    row = new KavachUser { Id = buyer.Id, Email = buyer.Email, Name = buyer.Name, CreatedAt = now, UpdatedAt = now };
-                    db.Add(row);
-                }
-                else if ((buyer.Email is not null && row.Email != buyer.Email) || (buyer.Name is not null && row.Name != buyer.Name))
-                {
-                    row.Email = buyer.Email ?? row.Email;
-                    row.Name = buyer.Name ?? row.Name;
-                    row.UpdatedAt = now;
-                }
-
-                await db.SaveChangesAsync(token).ConfigureAwait(false);
-                var customerId = row.PolarCustomerId;
-                var live = await db.Set<SubscriptionRecord>()
-                    .AnyAsync(s => (s.UserId == buyer.Id || (customerId != null && s.CustomerId == customerId)) && BlockingStatuses.Contains(s.Status), token)
-                    .ConfigureAwait(false);
-                return ((KavachUser?)row, live, false);
-            },
-            ct).ConfigureAwait(false);
-    }
-
-    private static Task<int> UnbindCustomerAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
-        StoreTransactions.RunAsync(
-            db,
-            async token =>
-            {
-                await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), token).ConfigureAwait(false);
-                await StoreTransactions.LockAsync(db, LockKeys.User(userId), token).ConfigureAwait(false);
-                return await db.Set<KavachUser>()
-                    .Where(u => u.Id == userId && u.PolarCustomerId == customerId)
-                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.PolarCustomerId, (string?)null), token)
-                    .ConfigureAwait(false);
-            },
-            ct);
 }

@@ -1,10 +1,7 @@
-using KavachPolar.Diagnostics;
+using KavachPolar.Billing;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
 using KavachPolar.Subscriptions;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Services;
@@ -15,18 +12,12 @@ namespace KavachPolar.Services;
 /// and a late webhook can arrive in any order.
 /// </summary>
 internal sealed class KavachPolarSubscriptionService(
-    KavachStore store,
+    BillingStore billing,
     PolarApiClient api,
-    SubscriptionSynchronizer synchronizer,
-    Callbacks.CallbackKinds kinds,
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
-    ChangeAnnouncer announcer,
     SubscriptionReader reader,
-    Callbacks.CallbackSignal signal,
-    IOptionsMonitor<KavachPolarOptions> options,
-    TimeProvider time,
-    ILogger<KavachPolarSubscriptionService> logger) : IKavachPolarSubscriptions
+    IOptionsMonitor<KavachPolarOptions> options) : IKavachPolarSubscriptions
 {
     public const string ReconcileEventType = "reconcile";
 
@@ -133,7 +124,7 @@ internal sealed class KavachPolarSubscriptionService(
             }
 
             customerId = found.Value.Id;
-            await store.RunAsync((s, t) => synchronizer.BindCustomerToUserAsync(s.Db, userId, found.Value.Id, t), cancellationToken).ConfigureAwait(false);
+            await billing.BindCustomerAsync(userId, found.Value.Id, cancellationToken).ConfigureAwait(false);
         }
 
         var session = await api.CreateCustomerSessionAsync(customerId, returnUrl?.AbsoluteUri, cancellationToken).ConfigureAwait(false);
@@ -286,72 +277,7 @@ internal sealed class KavachPolarSubscriptionService(
     public async Task<bool> ForgetUserAsync(string userId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(userId);
-        var (removed, customerId) = await store.RunAsync(
-            async (s, t) =>
-            {
-                try
-                {
-                    return await ForgetAsync(s.Db, userId, t).ConfigureAwait(false);
-                }
-                finally
-                {
-                    // Also when it failed: it may have committed all the same (the connection lost while committing).
-                    await announcer.AnnounceAsync(userId).ConfigureAwait(false);
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
-        Log.UserForgotten(logger, userId, customerId ?? "none");
-        return removed;
-    }
-
-    private async Task<(bool Removed, string? CustomerId)> ForgetAsync(DbContext db, string userId, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            // Lock order is customer, then user: read which customer is bound, lock both, and start over if the
-            // binding changed in between.
-            var bound = await db.Set<KavachUser>().AsNoTracking().Where(u => u.Id == userId).Select(u => u.PolarCustomerId).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-            var (done, removed, customerId) = await StoreTransactions.RunAsync(
-                db,
-                async t =>
-                {
-                    if (bound is not null)
-                    {
-                        await StoreTransactions.LockAsync(db, LockKeys.Customer(bound), t).ConfigureAwait(false);
-                    }
-
-                    await StoreTransactions.LockAsync(db, LockKeys.User(userId), t).ConfigureAwait(false);
-                    var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, t).ConfigureAwait(false);
-                    if (user is not null && user.PolarCustomerId != bound && attempt < 3)
-                    {
-                        return (false, false, (string?)null);
-                    }
-
-                    var customer = user?.PolarCustomerId;
-                    var tombstone = await db.Set<ForgottenUserRecord>().FirstOrDefaultAsync(f => f.UserId == userId, t).ConfigureAwait(false);
-                    if (tombstone is null)
-                    {
-                        db.Add(new ForgottenUserRecord { UserId = userId, PolarCustomerId = customer, ForgottenAt = time.GetUtcNow() });
-                    }
-                    else if (customer is not null)
-                    {
-                        tombstone.PolarCustomerId = customer;
-                    }
-
-                    await db.SaveChangesAsync(t).ConfigureAwait(false);
-                    var links = await db.Set<SubscriptionRecord>()
-                        .Where(r => r.UserId == userId || (customer != null && r.CustomerId == customer && r.UserId == null))
-                        .ExecuteDeleteAsync(t).ConfigureAwait(false);
-                    await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
-                    var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
-                    return (true, rows + links > 0, customer);
-                },
-                cancellationToken).ConfigureAwait(false);
-            if (done)
-            {
-                return (removed, customerId);
-            }
-        }
+        return (await billing.ForgetUserAsync(userId, cancellationToken).ConfigureAwait(false)).Removed;
     }
 
     public async Task<KavachReplaySummary> ReplayUnprocessableAsync(CancellationToken cancellationToken = default)
@@ -363,18 +289,7 @@ internal sealed class KavachPolarSubscriptionService(
         string? after = null;
         while (true)
         {
-            var cursor = after;
-            var batch = await store.RunAsync(
-                (s, t) => s.Db.Set<WebhookEventRecord>().AsNoTracking()
-                    .Where(e => e.Outcome == WebhookOutcomes.Unprocessable && e.Payload != null)
-#pragma warning disable CA1309 // Translated to SQL: "id > @cursor" compares by the column's collation, as ORDER BY does.
-                    .Where(e => cursor == null || string.Compare(e.Id, cursor) > 0)
-#pragma warning restore CA1309
-                    .OrderBy(e => e.Id)
-                    .Select(e => new { e.Id, e.Payload })
-                    .Take(100)
-                    .ToListAsync(t),
-                cancellationToken).ConfigureAwait(false);
+            var batch = await billing.UnprocessableDeliveriesAsync(after, 100, cancellationToken).ConfigureAwait(false);
             if (batch.Count == 0)
             {
                 return new KavachReplaySummary { Replayed = replayed, StillUnprocessable = still };
@@ -382,8 +297,8 @@ internal sealed class KavachPolarSubscriptionService(
 
             foreach (var e in batch)
             {
-                var delivery = Webhooks.WebhookProcessor.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload!));
-                var outcome = await store.RunAsync((s, t) => processor.ProcessAsync(s, delivery, t), cancellationToken).ConfigureAwait(false);
+                var delivery = Webhooks.PolarWebhookEvent.Read(e.Id, System.Text.Encoding.UTF8.GetBytes(e.Payload));
+                var outcome = await processor.ProcessAsync(delivery, options.CurrentValue.DatabaseTimeout, cancellationToken).ConfigureAwait(false);
                 if (outcome == WebhookOutcomes.Unprocessable)
                 {
                     still++;
@@ -442,60 +357,9 @@ internal sealed class KavachPolarSubscriptionService(
         }
     }
 
-    /// <summary>
-    /// Applies snapshots read from Polar. Each snapshot gets its own event id
-    /// (<c>{runId}:{subscription id}</c>), so a change is identified by its user and event id even
-    /// when one run changes a user twice.
-    /// </summary>
-    private async Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string runId, string eventType, CancellationToken ct)
-    {
-        var changes = 0;
-        var sourceTimestampUs = UnixTime.Microseconds(time.GetUtcNow());
-        // Before the transactions: whether changes are queued as callbacks (see CallbackKinds).
-        await kinds.ReadyAsync(ct).ConfigureAwait(false);
-        // Oldest first: callbacks then see the user's subscriptions appear in the order they began.
-        foreach (var s in subscriptions.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
-        {
-            var eventId = runId + ":" + s.Id;
-            var result = await store.RunAsync(
-                async (scope, token) =>
-                {
-                    SubscriptionSynchronizer.ApplyResult applied;
-                    var touched = new HashSet<string>(SubscriptionSynchronizer.NamedUsers(s), StringComparer.Ordinal);
-                    try
-                    {
-                        applied = await StoreTransactions.RunAsync(
-                            scope.Db,
-                            async t =>
-                            {
-                                var r = await synchronizer.ApplyAsync(scope.Db, s, sourceTimestampUs, eventId, eventType, t, touched: touched).ConfigureAwait(false);
-                                await scope.Db.SaveChangesAsync(t).ConfigureAwait(false);
-                                return r;
-                            },
-                            token).ConfigureAwait(false);
-                    }
-                    catch
-                    {
-                        // Committed or not, we cannot tell (see WebhookProcessor): forget whom it may have changed.
-                        await announcer.AnnounceAsync(touched).ConfigureAwait(false);
-                        throw;
-                    }
-
-                    // Not applied: stale, possibly because the execution strategy retried a commit that went through.
-                    await announcer.AnnounceAsync(applied.Users ?? (IReadOnlyCollection<string>)touched).ConfigureAwait(false);
-                    return applied;
-                },
-                ct).ConfigureAwait(false);
-            changes += result.Changes;
-        }
-
-        if (changes > 0)
-        {
-            signal.Notify();
-        }
-
-        return changes;
-    }
+    /// <summary>Applies snapshots read from Polar (see <see cref="BillingStore.ApplySnapshotsAsync"/>).</summary>
+    private Task<int> ApplyAsync(IEnumerable<PolarSubscription> subscriptions, string runId, string eventType, CancellationToken ct) =>
+        billing.ApplySnapshotsAsync(subscriptions, runId, eventType, ct);
 
     /// <summary>
     /// Reads the subscription <paramref name="local"/> names from Polar and applies it like any snapshot (the version
@@ -515,9 +379,7 @@ internal sealed class KavachPolarSubscriptionService(
 
     private sealed record PolarRead(PolarSubscription? Polar, KavachSubscription? Current, bool Changed, KavachPolarResult? Failure);
 
-    private Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct) =>
-        store.RunAsync((s, t) => s.Db.Set<KavachUser>().AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, t), ct);
-
+    private Task<KavachUser?> FindUserAsync(string userId, CancellationToken ct) => billing.FindUserAsync(userId, ct);
 
     private static KavachPortalSessionResult PortalFailure(PolarApiError error) => new()
     {

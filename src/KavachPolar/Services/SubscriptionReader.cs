@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Subscriptions;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace KavachPolar.Services;
 
@@ -87,7 +87,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
-            return await store.QueryDirectAsync(connection, DirectSql, [new NpgsqlParameter<string> { TypedValue = userId }], ReadRow, ct).ConfigureAwait(false)
+            return await store.QueryDirectAsync(connection, DirectSql, userId, ReadRow, ct).ConfigureAwait(false)
                 ?? new CachedUser(null, []);
         }
 
@@ -97,7 +97,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     }
 
     /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
-    private static CachedUser ReadRow(NpgsqlDataReader r) => new(
+    private static CachedUser ReadRow(System.Data.Common.DbDataReader r) => new(
         r.IsDBNull(0)
             ? null
             : new KavachSubscription

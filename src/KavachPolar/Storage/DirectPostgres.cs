@@ -11,7 +11,7 @@ namespace KavachPolar.Storage;
 /// <summary>
 /// What KavachPolar knows about the host's database, learnt from a DbContext: whether it is PostgreSQL, whether the
 /// webhook's one-statement function exists in this version's text (its comment carries
-/// <see cref="FastWebhookPath.Version"/>), and a closed connection cloned from the one that DbContext opened (same
+/// <see cref="WebhookFunction.Version"/>), and a closed connection cloned from the one that DbContext opened (same
 /// data source, credentials, pool and callbacks). The hot paths (the webhook's common case and uncached reads) run
 /// their one command on clones of it, without building a DbContext.
 /// </summary>
@@ -75,7 +75,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
             var mark = await db.Database
                 .SqlQueryRaw<string?>(FunctionMarkSql)
                 .SingleAsync(ct).ConfigureAwait(false);
-            var hasFunction = mark == FastWebhookPath.Version;
+            var hasFunction = mark == WebhookFunction.Version;
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             var prototype = HasInterceptors(db) ? null : (NpgsqlConnection)((ICloneable)connection).Clone();
             state = new State(hasFunction, prototype, After(RefreshEvery), Prepares(connection.ConnectionString));
@@ -87,7 +87,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
                     "" => "an earlier version (no version mark)",
                     _ => $"another version ('{mark}')",
                 };
-                Log.WebhookFunctionUnusable(logger, found, FastWebhookPath.Version);
+                Log.WebhookFunctionUnusable(logger, found, WebhookFunction.Version);
             }
         }
 
@@ -209,8 +209,8 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
     /// </summary>
     private const string FunctionMarkSql =
         "SELECT coalesce("
-        + "(SELECT coalesce(obj_description(f.p::oid, 'pg_proc'), '') FROM (SELECT to_regprocedure('" + FastWebhookPath.Signature + "') AS p) AS f WHERE f.p IS NOT NULL), "
-        + "(SELECT coalesce(obj_description(p.oid, 'pg_proc'), '') FROM pg_proc p WHERE p.proname = '" + FastWebhookPath.Function + "' AND pg_function_is_visible(p.oid) ORDER BY p.oid DESC LIMIT 1)"
+        + "(SELECT coalesce(obj_description(f.p::oid, 'pg_proc'), '') FROM (SELECT to_regprocedure('" + WebhookFunction.Signature + "') AS p) AS f WHERE f.p IS NOT NULL), "
+        + "(SELECT coalesce(obj_description(p.oid, 'pg_proc'), '') FROM pg_proc p WHERE p.proname = '" + WebhookFunction.Function + "' AND pg_function_is_visible(p.oid) ORDER BY p.oid DESC LIMIT 1)"
         + ") AS \"Value\"";
 
     private long After(TimeSpan delay) => time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);

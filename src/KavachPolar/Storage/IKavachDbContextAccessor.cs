@@ -11,9 +11,3 @@ internal interface IKavachDbContextAccessor
 {
     DbContext Context { get; }
 }
-
-internal sealed class KavachDbContextAccessor<TContext>(TContext context) : IKavachDbContextAccessor
-    where TContext : DbContext
-{
-    public DbContext Context => context;
-}

@@ -93,6 +93,14 @@ internal sealed class KavachDbScope : IAsyncDisposable
         where T : class =>
         _direct!.QueryFirstAsync(connection, sql, parameters, read, ct);
 
+    /// <summary>
+    /// <see cref="QueryDirectAsync{T}(NpgsqlConnection, string, NpgsqlParameter[], Func{NpgsqlDataReader, T}, CancellationToken)"/>
+    /// with one text argument (<c>$1</c>), for callers outside <c>Storage/</c>, which read the row as any ADO.NET row.
+    /// </summary>
+    public Task<T?> QueryDirectAsync<T>(NpgsqlConnection connection, string sql, string argument, Func<System.Data.Common.DbDataReader, T> read, CancellationToken ct)
+        where T : class =>
+        _direct!.QueryFirstAsync(connection, sql, [new NpgsqlParameter<string> { TypedValue = argument }], read, ct);
+
     /// <summary>What <see cref="DirectPostgres"/> knows about the database, learnt on this scope's DbContext the first time.</summary>
     public async Task<DirectPostgres.State?> LearnAsync(CancellationToken ct)
     {

@@ -23,7 +23,7 @@ public static class KavachPolarMigrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(migrationBuilder);
         if (migrationBuilder.ActiveProvider == StoreProvider.Npgsql)
         {
-            migrationBuilder.Sql(FastWebhookPath.CreateSql);
+            migrationBuilder.Sql(WebhookFunction.CreateSql);
         }
 
         return migrationBuilder;
@@ -37,7 +37,7 @@ public static class KavachPolarMigrationBuilderExtensions
         ArgumentNullException.ThrowIfNull(migrationBuilder);
         if (migrationBuilder.ActiveProvider == StoreProvider.Npgsql)
         {
-            migrationBuilder.Sql(FastWebhookPath.DropSql);
+            migrationBuilder.Sql(WebhookFunction.DropSql);
         }
 
         return migrationBuilder;

@@ -43,6 +43,13 @@ internal static class StoreTransactions
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="e"/> is a unique-key violation, from EF Core's <c>SaveChanges</c> or from a command
+    /// run on a raw connection (<see cref="WebhookFunction"/>).
+    /// </summary>
+    public static bool IsUniqueViolation(Exception e) =>
+        e is DbUpdateException u && IsUniqueViolation(u) || e is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation };
+
     /// <summary>True when <paramref name="e"/> is a unique-key violation, whatever the provider.</summary>
     public static bool IsUniqueViolation(DbUpdateException e) =>
         e.InnerException is DbException { SqlState: "23505" }

@@ -24,7 +24,6 @@ namespace KavachPolar.Subscriptions;
 /// </remarks>
 internal sealed class SubscriptionSynchronizer(
     Callbacks.CallbackKinds kinds,
-    ChangeAnnouncer announcer,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -40,7 +39,7 @@ internal sealed class SubscriptionSynchronizer(
 
     /// <summary>
     /// Applies <paramref name="s"/> unless an equal or newer snapshot of it is already stored.
-    /// Must run inside <see cref="StoreTransactions.RunAsync{T}"/>; the caller saves (one
+    /// Must run inside <see cref="StoreTransactions.RunAsync{T}"/> (only the billing store calls it); the caller saves (one
     /// <c>SaveChanges</c> for the whole unit of work) and commits. Pass <c>customerLocked</c> when the
     /// caller already holds the customer's lock in this transaction. <paramref name="touched"/>, when given, collects
     /// the users this write may change as soon as they are known (the stored owner of a stale snapshot included), for
@@ -154,10 +153,10 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// The arguments of <see cref="FastWebhookPath"/> for a snapshot: the same validated, truncated inputs and the same
+    /// The arguments of <see cref="WebhookFunction"/> for a snapshot: the same validated, truncated inputs and the same
     /// attribution inputs as <see cref="ApplyAsync"/> uses, so both paths decide alike.
     /// </summary>
-    public FastWebhookPath.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
+    public WebhookFunction.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
         eventId,
         eventType,
         sourceTimestampUs,
@@ -190,48 +189,21 @@ internal sealed class SubscriptionSynchronizer(
     /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,
     /// or created it, by <c>external_id</c> = user id (a trusted source); links the customer's orphan
-    /// subscriptions and reprojects, in a transaction of its own, and announces the change once it committed.
+    /// subscriptions and reprojects. Runs inside the caller's transaction, which holds the customer's lock and then the
+    /// user's; the caller saves. Returns 0 when the user has no row.
     /// </summary>
-    public async Task<int> BindCustomerToUserAsync(DbContext db, string userId, string customerId, CancellationToken ct)
+    public async Task<int> BindAndReprojectAsync(DbContext db, string userId, string customerId, CancellationToken ct)
     {
-        // Before the transaction: whether a change is queued as a callback (see CallbackKinds).
-        await kinds.ReadyAsync(ct).ConfigureAwait(false);
-        int changes;
-        try
+        var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+        if (user is null)
         {
-            changes = await BindAndReprojectAsync(db, userId, customerId, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            // It may have committed all the same (the connection lost while committing): forget the user anyway.
-            await announcer.AnnounceAsync(userId).ConfigureAwait(false);
-            throw;
+            return 0;
         }
 
-        await announcer.AnnounceAsync(userId).ConfigureAwait(false);
-        return changes;
+        await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
+        var eventId = "link:" + customerId + ":" + Guid.NewGuid().ToString("N");
+        return await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct).ConfigureAwait(false);
     }
-
-    private Task<int> BindAndReprojectAsync(DbContext db, string userId, string customerId, CancellationToken ct) =>
-        StoreTransactions.RunAsync(
-            db,
-            async t =>
-            {
-                await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), t).ConfigureAwait(false);
-                await StoreTransactions.LockAsync(db, LockKeys.User(userId), t).ConfigureAwait(false);
-                var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, t).ConfigureAwait(false);
-                if (user is null)
-                {
-                    return 0;
-                }
-
-                await BindAsync(db, user, customerId, t).ConfigureAwait(false);
-                var eventId = "link:" + customerId + ":" + Guid.NewGuid().ToString("N");
-                var reprojected = await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), t).ConfigureAwait(false);
-                await db.SaveChangesAsync(t).ConfigureAwait(false);
-                return reprojected;
-            },
-            ct);
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {

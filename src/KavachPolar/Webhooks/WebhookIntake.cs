@@ -18,7 +18,6 @@ internal sealed class WebhookIntake(
     IOptionsMonitor<KavachPolarOptions> options,
     WebhookVerifierProvider verifiers,
     WebhookProcessor processor,
-    KavachStore store,
     KavachPolarMetrics metrics,
     WebhookDeliveryClock deliveries,
     TimeProvider time,
@@ -75,7 +74,7 @@ internal sealed class WebhookIntake(
 
             // Parsed into memory of its own first: the abandoned work of a timed-out delivery may outlive the
             // pooled buffer.
-            return await ProcessAsync(WebhookProcessor.Read(id!, body.Span), current.WebhookProcessingTimeout, ct).ConfigureAwait(false);
+            return await ProcessAsync(PolarWebhookEvent.Read(id!, body.Span), current.WebhookProcessingTimeout, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -83,7 +82,7 @@ internal sealed class WebhookIntake(
         }
     }
 
-    private async Task<WebhookIntakeResult> ProcessAsync(WebhookProcessor.Delivery delivery, TimeSpan budget, CancellationToken ct)
+    private async Task<WebhookIntakeResult> ProcessAsync(PolarWebhookEvent delivery, TimeSpan budget, CancellationToken ct)
     {
         try
         {
@@ -91,7 +90,7 @@ internal sealed class WebhookIntake(
             // The budget holds whatever the driver does (a hung server never answers a cancel request): the
             // 503 goes out at WebhookProcessingTimeout; if the abandoned work commits after all, Polar's retry
             // is a duplicate.
-            var outcome = await store.RunHotAsync(budget, (s, t) => processor.ProcessAsync(s, delivery, t), ct).ConfigureAwait(false);
+            var outcome = await processor.ProcessAsync(delivery, budget, ct).ConfigureAwait(false);
             activity?.SetTag("kavach_polar.outcome", outcome);
             metrics.CountWebhook(outcome);
             return new WebhookIntakeResult.Accepted(outcome);

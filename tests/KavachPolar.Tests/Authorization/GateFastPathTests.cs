@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using KavachPolar.Authorization;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;

@@ -163,7 +163,7 @@ public sealed class KavachTestApp : IAsyncDisposable
             if (fastPath && context.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
             {
                 // What the shipped migration adds beside the tables: the webhook's one-round-trip function.
-                await context.Database.ExecuteSqlRawAsync(FastWebhookPath.CreateSql);
+                await context.Database.ExecuteSqlRawAsync(WebhookFunction.CreateSql);
             }
         }
 

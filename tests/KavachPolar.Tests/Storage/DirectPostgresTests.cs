@@ -34,7 +34,7 @@ public sealed class DirectPostgresTests : DatabaseTest
         var all = EfCommands(app);
         Assert.Contains(all, c => c.Contains("CREATE TABLE", StringComparison.Ordinal)); // EF Core's command log works
         var commands = all.Where(c => !c.Contains("CREATE ", StringComparison.Ordinal)).ToList(); // not the schema's creation
-        Assert.DoesNotContain(commands, c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal));
+        Assert.DoesNotContain(commands, c => c.Contains("FROM " + WebhookFunction.Function, StringComparison.Ordinal));
         var reads = commands.Where(c => c.Contains("FROM kavach_users", StringComparison.Ordinal)).ToList();
         Assert.True(reads.Count == 0, string.Join("\n---\n", reads));
     }
@@ -51,7 +51,7 @@ public sealed class DirectPostgresTests : DatabaseTest
 
         await ApplyThreeSnapshotsAsync(app, client, "sub-direct-2");
 
-        Assert.Equal(3, seen.Count(c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal)));
+        Assert.Equal(3, seen.Count(c => c.Contains("FROM " + WebhookFunction.Function, StringComparison.Ordinal)));
         Assert.True(seen.Count(c => c.Contains("kavach_users", StringComparison.Ordinal) && c.StartsWith("SELECT", StringComparison.Ordinal)) >= 3);
     }
 
@@ -64,7 +64,7 @@ public sealed class DirectPostgresTests : DatabaseTest
         await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
         Assert.False((bool)(await SubscriptionAsync(client))!["cancelAtPeriodEnd"]!);
 
-        await Db.QueryAsync(FastWebhookPath.DropSql, Ct);
+        await Db.QueryAsync(WebhookFunction.DropSql, Ct);
 
         for (var day = 1; day <= 2; day++)
         {
@@ -92,7 +92,7 @@ public sealed class DirectPostgresTests : DatabaseTest
         Assert.False(direct.Current()!.HasFunction);
 
         // The database is migrated while the app runs; the refresh a minute later fails once.
-        await Db.QueryAsync(FastWebhookPath.CreateSql, Ct);
+        await Db.QueryAsync(WebhookFunction.CreateSql, Ct);
         probes.RefuseNext = true;
         clock.Advance(TimeSpan.FromSeconds(61));
         Assert.False(direct.Current()!.HasFunction); // starts the refresh in the background
@@ -102,7 +102,7 @@ public sealed class DirectPostgresTests : DatabaseTest
         clock.Advance(TimeSpan.FromSeconds(6));
         await Wait.UntilAsync(() => Task.FromResult(direct.Current()!.HasFunction), because: "the refresh 5 s after the failure finds the function");
         await PostAsync(app, Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
-        Assert.Contains(EfCommands(app), c => c.Contains("FROM " + FastWebhookPath.Function, StringComparison.Ordinal)); // through EF Core: the host has interceptors
+        Assert.Contains(EfCommands(app), c => c.Contains("FROM " + WebhookFunction.Function, StringComparison.Ordinal)); // through EF Core: the host has interceptors
     }
 
     [Fact]

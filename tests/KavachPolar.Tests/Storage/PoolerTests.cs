@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -70,8 +71,8 @@ public sealed class PoolerTests : DatabaseTest
             createSchema: false,
             // The default probe timeout (5 s): with 1 s, a loaded machine made the probe's own round trips time out,
             // which is a failure to retry (3003), not the deafness this test is about.
-            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(5))));
-        var listener = app.Services.GetServices<IHostedService>().OfType<SubscriptionCacheListener>().Single();
+            services: s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(5))));
+        var listener = app.Services.GetServices<IHostedService>().OfType<CacheListener>().Single();
 
         await Wait.UntilAsync(() => Task.FromResult(listener.ExecuteTask is { IsCompleted: true }), because: "the listener gives up once it finds it cannot hear announcements");
 

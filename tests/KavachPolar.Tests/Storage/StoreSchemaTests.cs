@@ -51,7 +51,7 @@ public sealed class StoreSchemaTests
         const string notifies = "SELECT prosrc LIKE '%pg_notify%' FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
 
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
-        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "FastWebhookPath shipped the function with its NOTIFY");
+        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "the FastWebhookPath migration shipped the function with its NOTIFY");
         await migrator.MigrateAsync(cancellationToken: Ct);
         Assert.False(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit takes the NOTIFY out");
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
@@ -77,8 +77,8 @@ public sealed class StoreSchemaTests
         // The latest function (ScheduledPlanChange) replaces it, pinned and marked alike; its Down puts version 3 back.
         await migrator.MigrateAsync(cancellationToken: Ct);
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal(FastWebhookPath.Version, await db.ScalarAsync<string>(mark, Ct));
-        Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, FastWebhookPath.Version);
+        Assert.Equal(WebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, WebhookFunction.Version);
         await migrator.MigrateAsync("20261207024902_HandledKinds", Ct);
         Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));

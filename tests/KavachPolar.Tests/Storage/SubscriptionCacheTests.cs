@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -376,7 +377,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             viaProxy,
             createSchema: false,
             settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:10:00" },
-            services: s => s.AddSingleton(new SubscriptionCacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
+            services: s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e31";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -415,7 +416,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         var cache = reader.Services.GetRequiredService<SubscriptionCache>();
         var marker = "usr_marker_" + Guid.NewGuid().ToString("N");
         var stamp = cache.Stamp(marker);
-        await Probe.ScalarAsync<object>($"SELECT pg_notify('{ChangeAnnouncer.Channel}', '{marker}')", Ct);
+        await Probe.ScalarAsync<object>($"SELECT pg_notify('{CacheChannel.Name}', '{marker}')", Ct);
         await Wait.UntilAsync(() => Task.FromResult(cache.Stamp(marker) != stamp), because: "the reader hears the marker announced after the writers' announcements");
     }
 

@@ -1,4 +1,5 @@
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 
 namespace KavachPolar.Tests.Storage;
 

@@ -10,7 +10,7 @@ namespace KavachPolar.Storage.Migrations
         /// <summary>
         /// The webhook's common case in one round trip, as this migration created it (it also sent the cache's
         /// NOTIFY inside the transaction; <see cref="AnnounceAfterCommit"/> replaced it). Kept verbatim: a migration
-        /// does what it did when it shipped, whatever <see cref="KavachPolar.Storage.FastWebhookPath"/> says today.
+        /// does what it did when it shipped, whatever <see cref="KavachPolar.Storage.WebhookFunction"/> says today.
         /// </summary>
         internal const string FunctionSql = """
             DROP FUNCTION IF EXISTS kavach_polar_apply_subscription(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text);

@@ -7,12 +7,12 @@ namespace KavachPolar.Storage.Migrations
     /// <summary>
     /// The webhook function without its <c>NOTIFY</c>. A notifying transaction holds PostgreSQL's database-wide notify
     /// lock through its commit's WAL flush, so with durable commits every webhook waited for every other's flush; the
-    /// announcement now goes out after the commit (<see cref="KavachPolar.Storage.ChangeAnnouncer"/>).
+    /// announcement now goes out after the commit (<see cref="KavachPolar.Storage.Cache.CacheAnnouncer"/>).
     /// </summary>
     public partial class AnnounceAfterCommit : Migration
     {
         /// <summary>
-        /// The webhook function this migration creates, verbatim; <see cref="KavachPolar.Storage.FastWebhookPath.CreateSql"/>
+        /// The webhook function this migration creates, verbatim; <see cref="KavachPolar.Storage.WebhookFunction.CreateSql"/>
         /// points here while it is the latest. To change the function, add a migration with the new text and point
         /// CreateSql at it: this text stays as it shipped (the new migration's Down runs it).
         /// </summary>

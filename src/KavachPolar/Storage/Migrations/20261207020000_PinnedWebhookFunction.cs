@@ -14,7 +14,7 @@ namespace KavachPolar.Storage.Migrations
     public partial class PinnedWebhookFunction : Migration
     {
         /// <summary>
-        /// The version mark this migration writes in the function's comment; <see cref="KavachPolar.Storage.FastWebhookPath.Version"/>
+        /// The version mark this migration writes in the function's comment; <see cref="KavachPolar.Storage.WebhookFunction.Version"/>
         /// points here while it is the latest. A later function text gets a migration and a mark of its own.
         /// </summary>
         internal const string Version = "KavachPolar webhook function, version 3";
@@ -22,7 +22,7 @@ namespace KavachPolar.Storage.Migrations
         /// <summary>
         /// The function this migration creates, verbatim: <see cref="AnnounceAfterCommit.FunctionSql"/> (unchanged since it
         /// shipped), then the pinned <c>search_path</c> (<c>pg_temp</c> last, so no temporary table shadows a table
-        /// either) and the mark. <see cref="KavachPolar.Storage.FastWebhookPath.CreateSql"/> points here while it is the latest.
+        /// either) and the mark. <see cref="KavachPolar.Storage.WebhookFunction.CreateSql"/> points here while it is the latest.
         /// </summary>
         internal const string FunctionSql = AnnounceAfterCommit.FunctionSql + $"""
 

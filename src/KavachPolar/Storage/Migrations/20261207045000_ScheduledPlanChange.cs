@@ -21,7 +21,7 @@ namespace KavachPolar.Storage.Migrations
         /// <summary>
         /// The function this migration creates, verbatim: <see cref="AnnounceAfterCommit.FunctionSql"/> with the two
         /// scheduled-change arguments and columns, then the pinned <c>search_path</c> and the mark, as
-        /// <see cref="PinnedWebhookFunction"/> ends. <see cref="KavachPolar.Storage.FastWebhookPath.CreateSql"/> points here
+        /// <see cref="PinnedWebhookFunction"/> ends. <see cref="KavachPolar.Storage.WebhookFunction.CreateSql"/> points here
         /// while it is the latest.
         /// </summary>
         internal const string FunctionSql = $"""

@@ -1,22 +1,8 @@
-using KavachPolar.Storage;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace KavachPolar.Callbacks;
-
-/// <summary>A pending callback this instance holds under a lease.</summary>
-internal readonly record struct ClaimedCallback(long Id, string UserId, string Change, int Attempts, string Owner);
-
-/// <summary>What became of one claimed callback.</summary>
-/// <param name="Id">The row.</param>
-/// <param name="Owner">The lease token it was claimed under.</param>
-/// <param name="Succeeded">Delete the row.</param>
-/// <param name="Attempts">Failed: the attempts so far.</param>
-/// <param name="Delay">Failed: how long until the next attempt.</param>
-/// <param name="Error">Failed: the exception type.</param>
-/// <param name="KeepLease">Failed by timing out while the callback still runs: keep the lease until it ends.</param>
-internal readonly record struct Settlement(long Id, string Owner, bool Succeeded, int Attempts, TimeSpan Delay, string? Error, bool KeepLease = false);
+namespace KavachPolar.Storage;
 
 /// <summary>
 /// The <c>kavach_polar_callbacks</c> queue. On PostgreSQL, leases and due times are compared with the database's

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace KavachPolar.Storage;
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
 /// The connections KavachPolar keeps for itself (the cache listener's, the change announcer's): outside the pool, with
@@ -23,4 +23,23 @@ internal static class OwnConnections
             KeepAlive = 10,
             ApplicationName = applicationName,
         }.ConnectionString;
+
+    /// <summary>Why Npgsql would refuse <paramref name="value"/> as a connection string, or <see langword="null"/>.</summary>
+    public static string? ConnectionStringProblem(string value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return "it is blank.";
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(value);
+            return null;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            return e.Message;
+        }
+    }
 }

@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
-namespace KavachPolar.Tests.Endpoints;
+namespace KavachPolar.Tests.Callbacks;
 
 public sealed class SubscriptionChangeHandlerTests
 {

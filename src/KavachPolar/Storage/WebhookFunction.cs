@@ -13,7 +13,7 @@ namespace KavachPolar.Storage;
 /// writing anything, and the general EF Core path handles them. Without the function (a database created with
 /// <c>EnsureCreated</c>, or another provider) the general path handles everything.
 /// </summary>
-internal static class FastWebhookPath
+internal static class WebhookFunction
 {
     public const string Function = "kavach_polar_apply_subscription";
 

@@ -7,11 +7,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace KavachPolar.Storage;
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
 /// Keeps <see cref="SubscriptionCache"/> true across instances on PostgreSQL: <c>LISTEN</c>s on the channel every
-/// change to a user's subscriptions is announced on (<see cref="ChangeAnnouncer"/>, after the change's commit) and
+/// change to a user's subscriptions is announced on (<see cref="CacheAnnouncer"/>, after the change's commit) and
 /// forgets the users named, or everyone on an empty payload.
 /// </summary>
 /// <remarks>
@@ -25,13 +25,13 @@ namespace KavachPolar.Storage;
 /// pooler in transaction or statement mode, where <c>LISTEN</c> cannot work: the listener then logs it once and stops,
 /// and the cache stays off (<see cref="KavachPolarOptions.NotificationConnectionString"/> gives it a direct connection).
 /// </remarks>
-internal sealed class SubscriptionCacheListener(
+internal sealed class CacheListener(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
     IOptionsMonitor<KavachPolarOptions> options,
-    SubscriptionCacheListener.Timing timing,
+    CacheListener.Timing timing,
     TimeProvider time,
-    ILogger<SubscriptionCacheListener> logger) : BackgroundService
+    ILogger<CacheListener> logger) : BackgroundService
 {
     /// <summary>How often the listener sends a probe, and how long one may take to come back.</summary>
     internal sealed record Timing(TimeSpan ProbeInterval, TimeSpan ProbeTimeout)
@@ -60,12 +60,12 @@ internal sealed class SubscriptionCacheListener(
 
         cache.NotHearing();
         var host = (NpgsqlConnection)db.Database.GetDbConnection();
-        var failures = 0;
+        var failures = new FailureRun();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await ListenAsync(host, () => failures = 0, stoppingToken).ConfigureAwait(false);
+                await ListenAsync(host, failures.End, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -80,14 +80,15 @@ internal sealed class SubscriptionCacheListener(
             catch (Exception e)
             {
                 cache.NotHearing();
-                if (failures++ < 3 || failures % 60 == 0)
+                var (inARow, log) = failures.Fail();
+                if (log)
                 {
                     Log.CacheListenerFailed(logger, e.GetType().Name);
                 }
 
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures)), stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, inARow)), time, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -130,7 +131,7 @@ internal sealed class SubscriptionCacheListener(
         };
         await listening.OpenAsync(stoppingToken).ConfigureAwait(false);
         await probing.OpenAsync(stoppingToken).ConfigureAwait(false);
-        await ExecuteAsync(listening, "LISTEN " + ChangeAnnouncer.Channel + "; LISTEN " + probeChannel, null, stoppingToken).ConfigureAwait(false);
+        await ExecuteAsync(listening, "LISTEN " + CacheChannel.Name + "; LISTEN " + probeChannel, null, stoppingToken).ConfigureAwait(false);
 
         // The first probe may take ProbeTimeout; each later one must be back before the cache stops serving.
         var servingFor = timing.ProbeInterval + timing.ProbeTimeout;

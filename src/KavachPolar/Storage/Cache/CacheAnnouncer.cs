@@ -8,12 +8,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace KavachPolar.Storage;
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
 /// Tells every instance's <see cref="SubscriptionCache"/> that users' subscription state changed. Called after the
 /// commit: this instance forgets them at once; the other instances hear it through PostgreSQL <c>NOTIFY</c> (see
-/// <see cref="SubscriptionCacheListener"/>), sent on a connection of its own by a background loop that batches what
+/// <see cref="CacheListener"/>), sent on a connection of its own by a background loop that batches what
 /// accumulates while one announcement is on its way.
 /// </summary>
 /// <remarks>
@@ -26,23 +26,21 @@ namespace KavachPolar.Storage;
 /// awaits the announcement itself, for at most <see cref="FlushTimeout"/>. If the process dies between a commit and
 /// its announcement, the other instances keep what they cached for at most <see cref="KavachPolarOptions.ReadCacheExpiry"/>.
 /// </remarks>
-internal sealed class ChangeAnnouncer(
+internal sealed class CacheAnnouncer(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
     IOptionsMonitor<KavachPolarOptions> options,
     KavachPolarMetrics metrics,
-    ILogger<ChangeAnnouncer> logger) : BackgroundService
+    TimeProvider time,
+    ILogger<CacheAnnouncer> logger) : BackgroundService
 {
-    /// <summary>The channel; the payload is a user id, or empty (<see cref="WaitingAnnouncements.Everyone"/>) for "forget everyone".</summary>
-    public const string Channel = "kavach_polar_users";
-
     /// <summary>How long stopping, or an announcement outside a running host, may spend sending what waits.</summary>
     internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
 
     // One statement with a positional parameter (no SQL rewriting needed). synchronous_commit is off for this
     // statement's own transaction only (set_config's third argument): a commit that only notifies writes no WAL to
     // wait for today, and this keeps it so whatever PostgreSQL does with it.
-    private const string AnnounceSql = "SELECT pg_notify('" + Channel + "', u) FROM (SELECT set_config('synchronous_commit', 'off', true)) AS s, unnest($1::text[]) AS u";
+    private const string AnnounceSql = "SELECT pg_notify('" + CacheChannel.Name + "', u) FROM (SELECT set_config('synchronous_commit', 'off', true)) AS s, unnest($1::text[]) AS u";
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
@@ -53,7 +51,7 @@ internal sealed class ChangeAnnouncer(
     private volatile int _provider; // 0: not asked yet, 1: PostgreSQL, 2: another provider (nobody to tell)
     private volatile bool _looping;
     private volatile bool _disposed;
-    private int _failures;
+    private readonly FailureRun _failures = new();
 
     /// <summary>How many users wait to be announced (those in flight included).</summary>
     public int Waiting => _waiting.Count;
@@ -131,7 +129,7 @@ internal sealed class ChangeAnnouncer(
                 catch (Exception e) when (e is not OutOfMemoryException && !stoppingToken.IsCancellationRequested)
                 {
                     var failures = LogFailure(e);
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, failures)), stoppingToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, failures)), time, stoppingToken).ConfigureAwait(false);
                     _wake.Writer.TryWrite(true);
                 }
             }
@@ -160,7 +158,7 @@ internal sealed class ChangeAnnouncer(
                     await SendAsync(announcement, ct).ConfigureAwait(false);
                     _waiting.Sent(announcement);
                     metrics.CountAnnouncement(sent: true);
-                    Volatile.Write(ref _failures, 0); // ends a run of failures: the log's rate limit and the back-off count it
+                    _failures.End(); // the log's rate limit and the back-off count the run
                 }
                 catch (Exception e) when (e is PostgresException { SqlState: ['2', '2', ..] } or EncoderFallbackException)
                 {
@@ -250,12 +248,12 @@ internal sealed class ChangeAnnouncer(
         }
     }
 
-    /// <summary>Counts a failure and logs the first three in a row, then one in sixty; returns how many in a row.</summary>
+    /// <summary>Counts a failure and logs it as <see cref="FailureRun"/> says; returns how many in a row.</summary>
     private int LogFailure(Exception e)
     {
         metrics.CountAnnouncement(sent: false);
-        var failures = Interlocked.Increment(ref _failures);
-        if (failures <= 3 || failures % 60 == 0)
+        var (failures, log) = _failures.Fail();
+        if (log)
         {
             Log.AnnouncementFailed(logger, e.GetType().Name);
         }

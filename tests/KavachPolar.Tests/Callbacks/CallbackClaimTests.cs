@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net;
 using System.Text.Json;
 using KavachPolar.Callbacks;
+using KavachPolar.Storage;
 using KavachPolar.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
-namespace KavachPolar.Tests.Outages;
+namespace KavachPolar.Tests.Callbacks;
 
 /// <summary>
 /// The connection drops right after the dispatcher's claim committed, so the dispatcher never learns

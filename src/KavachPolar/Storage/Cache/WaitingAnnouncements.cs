@@ -1,7 +1,7 @@
-namespace KavachPolar.Storage;
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
-/// The user ids <see cref="ChangeAnnouncer"/> has yet to announce: each at most once, in announcements of at most
+/// The user ids <see cref="CacheAnnouncer"/> has yet to announce: each at most once, in announcements of at most
 /// <paramref name="perAnnouncement"/> ids. Past <paramref name="maxWaiting"/> ids the next announcement is "forget
 /// everyone" (an empty payload, which no user id can be) instead. Thread-safe.
 /// </summary>

@@ -26,26 +26,3 @@ public sealed class KavachPolarResult
     internal static KavachPolarResult Failure(string errorCode, KavachSubscription? subscription, TimeSpan? retryAfter = null) =>
         new() { Succeeded = false, ErrorCode = errorCode, Subscription = subscription, RetryAfter = retryAfter };
 }
-
-/// <summary>What <see cref="IKavachPolarSubscriptions.ReconcileAllAsync"/> did.</summary>
-public sealed class KavachReconcileSummary
-{
-    /// <summary>Subscriptions read from Polar.</summary>
-    public required int SubscriptionsRead { get; init; }
-
-    /// <summary>Users whose current subscription changed.</summary>
-    public required int Changes { get; init; }
-
-    /// <summary>Set when Polar could not be read to the end; the pages read before were applied.</summary>
-    public string? ErrorCode { get; init; }
-}
-
-/// <summary>What <see cref="IKavachPolarSubscriptions.ReplayUnprocessableAsync"/> did.</summary>
-public sealed class KavachReplaySummary
-{
-    /// <summary>Recorded deliveries that were processed this time (applied, stale, ignored...).</summary>
-    public required int Replayed { get; init; }
-
-    /// <summary>Recorded deliveries that still cannot be processed; they stay recorded as <c>unprocessable</c>.</summary>
-    public required int StillUnprocessable { get; init; }
-}

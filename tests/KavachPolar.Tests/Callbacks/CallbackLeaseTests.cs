@@ -5,7 +5,7 @@ using KavachPolar.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
-namespace KavachPolar.Tests.Outages;
+namespace KavachPolar.Tests.Callbacks;
 
 /// <summary>
 /// Two app instances on one database, one with its clock 30 s ahead, and a callback that ignores its cancellation

@@ -2,15 +2,12 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
-namespace KavachPolar.Storage;
-
-/// <summary>What the cache keeps per user: the current subscription and the products of the entitled ones.</summary>
-internal sealed record CachedUser(KavachSubscription? Current, string[] EntitledProducts);
+namespace KavachPolar.Storage.Cache;
 
 /// <summary>
 /// A per-instance cache of each user's subscription state, for <c>GET subscription</c>, <c>IsEntitledAsync</c> and
 /// the gate. Filled on read; emptied for a user right after this instance commits a change to them, and when another
-/// instance's change is announced (PostgreSQL <c>NOTIFY</c>, see <see cref="SubscriptionCacheListener"/>); bounded
+/// instance's change is announced (PostgreSQL <c>NOTIFY</c>, see <see cref="CacheListener"/>); bounded
 /// in size; every entry expires after <see cref="KavachPolarOptions.ReadCacheExpiry"/> as the safety net. On
 /// PostgreSQL it serves only while the listener's latest probe came back recently enough (see <see cref="Heard"/>),
 /// whether or not anything reported an error. With SQLite it serves the one process; with other providers, which
