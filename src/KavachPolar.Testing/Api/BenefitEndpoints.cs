@@ -58,7 +58,7 @@ internal sealed class BenefitEndpoints(EmulatorStore store)
         var query = new BenefitGrantQuery
         {
             BenefitId = id,
-            IsGranted = OptionalBool(q, "is_granted", errors),
+            IsGranted = Pagination.QueryBool(q, "is_granted", errors),
             CustomerIds = Pagination.QueryUuids(q, "customer_id", errors),
             MemberIds = Pagination.QueryUuids(q, "member_id", errors),
             Page = page,
@@ -81,7 +81,7 @@ internal sealed class BenefitEndpoints(EmulatorStore store)
             OrganizationIds = Pagination.QueryUuids(q, "organization_id", errors),
             CustomerIds = Pagination.QueryUuids(q, "customer_id", errors),
             ExternalCustomerIds = q["external_customer_id"].Select(v => v ?? "").ToList(),
-            IsGranted = OptionalBool(q, "is_granted", errors),
+            IsGranted = Pagination.QueryBool(q, "is_granted", errors),
             Sorting = Sorting(q, GrantSortKeys, errors),
             Page = page,
             Limit = limit,
@@ -113,28 +113,5 @@ internal sealed class BenefitEndpoints(EmulatorStore store)
         }
 
         return sorting.Count > 0 ? sorting : ["-created_at"];
-    }
-
-    /// <summary>pydantic's lax boolean parsing of a query value.</summary>
-    private static bool? OptionalBool(IQueryCollection q, string name, ValidationErrors errors)
-    {
-        if (!q.TryGetValue(name, out var v))
-        {
-            return null;
-        }
-
-        var text = v.ToString().ToLowerInvariant();
-        if (text is "true" or "1" or "yes" or "on" or "t" or "y")
-        {
-            return true;
-        }
-
-        if (text is "false" or "0" or "no" or "off" or "f" or "n")
-        {
-            return false;
-        }
-
-        errors.Add("bool_parsing", ValidationErrors.Loc("query", name), "Input should be a valid boolean, unable to interpret input", JsonValue.Create(v.ToString()));
-        return null;
     }
 }

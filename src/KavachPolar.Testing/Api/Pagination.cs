@@ -59,4 +59,27 @@ internal static class Pagination
 
         return result;
     }
+
+    /// <summary>pydantic's lax boolean parsing of a query value.</summary>
+    public static bool? QueryBool(IQueryCollection q, string name, ValidationErrors errors)
+    {
+        if (!q.TryGetValue(name, out var v))
+        {
+            return null;
+        }
+
+        var text = v.ToString().ToLowerInvariant();
+        if (text is "true" or "1" or "yes" or "on" or "t" or "y")
+        {
+            return true;
+        }
+
+        if (text is "false" or "0" or "no" or "off" or "f" or "n")
+        {
+            return false;
+        }
+
+        errors.Add("bool_parsing", ValidationErrors.Loc("query", name), "Input should be a valid boolean, unable to interpret input", JsonValue.Create(v.ToString()));
+        return null;
+    }
 }

@@ -51,28 +51,6 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
             }
         }
 
-        bool? OptionalBool(string name)
-        {
-            if (!q.TryGetValue(name, out var v))
-            {
-                return null;
-            }
-
-            var text = v.ToString().ToLowerInvariant();
-            if (text is "true" or "1" or "yes" or "on" or "t" or "y")
-            {
-                return true;
-            }
-
-            if (text is "false" or "0" or "no" or "off" or "f" or "n")
-            {
-                return false;
-            }
-
-            errors.Add("bool_parsing", ValidationErrors.Loc("query", name), "Input should be a valid boolean, unable to interpret input", JsonValue.Create(v.ToString()));
-            return null;
-        }
-
         var metadata = new List<KeyValuePair<string, string>>();
         foreach (var (key, values) in q)
         {
@@ -89,8 +67,8 @@ internal sealed partial class SubscriptionEndpoints(EmulatorStore store)
             ExternalCustomerIds = q["external_customer_id"].Select(v => v ?? "").ToList(),
             ProductIds = Pagination.QueryUuids(q, "product_id", errors),
             Statuses = statuses,
-            Active = OptionalBool("active"),
-            CancelAtPeriodEnd = OptionalBool("cancel_at_period_end"),
+            Active = Pagination.QueryBool(q, "active", errors),
+            CancelAtPeriodEnd = Pagination.QueryBool(q, "cancel_at_period_end", errors),
             Metadata = metadata,
             Sorting = sorting.Count > 0 ? sorting : ["-started_at"],
             Page = page,
