@@ -155,7 +155,8 @@ public sealed class AttributionTests : PolarAppTest
 
     private static async Task<(string Id, string Url)> CheckoutAsync(HttpClient client, string productId)
     {
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct);
+        // A setup step: a 503 under load is retried, as the user's browser would.
+        var response = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct), Ct);
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
         var body = (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
         return ((string)body["id"]!, (string)body["url"]!);
