@@ -61,28 +61,13 @@ internal sealed class KavachPolarSubscriptionService(
 
         var (polar, current) = (read.Polar!, read.Current ?? local);
         var scheduled = SubscriptionSynchronizer.Scheduled(polar).ProductId;
-        if (string.Equals(polar.ProductId, target, StringComparison.OrdinalIgnoreCase))
+        var runsOnTarget = string.Equals(polar.ProductId, target, StringComparison.OrdinalIgnoreCase);
+        // Already on the product with nothing scheduled, or that product already scheduled for the next period.
+        var nothingToAsk = runsOnTarget
+            ? scheduled is null
+            : proration == KavachProrationBehavior.NextPeriod && string.Equals(scheduled, target, StringComparison.OrdinalIgnoreCase);
+        if (nothingToAsk)
         {
-            if (scheduled is null)
-            {
-                return KavachPolarResult.Success(current, changed: read.Changed);
-            }
-
-            // Back to the product it runs on while Polar holds a next_period change: Polar would still apply that change
-            // at renewal, so drop it there ({"pending_update": null}).
-            var cleared = await api.ClearPendingUpdateAsync(polar.Id, cancellationToken).ConfigureAwait(false);
-            if (!cleared.IsSuccess)
-            {
-                return Failure(current, cleared.Error!);
-            }
-
-            await ApplyAsync([cleared.Value!], "api:" + Guid.NewGuid().ToString("N"), "subscription.updated", cancellationToken).ConfigureAwait(false);
-            return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), changed: true);
-        }
-
-        if (proration == KavachProrationBehavior.NextPeriod && string.Equals(scheduled, target, StringComparison.OrdinalIgnoreCase))
-        {
-            // Already scheduled for the next period: nothing to ask Polar.
             return KavachPolarResult.Success(current, changed: read.Changed);
         }
 
@@ -92,14 +77,15 @@ internal sealed class KavachPolarSubscriptionService(
             KavachProrationBehavior.NextPeriod => "next_period",
             _ => "invoice",
         };
-        var result = await api.ChangeProductAsync(polar.Id, target, behavior, cancellationToken).ConfigureAwait(false);
-        if (!result.IsSuccess)
-        {
-            return Failure(current, result.Error!);
-        }
 
-        await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), "subscription.updated", cancellationToken).ConfigureAwait(false);
-        return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), changed: true);
+        // Back to the product it runs on while Polar holds a next_period change: Polar would still apply that change at
+        // renewal, so drop it there ({"pending_update": null}).
+        var result = runsOnTarget
+            ? await api.ClearPendingUpdateAsync(polar.Id, cancellationToken).ConfigureAwait(false)
+            : await api.ChangeProductAsync(polar.Id, target, behavior, cancellationToken).ConfigureAwait(false);
+        return result.IsSuccess
+            ? await ApplyAnswerAsync(userId, result.Value!, "subscription.updated", cancellationToken).ConfigureAwait(false)
+            : Failure(current, result.Error!);
     }
 
     public async Task<KavachPortalSessionResult> CreatePortalSessionAsync(string userId, Uri? returnUrl = null, CancellationToken cancellationToken = default)
@@ -184,7 +170,16 @@ internal sealed class KavachPolarSubscriptionService(
             return Failure(current, result.Error!);
         }
 
-        await ApplyAsync([result.Value!], "api:" + Guid.NewGuid().ToString("N"), cancel ? "subscription.canceled" : "subscription.uncanceled", ct).ConfigureAwait(false);
+        return await ApplyAnswerAsync(userId, result.Value!, cancel ? "subscription.canceled" : "subscription.uncanceled", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies Polar's answer to a change this app asked for, like any snapshot (behind the same version guard), and
+    /// answers with what is stored now.
+    /// </summary>
+    private async Task<KavachPolarResult> ApplyAnswerAsync(string userId, PolarSubscription answer, string eventType, CancellationToken ct)
+    {
+        await ApplyAsync([answer], "api:" + Guid.NewGuid().ToString("N"), eventType, ct).ConfigureAwait(false);
         return KavachPolarResult.Success(await GetSubscriptionAsync(userId, ct).ConfigureAwait(false), changed: true);
     }
 

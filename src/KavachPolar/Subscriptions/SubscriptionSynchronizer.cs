@@ -156,28 +156,32 @@ internal sealed class SubscriptionSynchronizer(
     /// The arguments of <see cref="WebhookFunction"/> for a snapshot: the same validated, truncated inputs and the same
     /// attribution inputs as <see cref="ApplyAsync"/> uses, so both paths decide alike.
     /// </summary>
-    public WebhookFunction.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType) => new(
-        eventId,
-        eventType,
-        sourceTimestampUs,
-        time.GetUtcNow(),
-        kinds.Queues(Callbacks.CallbackKinds.Subscription),
-        s.Id,
-        s.CustomerId,
-        Usable(s.Customer?.ExternalId),
-        Usable(PolarMetadata.UserId(s.Metadata)),
-        s.Status,
-        s.ProductId,
-        s.CurrentPeriodEnd?.ToUniversalTime(),
-        s.CancelAtPeriodEnd,
-        UnixTime.Microseconds(s.CreatedAt),
-        UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt),
-        TextSafety.ForTextColumn(s.Customer?.Email, Limits.Email),
-        TextSafety.ForTextColumn(s.Customer?.Name, Limits.Name),
-        TextSafety.ForTextColumn(s.Customer?.ExternalId, Limits.UserId),
-        TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId),
-        Scheduled(s).ProductId,
-        Scheduled(s).AppliesAt);
+    public WebhookFunction.Call FastCall(PolarSubscription s, long sourceTimestampUs, string eventId, string eventType)
+    {
+        var (scheduledProduct, scheduledAt) = Scheduled(s);
+        return new(
+            eventId,
+            eventType,
+            sourceTimestampUs,
+            time.GetUtcNow(),
+            kinds.Queues(Callbacks.CallbackKinds.Subscription),
+            s.Id,
+            s.CustomerId,
+            Usable(s.Customer?.ExternalId),
+            Usable(PolarMetadata.UserId(s.Metadata)),
+            s.Status,
+            s.ProductId,
+            s.CurrentPeriodEnd?.ToUniversalTime(),
+            s.CancelAtPeriodEnd,
+            UnixTime.Microseconds(s.CreatedAt),
+            UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt),
+            TextSafety.ForTextColumn(s.Customer?.Email, Limits.Email),
+            TextSafety.ForTextColumn(s.Customer?.Name, Limits.Name),
+            TextSafety.ForTextColumn(s.Customer?.ExternalId, Limits.UserId),
+            TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId),
+            scheduledProduct,
+            scheduledAt);
+    }
 
     /// <summary>
     /// The plan change Polar holds for the next period (<c>pending_update</c> with a product), as both paths store it;

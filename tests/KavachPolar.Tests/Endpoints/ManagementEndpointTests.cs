@@ -389,13 +389,7 @@ public sealed class ManagementEndpointTests : PolarAppTest
     /// </summary>
     internal static async Task<EmulatorPaymentResult> SubscribeAsync(PolarEmulator polar, HttpClient client, string productId)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct);
-        while (response.StatusCode == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromMinutes(1))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
-            response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct);
-        }
+        var response = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, Ct), Ct);
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Ct));
         var payment = await polar.PayCheckoutAsync((string)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!, cancellationToken: Ct);
