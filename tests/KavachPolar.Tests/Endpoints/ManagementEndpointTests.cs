@@ -122,6 +122,22 @@ public sealed class ManagementEndpointTests : PolarAppTest
     }
 
     [Fact]
+    public async Task When_polar_fails_to_drop_a_scheduled_change_the_answer_is_502_and_the_change_stays_scheduled()
+    {
+        using var client = App.ClientFor("user-16", "annie.e@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
+        var scheduled = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team, proration = "next_period" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, scheduled.StatusCode);
+
+        Polar.InjectFault(HttpMethod.Patch, "/v1/subscriptions/", 500);
+        var back = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Pro }, Ct);
+
+        await CheckoutEndpointTests.AssertProblemAsync(back, HttpStatusCode.BadGateway, "polar_unavailable");
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["scheduledChange"]!["productId"]);
+        Assert.Equal(Team, (string?)JsonNode.Parse(Polar.GetSubscriptionJson((await SubscriptionAsync(client))!["id"]!.GetValue<string>()))!["pending_update"]!["product_id"]);
+    }
+
+    [Fact]
     public async Task A_change_scheduled_in_polar_arrives_by_webhook_and_applies_at_renewal()
     {
         using var client = App.ClientFor("user-15", "dorothy.v@gmail.com");
