@@ -85,6 +85,9 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/reconcile", new { checkoutId }, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = team }, Ct), Ct)).StatusCode);
+        // A next_period change, then back: the second call is {"pending_update": null}.
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = pro, proration = "next_period" }, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = team }, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/portal", null, Ct), Ct)).StatusCode);
