@@ -3,8 +3,9 @@ namespace KavachPolar.Testing;
 /// <summary>A product the running emulator offers.</summary>
 public sealed class EmulatorProduct
 {
-    internal EmulatorProduct(string id, string priceId, string name, long priceAmount, string currency, string recurringInterval, int recurringIntervalCount, string? trialInterval, int? trialIntervalCount)
+    internal EmulatorProduct(string id, string priceId, string name, long priceAmount, string currency, string recurringInterval, int recurringIntervalCount, string? trialInterval, int? trialIntervalCount, IReadOnlyList<string> benefitIds)
     {
+        BenefitIds = benefitIds;
         Id = id;
         PriceId = priceId;
         Name = name;
@@ -42,4 +43,7 @@ public sealed class EmulatorProduct
 
     /// <summary>How many trial interval units the trial lasts.</summary>
     public int? TrialIntervalCount { get; }
+
+    /// <summary>The ids of the benefits the product grants.</summary>
+    public IReadOnlyList<string> BenefitIds { get; }
 }

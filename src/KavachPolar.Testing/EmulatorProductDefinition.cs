@@ -44,6 +44,9 @@ public sealed class EmulatorProductDefinition
     /// <summary>How many trial interval units the trial lasts.</summary>
     public int? TrialIntervalCount { get; set; }
 
+    /// <summary>The ids of the benefits the product grants (see <see cref="PolarEmulatorOptions.Benefits"/>), in order.</summary>
+    public IList<string> BenefitIds { get; } = new List<string>();
+
     /// <summary>The product's metadata.</summary>
     public IDictionary<string, string> Metadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

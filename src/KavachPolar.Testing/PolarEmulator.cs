@@ -26,10 +26,18 @@ public sealed class PolarEmulator : IAsyncDisposable
 {
     private static readonly EmulatorProductDefinition[] DemoProducts =
     [
-        new("Pro", 1900) { Id = "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c", Description = "Everything you need to ship." },
-        new("Team", 4900) { Id = "7c1f5c4d-2d3e-4a7f-9bac-2e3f4a5b6c7d", Description = "Pro for your whole team." },
-        new("Pro Yearly", 19000, "year") { Id = "8d2a6d5e-3e4f-4b8a-8cbd-3f4a5b6c7d8e", Description = "Pro, billed yearly." },
-        new("Pro Trial", 1900) { Id = "9e3b7e6f-4f5a-4c9b-9dce-4a5b6c7d8e9f", Description = "Pro with a 14-day free trial.", TrialInterval = "day", TrialIntervalCount = 14 },
+        new("Pro", 1900) { Id = "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c", Description = "Everything you need to ship.", BenefitIds = { BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId, BenefitCatalog.LicenseKeyId } },
+        new("Team", 4900)
+        {
+            Id = "7c1f5c4d-2d3e-4a7f-9bac-2e3f4a5b6c7d", Description = "Pro for your whole team.",
+            BenefitIds = { BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId, BenefitCatalog.LicenseKeyId, BenefitCatalog.PrioritySupportId, BenefitCatalog.DiscordId, BenefitCatalog.GitHubId },
+        },
+        new("Pro Yearly", 19000, "year") { Id = "8d2a6d5e-3e4f-4b8a-8cbd-3f4a5b6c7d8e", Description = "Pro, billed yearly.", BenefitIds = { BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId, BenefitCatalog.LicenseKeyId } },
+        new("Pro Trial", 1900)
+        {
+            Id = "9e3b7e6f-4f5a-4c9b-9dce-4a5b6c7d8e9f", Description = "Pro with a 14-day free trial.", TrialInterval = "day", TrialIntervalCount = 14,
+            BenefitIds = { BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId },
+        },
     ];
 
     /// <summary>The HTTP control routes served under <c>{BaseUrl}_emulator/</c>, one per line, for help texts.</summary>
@@ -49,6 +57,7 @@ public sealed class PolarEmulator : IAsyncDisposable
           POST /_emulator/webhook-endpoints                   {"url": "...", "secret"?: "...", "signing"?: "legacy"|"standard", "events"?: [...]}
           POST /_emulator/webhook-endpoints/{id}/enable       ?enabled=false disables it, as Polar does after ten failures
           POST /_emulator/access-tokens                       {"scopes": ["subscriptions:read", ...]}: a token with only these
+          POST /_emulator/benefit-grants/{id}/link            {"account_id": "..."}: the customer links Discord/GitHub in the portal
           POST /_emulator/faults                              {"method": "GET", "path_prefix": "/v1/subscriptions/", "status": 429, "count"?: 1, "retry_after"?: 2}
         """;
 
@@ -69,6 +78,8 @@ public sealed class PolarEmulator : IAsyncDisposable
         var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
         _dispatcher = new WebhookDispatcher(options, clock);
         _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
+        var benefits = options.Benefits.Count > 0 || options.Products.Count > 0 ? options.Benefits : BenefitCatalog.DemoBenefits();
+        _store.ConfigureBenefits([.. benefits.Select(b => BenefitCatalog.ToRecord(b, _store.CreatedAt))], options.BenefitRevocationGracePeriodDays, options.MemberModel);
         _api = new PolarApi(_store, options.AccessToken, _faults, _dispatcher);
         _pages = new HostedPages(_store);
         _control = new ControlApi(this);
@@ -85,6 +96,12 @@ public sealed class PolarEmulator : IAsyncDisposable
 
     /// <summary>The products on offer.</summary>
     public IReadOnlyList<EmulatorProduct> Products => _store.PublicProducts;
+
+    /// <summary>The benefits the organization offers.</summary>
+    public IReadOnlyList<EmulatorBenefit> Benefits => _store.PublicBenefits;
+
+    /// <summary>Every benefit grant as it is now, in creation order (revoked and failed ones included).</summary>
+    public IReadOnlyList<EmulatorBenefitGrant> BenefitGrants => _store.PublicGrants;
 
     /// <summary>Every customer, oldest first.</summary>
     public IReadOnlyList<EmulatorCustomer> Customers => _store.PublicCustomers;
@@ -116,6 +133,7 @@ public sealed class PolarEmulator : IAsyncDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WebhookMaxAttempts, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.BenefitRevocationGracePeriodDays, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WebhookTimeout, TimeSpan.Zero, nameof(options));
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -350,6 +368,23 @@ public sealed class PolarEmulator : IAsyncDisposable
         _store.DeleteCustomer(customerId);
         return 0;
     });
+
+    /// <summary>
+    /// The customer links a Discord or GitHub account to a grant in the customer portal (Polar's
+    /// <c>PATCH /v1/customer-portal/benefit-grants/{id}</c> with <c>properties.account_id</c>), and Polar's
+    /// <c>benefit.update</c> job grants it again: a grant that failed with "action required" becomes granted
+    /// (<c>benefit_grant.updated</c>, then <c>customer.state_changed</c>).
+    /// </summary>
+    /// <param name="grantId">The grant id.</param>
+    /// <param name="accountId">The outside account's id.</param>
+    /// <param name="cancellationToken">Unused; the operation is synchronous.</param>
+    /// <exception cref="PolarEmulatorException">404 for an unknown grant; 403 <c>NotPermitted</c> for a revoked grant;
+    /// 422 when the grant's benefit links no account.</exception>
+    public Task LinkBenefitAccountAsync(string grantId, string accountId, CancellationToken cancellationToken = default) =>
+        Run(() => _store.LinkBenefitAccount(grantId, accountId));
+
+    /// <summary>The full key behind a license key grant's <c>license_key_id</c> (its <c>display_key</c> is masked), or null.</summary>
+    public string? GetLicenseKey(string licenseKeyId) => _store.LicenseKey(licenseKeyId);
 
     /// <summary>The subscription as <c>GET /v1/subscriptions/{id}</c> returns it (compact JSON).</summary>
     /// <exception cref="PolarEmulatorException">404.</exception>

@@ -54,6 +54,29 @@ public sealed class PolarEmulatorOptions
     /// </summary>
     public bool AllowMultipleSubscriptions { get; set; }
 
+    /// <summary>
+    /// The benefits the organization offers, attached to products by id with <see cref="EmulatorProductDefinition.BenefitIds"/>.
+    /// When both this and <see cref="Products"/> are empty, the demo products carry demo benefits with fixed ids: a
+    /// downloadables "Downloads" and a feature flag "Beta features" (all four products), a license key "License key"
+    /// (Pro, Team, Pro Yearly), and on Team a custom "Priority support", a Discord "Discord community" and a GitHub
+    /// "Private repository access" (both "action required" until the customer links an account).
+    /// </summary>
+    public IList<EmulatorBenefitDefinition> Benefits { get; } = new List<EmulatorBenefitDefinition>();
+
+    /// <summary>
+    /// The organization setting <c>benefit_revocation_grace_period</c>, in days: 0 (Polar's default) revokes a past-due
+    /// subscription's benefits at once; with N days, revocation is skipped while less than N days have passed since
+    /// <c>past_due_at</c>, and happens at the first dunning retry after that, as Polar re-checks only at its dunning attempts.
+    /// </summary>
+    public int BenefitRevocationGracePeriodDays { get; set; }
+
+    /// <summary>
+    /// The organization feature <c>member_model_enabled</c> (on for organizations created since Polar introduced members):
+    /// every customer gets an owner member when created (<c>member.created</c>), and every grant carries it
+    /// (<c>member_id</c>, <c>member</c>). Default <see langword="false"/>: an organization from before the member model.
+    /// </summary>
+    public bool MemberModel { get; set; }
+
     /// <summary>Where the emulator listens; port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";
 }

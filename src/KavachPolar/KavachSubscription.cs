@@ -25,6 +25,12 @@ public sealed record KavachSubscription
     public bool CancelAtPeriodEnd { get; init; }
 
     /// <summary>
+    /// The plan change Polar will apply at the end of the period (<c>next_period</c>), or <see langword="null"/> when none
+    /// is scheduled. Scheduling or clearing one is a change of the subscription.
+    /// </summary>
+    public KavachScheduledChange? ScheduledChange { get; init; }
+
+    /// <summary>
     /// <see langword="true"/> when the status entitles the user to the product
     /// (<c>active</c> or <c>trialing</c>), including a subscription scheduled to cancel.
     /// </summary>

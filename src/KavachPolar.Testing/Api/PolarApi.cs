@@ -40,6 +40,7 @@ internal sealed partial class PolarApi
         var subscriptions = new SubscriptionEndpoints(store);
         var customers = new CustomerEndpoints(store);
         var endpoints = new WebhookEndpointEndpoints(store, webhooks);
+        var benefits = new BenefitEndpoints(store);
         // The scopes each route's Authenticator requires (server/polar/<module>/auth.py): any one of them will do.
         string[] productsRead = ["products:read", "products:write"], checkoutsRead = ["checkouts:read", "checkouts:write"], checkoutsWrite = ["checkouts:write"];
         string[] subscriptionsRead = ["subscriptions:read", "subscriptions:write"], subscriptionsWrite = ["subscriptions:write"];
@@ -67,6 +68,11 @@ internal sealed partial class PolarApi
             new("DELETE", "/v1/customers/{id}", customersWrite, customers.DeleteAsync),
             new("POST", "/v1/customer-sessions/", ["customer_sessions:write"], customers.CreateSessionAsync),
             new("GET", "/v1/orders/{id}", ["orders:read"], r => Task.FromResult(ProductEndpoints.GetOrder(store, r))),
+            // benefit/endpoints.py and benefit/grant/endpoints.py: read with benefits:read or benefits:write.
+            new("GET", "/v1/benefits/", ["benefits:read", "benefits:write"], benefits.ListAsync),
+            new("GET", "/v1/benefits/{id}", ["benefits:read", "benefits:write"], benefits.GetAsync),
+            new("GET", "/v1/benefits/{id}/grants", ["benefits:read", "benefits:write"], benefits.ListGrantsOfBenefitAsync),
+            new("GET", "/v1/benefit-grants/", ["benefits:read", "benefits:write"], benefits.ListGrantsAsync),
             // webhook/endpoints.py: the collection has no trailing slash.
             new("GET", "/v1/webhooks/endpoints", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.List(r))),
             new("GET", "/v1/webhooks/endpoints/{id}", ["webhooks:read", "webhooks:write"], r => Task.FromResult(endpoints.Get(r))),

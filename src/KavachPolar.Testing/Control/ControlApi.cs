@@ -57,6 +57,7 @@ internal sealed class ControlApi(PolarEmulator emulator)
                 ("POST", ["webhook-endpoints", var id, "enable"]) => Enable(id, context.Request.Query["enabled"] != "false"),
                 ("POST", ["access-tokens"]) => await CreateTokenAsync(context).ConfigureAwait(false),
                 ("POST", ["faults"]) => await AddFaultAsync(context).ConfigureAwait(false),
+                ("POST", ["benefit-grants", var id, "link"]) => await LinkAsync(context, id).ConfigureAwait(false),
                 _ => null,
             };
             if (result is null)
@@ -179,6 +180,14 @@ internal sealed class ControlApi(PolarEmulator emulator)
         var body = await ReadBodyAsync(context).ConfigureAwait(false);
         var scopes = (body["scopes"] as JsonArray ?? throw new ArgumentException("scopes is required: a list of Polar scopes.")).Select(s => s!.GetValue<string>()).ToList();
         return new JsonObject { ["token"] = emulator.CreateAccessToken(scopes), ["scopes"] = new JsonArray(scopes.Select(s => (JsonNode)s).ToArray()) };
+    }
+
+    private async Task<JsonNode> LinkAsync(HttpContext context, string grantId)
+    {
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        var account = body["account_id"]?.GetValue<string>() ?? throw new ArgumentException("account_id is required: the linked account's id.");
+        await emulator.LinkBenefitAccountAsync(grantId, account).ConfigureAwait(false);
+        return new JsonObject { ["grant_id"] = grantId, ["account_id"] = account };
     }
 
     private async Task<JsonNode> AddFaultAsync(HttpContext context)

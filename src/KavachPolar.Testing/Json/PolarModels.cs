@@ -37,7 +37,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         o["metadata"] = p.Metadata.DeepClone();
         o["is_deletable"] = false;
         o["prices"] = new JsonArray(Price(p));
-        o["benefits"] = new JsonArray(Benefit(p, full: true));
+        o["benefits"] = new JsonArray([.. p.BenefitIds.Select(id => (JsonNode)Benefit(store.Benefit(id)))]);
         o["medias"] = new JsonArray();
         o["attached_custom_fields"] = new JsonArray();
         return o;
@@ -48,7 +48,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
     {
         var o = ProductHead(p);
         o["prices"] = new JsonArray(Price(p));
-        o["benefits"] = new JsonArray(Benefit(p, full: false));
+        o["benefits"] = new JsonArray([.. p.BenefitIds.Select(store.Benefit).Where(b => b.Visibility == "public").Select(b => (JsonNode)BenefitPublic(b))]);
         o["medias"] = new JsonArray();
         return o;
     }
@@ -86,31 +86,6 @@ internal sealed partial class PolarModels(EmulatorStore store)
         ["is_archived"] = false,
         ["organization_id"] = OrganizationId,
     };
-
-    private JsonObject Benefit(ProductRecord p, bool full)
-    {
-        var o = new JsonObject
-        {
-            ["id"] = p.BenefitId,
-            ["created_at"] = PolarJson.Date(p.CreatedAt),
-            ["modified_at"] = null,
-            ["type"] = "custom",
-            ["description"] = p.Name + " features",
-            ["selectable"] = true,
-            ["deletable"] = true,
-            ["is_deleted"] = false,
-            ["organization_id"] = OrganizationId,
-        };
-        if (full)
-        {
-            o["metadata"] = new JsonObject();
-            o["visibility"] = "public";
-            o["properties"] = new JsonObject { ["note"] = null };
-            o["visibility_configurable"] = true;
-        }
-
-        return o;
-    }
 
     /// <summary><c>Customer</c> (<c>CustomerIndividual</c>), also nested as <c>SubscriptionCustomer</c> and <c>OrderCustomer</c>.</summary>
     public JsonObject Customer(CustomerRecord c) => new()
@@ -151,7 +126,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         return $"https://www.gravatar.com/avatar/{hash}?d=404";
     }
 
-    /// <summary><c>CustomerState</c>: the customer plus entitled subscriptions and their benefit grants.</summary>
+    /// <summary><c>CustomerState</c>: the customer plus entitled subscriptions and every granted grant.</summary>
     public JsonObject CustomerState(CustomerRecord c)
     {
         var o = Customer(c);
@@ -186,17 +161,11 @@ internal sealed partial class PolarModels(EmulatorStore store)
                 ["price_id"] = p.PriceId,
                 ["meters"] = new JsonArray(),
             });
-            grants.Add(new JsonObject
-            {
-                ["id"] = s.BenefitGrantId,
-                ["created_at"] = PolarJson.Date(s.CreatedAt),
-                ["modified_at"] = null,
-                ["granted_at"] = PolarJson.Date(s.StartedAt ?? s.CreatedAt),
-                ["benefit_id"] = p.BenefitId,
-                ["benefit_type"] = "custom",
-                ["benefit_metadata"] = new JsonObject(),
-                ["properties"] = new JsonObject(),
-            });
+        }
+
+        foreach (var g in store.GrantedOf(c.Id))
+        {
+            grants.Add(StateBenefitGrant(g));
         }
 
         o["active_subscriptions"] = subscriptions;

@@ -211,6 +211,7 @@ internal sealed partial class EmulatorStore
             Emit("checkout.updated", Models.Checkout(ch));
             if (created)
             {
+                CreateOwnerMember(customer);
                 Emit("customer.created", Models.Customer(customer));
                 EmitStateChanged(customer);
             }
@@ -241,7 +242,6 @@ internal sealed partial class EmulatorStore
                 ProductId = product.Id,
                 CheckoutId = ch.Id,
                 Metadata = (JsonObject)ch.Metadata.DeepClone(),
-                BenefitGrantId = Ids.NewUuid(),
             };
             _subscriptions.Add(subscription.Id, subscription);
             EmitSubscription(subscription, "subscription.created", "subscription.active", "subscription.updated");
@@ -252,6 +252,7 @@ internal sealed partial class EmulatorStore
             ch.Status = "succeeded";
             ch.ModifiedAt = Now;
             Emit("checkout.updated", Models.Checkout(ch));
+            SyncBenefitGrants(subscription);
             EmitStateChanged(customer);
             return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch)));
         }

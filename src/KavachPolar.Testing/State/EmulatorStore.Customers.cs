@@ -39,6 +39,7 @@ internal sealed partial class EmulatorStore
                 Locale = locale,
             };
             _customers.Add(c.Id, c);
+            CreateOwnerMember(c);
             var json = Models.Customer(c);
             Emit("customer.created", (JsonObject)json.DeepClone());
             EmitStateChanged(c);
@@ -98,6 +99,7 @@ internal sealed partial class EmulatorStore
                 c.ExternalId = null;
             }
 
+            RevokeAllGrantsOf(c);
             c.DeletedAt = Now;
             c.ModifiedAt = Now;
             Emit("customer.deleted", Models.Customer(c));

@@ -123,6 +123,9 @@ internal sealed partial class EmulatorStore
                 case "SubscriptionResume":
                     Resume(s);
                     break;
+                case "SubscriptionUpdateClear":
+                    ClearPendingUpdate(s);
+                    break;
                 default:
                     throw PolarApiException.Polar(403, "NotPermitted", $"The emulator does not implement {update.Variant}.");
             }
@@ -301,6 +304,23 @@ internal sealed partial class EmulatorStore
         }
     }
 
+    /// <summary>
+    /// Polar's <c>clear_pending_update</c>: a 422 <c>PolarRequestValidationError</c> at <c>body.pending_update</c> when
+    /// nothing is pending (no other state is checked), else the pending update is dropped and
+    /// <c>subscription.updated</c> is sent.
+    /// </summary>
+    private void ClearPendingUpdate(SubscriptionRecord s)
+    {
+        if (s.PendingUpdate is null)
+        {
+            throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "pending_update"), "This subscription has no pending update to clear.", null);
+        }
+
+        s.PendingUpdate = null;
+        s.ModifiedAt = Now;
+        EmitSubscriptionEvents(s);
+    }
+
     private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
     {
         if (update.ProductId is { } productId)
@@ -339,10 +359,14 @@ internal sealed partial class EmulatorStore
         EmitSubscriptionEvents(s);
     }
 
-    /// <summary><c>subscription.updated</c> first, then the specific events, then <c>customer.state_changed</c>.</summary>
+    /// <summary>
+    /// <c>subscription.updated</c> first, then the specific events, then the grant changes the new state calls for
+    /// (<c>enqueue_benefits_grants</c>), then <c>customer.state_changed</c>.
+    /// </summary>
     private void EmitSubscriptionEvents(SubscriptionRecord s, params string[] specific)
     {
         EmitSubscription(s, ["subscription.updated", .. specific]);
+        SyncBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 
@@ -390,6 +414,7 @@ internal sealed partial class EmulatorStore
         s.ModifiedAt = now;
         EmitSubscription(s, "subscription.updated", "subscription.resumed");
         MarkOrderPaid(CreateOrder(s, "subscription_cycle", s.Amount, null, "pending", now));
+        SyncBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 }

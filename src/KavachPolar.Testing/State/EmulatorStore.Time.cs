@@ -111,6 +111,9 @@ internal sealed partial class EmulatorStore
         // Renewal and trial conversion: the period advances first (cycled, then updated, never active), then the
         // cycle order is created and charged. Polar's subscription service cycle and order service.
         EmitSubscription(s, "subscription.cycled", "subscription.updated");
+
+        // A scheduled plan change that took effect revokes the old product's benefits and grants the new ones.
+        SyncBenefitGrants(s);
         var order = CreateOrder(s, "subscription_cycle", s.Amount, null, "pending", now);
         if (s.PaymentDeclines && order.Subtotal > 0)
         {
@@ -125,6 +128,10 @@ internal sealed partial class EmulatorStore
         }
 
         MarkOrderPaid(order);
+
+        // The renewal order is paid (billing reason subscription_cycle or subscription_cycle_after_trial): every
+        // granted grant of the subscription is cycled.
+        CycleBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 
@@ -147,6 +154,13 @@ internal sealed partial class EmulatorStore
         if (s.FailedPayments <= DunningRetryIntervals.Length)
         {
             order.NextPaymentAttemptAt = now + DunningRetryIntervals[s.FailedPayments - 1];
+
+            // Each dunning attempt checks the benefit revocation grace period again; the revoke lands here once it is over.
+            if (SyncBenefitGrants(s))
+            {
+                EmitStateChanged(_customers[s.CustomerId]);
+            }
+
             return;
         }
 
@@ -196,6 +210,8 @@ internal sealed partial class EmulatorStore
             MarkOrderPaid(_orders[orderId]);
         }
 
+        // mark_active grants again: the revoked grants are reused (benefit_grant.created, same ids).
+        SyncBenefitGrants(s);
         EmitStateChanged(_customers[s.CustomerId]);
     }
 

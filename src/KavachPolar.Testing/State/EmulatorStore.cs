@@ -47,7 +47,7 @@ internal sealed partial class EmulatorStore
             {
                 Id = d.Id ?? Ids.NewUuid(),
                 PriceId = Ids.NewUuid(),
-                BenefitId = Ids.NewUuid(),
+                BenefitIds = [.. d.BenefitIds],
                 CreatedAt = createdAt,
                 Name = d.Name,
                 Description = d.Description,

@@ -6,7 +6,7 @@ internal sealed class ProductRecord
 {
     public required string Id { get; init; }
     public required string PriceId { get; init; }
-    public required string BenefitId { get; init; }
+    public IReadOnlyList<string> BenefitIds { get; init; } = [];
     public required DateTimeOffset CreatedAt { get; init; }
     public required string Name { get; init; }
     public string? Description { get; init; }
@@ -19,5 +19,5 @@ internal sealed class ProductRecord
     public JsonObject Metadata { get; init; } = [];
 
     public EmulatorProduct ToPublic() =>
-        new(Id, PriceId, Name, PriceAmount, Currency, RecurringInterval, RecurringIntervalCount, TrialInterval, TrialIntervalCount);
+        new(Id, PriceId, Name, PriceAmount, Currency, RecurringInterval, RecurringIntervalCount, TrialInterval, TrialIntervalCount, BenefitIds);
 }

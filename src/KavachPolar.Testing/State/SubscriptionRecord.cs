@@ -31,7 +31,6 @@ internal sealed class SubscriptionRecord
     public string? CancellationReason { get; set; }
     public string? CancellationComment { get; set; }
     public JsonObject Metadata { get; set; } = [];
-    public required string BenefitGrantId { get; init; }
 
     /// <summary>A product change with <c>proration_behavior: next_period</c>, applied when the period renews.</summary>
     public PendingUpdateRecord? PendingUpdate { get; set; }

@@ -106,6 +106,10 @@ internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPola
     public Task<PolarResult<PolarSubscription>> ChangeProductAsync(string id, string productId, string prorationBehavior, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonBody(new PolarSubscriptionProductUpdate(productId, prorationBehavior), PolarJsonContext.Default.PolarSubscriptionProductUpdate), PolarJsonContext.Default.PolarSubscription, ct);
 
+    /// <summary>Drops the subscription's pending update (a scheduled <c>next_period</c> change): <c>{"pending_update": null}</c>.</summary>
+    public Task<PolarResult<PolarSubscription>> ClearPendingUpdateAsync(string id, CancellationToken ct) =>
+        SendAsync(HttpMethod.Patch, "v1/subscriptions/" + PathSegment(id), JsonBody(new PolarSubscriptionUpdateClear(), PolarJsonContext.Default.PolarSubscriptionUpdateClear), PolarJsonContext.Default.PolarSubscription, ct);
+
     /// <summary>A customer session (about an hour) whose <c>customer_portal_url</c> opens Polar's customer portal.</summary>
     public Task<PolarResult<PolarCustomerSession>> CreateCustomerSessionAsync(string customerId, string? returnUrl, CancellationToken ct) =>
         SendAsync(HttpMethod.Post, "v1/customer-sessions/", JsonBody(new PolarCustomerSessionCreate(customerId, returnUrl), PolarJsonContext.Default.PolarCustomerSessionCreate), PolarJsonContext.Default.PolarCustomerSession, ct);

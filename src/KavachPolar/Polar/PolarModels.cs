@@ -27,7 +27,14 @@ internal sealed record PolarSubscription(
     DateTimeOffset? CurrentPeriodEnd = null,
     string? CheckoutId = null,
     Dictionary<string, JsonElement>? Metadata = null,
-    PolarCustomer? Customer = null);
+    PolarCustomer? Customer = null,
+    PolarPendingUpdate? PendingUpdate = null);
+
+/// <summary>
+/// <c>PendingSubscriptionUpdate</c>: a change Polar applies at <c>applies_at</c> (the period's end), made with
+/// <c>proration_behavior: next_period</c>. <c>product_id</c> is null when only seats or units change.
+/// </summary>
+internal sealed record PolarPendingUpdate(DateTimeOffset AppliesAt, string? ProductId = null);
 
 /// <summary>A <c>subscription.*</c> event's envelope with its <c>data</c>, read in one pass.</summary>
 internal sealed record PolarSubscriptionEvent(string Type, DateTimeOffset? Timestamp = null, PolarSubscription? Data = null);
@@ -72,6 +79,9 @@ internal sealed record PolarSubscriptionCancel(bool CancelAtPeriodEnd);
 
 /// <summary>The <c>SubscriptionUpdateBase</c> variant of <c>PATCH /v1/subscriptions/{id}</c>: exactly these two keys.</summary>
 internal sealed record PolarSubscriptionProductUpdate(string ProductId, string ProrationBehavior);
+
+/// <summary><c>SubscriptionUpdateClear</c>: <c>{"pending_update": null}</c>, the null written despite the context's default.</summary>
+internal sealed record PolarSubscriptionUpdateClear([property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] object? PendingUpdate = null);
 
 internal sealed record PolarCustomerSessionCreate(string CustomerId, string? ReturnUrl);
 
@@ -118,6 +128,7 @@ internal sealed record PolarProbeItem(string? OrganizationId = null);
 [JsonSerializable(typeof(PolarCustomerCreate))]
 [JsonSerializable(typeof(PolarSubscriptionCancel))]
 [JsonSerializable(typeof(PolarSubscriptionProductUpdate))]
+[JsonSerializable(typeof(PolarSubscriptionUpdateClear))]
 [JsonSerializable(typeof(PolarCustomerSessionCreate))]
 [JsonSerializable(typeof(PolarCustomerSession))]
 [JsonSerializable(typeof(PolarOrganization))]

@@ -20,7 +20,10 @@ public interface IKavachPolarSubscriptions
     /// Switches the user's current subscription to another product (a Polar product id, or a slug of
     /// <see cref="KavachPolarOptions.Products"/>) through <c>PATCH /v1/subscriptions/{id}</c>, and applies Polar's
     /// answer locally at once. A product that is neither: <see cref="KavachPolarErrorCodes.UnknownProduct"/>, checked
-    /// first, without the database (so the result carries no subscription). The same product: success, no call. No live subscription:
+    /// first, without the database (so the result carries no subscription). The product it runs on now: success, no change
+    /// call, unless Polar holds a <c>next_period</c> change (<see cref="KavachSubscription.ScheduledChange"/>), which is then
+    /// dropped at Polar (<c>{"pending_update": null}</c>) so the renewal keeps this product. With
+    /// <see cref="KavachProrationBehavior.NextPeriod"/>, the product already scheduled: success, no call. No live subscription:
     /// <see cref="KavachPolarErrorCodes.NoSubscription"/>. Polar refuses to change a subscription that is canceled
     /// or scheduled to cancel (<see cref="KavachPolarErrorCodes.PolarRejected"/>): resume it first.
     /// </summary>

@@ -60,8 +60,29 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         var (polar, current) = (read.Polar!, read.Current ?? local);
+        var scheduled = SubscriptionSynchronizer.Scheduled(polar).ProductId;
         if (string.Equals(polar.ProductId, target, StringComparison.OrdinalIgnoreCase))
         {
+            if (scheduled is null)
+            {
+                return KavachPolarResult.Success(current, changed: read.Changed);
+            }
+
+            // Back to the product it runs on while Polar holds a next_period change: Polar would still apply that change
+            // at renewal, so drop it there ({"pending_update": null}).
+            var cleared = await api.ClearPendingUpdateAsync(polar.Id, cancellationToken).ConfigureAwait(false);
+            if (!cleared.IsSuccess)
+            {
+                return Failure(current, cleared.Error!);
+            }
+
+            await ApplyAsync([cleared.Value!], "api:" + Guid.NewGuid().ToString("N"), "subscription.updated", cancellationToken).ConfigureAwait(false);
+            return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), changed: true);
+        }
+
+        if (proration == KavachProrationBehavior.NextPeriod && string.Equals(scheduled, target, StringComparison.OrdinalIgnoreCase))
+        {
+            // Already scheduled for the next period: nothing to ask Polar.
             return KavachPolarResult.Success(current, changed: read.Changed);
         }
 

@@ -59,7 +59,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     /// <summary>The same query as <see cref="_query"/> for a raw PostgreSQL connection (see <see cref="DirectPostgres"/>).</summary>
     private static readonly string DirectSql =
         "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
-        + "ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
+        + "u.polar_scheduled_product_id, u.polar_scheduled_change_at, ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
         + string.Join("', '", SubscriptionStatuses.Entitled) + "')) FROM kavach_users u WHERE u.id = $1";
 
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
@@ -86,8 +86,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                 ProductId = r.IsDBNull(2) ? "" : r.GetString(2),
                 CurrentPeriodEnd = r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
                 CancelAtPeriodEnd = r.GetBoolean(4),
+                ScheduledChange = SubscriptionProjection.ScheduledChange(
+                    r.IsDBNull(5) ? null : r.GetString(5),
+                    r.IsDBNull(6) ? null : r.GetFieldValue<DateTimeOffset>(6)),
             },
-        r.GetFieldValue<string[]>(5));
+        r.GetFieldValue<string[]>(7));
 
     private sealed class UserState
     {

@@ -17,21 +17,21 @@ internal static class FastWebhookPath
 {
     public const string Function = "kavach_polar_apply_subscription";
 
-    internal const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text)";
+    internal const string Signature = Function + "(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text, text, timestamp with time zone)";
 
     /// <summary>
     /// Creates (or replaces) the function as it is today: the text of the latest migration that changed it, kept there
     /// verbatim (a migration does what it did when it shipped). Tests that create the schema with <c>EnsureCreated</c>
     /// run it too. To change the function, add a migration with the new text and point this at it.
     /// </summary>
-    public const string CreateSql = Migrations.PinnedWebhookFunction.FunctionSql;
+    public const string CreateSql = Migrations.ScheduledPlanChange.FunctionSql;
 
     /// <summary>
     /// The mark in the comment of the function <see cref="CreateSql"/> creates. Only a function with this mark is called:
     /// another one (an earlier migration's, or a later one's during a rolling upgrade) may take other arguments the same
     /// way or answer differently, so deliveries then take the general path.
     /// </summary>
-    public const string Version = Migrations.PinnedWebhookFunction.Version;
+    public const string Version = Migrations.ScheduledPlanChange.Version;
 
     public const string DropSql = "DROP FUNCTION IF EXISTS " + Signature + ";";
 
@@ -55,7 +55,9 @@ internal static class FastWebhookPath
         string? Email,
         string? Name,
         string? CustomerExternalId,
-        string? MetadataUserId);
+        string? MetadataUserId,
+        string? ScheduledProductId,
+        DateTimeOffset? ScheduledChangeAt);
 
     /// <summary>
     /// The function's answer: <c>applied</c> (with the user it changed), <c>stale</c> or <c>duplicate</c> (with the
@@ -99,10 +101,10 @@ internal static class FastWebhookPath
     }
 
     private const string DirectSql = "SELECT outcome, changes, user_id FROM " + Function
-        + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+        + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)";
 
     private const string EfSql = "SELECT outcome AS \"Outcome\", changes AS \"Changes\", user_id AS \"UserId\" FROM " + Function
-        + "(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18)";
+        + "(@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11, @p12, @p13, @p14, @p15, @p16, @p17, @p18, @p19, @p20)";
 
     /// <summary>The call's arguments in order: named <c>p0</c>… for EF Core, positional for a raw command.</summary>
     private static NpgsqlParameter[] Parameters(Call c, bool named)
@@ -128,6 +130,8 @@ internal static class FastWebhookPath
             (NpgsqlTypes.NpgsqlDbType.Text, c.Name),
             (NpgsqlTypes.NpgsqlDbType.Text, c.CustomerExternalId),
             (NpgsqlTypes.NpgsqlDbType.Text, c.MetadataUserId),
+            (NpgsqlTypes.NpgsqlDbType.Text, c.ScheduledProductId),
+            (NpgsqlTypes.NpgsqlDbType.TimestampTz, c.ScheduledChangeAt?.ToUniversalTime()),
         };
         var parameters = new NpgsqlParameter[values.Length];
         for (var i = 0; i < values.Length; i++)

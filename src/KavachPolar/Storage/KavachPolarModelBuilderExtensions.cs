@@ -29,6 +29,8 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(u => u.PolarProductId).HasColumnName("polar_product_id").HasMaxLength(Limits.PolarId);
             b.Property(u => u.PolarCurrentPeriodEnd).HasColumnName("polar_current_period_end");
             b.Property(u => u.PolarCancelAtPeriodEnd).HasColumnName("polar_cancel_at_period_end");
+            b.Property(u => u.PolarScheduledProductId).HasColumnName("polar_scheduled_product_id").HasMaxLength(Limits.PolarId);
+            b.Property(u => u.PolarScheduledChangeAt).HasColumnName("polar_scheduled_change_at");
             b.Property(u => u.CreatedAt).HasColumnName("created_at");
             b.Property(u => u.UpdatedAt).HasColumnName("updated_at");
         });
@@ -48,6 +50,8 @@ public static class KavachPolarModelBuilderExtensions
             b.Property(s => s.ProductId).HasColumnName("product_id").HasMaxLength(Limits.PolarId);
             b.Property(s => s.CurrentPeriodEnd).HasColumnName("current_period_end");
             b.Property(s => s.CancelAtPeriodEnd).HasColumnName("cancel_at_period_end");
+            b.Property(s => s.ScheduledProductId).HasColumnName("scheduled_product_id").HasMaxLength(Limits.PolarId);
+            b.Property(s => s.ScheduledChangeAt).HasColumnName("scheduled_change_at");
             b.Property(s => s.CreatedAtUs).HasColumnName("created_at_us");
             b.Property(s => s.VersionUs).HasColumnName("version_us");
             b.Property(s => s.SourceTimestampUs).HasColumnName("source_timestamp_us");

@@ -36,6 +36,15 @@ public sealed class KavachUser
     /// <summary>Whether the current subscription ends at the period end (column <c>polar_cancel_at_period_end</c>).</summary>
     public bool PolarCancelAtPeriodEnd { get; set; }
 
+    /// <summary>
+    /// The product of the plan change Polar will apply at the end of the current subscription's period, or
+    /// <see langword="null"/> when none is scheduled (column <c>polar_scheduled_product_id</c>).
+    /// </summary>
+    public string? PolarScheduledProductId { get; set; }
+
+    /// <summary>When that scheduled plan change applies, UTC (column <c>polar_scheduled_change_at</c>).</summary>
+    public DateTimeOffset? PolarScheduledChangeAt { get; set; }
+
     /// <summary>When the row was created (column <c>created_at</c>).</summary>
     public DateTimeOffset CreatedAt { get; set; }
 

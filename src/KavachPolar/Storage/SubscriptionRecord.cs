@@ -26,6 +26,12 @@ internal sealed class SubscriptionRecord
 
     public bool CancelAtPeriodEnd { get; set; }
 
+    /// <summary>The product of Polar's <c>pending_update</c> (a <c>next_period</c> plan change), or null.</summary>
+    public string? ScheduledProductId { get; set; }
+
+    /// <summary>When that pending update applies (<c>pending_update.applies_at</c>).</summary>
+    public DateTimeOffset? ScheduledChangeAt { get; set; }
+
     /// <summary>Polar's <c>created_at</c> in Unix microseconds: orders "most recent" among equals.</summary>
     public long CreatedAtUs { get; set; }
 

@@ -31,7 +31,12 @@ internal static class SubscriptionProjection
                 ProductId = user.PolarProductId ?? "",
                 CurrentPeriodEnd = user.PolarCurrentPeriodEnd,
                 CancelAtPeriodEnd = user.PolarCancelAtPeriodEnd,
+                ScheduledChange = ScheduledChange(user.PolarScheduledProductId, user.PolarScheduledChangeAt),
             };
+
+    /// <summary>The scheduled plan change stored as a product id and a time, or <see langword="null"/> without both.</summary>
+    public static KavachScheduledChange? ScheduledChange(string? productId, DateTimeOffset? appliesAt) =>
+        productId is null || appliesAt is not { } at ? null : new KavachScheduledChange { ProductId = productId, AppliesAt = at };
 
     /// <summary>
     /// Writes the current subscription to the user's columns. With none live, the columns are
@@ -49,6 +54,8 @@ internal static class SubscriptionProjection
             user.PolarProductId = current.ProductId;
             user.PolarCurrentPeriodEnd = current.CurrentPeriodEnd;
             user.PolarCancelAtPeriodEnd = current.CancelAtPeriodEnd;
+            user.PolarScheduledProductId = current.ScheduledProductId;
+            user.PolarScheduledChangeAt = current.ScheduledChangeAt;
         }
         else
         {
@@ -56,6 +63,8 @@ internal static class SubscriptionProjection
             user.PolarProductId = null;
             user.PolarCurrentPeriodEnd = null;
             user.PolarCancelAtPeriodEnd = false;
+            user.PolarScheduledProductId = null;
+            user.PolarScheduledChangeAt = null;
             var last = subscriptions.OrderByDescending(s => s.VersionUs).ThenByDescending(s => s.SourceTimestampUs).ThenBy(s => s.Id, StringComparer.Ordinal).FirstOrDefault();
             if (last is not null)
             {

@@ -118,6 +118,7 @@ internal sealed class SubscriptionSynchronizer(
         record.ProductId = s.ProductId;
         record.CurrentPeriodEnd = s.CurrentPeriodEnd?.ToUniversalTime();
         record.CancelAtPeriodEnd = s.CancelAtPeriodEnd;
+        (record.ScheduledProductId, record.ScheduledChangeAt) = Scheduled(s);
         record.CreatedAtUs = UnixTime.Microseconds(s.CreatedAt);
         record.VersionUs = version;
         record.SourceTimestampUs = sourceTimestampUs;
@@ -174,7 +175,16 @@ internal sealed class SubscriptionSynchronizer(
         TextSafety.ForTextColumn(s.Customer?.Email, Limits.Email),
         TextSafety.ForTextColumn(s.Customer?.Name, Limits.Name),
         TextSafety.ForTextColumn(s.Customer?.ExternalId, Limits.UserId),
-        TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId));
+        TextSafety.ForTextColumn(PolarMetadata.UserId(s.Metadata), Limits.UserId),
+        Scheduled(s).ProductId,
+        Scheduled(s).AppliesAt);
+
+    /// <summary>
+    /// The plan change Polar holds for the next period (<c>pending_update</c> with a product), as both paths store it;
+    /// a pending update that changes only seats or units is no plan change.
+    /// </summary>
+    internal static (string? ProductId, DateTimeOffset? AppliesAt) Scheduled(PolarSubscription s) =>
+        s.PendingUpdate is { ProductId: { } product } pending ? (product, pending.AppliesAt.ToUniversalTime()) : (null, null);
 
     /// <summary>
     /// Binds <paramref name="customerId"/> to <paramref name="userId"/> after this server looked the customer up,

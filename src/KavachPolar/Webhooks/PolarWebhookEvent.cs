@@ -137,7 +137,8 @@ internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long Ti
     private static PolarWebhookEvent Validate(string webhookId, string type, long timestampUs, PolarSubscription s)
     {
         if (!TextSafety.IsIdentifier(s.Id, Limits.PolarId) || !TextSafety.IsIdentifier(s.CustomerId, Limits.PolarId)
-            || !TextSafety.IsIdentifier(s.ProductId, Limits.PolarId) || !TextSafety.IsIdentifier(s.Status, Limits.Status))
+            || !TextSafety.IsIdentifier(s.ProductId, Limits.PolarId) || !TextSafety.IsIdentifier(s.Status, Limits.Status)
+            || (s.PendingUpdate?.ProductId is { } scheduled && !TextSafety.IsIdentifier(scheduled, Limits.PolarId)))
         {
             return new PolarWebhookEvent(webhookId, type, timestampUs, null, "data has an empty, oversized or malformed id or status");
         }

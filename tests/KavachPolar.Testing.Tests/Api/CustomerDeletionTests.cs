@@ -6,6 +6,9 @@ namespace KavachPolar.Testing.Tests.Api;
 /// <summary><c>DELETE /v1/customers/{id}</c>: Polar's soft delete (customer service and repository).</summary>
 public sealed class CustomerDeletionTests
 {
+    /// <summary>Revoking a Pro subscription revokes its three benefit grants.</summary>
+    private static readonly string[] Revoked3 = ["benefit_grant.revoked", "benefit_grant.revoked", "benefit_grant.revoked"];
+
     [Fact]
     public async Task Deleting_answers_204_revokes_the_subscription_with_its_webhooks_and_frees_the_external_id()
     {
@@ -18,7 +21,7 @@ public sealed class CustomerDeletionTests
 
         Assert.Equal(204, response.Status);
         Assert.Equal("", response.Body);
-        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed", "customer.deleted"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", .. Revoked3, "customer.state_changed", "customer.deleted"], h.ReceivedTypes(seen));
         var subscription = await h.Http.GetAsync($"v1/subscriptions/{result.SubscriptionId}");
         Assert.Equal("canceled", subscription["status"]);
         Assert.NotNull(subscription.Json["ended_at"]);

@@ -121,7 +121,7 @@ public sealed class RequestPipelineTests
         using var client = new PolarHttp(h.Emulator, token: token);
 
         var known = await client.SendAsync(Chunked(HttpMethod.Post, "v1/checkouts/", CheckoutBody(h)));
-        var unknown = await client.SendAsync(Chunked(HttpMethod.Post, "v1/benefits/", "{}"));
+        var unknown = await client.SendAsync(Chunked(HttpMethod.Post, "v1/no-such-route/", "{}"));
         var redirected = await client.SendAsync(Chunked(HttpMethod.Post, "v1/checkouts", CheckoutBody(h)));
 
         Assert.Equal([411, 411, 411], [known.Status, unknown.Status, redirected.Status]);
@@ -176,7 +176,7 @@ public sealed class RequestPipelineTests
     {
         await using var h = await Harness.StartAsync();
         using var wrong = new PolarHttp(h.Emulator, token: "polar_oat_someone_elses");
-        using var request = new HttpRequestMessage(HttpMethod.Options, "v1/benefits/");
+        using var request = new HttpRequestMessage(HttpMethod.Options, "v1/no-such-route/");
         request.Headers.Add("Origin", "https://app.example.org");
         request.Headers.Add("Access-Control-Request-Method", "POST");
         request.Headers.Add("Access-Control-Request-Headers", "authorization, polar-version, content-type");
@@ -241,7 +241,7 @@ public sealed class RequestPipelineTests
         using var anonymous = new PolarHttp(h.Emulator, token: "");
 
         var answered = await h.Http.GetAsync("v1/subscriptions/");
-        var unknownRoute = await h.Http.GetAsync("v1/benefits/");
+        var unknownRoute = await h.Http.GetAsync("v1/no-such-route/");
         var noToken = await anonymous.GetAsync("v1/subscriptions/");
         var badToken = await wrong.GetAsync("v1/subscriptions/");
 
@@ -260,7 +260,7 @@ public sealed class RequestPipelineTests
     {
         await using var h = await Harness.StartAsync();
         using var client = new PolarHttp(h.Emulator, token: "");
-        using var unknown = new HttpRequestMessage(HttpMethod.Get, "v1/benefits/");
+        using var unknown = new HttpRequestMessage(HttpMethod.Get, "v1/no-such-route/");
         unknown.Headers.TryAddWithoutValidation("Authorization", authorization);
         using var known = new HttpRequestMessage(HttpMethod.Get, "v1/subscriptions/");
         known.Headers.TryAddWithoutValidation("Authorization", authorization);
@@ -296,8 +296,8 @@ public sealed class RequestPipelineTests
         using var madeUp = new PolarHttp(h.Emulator, token: "polar_cst_not_a_session");
 
         var known = await asCustomer.GetAsync("v1/subscriptions/");
-        var unknown = await asCustomer.GetAsync("v1/benefits/");
-        var invalid = await madeUp.GetAsync("v1/benefits/");
+        var unknown = await asCustomer.GetAsync("v1/no-such-route/");
+        var invalid = await madeUp.GetAsync("v1/no-such-route/");
 
         Assert.Equal(401, known.Status);
         Assert.Equal(UnauthorizedBody, known.Body);

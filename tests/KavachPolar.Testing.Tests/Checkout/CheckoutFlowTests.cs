@@ -19,6 +19,9 @@ public sealed class CheckoutFlowTests
         "order.updated",
         "order.paid",
         "checkout.updated",
+        "benefit_grant.created", // Pro's three benefits, granted once the subscription is active
+        "benefit_grant.created",
+        "benefit_grant.created",
         "customer.state_changed",
     ];
 
@@ -82,7 +85,7 @@ public sealed class CheckoutFlowTests
         Assert.Null(created["modified_at"]);
         Assert.Equal(created.ToJsonString(), JsonNode.Parse(h.Receiver.Received[5].Body)!["data"]!.ToJsonString());
         Assert.Equal(created.ToJsonString(), JsonNode.Parse(h.Receiver.Received[6].Body)!["data"]!.ToJsonString());
-        var finalState = JsonNode.Parse(h.Receiver.Received[11].Body)!["data"]!;
+        var finalState = JsonNode.Parse(h.Receiver.Received[14].Body)!["data"]!;
         Assert.Equal(result.SubscriptionId, finalState["active_subscriptions"]![0]!["id"]!.GetValue<string>());
     }
 

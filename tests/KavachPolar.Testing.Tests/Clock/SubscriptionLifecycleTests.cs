@@ -10,6 +10,12 @@ namespace KavachPolar.Testing.Tests.Clock;
 /// </summary>
 public sealed class SubscriptionLifecycleTests
 {
+    /// <summary>The demo Pro product's three benefits: each grant change of a Pro subscription is three events.</summary>
+    private static string[] Pro(string change) => [$"benefit_grant.{change}", $"benefit_grant.{change}", $"benefit_grant.{change}"];
+
+    /// <summary>The demo Pro Trial product's two benefits.</summary>
+    private static string[] Trial(string change) => [$"benefit_grant.{change}", $"benefit_grant.{change}"];
+
     private static DateTimeOffset Date(JsonNode? node) => DateTimeOffset.Parse(node!.GetValue<string>(), CultureInfo.InvariantCulture);
 
     private static JsonNode Data(ReceivedWebhook webhook) => JsonNode.Parse(webhook.Body)!["data"]!;
@@ -25,7 +31,7 @@ public sealed class SubscriptionLifecycleTests
         await h.Emulator.AdvanceTimeAsync(TimeSpan.FromDays(31), TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "order.updated", "order.paid", .. Pro("cycled"), "customer.state_changed"], h.ReceivedTypes(seen));
         var cycled = Data(h.Receiver.Received[seen]);
         Assert.Equal("active", cycled["status"]!.GetValue<string>());
         Assert.Equal(Date(before["current_period_end"]), Date(cycled["current_period_start"]));
@@ -107,7 +113,7 @@ public sealed class SubscriptionLifecycleTests
         Assert.True(canceled["cancel_at_period_end"]!.GetValue<bool>());
         Assert.NotNull(canceled["canceled_at"]);
         Assert.Equal(canceled["current_period_end"]!.GetValue<string>(), canceled["ends_at"]!.GetValue<string>());
-        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(afterCancel));
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", .. Pro("revoked"), "customer.state_changed"], h.ReceivedTypes(afterCancel));
         var revoked = Data(h.Receiver.Received[afterCancel + 2]);
         Assert.Equal("canceled", revoked["status"]!.GetValue<string>());
         Assert.Equal(canceled["ends_at"]!.GetValue<string>(), revoked["ends_at"]!.GetValue<string>());
@@ -152,7 +158,7 @@ public sealed class SubscriptionLifecycleTests
         Assert.Equal(response["canceled_at"], response["ended_at"]);
         Assert.Equal(response["ends_at"], response["ended_at"]);
         Assert.False(response.Json["cancel_at_period_end"]!.GetValue<bool>());
-        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.updated", "subscription.canceled", "subscription.revoked", .. Pro("revoked"), "customer.state_changed"], h.ReceivedTypes(seen));
     }
 
     [Fact]
@@ -173,7 +179,7 @@ public sealed class SubscriptionLifecycleTests
         await h.Emulator.RecoverRenewalAsync(result.SubscriptionId, TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", "customer.state_changed"], h.ReceivedTypes(seen).Take(afterFailure - seen));
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", .. Pro("revoked"), "customer.state_changed"], h.ReceivedTypes(seen).Take(afterFailure - seen));
         Assert.Equal("active", cycled["status"]!.GetValue<string>());
         Assert.Equal(Date(before["current_period_end"]), Date(cycled["current_period_start"]));
         Assert.Equal("pending", order["status"]!.GetValue<string>());
@@ -182,7 +188,7 @@ public sealed class SubscriptionLifecycleTests
         Assert.Equal(Date(before["current_period_end"]), Date(pastDue["past_due_at"]));
         Assert.Equal(Date(cycled["current_period_end"]), Date(pastDue["current_period_end"]));
         Assert.Equal(Date(pastDue["past_due_at"]).AddDays(2), Date(pendingOrder.Json["next_payment_attempt_at"]));
-        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(afterFailure));
+        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", .. Pro("created"), "customer.state_changed"], h.ReceivedTypes(afterFailure));
         var recovered = Data(h.Receiver.Received[afterFailure + 1]);
         Assert.Equal("active", recovered["status"]!.GetValue<string>());
         Assert.Null(recovered["past_due_at"]);
@@ -243,7 +249,7 @@ public sealed class SubscriptionLifecycleTests
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
         Assert.Equal("past_due", afterOneDay);
-        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.updated", "subscription.active", "order.updated", "order.paid", .. Pro("created"), "customer.state_changed"], h.ReceivedTypes(seen));
         Assert.Equal("active", JsonNode.Parse(h.Emulator.GetSubscriptionJson(result.SubscriptionId))!["status"]!.GetValue<string>());
     }
 
@@ -257,7 +263,7 @@ public sealed class SubscriptionLifecycleTests
         await h.Emulator.FailRenewalAsync(trial.SubscriptionId, TestContext.Current.CancellationToken);
         await h.Emulator.WaitForDeliveriesAsync(TestContext.Current.CancellationToken);
 
-        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", "customer.state_changed"], h.ReceivedTypes(seen));
+        Assert.Equal(["subscription.cycled", "subscription.updated", "order.created", "subscription.updated", "subscription.past_due", .. Trial("revoked"), "customer.state_changed"], h.ReceivedTypes(seen));
         Assert.Equal("active", Data(h.Receiver.Received[seen])["status"]!.GetValue<string>());
         Assert.Equal(1900, Data(h.Receiver.Received[seen + 2])["total_amount"]!.GetValue<long>());
         Assert.Equal("past_due", Data(h.Receiver.Received[seen + 4])["status"]!.GetValue<string>());
@@ -325,13 +331,13 @@ public sealed class SubscriptionLifecycleTests
 
         Assert.Equal(200, scheduled.Status);
         Assert.True(scheduled.Json["pause_at_period_end"]!.GetValue<bool>());
-        Assert.Equal(["subscription.updated", "customer.state_changed", "subscription.updated", "subscription.paused", "customer.state_changed"], h.ReceivedTypes(seen).Take(5));
+        Assert.Equal(["subscription.updated", "customer.state_changed", "subscription.updated", "subscription.paused", .. Pro("revoked"), "customer.state_changed"], h.ReceivedTypes(seen).Take(8));
         Assert.Equal("paused", paused["status"]!.GetValue<string>());
         Assert.NotNull(paused["paused_at"]);
         Assert.False(paused["pause_at_period_end"]!.GetValue<bool>());
         Assert.Equal(200, resumed.Status);
         Assert.Equal("active", resumed["status"]);
-        Assert.Equal(["subscription.updated", "subscription.resumed", "order.created", "order.updated", "order.paid", "customer.state_changed"], h.ReceivedTypes(beforeResume));
+        Assert.Equal(["subscription.updated", "subscription.resumed", "order.created", "order.updated", "order.paid", .. Pro("created"), "customer.state_changed"], h.ReceivedTypes(beforeResume));
     }
 
     [Fact]

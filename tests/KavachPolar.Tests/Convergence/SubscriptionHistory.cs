@@ -17,7 +17,8 @@ internal sealed record SubscriptionSnapshot(
     DateTimeOffset? CanceledAt,
     DateTimeOffset? EndedAt,
     DateTimeOffset? PastDueAt,
-    DateTimeOffset? TrialEnd)
+    DateTimeOffset? TrialEnd,
+    string? ScheduledProductId = null)
 {
     public long VersionUs => Us(ModifiedAt ?? CreatedAt);
 
@@ -25,7 +26,10 @@ internal sealed record SubscriptionSnapshot(
 
     public bool IsEntitled => Status is "active" or "trialing";
 
-    public KavachSubscription ToKavach() => new() { Id = Id, Status = Status, ProductId = ProductId, CurrentPeriodEnd = PeriodEnd, CancelAtPeriodEnd = CancelAtPeriodEnd };
+    /// <summary>A <c>next_period</c> plan change Polar holds (<c>pending_update</c>), applied at <see cref="PeriodEnd"/>.</summary>
+    public KavachScheduledChange? ScheduledChange => ScheduledProductId is null ? null : new() { ProductId = ScheduledProductId, AppliesAt = PeriodEnd };
+
+    public KavachSubscription ToKavach() => new() { Id = Id, Status = Status, ProductId = ProductId, CurrentPeriodEnd = PeriodEnd, CancelAtPeriodEnd = CancelAtPeriodEnd, ScheduledChange = ScheduledChange };
 
     public static long Us(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
 }
@@ -51,6 +55,8 @@ internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMe
 internal sealed class SubscriptionHistory
 {
     private readonly Random _rng;
+
+    private string[] _products = [];
 
     private SubscriptionHistory(Random rng) => _rng = rng;
 
@@ -92,7 +98,7 @@ internal sealed class SubscriptionHistory
     private void Build(int subscriptions, int seed)
     {
         var userCount = Math.Max(1, subscriptions * 2 / 3);
-        var products = Enumerable.Range(0, 3).Select(_ => NewId()).ToArray();
+        var products = _products = Enumerable.Range(0, 3).Select(_ => NewId()).ToArray();
         var tag = seed.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < userCount; i++)
         {
@@ -175,8 +181,8 @@ internal sealed class SubscriptionHistory
             }
             else if (choice < 0.55)
             {
-                // Renewal, or trial conversion (no subscription.active then).
-                s = s with { Status = "active", PeriodStart = s.PeriodEnd, PeriodEnd = s.PeriodEnd.AddDays(30), ModifiedAt = change };
+                // Renewal, or trial conversion (no subscription.active then); a scheduled plan change applies.
+                s = s with { Status = "active", PeriodStart = s.PeriodEnd, PeriodEnd = s.PeriodEnd.AddDays(30), ModifiedAt = change, ProductId = s.ScheduledProductId ?? s.ProductId, ScheduledProductId = null };
                 Emit(user, s, ref t, "subscription.cycled", "subscription.updated");
             }
             else if (choice < 0.75 && s.Status == "active")
@@ -188,6 +194,14 @@ internal sealed class SubscriptionHistory
             {
                 s = s with { Status = "canceled", CanceledAt = change, EndedAt = change, ModifiedAt = change };
                 Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+            }
+            else if (choice < 0.92)
+            {
+                // A next_period plan change scheduled (or, when one is, dropped): only subscription.updated, and GET's
+                // scheduledChange changes.
+                var other = _products.First(p => p != s.ProductId);
+                s = s with { ScheduledProductId = s.ScheduledProductId is null ? other : null, ModifiedAt = change };
+                Emit(user, s, ref t, "subscription.updated");
             }
             else
             {
@@ -235,6 +249,16 @@ internal sealed class SubscriptionHistory
         data["past_due_at"] = Nullable(s.PastDueAt);
         data["trial_start"] = s.TrialEnd is null ? null : PolarPayloads.Format(s.CreatedAt);
         data["trial_end"] = Nullable(s.TrialEnd);
+        data["pending_update"] = s.ScheduledProductId is null ? null : new JsonObject
+        {
+            ["created_at"] = PolarPayloads.Format(s.ModifiedAt ?? s.CreatedAt),
+            ["modified_at"] = null,
+            ["id"] = "pu-" + s.Id,
+            ["applies_at"] = PolarPayloads.Format(s.PeriodEnd),
+            ["product_id"] = s.ScheduledProductId,
+            ["seats"] = null,
+            ["units"] = null,
+        };
         data["customer"]!["name"] = "Customer " + user.Id;
         return PolarPayloads.Compact(root);
     }

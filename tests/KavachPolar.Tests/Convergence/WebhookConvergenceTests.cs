@@ -182,7 +182,7 @@ public sealed class WebhookConvergenceTests
     private static async Task<List<string>> CompareSubscriptionsAsync(SqlProbe db, SubscriptionHistory history)
     {
         var mismatches = new List<string>();
-        var rows = (await db.QueryAsync("SELECT id, user_id, customer_id, status, product_id, current_period_end, cancel_at_period_end, version_us FROM kavach_polar_subscriptions", Ct))
+        var rows = (await db.QueryAsync("SELECT id, user_id, customer_id, status, product_id, current_period_end, cancel_at_period_end, scheduled_product_id, scheduled_change_at, version_us FROM kavach_polar_subscriptions", Ct))
             .ToDictionary(r => (string)r["id"]!, StringComparer.Ordinal);
         foreach (var (id, expected) in history.Final)
         {
@@ -192,8 +192,8 @@ public sealed class WebhookConvergenceTests
                 continue;
             }
 
-            var actual = $"user={row["user_id"]} customer={row["customer_id"]} status={row["status"]} product={row["product_id"]} end={Format(row["current_period_end"])} cancel={row["cancel_at_period_end"]} version={row["version_us"]}";
-            var wanted = $"user={history.UserOfSubscription[id]} customer={expected.CustomerId} status={expected.Status} product={expected.ProductId} end={Format(expected.PeriodEnd)} cancel={expected.CancelAtPeriodEnd} version={expected.VersionUs}";
+            var actual = $"user={row["user_id"]} customer={row["customer_id"]} status={row["status"]} product={row["product_id"]} end={Format(row["current_period_end"])} cancel={row["cancel_at_period_end"]} scheduled={row["scheduled_product_id"]}@{Format(row["scheduled_change_at"])} version={row["version_us"]}";
+            var wanted = $"user={history.UserOfSubscription[id]} customer={expected.CustomerId} status={expected.Status} product={expected.ProductId} end={Format(expected.PeriodEnd)} cancel={expected.CancelAtPeriodEnd} scheduled={expected.ScheduledChange?.ProductId}@{Format(expected.ScheduledChange?.AppliesAt)} version={expected.VersionUs}";
             if (actual != wanted)
             {
                 mismatches.Add($"subscription {id}: stored {actual}, Polar has {wanted}");
@@ -211,7 +211,7 @@ public sealed class WebhookConvergenceTests
     private static async Task<List<string>> CompareUsersAsync(SqlProbe db, SubscriptionHistory history)
     {
         var mismatches = new List<string>();
-        var rows = (await db.QueryAsync("SELECT id, email, polar_customer_id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_current_period_end, polar_cancel_at_period_end FROM kavach_users", Ct))
+        var rows = (await db.QueryAsync("SELECT id, email, polar_customer_id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_current_period_end, polar_cancel_at_period_end, polar_scheduled_product_id, polar_scheduled_change_at FROM kavach_users", Ct))
             .ToDictionary(r => (string)r["id"]!, StringComparer.Ordinal);
         foreach (var user in history.Users)
         {
@@ -224,8 +224,8 @@ public sealed class WebhookConvergenceTests
             var snapshots = user.SubscriptionIds.Select(id => history.Final[id]).ToList();
             var current = SubscriptionHistory.Current(snapshots);
             var status = current?.Status ?? snapshots.OrderByDescending(s => s.VersionUs).First().Status;
-            var wanted = $"email={user.Email} customer={user.BoundCustomerId} subscription={current?.Id} status={status} product={current?.ProductId} end={Format(current?.PeriodEnd)} cancel={current?.CancelAtPeriodEnd ?? false}";
-            var actual = $"email={row["email"]} customer={row["polar_customer_id"]} subscription={row["polar_subscription_id"]} status={row["polar_subscription_status"]} product={row["polar_product_id"]} end={Format(row["polar_current_period_end"])} cancel={row["polar_cancel_at_period_end"]}";
+            var wanted = $"email={user.Email} customer={user.BoundCustomerId} subscription={current?.Id} status={status} product={current?.ProductId} end={Format(current?.PeriodEnd)} cancel={current?.CancelAtPeriodEnd ?? false} scheduled={current?.ScheduledChange?.ProductId}@{Format(current?.ScheduledChange?.AppliesAt)}";
+            var actual = $"email={row["email"]} customer={row["polar_customer_id"]} subscription={row["polar_subscription_id"]} status={row["polar_subscription_status"]} product={row["polar_product_id"]} end={Format(row["polar_current_period_end"])} cancel={row["polar_cancel_at_period_end"]} scheduled={row["polar_scheduled_product_id"]}@{Format(row["polar_scheduled_change_at"])}";
             if (actual != wanted)
             {
                 mismatches.Add($"kavach_users {user.Id}: stored {actual}, expected {wanted}");

@@ -75,6 +75,74 @@ public sealed class ManagementEndpointTests : PolarAppTest
         Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
     }
 
+    [Fact]
+    public async Task A_scheduled_change_is_part_of_the_subscription_and_changing_back_drops_it_at_polar_so_the_renewal_keeps_the_product()
+    {
+        using var client = App.ClientFor("user-14", "mary.j@gmail.com");
+        await SubscribeAsync(Polar, client, Pro);
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count(c => c.UserId == "user-14") == 1);
+
+        var scheduled = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team, proration = "next_period" }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, scheduled.StatusCode);
+        var answered = (await scheduled.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!;
+        Assert.Equal(Pro, (string?)answered["productId"]);
+        Assert.Equal(Team, (string?)answered["scheduledChange"]!["productId"]);
+        Assert.Equal(answered["currentPeriodEnd"]!.GetValue<DateTimeOffset>(), answered["scheduledChange"]!["appliesAt"]!.GetValue<DateTimeOffset>());
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["scheduledChange"]!["productId"]);
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count(c => c.UserId == "user-14") >= 2);
+        var scheduling = App.Changes.Last(c => c.UserId == "user-14");
+        Assert.Null(scheduling.Previous!.ScheduledChange);
+        Assert.Equal(Team, scheduling.Current!.ScheduledChange!.ProductId);
+
+        // Asking for the same next_period change again asks Polar nothing.
+        var patches = Polar.ApiRequests.Count(r => r.Method == "PATCH");
+        var again = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Team, proration = "next_period" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(patches, Polar.ApiRequests.Count(r => r.Method == "PATCH"));
+
+        var back = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = Pro }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, back.StatusCode);
+        var after = (await back.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]!;
+        Assert.Equal(Pro, (string?)after["productId"]);
+        Assert.True(after.AsObject().ContainsKey("scheduledChange"));
+        Assert.Null(after["scheduledChange"]);
+        Assert.Equal(patches + 1, Polar.ApiRequests.Count(r => r.Method == "PATCH"));
+        await KavachTestApp.EventuallyAsync(() => App.Changes.Count(c => c.UserId == "user-14") >= 3);
+        var clearing = App.Changes.Last(c => c.UserId == "user-14");
+        Assert.Equal(Team, clearing.Previous!.ScheduledChange!.ProductId);
+        Assert.Null(clearing.Current!.ScheduledChange);
+
+        await Polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
+        Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
+        Assert.Null((await SubscriptionAsync(client))!["scheduledChange"]);
+    }
+
+    [Fact]
+    public async Task A_change_scheduled_in_polar_arrives_by_webhook_and_applies_at_renewal()
+    {
+        using var client = App.ClientFor("user-15", "dorothy.v@gmail.com");
+        var payment = await SubscribeAsync(Polar, client, Pro);
+
+        // Made in Polar's portal or dashboard: only the webhook tells the app.
+        using var polarApi = new HttpClient { BaseAddress = Polar.BaseUrl };
+        polarApi.DefaultRequestHeaders.Authorization = new("Bearer", Polar.AccessToken);
+        var patch = await polarApi.PatchAsync($"v1/subscriptions/{payment.SubscriptionId}", new StringContent(new JsonObject { ["product_id"] = Team, ["proration_behavior"] = "next_period" }.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        await Polar.WaitForDeliveriesAsync(Ct);
+
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["scheduledChange"]!["productId"]);
+        Assert.Equal(Pro, (string?)(await SubscriptionAsync(client))!["productId"]);
+
+        await Polar.AdvanceTimeAsync(TimeSpan.FromDays(32), Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.Equal(Team, (string?)(await SubscriptionAsync(client))!["productId"]);
+        Assert.Null((await SubscriptionAsync(client))!["scheduledChange"]);
+    }
+
     [Theory]
     [InlineData("{\"productId\": \"team\", \"proration\": \"later\"}", HttpStatusCode.BadRequest, "invalid_proration")]
     [InlineData("{\"productId\": \"not-a-product\"}", HttpStatusCode.BadRequest, "unknown_product")]

@@ -29,7 +29,7 @@ public sealed class StoreSchemaTests
         var columns = (await db.QueryAsync("SELECT column_name FROM information_schema.columns WHERE table_name = 'kavach_users' ORDER BY column_name", Ct))
             .Select(r => (string)r["column_name"]!).ToArray();
         Assert.Equal(
-            new[] { "created_at", "email", "id", "name", "polar_cancel_at_period_end", "polar_current_period_end", "polar_customer_id", "polar_product_id", "polar_subscription_id", "polar_subscription_status", "updated_at" },
+            new[] { "created_at", "email", "id", "name", "polar_cancel_at_period_end", "polar_current_period_end", "polar_customer_id", "polar_product_id", "polar_scheduled_change_at", "polar_scheduled_product_id", "polar_subscription_id", "polar_subscription_status", "updated_at" },
             columns);
         Assert.Equal("timestamp with time zone", await db.ScalarAsync<string>("SELECT data_type FROM information_schema.columns WHERE table_name = 'kavach_users' AND column_name = 'polar_current_period_end'", Ct));
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
@@ -61,7 +61,7 @@ public sealed class StoreSchemaTests
     }
 
     [Fact]
-    public async Task PinnedWebhookFunction_pins_the_search_path_and_marks_the_version_and_its_Down_puts_back_the_earlier_function()
+    public async Task The_webhook_function_migrations_pin_the_search_path_and_mark_the_version_and_each_Down_puts_back_the_earlier_function()
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
@@ -72,7 +72,16 @@ public sealed class StoreSchemaTests
 
         await migrator.MigrateAsync("20261207020000_PinnedWebhookFunction", Ct);
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
+
+        // The latest function (ScheduledPlanChange) replaces it, pinned and marked alike; its Down puts version 3 back.
+        await migrator.MigrateAsync(cancellationToken: Ct);
+        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
         Assert.Equal(FastWebhookPath.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, FastWebhookPath.Version);
+        await migrator.MigrateAsync("20261207024902_HandledKinds", Ct);
+        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));
 
         await migrator.MigrateAsync("20261130011500_AnnounceAfterCommit", Ct);
         Assert.Equal("", await db.ScalarAsync<string>(settings, Ct));

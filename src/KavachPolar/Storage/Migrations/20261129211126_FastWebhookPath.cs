@@ -183,7 +183,8 @@ namespace KavachPolar.Storage.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql(KavachPolar.Storage.FastWebhookPath.DropSql);
+            // The signature this migration created, not the runtime's current one (a later migration may change it).
+            migrationBuilder.Sql("DROP FUNCTION IF EXISTS kavach_polar_apply_subscription(text, text, bigint, timestamp with time zone, boolean, text, text, text, text, text, text, timestamp with time zone, boolean, bigint, bigint, text, text, text, text);");
         }
     }
 }

@@ -101,6 +101,15 @@ namespace KavachPolar.Storage.Migrations
                         .HasColumnType("character varying(64)")
                         .HasColumnName("polar_product_id");
 
+                    b.Property<DateTimeOffset?>("PolarScheduledChangeAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("polar_scheduled_change_at");
+
+                    b.Property<string>("PolarScheduledProductId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("polar_scheduled_product_id");
+
                     b.Property<string>("PolarSubscriptionId")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
@@ -221,6 +230,15 @@ namespace KavachPolar.Storage.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .HasColumnName("product_id");
+
+                    b.Property<DateTimeOffset?>("ScheduledChangeAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scheduled_change_at");
+
+                    b.Property<string>("ScheduledProductId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("scheduled_product_id");
 
                     b.Property<long>("SourceTimestampUs")
                         .HasColumnType("bigint")
