@@ -64,6 +64,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionChangeHandlers>();
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
+        services.TryAddSingleton<KavachPolar.Benefits.BenefitGrantSynchronizer>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();

@@ -23,4 +23,10 @@ internal static class Limits
 
     /// <summary>An error recorded for a webhook or a callback.</summary>
     public const int Error = 1024;
+
+    /// <summary>A Polar benefit type (<c>github_repository</c> is the longest today).</summary>
+    public const int BenefitType = 64;
+
+    /// <summary>A benefit's description (Polar allows 3-42 characters).</summary>
+    public const int BenefitDescription = 256;
 }

@@ -8,7 +8,7 @@ namespace KavachPolar.Webhooks;
 
 /// <summary>
 /// Routes one verified, parsed delivery (<see cref="PolarWebhookEvent"/>) to the write it calls for in
-/// <see cref="BillingStore"/>: a <c>subscription.*</c> event of this organization is applied; anything else is only
+/// <see cref="BillingStore"/>: a <c>subscription.*</c> or <c>benefit_grant.*</c> event of this organization is applied; anything else is only
 /// recorded (ignored, another organization's, unprocessable with its raw text). Returns only after commit; database
 /// failures propagate so that the endpoint answers 503 and Polar retries.
 /// </summary>
@@ -34,6 +34,15 @@ internal sealed class WebhookProcessor(
                       && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
                 ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
                 : await billing.ApplyDeliveryAsync(e.WebhookId, e.Type!, subscription, e.TimestampUs, budget, ct).ConfigureAwait(false);
+        }
+        else if (e.Grant is { } grant)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            outcome = !string.IsNullOrEmpty(organizationId)
+                      && grant.Customer?.OrganizationId is { } eventOrganization
+                      && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
+                ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
+                : await billing.ApplyGrantDeliveryAsync(e.WebhookId, e.Type!, grant, e.TimestampUs, budget, ct).ConfigureAwait(false);
         }
         else
         {

@@ -74,11 +74,16 @@ public sealed class StoreSchemaTests
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
         Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
 
-        // The latest function (ScheduledPlanChange) replaces it, pinned and marked alike; its Down puts version 3 back.
+        // The latest function (BenefitGrants) replaces it, pinned and marked alike; its Down puts version 4 back, and
+        // ScheduledPlanChange's Down version 3.
         await migrator.MigrateAsync(cancellationToken: Ct);
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
         Assert.Equal(FastWebhookPath.Version, await db.ScalarAsync<string>(mark, Ct));
         Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, FastWebhookPath.Version);
+        await migrator.MigrateAsync("20261207045000_ScheduledPlanChange", Ct);
+        Assert.Equal(KavachPolar.Storage.Migrations.ScheduledPlanChange.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'kavach_polar_benefit_grants'", Ct));
         await migrator.MigrateAsync("20261207024902_HandledKinds", Ct);
         Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));
