@@ -2,7 +2,7 @@ namespace KavachPolar;
 
 /// <summary>
 /// A benefit the user holds: one entry per benefit, however many grants hold it (one per subscription or order).
-/// Returned by <c>IKavachPolarEntitlements.GetBenefitsAsync</c> and <c>GET {base}/auth/polar/benefits</c>. A
+/// Returned by <see cref="IKavachPolarEntitlements.GetBenefitsAsync"/> and <c>GET {base}/auth/polar/benefits</c>. A
 /// plain record with <see langword="init"/> properties: fields added later are optional properties.
 /// </summary>
 public sealed record KavachBenefit

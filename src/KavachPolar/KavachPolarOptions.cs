@@ -83,6 +83,13 @@ public sealed class KavachPolarOptions
     public IDictionary<string, string> Products { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
+    /// Optional map of benefit slugs (e.g. <c>downloads</c>) to Polar benefit ids, so that <c>RequireBenefit("downloads")</c>,
+    /// <see cref="RequireBenefitAttribute"/> and <see cref="IKavachPolarEntitlements.HasBenefitAsync"/> may name a benefit
+    /// by slug; ids work either way. Configuration key <c>KavachPolar:Benefits:&lt;slug&gt;</c>.
+    /// </summary>
+    public IDictionary<string, string> Benefits { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute
     /// <c>successUrl</c> may point to besides the request's own origin: where Polar may send the payer, nothing more.
     /// Requests from these origins are not trusted by the cross-site check (that is <see cref="TrustedOrigins"/>).

@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Http;
 namespace KavachPolar.Authorization;
 
 /// <summary>
-/// Answers a refusal of the subscription gate as an API expects: 403 problem <c>subscription_required</c> (503
+/// Answers a refusal of the subscription or benefit gate as an API expects: 403 problem <c>subscription_required</c>
+/// or <c>benefit_required</c> (503
 /// <c>store_unavailable</c> when the database did not answer). A browser page request (one that accepts
 /// <c>text/html</c>) goes to the host's own forbidden handling instead, as does every other authorization result.
 /// </summary>
@@ -15,7 +16,7 @@ internal sealed class SubscriptionAuthorizationResultHandler(IAuthorizationMiddl
     public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         var reason = authorizeResult.Forbidden
-            ? authorizeResult.AuthorizationFailure?.FailureReasons.FirstOrDefault(r => r.Handler is SubscriptionAuthorizationHandler)
+            ? authorizeResult.AuthorizationFailure?.FailureReasons.FirstOrDefault(r => r.Handler is SubscriptionAuthorizationHandler or BenefitAuthorizationHandler)
             : null;
         if (reason?.Message == KavachPolarErrorCodes.StoreUnavailable)
         {
@@ -25,7 +26,7 @@ internal sealed class SubscriptionAuthorizationResultHandler(IAuthorizationMiddl
 
         if (reason is not null && !AcceptsHtml(context.Request))
         {
-            await KavachProblems.FromCode(context, KavachPolarErrorCodes.SubscriptionRequired).ExecuteAsync(context).ConfigureAwait(false);
+            await KavachProblems.FromCode(context, reason.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 

@@ -84,6 +84,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
+        services.TryAddSingleton<BenefitReader>();
+        services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();
         services.TryAddSingleton(SubscriptionCacheListener.Timing.Default);
         services.AddHostedService<SubscriptionCacheListener>();
         services.TryAddSingleton<ChangeAnnouncer>();
@@ -146,6 +148,7 @@ public static class KavachPolarServiceCollectionExtensions
     private static void AddSubscriptionGate(IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SubscriptionAuthorizationHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, BenefitAuthorizationHandler>());
         services.Configure<AuthorizationOptions>(o => o.AddPolicy(KavachPolarPolicies.Subscribed, SubscriptionRequirement.Policy([])));
 
         var previous = services.LastOrDefault(d => d.ServiceType == typeof(IAuthorizationMiddlewareResultHandler));

@@ -98,6 +98,9 @@ internal static partial class Log
     [LoggerMessage(1202, LogLevel.Information, "Benefit grant {GrantId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
     public static partial void BenefitGrantOfForgottenUser(ILogger logger, string grantId, string customerId);
 
+    [LoggerMessage(1203, LogLevel.Warning, "RequireBenefit names {Benefits}: one of them is neither a Polar benefit id (a UUID) nor a slug of KavachPolar:Benefits, and nobody holds it. Add the slug to KavachPolar:Benefits or use the benefit's id. Logged once.")]
+    public static partial void UnknownBenefitName(ILogger logger, string benefits);
+
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
 
