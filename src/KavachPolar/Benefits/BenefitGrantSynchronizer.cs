@@ -143,6 +143,30 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
         return Changed(before, after);
     }
 
+    /// <summary>
+    /// Deletes <paramref name="gone"/> (grants Polar no longer lists) inside a write that holds their customer's lock;
+    /// takes their users' locks and returns the (user, benefit) pairs whose hold changed.
+    /// </summary>
+    public static async Task<int> RemoveAsync(DbContext db, IReadOnlyCollection<BenefitGrantRecord> gone, ISet<string>? touched, CancellationToken ct)
+    {
+        if (gone.Count == 0)
+        {
+            return 0;
+        }
+
+        var users = new SortedSet<string>(gone.Where(g => g.UserId is not null).Select(g => g.UserId!), StringComparer.Ordinal);
+        touched?.UnionWith(users);
+        foreach (var user in users)
+        {
+            await StoreTransactions.LockAsync(db, LockKeys.User(user), ct).ConfigureAwait(false);
+        }
+
+        var before = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
+        db.RemoveRange(gone);
+        var after = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
+        return Changed(before, after);
+    }
+
     private static async Task<(string? UserId, bool FromExternalId)> AttributeAsync(DbContext db, PolarBenefitGrant g, CancellationToken ct)
     {
         if (g.SubscriptionId is { } subscriptionId)

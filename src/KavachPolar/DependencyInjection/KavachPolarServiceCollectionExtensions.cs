@@ -65,6 +65,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
         services.TryAddSingleton<KavachPolar.Benefits.BenefitGrantSynchronizer>();
+        services.TryAddSingleton<KavachPolar.Benefits.CustomerStateTriggers>();
+        services.TryAddTransient<BenefitReconciler>();
+        services.AddHostedService<CustomerStateRefresher>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();

@@ -101,6 +101,9 @@ internal static partial class Log
     [LoggerMessage(1203, LogLevel.Warning, "RequireBenefit names {Benefits}: one of them is neither a Polar benefit id (a UUID) nor a slug of KavachPolar:Benefits, and nobody holds it. Add the slug to KavachPolar:Benefits or use the benefit's id. Logged once.")]
     public static partial void UnknownBenefitName(ILogger logger, string benefits);
 
+    [LoggerMessage(1204, LogLevel.Warning, "A customer.state_changed of Polar customer {CustomerId} names other benefits than its stored grants, and reading its grants from Polar failed ({ErrorType}). The grant webhooks, a later state change or a reconcile bring them.")]
+    public static partial void CustomerStateRefreshFailed(ILogger logger, string customerId, string errorType);
+
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
 

@@ -43,7 +43,7 @@ internal sealed record PolarBenefitGrantList(List<PolarBenefitGrant> Items, Pola
 /// <c>customer.state_changed</c>'s <c>data</c>, as far as KavachPolar reads it: the customer and the benefit ids of
 /// its granted grants (no subscription, order or member ids: §9.7), a trigger to reconcile, never applied as such.
 /// </summary>
-internal sealed record PolarCustomerState(string Id, string? ExternalId = null, List<PolarCustomerStateGrant>? GrantedBenefits = null);
+internal sealed record PolarCustomerState(string Id, string? ExternalId = null, string? OrganizationId = null, List<PolarCustomerStateGrant>? GrantedBenefits = null);
 
 /// <summary>One of <c>granted_benefits</c>.</summary>
 internal sealed record PolarCustomerStateGrant(string Id, string BenefitId);

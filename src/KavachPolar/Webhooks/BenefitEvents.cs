@@ -14,7 +14,10 @@ internal static class BenefitEvents
     /// <summary>The grant event types, as Polar names them.</summary>
     public static readonly string[] GrantTypes = ["benefit_grant.created", "benefit_grant.updated", "benefit_grant.cycled", "benefit_grant.revoked"];
 
-    public static bool Handles(string type) => Array.IndexOf(GrantTypes, type) >= 0;
+    /// <summary><c>customer.state_changed</c>: read only as a trigger to reconcile the customer's grants.</summary>
+    public const string CustomerStateChanged = "customer.state_changed";
+
+    public static bool Handles(string type) => type == CustomerStateChanged || Array.IndexOf(GrantTypes, type) >= 0;
 
     /// <summary>The event with its grant, or with the reason it cannot be processed.</summary>
     public static PolarWebhookEvent Read(string webhookId, string type, JsonElement root)
@@ -28,6 +31,11 @@ internal static class BenefitEvents
         if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object)
         {
             return new PolarWebhookEvent(webhookId, type, timestampUs, null, "the event has no data object");
+        }
+
+        if (type == CustomerStateChanged)
+        {
+            return ReadState(webhookId, type, timestampUs, data);
         }
 
         PolarBenefitGrant? grant;
@@ -48,6 +56,27 @@ internal static class BenefitEvents
         return Validate(grant) is { } error
             ? new PolarWebhookEvent(webhookId, type, timestampUs, null, error)
             : new PolarWebhookEvent(webhookId, type, timestampUs, null, null, Grant: grant);
+    }
+
+    private static PolarWebhookEvent ReadState(string webhookId, string type, long timestampUs, JsonElement data)
+    {
+        PolarCustomerState? state;
+        try
+        {
+            state = data.Deserialize(PolarBenefitJsonContext.Default.PolarCustomerState);
+        }
+        catch (JsonException e)
+        {
+            return new PolarWebhookEvent(webhookId, type, timestampUs, null, "data is not a Polar CustomerState (at " + (e.Path ?? "$") + ")");
+        }
+
+        if (state is null || !TextSafety.IsIdentifier(state.Id, Limits.PolarId)
+            || (state.GrantedBenefits ?? []).Any(g => !TextSafety.IsIdentifier(g.BenefitId, Limits.PolarId)))
+        {
+            return new PolarWebhookEvent(webhookId, type, timestampUs, null, "data has an empty, oversized or malformed customer or benefit id");
+        }
+
+        return new PolarWebhookEvent(webhookId, type, timestampUs, null, null, CustomerState: state);
     }
 
     /// <summary>What makes a grant unusable, or <see langword="null"/>.</summary>

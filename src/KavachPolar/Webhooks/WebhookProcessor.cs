@@ -14,6 +14,7 @@ namespace KavachPolar.Webhooks;
 /// </summary>
 internal sealed class WebhookProcessor(
     BillingStore billing,
+    Benefits.CustomerStateTriggers stateTriggers,
     IOptionsMonitor<KavachPolarOptions> options,
     ILogger<WebhookProcessor> logger)
 {
@@ -43,6 +44,18 @@ internal sealed class WebhookProcessor(
                       && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
                 ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
                 : await billing.ApplyGrantDeliveryAsync(e.WebhookId, e.Type!, grant, e.TimestampUs, budget, ct).ConfigureAwait(false);
+        }
+        else if (e.CustomerState is { } state)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            var other = !string.IsNullOrEmpty(organizationId) && state.OrganizationId is { } eventOrganization
+                        && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase);
+            outcome = await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, other ? WebhookOutcomes.OtherOrganization : WebhookOutcomes.Ignored, null, null, budget, ct).ConfigureAwait(false);
+            if (outcome == WebhookOutcomes.Ignored)
+            {
+                // Only a trigger: compared with the stored grants after the answer, and reconciled when they differ.
+                stateTriggers.Add(state.Id, [.. (state.GrantedBenefits ?? []).Select(g => g.BenefitId)]);
+            }
         }
         else
         {
