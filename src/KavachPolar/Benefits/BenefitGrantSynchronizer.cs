@@ -18,7 +18,7 @@ namespace KavachPolar.Benefits;
 /// so: as a grant of neither); otherwise the customer's <c>external_id</c>, then the user bound to the customer. A
 /// member-model grant's <c>member</c> is stored and not used: it matters only for seat grants.
 /// </remarks>
-internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<BenefitGrantSynchronizer> logger)
+internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, TimeProvider time, ILogger<BenefitGrantSynchronizer> logger)
 {
     /// <summary>Result of applying one grant.</summary>
     /// <param name="Applied">The grant was newer than the stored one and was written.</param>
@@ -31,7 +31,7 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
     /// Applies <paramref name="g"/> unless an equal or newer version of it is stored. The caller holds the lock of
     /// <c>g.CustomerId</c>, saves and commits. <paramref name="touched"/> collects the users this write may change.
     /// </summary>
-    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarBenefitGrant g, long sourceTimestampUs, CancellationToken ct, ISet<string>? touched = null)
+    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarBenefitGrant g, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, ISet<string>? touched = null)
     {
         var version = UnixTime.Microseconds(g.ModifiedAt ?? g.CreatedAt);
         var record = await db.Set<BenefitGrantRecord>().FirstOrDefaultAsync(r => r.Id == g.Id, ct).ConfigureAwait(false);
@@ -104,7 +104,7 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
         }
 
         var after = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
-        return new ApplyResult(true, Changed(before, after), Users: [.. users]);
+        return new ApplyResult(true, Changed(db, before, after, eventId, eventType), Users: [.. users]);
     }
 
     /// <summary>
@@ -113,7 +113,7 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
     /// another user. Runs inside a subscription write, which holds the customer's and the users' locks. Returns the
     /// (user, benefit) pairs whose hold changed, and adds the grants' previous users to <paramref name="touched"/>.
     /// </summary>
-    public async Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, ISet<string>? touched, CancellationToken ct)
+    public async Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
     {
         if (subscriptionIds.Count == 0)
         {
@@ -140,14 +140,14 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
         }
 
         var after = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
-        return Changed(before, after);
+        return Changed(db, before, after, eventId, eventType);
     }
 
     /// <summary>
     /// Deletes <paramref name="gone"/> (grants Polar no longer lists) inside a write that holds their customer's lock;
     /// takes their users' locks and returns the (user, benefit) pairs whose hold changed.
     /// </summary>
-    public static async Task<int> RemoveAsync(DbContext db, IReadOnlyCollection<BenefitGrantRecord> gone, ISet<string>? touched, CancellationToken ct)
+    public async Task<int> RemoveAsync(DbContext db, IReadOnlyCollection<BenefitGrantRecord> gone, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
     {
         if (gone.Count == 0)
         {
@@ -164,7 +164,7 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
         var before = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
         db.RemoveRange(gone);
         var after = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
-        return Changed(before, after);
+        return Changed(db, before, after, eventId, eventType);
     }
 
     private static async Task<(string? UserId, bool FromExternalId)> AttributeAsync(DbContext db, PolarBenefitGrant g, CancellationToken ct)
@@ -212,9 +212,9 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
     }
 
     /// <summary>The benefits each of <paramref name="users"/> holds, from the grants tracked in this transaction.</summary>
-    private static async Task<Dictionary<string, HashSet<string>>> HoldingsAsync(DbContext db, SortedSet<string> users, CancellationToken ct)
+    private static async Task<Dictionary<string, Dictionary<string, KavachBenefit>>> HoldingsAsync(DbContext db, SortedSet<string> users, CancellationToken ct)
     {
-        var result = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var result = new Dictionary<string, Dictionary<string, KavachBenefit>>(StringComparer.Ordinal);
         if (users.Count == 0)
         {
             return result;
@@ -224,18 +224,54 @@ internal sealed class BenefitGrantSynchronizer(TimeProvider time, ILogger<Benefi
         await db.Set<BenefitGrantRecord>().Where(g => g.UserId != null && users.Contains(g.UserId)).LoadAsync(ct).ConfigureAwait(false);
         foreach (var user in users)
         {
-            result[user] = new HashSet<string>(
-                db.ChangeTracker.Entries<BenefitGrantRecord>()
-                    .Where(e => e.State != EntityState.Deleted && e.Entity.UserId == user && BenefitHoldings.Holds(e.Entity))
-                    .Select(e => e.Entity.BenefitId),
-                StringComparer.Ordinal);
+            result[user] = BenefitHoldings.Of(db.ChangeTracker.Entries<BenefitGrantRecord>()
+                    .Where(e => e.State != EntityState.Deleted && e.Entity.UserId == user)
+                    .Select(e => e.Entity))
+                .ToDictionary(b => b.BenefitId, StringComparer.Ordinal);
         }
 
         return result;
     }
 
-    private static int Changed(Dictionary<string, HashSet<string>> before, Dictionary<string, HashSet<string>> after) =>
-        after.Sum(a => before.TryGetValue(a.Key, out var b) ? a.Value.Count(x => !b.Contains(x)) + b.Count(x => !a.Value.Contains(x)) : a.Value.Count);
+    /// <summary>
+    /// Counts the (user, benefit) pairs whose hold changed (held before and not after, or the other way) and queues each
+    /// as a benefit change when some host of the app handles them (the caller got <see cref="Callbacks.CallbackKinds"/>
+    /// ready before its transaction).
+    /// </summary>
+    private int Changed(DbContext db, Dictionary<string, Dictionary<string, KavachBenefit>> before, Dictionary<string, Dictionary<string, KavachBenefit>> after, string eventId, string eventType)
+    {
+        var changes = 0;
+        var queue = kinds.Queues(Callbacks.CallbackKinds.Benefit);
+        var now = time.GetUtcNow();
+        foreach (var (user, held) in after)
+        {
+            var had = before.TryGetValue(user, out var b) ? b : [];
+            foreach (var benefitId in held.Keys.Union(had.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                var current = held.GetValueOrDefault(benefitId);
+                var previous = had.GetValueOrDefault(benefitId);
+                if ((current is null) == (previous is null))
+                {
+                    continue;
+                }
+
+                changes++;
+                if (queue)
+                {
+                    var change = new KavachBenefitChange { UserId = user, BenefitId = benefitId, Current = current, Previous = previous, EventId = eventId, EventType = eventType };
+                    db.Add(new PendingCallbackRecord
+                    {
+                        UserId = user,
+                        Change = Callbacks.BenefitCallback.Serialize(change),
+                        NextAttemptAtUs = 0, // due at once, whatever this instance's clock says
+                        CreatedAt = now,
+                    });
+                }
+            }
+        }
+
+        return changes;
+    }
 
     private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
 }

@@ -19,6 +19,7 @@ internal sealed partial class BillingStore
         var sourceTimestampUs = UnixTime.Microseconds(time.GetUtcNow());
         await kinds.ReadyAsync(ct).ConfigureAwait(false);
         var touched = new HashSet<string>(StringComparer.Ordinal);
+        var eventId = "reconcile:" + Guid.NewGuid().ToString("N");
         return await WriteAsync(
             touched,
             async (db, t) =>
@@ -27,7 +28,7 @@ internal sealed partial class BillingStore
                 var changes = 0;
                 foreach (var g in listed.Where(g => g.CustomerId == customerId).OrderBy(g => g.CreatedAt).ThenBy(g => g.Id, StringComparer.Ordinal))
                 {
-                    changes += (await grants.ApplyAsync(db, g, sourceTimestampUs, t, touched).ConfigureAwait(false)).Changes;
+                    changes += (await grants.ApplyAsync(db, g, sourceTimestampUs, eventId, "reconcile", t, touched).ConfigureAwait(false)).Changes;
                 }
 
                 var ids = listedIds.ToList();
@@ -35,7 +36,7 @@ internal sealed partial class BillingStore
                     .Where(g => g.CustomerId == customerId && !ids.Contains(g.Id) && g.UpdatedAt < readSince)
                     .ToListAsync(t)
                     .ConfigureAwait(false);
-                changes += await Benefits.BenefitGrantSynchronizer.RemoveAsync(db, gone, touched, t).ConfigureAwait(false);
+                changes += await grants.RemoveAsync(db, gone, eventId, "reconcile", touched, t).ConfigureAwait(false);
                 await db.SaveChangesAsync(t).ConfigureAwait(false);
                 return changes;
             },

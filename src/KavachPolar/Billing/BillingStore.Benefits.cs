@@ -42,7 +42,7 @@ internal sealed partial class BillingStore
                             return (WebhookOutcomes.Duplicate, 0, (string[]?)null);
                         }
 
-                        var result = await grants.ApplyAsync(db, grant, timestampUs, token, touched).ConfigureAwait(false);
+                        var result = await grants.ApplyAsync(db, grant, timestampUs, webhookId, RecordedType(type), token, touched).ConfigureAwait(false);
                         var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                         Record(db, recorded, webhookId, type, o, null, null);
                         await db.SaveChangesAsync(token).ConfigureAwait(false);

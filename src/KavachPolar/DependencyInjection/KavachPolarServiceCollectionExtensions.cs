@@ -63,6 +63,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<CallbackDispatchSettings>();
         services.TryAddSingleton<SubscriptionChangeHandlers>();
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
+        services.TryAddSingleton<BenefitChangeHandlers>();
+        services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<BenefitChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
         services.TryAddSingleton<KavachPolar.Benefits.BenefitGrantSynchronizer>();
         services.TryAddSingleton<KavachPolar.Benefits.CustomerStateTriggers>();

@@ -18,7 +18,7 @@ internal static class Limits
     /// <summary>A callback dispatcher's lock owner (machine, process, instance and batch).</summary>
     public const int LockOwner = 128;
 
-    /// <summary>A kind of change (<c>subscription</c>, later <c>benefit</c>).</summary>
+    /// <summary>A kind of change (<c>subscription</c>, <c>benefit</c>).</summary>
     public const int Kind = 32;
 
     /// <summary>An error recorded for a webhook or a callback.</summary>

@@ -300,7 +300,8 @@ internal sealed class SubscriptionSynchronizer(
             .ToList();
 
         // Grants that arrived before their subscription, or whose subscription moved here, follow it.
-        await benefits.LinkAsync(db, user.Id, [.. subscriptions.Select(s => s.Id)], null, ct).ConfigureAwait(false);
+        // The dispatcher's poll (every second) picks up the benefit changes this queues; the count below is subscriptions'.
+        await benefits.LinkAsync(db, user.Id, [.. subscriptions.Select(s => s.Id)], eventId, eventType, null, ct).ConfigureAwait(false);
 
         var previous = SubscriptionProjection.Read(user);
         SubscriptionProjection.Write(user, subscriptions, now);

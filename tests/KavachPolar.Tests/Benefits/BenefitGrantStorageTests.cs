@@ -33,6 +33,8 @@ public sealed class BenefitGrantStorageTests : PolarAppTest
         Assert.Equal("license_keys", await Db.ScalarAsync<string>($"SELECT benefit_type FROM kavach_polar_benefit_grants WHERE benefit_id = '{LicenseKey}'", Ct));
         var outcomes = await Db.QueryColumnAsync<string>("SELECT DISTINCT outcome FROM kavach_polar_webhook_events WHERE event_type LIKE 'benefit_grant.%'", Ct);
         Assert.Equal(["applied"], outcomes);
+        // No host of this app handles benefit changes: none is queued.
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks WHERE change LIKE '{\"kind\":\"benefit\"%'", Ct));
     }
 
     [Fact]
