@@ -53,10 +53,10 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                     .Where(r => r.UserId == u.Id && SubscriptionStatuses.Entitled.Contains(r.Status))
                     .Select(r => r.ProductId)
                     .ToArray(),
+                // One benefit may be held through several grants; Distinct here would need SQL APPLY, which SQLite lacks.
                 Benefits = db.Set<BenefitGrantRecord>()
                     .Where(g => g.UserId == u.Id && g.GrantedAt != null)
                     .Select(g => g.BenefitId)
-                    .Distinct()
                     .ToArray(),
             })
             .FirstOrDefault());
@@ -79,7 +79,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
         await store.OpenAsync(ct).ConfigureAwait(false);
         var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
-        return row is null ? new CachedUser(null, [], []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, row.Benefits);
+        return row is null ? new CachedUser(null, [], []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, [.. row.Benefits.Distinct(StringComparer.Ordinal)]);
     }
 
     /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
