@@ -37,4 +37,16 @@ public sealed class KavachPolarBuilder(IServiceCollection services)
         Services.TryAddEnumerable(ServiceDescriptor.Scoped<IKavachSubscriptionChangeHandler, THandler>());
         return this;
     }
+
+    /// <summary>
+    /// Registers <typeparamref name="THandler"/> (scoped) to receive every benefit change, as
+    /// <see cref="KavachPolarOptions.OnBenefitChange"/> does, with constructor injection.
+    /// </summary>
+    /// <remarks>Safe to call more than once; each handler type is registered once.</remarks>
+    public KavachPolarBuilder AddBenefitChangeHandler<THandler>()
+        where THandler : class, IKavachBenefitChangeHandler
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Scoped<IKavachBenefitChangeHandler, THandler>());
+        return this;
+    }
 }

@@ -54,6 +54,9 @@ public static class KavachPolarErrorCodes
     /// <summary>403 (from <c>RequireSubscription</c> and <see cref="KavachPolarPolicies.Subscribed"/>): signed in, without an entitled subscription (of the products asked for).</summary>
     public const string SubscriptionRequired = "subscription_required";
 
+    /// <summary>403 (from <c>RequireBenefit</c> and <see cref="RequireBenefitAttribute"/>): signed in, without any of the benefits asked for.</summary>
+    public const string BenefitRequired = "benefit_required";
+
     /// <summary>400: <c>proration</c> is not <c>invoice</c>, <c>prorate</c> or <c>next_period</c>.</summary>
     public const string InvalidProration = "invalid_proration";
 

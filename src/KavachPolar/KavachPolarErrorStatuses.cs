@@ -26,6 +26,7 @@ internal static class KavachPolarErrorStatuses
         KavachPolarErrorCodes.NoSubscription => StatusCodes.Status409Conflict,
         KavachPolarErrorCodes.NoCustomer => StatusCodes.Status409Conflict,
         KavachPolarErrorCodes.SubscriptionRequired => StatusCodes.Status403Forbidden,
+        KavachPolarErrorCodes.BenefitRequired => StatusCodes.Status403Forbidden,
         KavachPolarErrorCodes.InvalidProration => StatusCodes.Status400BadRequest,
         KavachPolarErrorCodes.NotFound => StatusCodes.Status404NotFound,
         KavachPolarErrorCodes.StoreUnavailable => StatusCodes.Status503ServiceUnavailable,

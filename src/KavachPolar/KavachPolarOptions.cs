@@ -63,6 +63,13 @@ public sealed class KavachPolarOptions
     public Func<KavachSubscriptionChange, CancellationToken, Task>? OnSubscriptionChange { get; set; }
 
     /// <summary>
+    /// Called after commit whenever a user comes to hold a benefit or no longer holds it (the aggregate over the user's
+    /// grants, not each grant). The guarantees of <see cref="OnSubscriptionChange"/>, in one order per user with it;
+    /// make it idempotent on (<see cref="KavachBenefitChange.BenefitId"/>, <see cref="KavachBenefitChange.EventId"/>).
+    /// </summary>
+    public Func<KavachBenefitChange, CancellationToken, Task>? OnBenefitChange { get; set; }
+
+    /// <summary>
     /// Allowed difference between the <c>webhook-timestamp</c> header and this machine's clock, in
     /// both directions. Default 5 minutes, as Polar's SDK uses. Configuration key
     /// <c>KavachPolar:WebhookTolerance</c> (a <see cref="TimeSpan"/>, e.g. <c>00:05:00</c>).
@@ -81,6 +88,13 @@ public sealed class KavachPolarOptions
     /// <c>KavachPolar:Products:&lt;slug&gt;</c>.
     /// </summary>
     public IDictionary<string, string> Products { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Optional map of benefit slugs (e.g. <c>downloads</c>) to Polar benefit ids, so that <c>RequireBenefit("downloads")</c>,
+    /// <see cref="RequireBenefitAttribute"/> and <see cref="IKavachPolarEntitlements.HasBenefitAsync"/> may name a benefit
+    /// by slug; ids work either way. Configuration key <c>KavachPolar:Benefits:&lt;slug&gt;</c>.
+    /// </summary>
+    public IDictionary<string, string> Benefits { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
     /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute

@@ -64,7 +64,7 @@ internal sealed class EntitlementAuthorizationHandler(
         }
         catch (Exception e) when (StoreFailures.IsStoreFailure(e, ct))
         {
-            Log.StoreUnavailable(logger, e, "subscription gate");
+            Log.StoreUnavailable(logger, e, "entitlement gate");
             context.Fail(new AuthorizationFailureReason(this, KavachPolarErrorCodes.StoreUnavailable));
         }
     }
@@ -102,6 +102,7 @@ internal sealed class EntitlementAuthorizationHandler(
         }
         else
         {
+            entitlement.ExplainRefusal(logger, settings);
             context.Fail(new AuthorizationFailureReason(this, entitlement.RefusalCode));
         }
     }

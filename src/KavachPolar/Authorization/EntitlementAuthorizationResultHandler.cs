@@ -7,7 +7,7 @@ namespace KavachPolar.Authorization;
 
 /// <summary>
 /// Answers a refusal of the gate as an API expects: 403 with the refused requirement's problem (e.g.
-/// <c>subscription_required</c>), or 503 <c>store_unavailable</c> when the database did not answer. A browser page
+/// <c>subscription_required</c>, <c>benefit_required</c>), or 503 <c>store_unavailable</c> when the database did not answer. A browser page
 /// request (one that accepts <c>text/html</c>) goes to the host's own forbidden handling instead, as does every other
 /// authorization result.
 /// </summary>

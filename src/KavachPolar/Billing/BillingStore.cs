@@ -20,9 +20,10 @@ namespace KavachPolar.Billing;
 /// exception propagates. Callers never see a DbContext; the rules for a snapshot stay in
 /// <see cref="SubscriptionSynchronizer"/>, which only this store calls.
 /// </summary>
-internal sealed class BillingStore(
+internal sealed partial class BillingStore(
     KavachStore store,
     SubscriptionSynchronizer synchronizer,
+    Benefits.BenefitGrantSynchronizer grants,
     CallbackKinds kinds,
     CallbackSignal signal,
     CacheAnnouncer announcer,
@@ -414,6 +415,9 @@ internal sealed class BillingStore(
                     await db.SaveChangesAsync(t).ConfigureAwait(false);
                     var links = await db.Set<SubscriptionRecord>()
                         .Where(r => r.UserId == userId || (customer != null && r.CustomerId == customer && r.UserId == null))
+                        .ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    await db.Set<BenefitGrantRecord>()
+                        .Where(g => g.UserId == userId || (customer != null && g.CustomerId == customer && g.UserId == null))
                         .ExecuteDeleteAsync(t).ConfigureAwait(false);
                     await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
                     var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);

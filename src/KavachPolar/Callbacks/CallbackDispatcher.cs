@@ -18,6 +18,7 @@ namespace KavachPolar.Callbacks;
 internal sealed class CallbackDispatcher(
     IServiceScopeFactory scopes,
     SubscriptionChangeHandlers handlers,
+    BenefitChangeHandlers benefitHandlers,
     CallbackSignal signal,
     CallbackDispatchSettings settings,
     TimeProvider time,
@@ -42,7 +43,7 @@ internal sealed class CallbackDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!handlers.Any)
+        if (!handlers.Any && !benefitHandlers.Any)
         {
             return;
         }
@@ -86,7 +87,7 @@ internal sealed class CallbackDispatcher(
     /// <summary>Runs one batch of due callbacks. Returns whether any row was due.</summary>
     internal async Task<bool> RunOnceAsync(CancellationToken ct)
     {
-        if (!handlers.Any)
+        if (!handlers.Any && !benefitHandlers.Any)
         {
             return false;
         }
@@ -245,16 +246,35 @@ internal sealed class CallbackDispatcher(
 
     private async Task<Settlement> InvokeAsync(ClaimedCallback row, CancellationToken ct)
     {
-        KavachSubscriptionChange? change = null;
+        var isBenefit = BenefitCallback.Is(row.Change);
+        if (isBenefit ? !benefitHandlers.Any : !handlers.Any)
+        {
+            // A kind another host of the app handles (it declared it): handed back for it to claim, no attempt counted.
+            // The user's later changes wait behind it, as they wait behind any earlier change.
+            return new Settlement(row.Id, row.Owner, false, row.Attempts, PollInterval, "not handled by this host");
+        }
+
+        (string EventId, string Kind)? change = null;
         Task? running = null;
         CancellationTokenSource? timeout = null;
         try
         {
-            change = JsonSerializer.Deserialize(row.Change, OutboxJsonContext.Default.KavachSubscriptionChange)
-                     ?? throw new JsonException("The stored change is null.");
             timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(CallbackTimeout);
-            running = handlers.InvokeAsync(change, timeout.Token);
+            if (isBenefit)
+            {
+                var benefit = BenefitCallback.Deserialize(row.Change);
+                change = (benefit.EventId, CallbackKinds.Benefit);
+                running = benefitHandlers.InvokeAsync(benefit, timeout.Token);
+            }
+            else
+            {
+                var subscription = JsonSerializer.Deserialize(row.Change, OutboxJsonContext.Default.KavachSubscriptionChange)
+                                   ?? throw new JsonException("The stored change is null.");
+                change = (subscription.EventId, CallbackKinds.Subscription);
+                running = handlers.InvokeAsync(subscription, timeout.Token);
+            }
+
             // Stop waiting at the timeout even when the callback ignores its token.
             await running.WaitAsync(CallbackTimeout, ct).ConfigureAwait(false);
             metrics.CountCallback(succeeded: true);

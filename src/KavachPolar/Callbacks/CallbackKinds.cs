@@ -27,6 +27,9 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
     /// <summary>Subscription changes (<see cref="KavachPolarOptions.OnSubscriptionChange"/>, <see cref="IKavachSubscriptionChangeHandler"/>).</summary>
     public const string Subscription = "subscription";
 
+    /// <summary>Benefit changes (<see cref="KavachPolarOptions.OnBenefitChange"/>, <see cref="IKavachBenefitChangeHandler"/>).</summary>
+    public const string Benefit = "benefit";
+
     /// <summary>How often a host with handlers declares their kinds.</summary>
     public static readonly TimeSpan DeclareEvery = TimeSpan.FromMinutes(1);
 

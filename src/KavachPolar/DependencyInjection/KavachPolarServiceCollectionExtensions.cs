@@ -64,7 +64,13 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<CallbackDispatchSettings>();
         services.TryAddSingleton<SubscriptionChangeHandlers>();
         services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<SubscriptionChangeHandlers>());
+        services.TryAddSingleton<BenefitChangeHandlers>();
+        services.AddSingleton<IChangeHandlers>(sp => sp.GetRequiredService<BenefitChangeHandlers>());
         services.TryAddSingleton<CallbackKinds>();
+        services.TryAddSingleton<KavachPolar.Benefits.BenefitGrantSynchronizer>();
+        services.TryAddSingleton<KavachPolar.Benefits.CustomerStateTriggers>();
+        services.TryAddTransient<BenefitReconciler>();
+        services.AddHostedService<CustomerStateRefresher>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();
@@ -84,6 +90,8 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
+        services.TryAddSingleton<BenefitReader>();
+        services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();
         services.TryAddSingleton(CacheListener.Timing.Default);
         services.AddHostedService<CacheListener>();
         services.TryAddSingleton<CacheAnnouncer>();

@@ -89,6 +89,21 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Information, "Subscription {SubscriptionId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
     public static partial void SubscriptionOfForgottenUser(ILogger logger, string subscriptionId, string customerId);
 
+    [LoggerMessage(1200, LogLevel.Information, "Benefit grant {GrantId} (subscription {SubscriptionId}, customer {CustomerId}) matches no user yet; kept and linked when its subscription or user becomes known.")]
+    public static partial void BenefitGrantUnlinked(ILogger logger, string grantId, string subscriptionId, string customerId);
+
+    [LoggerMessage(1201, LogLevel.Information, "Benefit grant {GrantId} of benefit {BenefitId} (user {UserId}) failed at Polar ({ErrorType}: {ErrorMessage}); stored, not counted as held. For Discord and GitHub the customer links an account in Polar's customer portal, and Polar grants it then.")]
+    public static partial void BenefitGrantFailed(ILogger logger, string grantId, string benefitId, string userId, string errorType, string errorMessage);
+
+    [LoggerMessage(1202, LogLevel.Information, "Benefit grant {GrantId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
+    public static partial void BenefitGrantOfForgottenUser(ILogger logger, string grantId, string customerId);
+
+    [LoggerMessage(1203, LogLevel.Warning, "RequireBenefit names {Benefits}: one of them is neither a Polar benefit id (a UUID) nor a slug of KavachPolar:Benefits, and nobody holds it. Add the slug to KavachPolar:Benefits or use the benefit's id. Logged once.")]
+    public static partial void UnknownBenefitName(ILogger logger, string benefits);
+
+    [LoggerMessage(1204, LogLevel.Warning, "A customer.state_changed of Polar customer {CustomerId} names other benefits than its stored grants, and reading its grants from Polar failed ({ErrorType}). The grant webhooks, a later state change or a reconcile bring them.")]
+    public static partial void CustomerStateRefreshFailed(ILogger logger, string customerId, string errorType);
+
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
 

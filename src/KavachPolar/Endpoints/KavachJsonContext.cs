@@ -23,6 +23,7 @@ internal sealed record PortalResponse(string Url);
 [JsonSerializable(typeof(CheckoutRequest))]
 [JsonSerializable(typeof(CheckoutResponse))]
 [JsonSerializable(typeof(SubscriptionResponse))]
+[JsonSerializable(typeof(BenefitsResponse))]
 [JsonSerializable(typeof(KavachSubscription))]
 [JsonSerializable(typeof(ReconcileRequest))]
 [JsonSerializable(typeof(ChangePlanRequest))]

@@ -10,7 +10,7 @@ namespace Microsoft.AspNetCore.Routing;
 public static class KavachPolarEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c>,
+    /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c>, <c>GET benefits</c>,
     /// <c>POST reconcile</c>, <c>POST subscription/change</c>, <c>POST subscription/cancel</c>,
     /// <c>POST subscription/resume</c> and <c>POST portal</c> for the signed-in user, and <c>POST webhook</c> for
     /// Polar (anonymous, signature-checked).
@@ -38,6 +38,9 @@ public static class KavachPolarEndpointRouteBuilderExtensions
         group.MapGet("/subscription", SubscriptionEndpoint.HandleAsync)
             .WithName("KavachPolarSubscription")
             .ForUser(operation: null, "GET subscription");
+        group.MapGet("/benefits", BenefitsEndpoint.HandleAsync)
+            .WithName("KavachPolarBenefits")
+            .ForUser(operation: null, "GET benefits");
         // (Delegate): a handler whose only parameter is HttpContext also converts to RequestDelegate, and that overload
         // never writes the result the handler returns (dotnet/aspnetcore#39956, still open as #45373). The cast sends
         // these through RequestDelegateFactory like the others.

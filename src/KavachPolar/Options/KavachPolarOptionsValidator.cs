@@ -96,6 +96,14 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             }
         }
 
+        foreach (var (slug, id) in options.Benefits)
+        {
+            if (!Guid.TryParseExact(id, "D", out _))
+            {
+                failures.Add($"KavachPolar:Benefits:{slug} must be a Polar benefit id (a UUID).");
+            }
+        }
+
         foreach (var origin in options.AllowedRedirectOrigins)
         {
             if (!IsOrigin(origin))

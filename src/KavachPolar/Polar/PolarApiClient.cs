@@ -17,7 +17,7 @@ namespace KavachPolar.Polar;
 /// them (collections end with '/', items do not) because Polar answers the other spelling with a 307 redirect,
 /// and following it would drop the bearer token; redirects are never followed.
 /// </summary>
-internal sealed class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, TimeProvider time, ILogger<PolarApiClient> logger)
+internal sealed partial class PolarApiClient(HttpClient http, IOptionsMonitor<KavachPolarOptions> options, TimeProvider time, ILogger<PolarApiClient> logger)
 {
     /// <summary>The API version pinned on every request (<c>Polar-Version</c> header; Polar's 2026 API versioning).</summary>
     public const string ApiVersion = "2026-10";

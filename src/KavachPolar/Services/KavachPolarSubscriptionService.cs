@@ -17,6 +17,7 @@ internal sealed class KavachPolarSubscriptionService(
     Webhooks.WebhookProcessor processor,
     ReconcileCoalescer coalescer,
     SubscriptionReader reader,
+    BenefitReconciler benefits,
     IOptionsMonitor<KavachPolarOptions> options) : IKavachPolarSubscriptions
 {
     public const string ReconcileEventType = "reconcile";
@@ -218,6 +219,20 @@ internal sealed class KavachPolarSubscriptionService(
         }
 
         await ApplyAsync(found.Values, NewReconcileId(), ReconcileEventType, cancellationToken).ConfigureAwait(false);
+
+        // Grants of the user's customer (bound now, perhaps by what was just applied) and of the customers of the
+        // subscriptions found; each grant is attributed by its own rules, so another person's grants stay theirs.
+        var customers = found.Values.Select(s => s.CustomerId).ToList();
+        if ((await FindUserAsync(userId, cancellationToken).ConfigureAwait(false))?.PolarCustomerId is { } bound)
+        {
+            customers.Insert(0, bound);
+        }
+
+        if (await benefits.ReconcileCustomersAsync(customers, cancellationToken).ConfigureAwait(false) is { } grantsError)
+        {
+            return Failure(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), grantsError);
+        }
+
         return KavachPolarResult.Success(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false));
     }
 

@@ -9,8 +9,8 @@ namespace KavachPolar.Services;
 
 /// <summary>
 /// Reads a user's subscription state for GET subscription, the gate and <see cref="IKavachPolarSubscriptions"/>:
-/// from <see cref="SubscriptionCache"/>, or with one query (the user's row and the products of their entitled
-/// subscriptions) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
+/// from <see cref="SubscriptionCache"/>, or with one query (the user's row, the products of their entitled
+/// subscriptions and the benefits they hold) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
 /// build per request.
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
@@ -74,6 +74,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                     .Where(r => r.UserId == u.Id && SubscriptionStatuses.Entitled.Contains(r.Status))
                     .Select(r => r.ProductId)
                     .ToArray(),
+                // One benefit may be held through several grants; Distinct here would need SQL APPLY, which SQLite lacks.
+                Benefits = db.Set<BenefitGrantRecord>()
+                    .Where(g => g.UserId == u.Id && g.GrantedAt != null)
+                    .Select(g => g.BenefitId)
+                    .ToArray(),
             })
             .FirstOrDefault());
 
@@ -81,19 +86,21 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     private static readonly string DirectSql =
         "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
         + "u.polar_scheduled_product_id, u.polar_scheduled_change_at, ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
-        + string.Join("', '", SubscriptionStatuses.Entitled) + "')) FROM kavach_users u WHERE u.id = $1";
+        + string.Join("', '", SubscriptionStatuses.Entitled) + "')), "
+        + "ARRAY(SELECT DISTINCT g.benefit_id FROM kavach_polar_benefit_grants g WHERE g.user_id = u.id AND g.granted_at IS NOT NULL) "
+        + "FROM kavach_users u WHERE u.id = $1";
 
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
             return await store.QueryDirectAsync(connection, DirectSql, userId, ReadRow, ct).ConfigureAwait(false)
-                ?? new CachedUser(null, []);
+                ?? new CachedUser(null, [], []);
         }
 
         await store.OpenAsync(ct).ConfigureAwait(false);
         var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
-        return row is null ? new CachedUser(null, []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled);
+        return row is null ? new CachedUser(null, [], []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, [.. row.Benefits.Distinct(StringComparer.Ordinal)]);
     }
 
     /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
@@ -111,12 +118,15 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                     r.IsDBNull(5) ? null : r.GetString(5),
                     r.IsDBNull(6) ? null : r.GetFieldValue<DateTimeOffset>(6)),
             },
-        r.GetFieldValue<string[]>(7));
+        r.GetFieldValue<string[]>(7),
+        r.GetFieldValue<string[]>(8));
 
     private sealed class UserState
     {
         public required KavachUser User { get; init; }
 
         public required string[] Entitled { get; init; }
+
+        public required string[] Benefits { get; init; }
     }
 }

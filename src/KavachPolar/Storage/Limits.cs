@@ -18,9 +18,15 @@ internal static class Limits
     /// <summary>A callback dispatcher's lock owner (machine, process, instance and batch).</summary>
     public const int LockOwner = 128;
 
-    /// <summary>A kind of change (<c>subscription</c>, later <c>benefit</c>).</summary>
+    /// <summary>A kind of change (<c>subscription</c>, <c>benefit</c>).</summary>
     public const int Kind = 32;
 
     /// <summary>An error recorded for a webhook or a callback.</summary>
     public const int Error = 1024;
+
+    /// <summary>A Polar benefit type (<c>github_repository</c> is the longest today).</summary>
+    public const int BenefitType = 64;
+
+    /// <summary>A benefit's description (Polar allows 3-42 characters).</summary>
+    public const int BenefitDescription = 256;
 }

@@ -10,4 +10,5 @@ namespace KavachPolar.Storage;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(KavachSubscriptionChange))]
+[JsonSerializable(typeof(KavachBenefitChange))]
 internal sealed partial class OutboxJsonContext : JsonSerializerContext;

@@ -24,14 +24,14 @@ internal static class WebhookFunction
     /// verbatim (a migration does what it did when it shipped). Tests that create the schema with <c>EnsureCreated</c>
     /// run it too. To change the function, add a migration with the new text and point this at it.
     /// </summary>
-    public const string CreateSql = Migrations.ScheduledPlanChange.FunctionSql;
+    public const string CreateSql = Migrations.BenefitGrants.FunctionSql;
 
     /// <summary>
     /// The mark in the comment of the function <see cref="CreateSql"/> creates. Only a function with this mark is called:
     /// another one (an earlier migration's, or a later one's during a rolling upgrade) may take other arguments the same
     /// way or answer differently, so deliveries then take the general path.
     /// </summary>
-    public const string Version = Migrations.ScheduledPlanChange.Version;
+    public const string Version = Migrations.BenefitGrants.Version;
 
     public const string DropSql = "DROP FUNCTION IF EXISTS " + Signature + ";";
 

@@ -24,6 +24,7 @@ namespace KavachPolar.Subscriptions;
 /// </remarks>
 internal sealed class SubscriptionSynchronizer(
     Callbacks.CallbackKinds kinds,
+    Benefits.BenefitGrantSynchronizer benefits,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -301,6 +302,10 @@ internal sealed class SubscriptionSynchronizer(
             .Where(e => e.State != EntityState.Deleted && e.Entity.UserId == user.Id)
             .Select(e => e.Entity)
             .ToList();
+
+        // Grants that arrived before their subscription, or whose subscription moved here, follow it.
+        // The dispatcher's poll (every second) picks up the benefit changes this queues; the count below is subscriptions'.
+        await benefits.LinkAsync(db, user.Id, [.. subscriptions.Select(s => s.Id)], eventId, eventType, null, ct).ConfigureAwait(false);
 
         var previous = SubscriptionProjection.Read(user);
         SubscriptionProjection.Write(user, subscriptions, now);

@@ -17,7 +17,9 @@ namespace KavachPolar.Webhooks;
 /// <param name="Subscription">For a <c>subscription.*</c> event that reads cleanly: its data.</param>
 /// <param name="Error">Why a signed body cannot be processed, or <see langword="null"/>.</param>
 /// <param name="Payload">With <paramref name="Error"/>: the raw text, kept for a replay.</param>
-internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error, string? Payload = null)
+/// <param name="Grant">For a <c>benefit_grant.*</c> event that reads cleanly: its data (<see cref="BenefitEvents"/>).</param>
+/// <param name="CustomerState">For a <c>customer.state_changed</c> event that reads cleanly: its data, a trigger only.</param>
+internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error, string? Payload = null, PolarBenefitGrant? Grant = null, PolarCustomerState? CustomerState = null)
 {
     /// <summary>Parses a verified body; a body that cannot be processed keeps its text (see <see cref="Payload"/>).</summary>
     public static PolarWebhookEvent Read(string webhookId, ReadOnlySpan<byte> body)
@@ -70,6 +72,11 @@ internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long Ti
             }
 
             var type = typeElement.GetString()!;
+            if (BenefitEvents.Handles(type))
+            {
+                return BenefitEvents.Read(webhookId, type, root);
+            }
+
             if (!type.StartsWith("subscription.", StringComparison.Ordinal))
             {
                 return new PolarWebhookEvent(webhookId, type, 0, null, null);

@@ -8,12 +8,13 @@ namespace KavachPolar.Webhooks;
 
 /// <summary>
 /// Routes one verified, parsed delivery (<see cref="PolarWebhookEvent"/>) to the write it calls for in
-/// <see cref="BillingStore"/>: a <c>subscription.*</c> event of this organization is applied; anything else is only
+/// <see cref="BillingStore"/>: a <c>subscription.*</c> or <c>benefit_grant.*</c> event of this organization is applied; anything else is only
 /// recorded (ignored, another organization's, unprocessable with its raw text). Returns only after commit; database
 /// failures propagate so that the endpoint answers 503 and Polar retries.
 /// </summary>
 internal sealed class WebhookProcessor(
     BillingStore billing,
+    Benefits.CustomerStateTriggers stateTriggers,
     IOptionsMonitor<KavachPolarOptions> options,
     ILogger<WebhookProcessor> logger)
 {
@@ -34,6 +35,27 @@ internal sealed class WebhookProcessor(
                       && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
                 ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
                 : await billing.ApplyDeliveryAsync(e.WebhookId, e.Type!, subscription, e.TimestampUs, budget, ct).ConfigureAwait(false);
+        }
+        else if (e.Grant is { } grant)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            outcome = !string.IsNullOrEmpty(organizationId)
+                      && grant.Customer?.OrganizationId is { } eventOrganization
+                      && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
+                ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
+                : await billing.ApplyGrantDeliveryAsync(e.WebhookId, e.Type!, grant, e.TimestampUs, budget, ct).ConfigureAwait(false);
+        }
+        else if (e.CustomerState is { } state)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            var other = !string.IsNullOrEmpty(organizationId) && state.OrganizationId is { } eventOrganization
+                        && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase);
+            outcome = await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, other ? WebhookOutcomes.OtherOrganization : WebhookOutcomes.Ignored, null, null, budget, ct).ConfigureAwait(false);
+            if (outcome == WebhookOutcomes.Ignored)
+            {
+                // Only a trigger: compared with the stored grants after the answer, and reconciled when they differ.
+                stateTriggers.Add(state.Id, [.. (state.GrantedBenefits ?? []).Select(g => g.BenefitId)]);
+            }
         }
         else
         {

@@ -74,11 +74,16 @@ public sealed class StoreSchemaTests
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
         Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
 
-        // The latest function (ScheduledPlanChange) replaces it, pinned and marked alike; its Down puts version 3 back.
+        // The latest function (BenefitGrants) replaces it, pinned and marked alike; its Down puts version 4 back, and
+        // ScheduledPlanChange's Down version 3.
         await migrator.MigrateAsync(cancellationToken: Ct);
         Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
         Assert.Equal(WebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
         Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, WebhookFunction.Version);
+        await migrator.MigrateAsync("20261207045000_ScheduledPlanChange", Ct);
+        Assert.Equal(KavachPolar.Storage.Migrations.ScheduledPlanChange.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'kavach_polar_benefit_grants'", Ct));
         await migrator.MigrateAsync("20261207024902_HandledKinds", Ct);
         Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));
@@ -197,6 +202,25 @@ public sealed class StoreSchemaTests
             var user = await app.WithDbAsync(c => c.KavachUsers.SingleAsync(Ct));
             Assert.Null(user.PolarSubscriptionId);
             Assert.Equal("canceled", user.PolarSubscriptionStatus);
+
+            // Two granted grants of one benefit (say, a lifetime deal and a gift), then the reads the gate and the routes make.
+            foreach (var grantId in new[] { "c1000000-0000-4000-8000-000000000001", "c1000000-0000-4000-8000-000000000002" })
+            {
+                var grant = $$"""
+                    {"type":"benefit_grant.created","timestamp":"{{DateTimeOffset.UtcNow:O}}","data":{"id":"{{grantId}}","created_at":"2026-12-01T10:00:00Z",
+                    "modified_at":null,"granted_at":"2026-12-01T10:00:00Z","is_granted":true,"revoked_at":null,"is_revoked":false,"subscription_id":null,
+                    "order_id":null,"customer_id":"{{user.PolarCustomerId}}","member_id":null,"benefit_id":"b1000000-0000-4000-8000-000000000001","error":null,
+                    "customer":{"id":"{{user.PolarCustomerId}}","external_id":"{{ExampleExternalId}}"},
+                    "benefit":{"id":"b1000000-0000-4000-8000-000000000001","type":"feature_flag","description":"Beta features"},"properties":{} } }
+                    """;
+                Assert.Equal(HttpStatusCode.Accepted, (await app.DeliverAsync(System.Text.Encoding.UTF8.GetBytes(grant), ct: Ct)).StatusCode);
+            }
+
+            using var client = app.ClientFor(ExampleExternalId);
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("api/kavach/auth/polar/subscription", Ct)).StatusCode);
+            var benefits = await client.GetStringAsync("api/kavach/auth/polar/benefits", Ct);
+            var held = System.Text.Json.Nodes.JsonNode.Parse(benefits)!["benefits"]!.AsArray();
+            Assert.Equal(2, Assert.Single(held)!["grants"]!.AsArray().Count);
         }
         finally
         {

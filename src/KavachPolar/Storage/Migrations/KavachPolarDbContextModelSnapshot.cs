@@ -22,6 +22,112 @@ namespace KavachPolar.Storage.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("KavachPolar.Storage.BenefitGrantRecord", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("BenefitDescription")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("benefit_description");
+
+                    b.Property<string>("BenefitId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("benefit_id");
+
+                    b.Property<string>("BenefitType")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("benefit_type");
+
+                    b.Property<long>("CreatedAtUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("created_at_us");
+
+                    b.Property<string>("CustomerId")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("customer_id");
+
+                    b.Property<string>("ErrorMessage")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("error_message");
+
+                    b.Property<string>("ErrorType")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("error_type");
+
+                    b.Property<DateTimeOffset?>("GrantedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("granted_at");
+
+                    b.Property<string>("MemberId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("member_id");
+
+                    b.Property<string>("OrderId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("order_id");
+
+                    b.Property<string>("Properties")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("properties");
+
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<long>("SourceTimestampUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("source_timestamp_us");
+
+                    b.Property<string>("SubscriptionId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("subscription_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("user_id");
+
+                    b.Property<long>("VersionUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("version_us");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("CustomerId")
+                        .HasDatabaseName("ix_kavach_polar_benefit_grants_customer_id");
+
+                    b.HasIndex("OrderId")
+                        .HasDatabaseName("ix_kavach_polar_benefit_grants_order_id");
+
+                    b.HasIndex("SubscriptionId")
+                        .HasDatabaseName("ix_kavach_polar_benefit_grants_subscription_id");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_kavach_polar_benefit_grants_user_id");
+
+                    b.ToTable("kavach_polar_benefit_grants", (string)null);
+                });
+
             modelBuilder.Entity("KavachPolar.Storage.ForgottenUserRecord", b =>
                 {
                     b.Property<string>("UserId")
