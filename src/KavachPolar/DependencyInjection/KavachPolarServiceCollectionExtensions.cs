@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Polly.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -142,9 +143,23 @@ public static class KavachPolarServiceCollectionExtensions
         // look-up read like an error in a default host's log: PolarApiClient logs each call at Debug instead (event
         // 1006, absolute URL, status, time) and failures at Warning or Error.
         polarClient.RemoveAllLoggers();
+        // The resilience pipeline reports every attempt too, at Information when it succeeded or failed for good
+        // (a retried one is a Warning, and stays so): for Polar's client those are Debug, chained to the host's own
+        // choice for every other pipeline.
+        services.Configure<TelemetryOptions>(o =>
+        {
+            var host = o.SeverityProvider;
+            o.SeverityProvider = args => args.Event is { EventName: "ExecutionAttempt", Severity: ResilienceEventSeverity.Information }
+                && args.Source.PipelineName == PolarPipelineName
+                    ? ResilienceEventSeverity.Debug
+                    : host?.Invoke(args) ?? args.Event.Severity;
+        });
 
         return builder;
     }
+
+    // IHttpClientFactory names a typed client's pipeline "{client name}-{handler name}".
+    private const string PolarPipelineName = nameof(PolarApiClient) + "-standard";
 
     /// <summary>
     /// The <see cref="KavachPolarPolicies.Subscribed"/> policy, its handler, and an authorization result handler that

@@ -4,7 +4,11 @@ using System.Text.Json.Nodes;
 using KavachPolar.Testing;
 using KavachPolar.Testing.Webhooks;
 using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Telemetry;
 using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Diagnostics;
@@ -43,11 +47,35 @@ public sealed class MessagesThatNameTheFixTests : DatabaseTest
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct)).StatusCode);
 
-        // The checkout looks the customer up (a normal 404), creates it, then the checkout: three calls, none above Debug.
-        var polarLines = app.Logs.Collector.GetSnapshot().Where(r => r.Category!.StartsWith("System.Net.Http", StringComparison.Ordinal) || r.Category == "KavachPolar.Polar.PolarApiClient").ToList();
+        // The checkout looks the customer up (a normal 404), creates it, then the checkout: three calls, none above Debug,
+        // neither ours nor the resilience pipeline's (Polly reports every attempt at Information by default).
+        var polarLines = app.Logs.Collector.GetSnapshot().Where(r => r.Category!.StartsWith("System.Net.Http", StringComparison.Ordinal) || r.Category == "KavachPolar.Polar.PolarApiClient" || r.Category == "Polly").ToList();
         Assert.DoesNotContain(polarLines, r => r.Level >= LogLevel.Information);
         Assert.Contains(polarLines, r => r.Id.Id == 1006 && r.Message.Contains("HTTP 404", StringComparison.Ordinal));
         Assert.Contains(polarLines, r => r.Id.Id == 1006 && r.Message.Contains("v1/checkouts/ with HTTP 201", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Quieting_polar_calls_attempts_leaves_the_hosts_own_resilience_pipelines_as_the_host_configured_them()
+    {
+        var services = new ServiceCollection();
+        services.Configure<TelemetryOptions>(o => o.SeverityProvider = _ => ResilienceEventSeverity.Error);
+        services.AddKavachPolar(o =>
+        {
+            o.AccessToken = "polar_oat_test";
+            o.WebhookSecret = "whsec_test";
+        });
+        using var provider = services.BuildServiceProvider();
+        var severity = provider.GetRequiredService<IOptions<TelemetryOptions>>().Value.SeverityProvider!;
+        var context = ResilienceContextPool.Shared.Get(TestContext.Current.CancellationToken);
+
+        SeverityProviderArguments Attempt(string pipeline, ResilienceEventSeverity reported) =>
+            new(new ResilienceTelemetrySource(pipeline, null, "Standard-Retry"), new ResilienceEvent(reported, "ExecutionAttempt"), context);
+
+        Assert.Equal(ResilienceEventSeverity.Debug, severity(Attempt("PolarApiClient-standard", ResilienceEventSeverity.Information)));
+        Assert.Equal(ResilienceEventSeverity.Error, severity(Attempt("PolarApiClient-standard", ResilienceEventSeverity.Warning)));
+        Assert.Equal(ResilienceEventSeverity.Error, severity(Attempt("the-hosts-client-standard", ResilienceEventSeverity.Information)));
+        ResilienceContextPool.Shared.Return(context);
     }
 
     [Fact]
