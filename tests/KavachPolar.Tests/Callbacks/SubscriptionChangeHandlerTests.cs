@@ -32,12 +32,16 @@ public sealed class SubscriptionChangeHandlerTests
         Assert.Equal(2, seen.Changes.Count);
         Assert.Equal([("usr_1337", true), ("usr_1337", false)], seen.Changes.Select(c => (c.UserId, c.Entitled)));
         Assert.Equal(2, seen.DistinctScopes.Count);
+        Assert.Equal([true, true], seen.UserReadable);
         Assert.Equal(2, app.Changes.Count); // the options delegate still runs beside the handler
     }
 
     public sealed class Seen
     {
         public ConcurrentQueue<(string UserId, bool Entitled)> Changes { get; } = new();
+
+        /// <summary>Per change, whether the handler's scoped DbContext could read the change's user.</summary>
+        public ConcurrentQueue<bool> UserReadable { get; } = new();
 
         public ConcurrentDictionary<KavachPolarDbContext, bool> DistinctScopes { get; } = new();
     }
@@ -46,9 +50,10 @@ public sealed class SubscriptionChangeHandlerTests
     {
         public async Task HandleAsync(KavachSubscriptionChange change, CancellationToken cancellationToken)
         {
-            // A scoped dependency works: the change's user is committed and readable. (Its columns may
-            // already show a later change: callbacks run after commit, not in the same instant.)
-            Assert.True(await db.KavachUsers.AsNoTracking().AnyAsync(u => u.Id == change.UserId, cancellationToken));
+            // A scoped dependency works: the change's user is committed and readable (asserted by the test, not here:
+            // a failure inside the handler would only make the dispatcher retry). Its columns may already show a later
+            // change: callbacks run after commit, not in the same instant.
+            seen.UserReadable.Enqueue(await db.KavachUsers.AsNoTracking().AnyAsync(u => u.Id == change.UserId, cancellationToken));
             seen.DistinctScopes.TryAdd(db, true);
             seen.Changes.Enqueue((change.UserId, change.Current?.IsEntitled == true));
         }
@@ -68,5 +73,6 @@ public sealed class SubscriptionChangeHandlerTests
         await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 1);
         Assert.Equal(("usr_1337", true), Assert.Single(seen.Changes));
+        Assert.True(Assert.Single(seen.UserReadable));
     }
 }

@@ -44,6 +44,11 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     /// </summary>
     public string? BlackHoleApplication { get; set; }
 
+    private int _delayedConnects;
+
+    /// <summary>Connections accepted whose <see cref="ConnectDelay"/> has not run out yet (not yet forwarded).</summary>
+    public int DelayedConnects => Volatile.Read(ref _delayedConnects);
+
     private async Task AcceptAsync()
     {
         try
@@ -56,6 +61,7 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
                     _clients.Add(client);
                 }
 
+                Interlocked.Increment(ref _delayedConnects);
                 _ = ForwardAsync(client, ConnectDelay);
             }
         }
@@ -72,7 +78,15 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     {
         try
         {
-            await Task.Delay(delay, _stop.Token);
+            try
+            {
+                await Task.Delay(delay, _stop.Token);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _delayedConnects);
+            }
+
             var server = new TcpClient();
             lock (_clients)
             {
