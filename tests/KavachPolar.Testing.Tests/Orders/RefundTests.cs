@@ -85,6 +85,19 @@ public sealed class RefundTests
     }
 
     [Fact]
+    public async Task Refunded_already_is_checked_before_revoke_benefits_so_a_refunded_subscription_order_with_revoke_is_403()
+    {
+        await using var h = await Harness.StartAsync();
+        var paid = await h.SubscribeAsync();
+        Assert.Equal(201, (await h.Http.PostAsync("v1/refunds/", Refund(paid.OrderId, 1900))).Status);
+
+        var again = await h.Http.PostAsync("v1/refunds/", Refund(paid.OrderId, 1, revoke: true));
+
+        Assert.Equal(403, again.Status);
+        Assert.Equal($"{{\"error\":\"RefundedAlready\",\"detail\":\"Order is already fully refunded: {paid.OrderId}\"}}", again.Body);
+    }
+
+    [Fact]
     public async Task An_amount_above_what_is_left_is_refused_422_at_body_amount_and_nothing_changes()
     {
         await using var h = await Harness.StartAsync();
