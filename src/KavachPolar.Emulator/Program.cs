@@ -79,7 +79,7 @@ Console.WriteLine("  products:");
 foreach (var p in emulator.Products)
 {
     var trial = p.TrialInterval is null ? "" : $", {p.TrialIntervalCount} {p.TrialInterval} trial";
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {p.Id}  {p.Name,-12} {p.PriceAmount / 100m:0.00} {p.Currency} / {p.RecurringInterval}{trial}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {p.Id}  {p.Name,-12} {p.PriceAmount / 100m:0.00} {p.Currency} {(p.IsRecurring ? "/ " + p.RecurringInterval : "one-time")}{trial}"));
 }
 
 if (webhookUrl is not null)

@@ -3,7 +3,7 @@ namespace KavachPolar.Testing;
 /// <summary>A product the running emulator offers.</summary>
 public sealed class EmulatorProduct
 {
-    internal EmulatorProduct(string id, string priceId, string name, long priceAmount, string currency, string recurringInterval, int recurringIntervalCount, string? trialInterval, int? trialIntervalCount, IReadOnlyList<string> benefitIds)
+    internal EmulatorProduct(string id, string priceId, string name, long priceAmount, string currency, string? recurringInterval, int? recurringIntervalCount, string? trialInterval, int? trialIntervalCount, IReadOnlyList<string> benefitIds)
     {
         BenefitIds = benefitIds;
         Id = id;
@@ -32,11 +32,14 @@ public sealed class EmulatorProduct
     /// <summary>The lowercase ISO currency code.</summary>
     public string Currency { get; }
 
-    /// <summary>The recurring interval: <c>day</c>, <c>week</c>, <c>month</c> or <c>year</c>.</summary>
-    public string RecurringInterval { get; }
+    /// <summary>The recurring interval: <c>day</c>, <c>week</c>, <c>month</c> or <c>year</c>; null for a one-time product.</summary>
+    public string? RecurringInterval { get; }
 
-    /// <summary>How many intervals one period lasts.</summary>
-    public int RecurringIntervalCount { get; }
+    /// <summary>How many intervals one period lasts; null for a one-time product.</summary>
+    public int? RecurringIntervalCount { get; }
+
+    /// <summary>Whether the product is a subscription (Polar's <c>is_recurring</c>).</summary>
+    public bool IsRecurring => RecurringInterval is not null;
 
     /// <summary>The trial's interval unit, or <see langword="null"/> when the product has no trial.</summary>
     public string? TrialInterval { get; }

@@ -38,7 +38,15 @@ public sealed partial class PolarEmulator : IAsyncDisposable
             Id = "9e3b7e6f-4f5a-4c9b-9dce-4a5b6c7d8e9f", Description = "Pro with a 14-day free trial.", TrialInterval = "day", TrialIntervalCount = 14,
             BenefitIds = { BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId },
         },
+        EmulatorProductDefinition.OneTime("Pro Lifetime", 29900).With(DemoLifetimeProductId, "Pro forever, paid once.", BenefitCatalog.DownloadsId, BenefitCatalog.BetaFeaturesId, BenefitCatalog.LicenseKeyId),
+        EmulatorProductDefinition.OneTime("Template Pack", 2900).With(DemoAddOnProductId, "An add-on: 50 extra templates, paid once.", BenefitCatalog.DownloadsId),
     ];
+
+    /// <summary>The demo catalogue's one-time lifetime product, "Pro Lifetime" ($299, the Pro benefits).</summary>
+    public const string DemoLifetimeProductId = "af4c8f70-5a6b-4dac-8edf-5b6c7d8e9fa1";
+
+    /// <summary>The demo catalogue's one-time add-on, "Template Pack" ($29, the Downloads benefit), which a subscriber can buy too.</summary>
+    public const string DemoAddOnProductId = "b05d9a81-6b7c-4ebd-9fe0-6c7d8e9fa0b2";
 
     /// <summary>The HTTP control routes served under <c>{BaseUrl}_emulator/</c>, one per line, for help texts.</summary>
     public const string ControlRoutes = """
@@ -58,6 +66,7 @@ public sealed partial class PolarEmulator : IAsyncDisposable
           POST /_emulator/webhook-endpoints/{id}/enable       ?enabled=false disables it, as Polar does after ten failures
           POST /_emulator/access-tokens                       {"scopes": ["subscriptions:read", ...]}: a token with only these
           POST /_emulator/benefit-grants/{id}/link            {"account_id": "..."}: the customer links Discord/GitHub in the portal
+          POST /_emulator/orders/{id}/refund                  {"amount"?: cents (all that is left), "reason"?: "customer_request", "revoke_benefits"?: false}
           POST /_emulator/faults                              {"method": "GET", "path_prefix": "/v1/subscriptions/", "status": 429, "count"?: 1, "retry_after"?: 2}
         """;
 
@@ -81,6 +90,7 @@ public sealed partial class PolarEmulator : IAsyncDisposable
         var benefits = options.Benefits.Count > 0 || options.Products.Count > 0 ? options.Benefits : BenefitCatalog.DemoBenefits();
         _store.ConfigureBenefits([.. benefits.Select(b => BenefitCatalog.ToRecord(b, _store.CreatedAt))], options.BenefitRevocationGracePeriodDays, options.MemberModel);
         _store.SeedMeters(options.Meters.Count > 0 ? options.Meters : DemoMeters);
+        _store.InvoiceGenerationDelay = options.InvoiceGenerationDelay;
         _api = new PolarApi(_store, options.AccessToken, _faults, _dispatcher);
         // A real-time timer (not the transport clock's: a test clock's timers are its own business): recomputes fall due as the clock moves.
         _meterTimer = TimeProvider.System.CreateTimer(_ => _store.RunDueMeterJobs(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -138,6 +148,12 @@ public sealed partial class PolarEmulator : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WebhookMaxAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.BenefitRevocationGracePeriodDays, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.WebhookTimeout, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.InvoiceGenerationDelay, TimeSpan.Zero, nameof(options));
+        if (options.Products.FirstOrDefault(p => !p.IsRecurring && p.TrialInterval is not null) is { } trialOnce)
+        {
+            throw new ArgumentException($"Product '{trialOnce.Name}' is one-time and has a trial; Polar's trials are for subscriptions only.", nameof(options));
+        }
+
         ValidateMeters(options);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -397,6 +413,50 @@ public sealed partial class PolarEmulator : IAsyncDisposable
     /// <summary>The customer state as <c>GET /v1/customers/{id}/state</c> returns it (compact JSON).</summary>
     /// <exception cref="PolarEmulatorException">404.</exception>
     public string GetCustomerStateJson(string customerId) => Control(() => Json.PolarJson.Serialize(_store.GetCustomer(customerId, external: false, state: true)));
+
+    /// <summary>
+    /// Refunds an order from Polar's dashboard, as <c>POST /v1/refunds/</c> does, with the same checks and events:
+    /// <c>refund.created</c>, <c>order.updated</c> (<c>partially_refunded</c> or <c>refunded</c>), <c>order.refunded</c>
+    /// (partial refunds too), the order's benefit grants revoked when <paramref name="revokeBenefits"/> (one-time orders
+    /// only), then <c>refund.updated</c>. Refunding a subscription's order neither revokes its benefits nor ends it.
+    /// </summary>
+    /// <param name="orderId">The order id.</param>
+    /// <param name="amount">Cents to refund; all that is left to refund when null.</param>
+    /// <param name="reason">Polar's reason: <c>duplicate</c>, <c>fraudulent</c>, <c>customer_request</c>,
+    /// <c>service_disruption</c>, <c>satisfaction_guarantee</c> or <c>other</c>.</param>
+    /// <param name="revokeBenefits">Revoke the order's benefit grants now (a one-time order's only).</param>
+    /// <param name="cancellationToken">Unused; the operation is synchronous.</param>
+    /// <returns>The refund as <c>POST /v1/refunds/</c> answers it (compact JSON).</returns>
+    /// <exception cref="PolarEmulatorException">What Polar answers: 422 for an unknown order, a reason it does not have or
+    /// an amount that is not above 0 or exceeds what is left, 403 <c>RefundedAlready</c>, 400
+    /// <c>RevokeSubscriptionBenefitsProhibited</c>, 404 <c>RefundUnknownPayment</c> for an order nothing was charged for.</exception>
+    public Task<string> RefundAsync(string orderId, long? amount = null, string reason = "customer_request", bool revokeBenefits = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(orderId);
+        ArgumentNullException.ThrowIfNull(reason);
+        return Task.FromResult(Control(() =>
+        {
+            var body = new System.Text.Json.Nodes.JsonObject
+            {
+                ["order_id"] = orderId,
+                ["reason"] = reason,
+                ["amount"] = amount ?? Math.Max(1, _store.RefundableAmount(orderId)),
+                ["revoke_benefits"] = revokeBenefits,
+            };
+            var errors = new ValidationErrors();
+            var input = OrderEndpoints.ValidateRefund(body, errors);
+            if (errors.Count > 0 || input is null)
+            {
+                throw PolarApiException.Validation("RequestValidationError", errors);
+            }
+
+            return Json.PolarJson.Serialize(_store.CreateRefund(input));
+        }));
+    }
+
+    /// <summary>The order as <c>GET /v1/orders/{id}</c> returns it (compact JSON).</summary>
+    /// <exception cref="PolarEmulatorException">404.</exception>
+    public string GetOrderJson(string orderId) => Control(() => Json.PolarJson.Serialize(_store.GetOrder(orderId)));
 
     /// <summary>Stops the server and the delivery workers. Safe to call twice.</summary>
     public async ValueTask DisposeAsync()

@@ -17,8 +17,10 @@ public sealed class PolarEmulatorOptions
 
     /// <summary>
     /// The products to offer. When empty, the emulator seeds demo products with fixed ids:
-    /// "Pro" ($19 monthly), "Team" ($49 monthly), "Pro Yearly" ($190 yearly) and
-    /// "Pro Trial" ($19 monthly with a 14-day trial).
+    /// "Pro" ($19 monthly), "Team" ($49 monthly), "Pro Yearly" ($190 yearly),
+    /// "Pro Trial" ($19 monthly with a 14-day trial), and two one-time products: "Pro Lifetime" ($299,
+    /// <see cref="PolarEmulator.DemoLifetimeProductId"/>) and the add-on "Template Pack" ($29,
+    /// <see cref="PolarEmulator.DemoAddOnProductId"/>).
     /// </summary>
     public IList<EmulatorProductDefinition> Products { get; } = new List<EmulatorProductDefinition>();
 
@@ -85,4 +87,12 @@ public sealed class PolarEmulatorOptions
 
     /// <summary>Where the emulator listens; port 0 picks a free port.</summary>
     public string Urls { get; set; } = "http://127.0.0.1:0";
+
+    /// <summary>
+    /// How long Polar's worker takes to generate an invoice after <c>POST /v1/orders/{id}/invoice</c> answered 202, on
+    /// the emulator's clock: until then <c>GET /v1/orders/{id}/invoice</c> answers 404 <c>InvoiceDoesNotExist</c>;
+    /// then <c>is_invoice_generated</c> turns true and <c>order.updated</c> is sent. 2 seconds by default (Polar: "a few
+    /// seconds"); <see cref="TimeSpan.Zero"/> generates it before the next read.
+    /// </summary>
+    public TimeSpan InvoiceGenerationDelay { get; set; } = TimeSpan.FromSeconds(2);
 }

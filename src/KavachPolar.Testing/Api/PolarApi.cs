@@ -43,6 +43,7 @@ internal sealed partial class PolarApi
         var benefits = new BenefitEndpoints(store);
         var events = new EventEndpoints(store);
         var meters = new MeterEndpoints(store);
+        var orders = new OrderEndpoints(store);
         // The scopes each route's Authenticator requires (server/polar/<module>/auth.py): any one of them will do.
         string[] productsRead = ["products:read", "products:write"], checkoutsRead = ["checkouts:read", "checkouts:write"], checkoutsWrite = ["checkouts:write"];
         string[] subscriptionsRead = ["subscriptions:read", "subscriptions:write"], subscriptionsWrite = ["subscriptions:write"];
@@ -69,7 +70,14 @@ internal sealed partial class PolarApi
             new("GET", "/v1/customers/external/{external_id}/state", customersRead, r => customers.GetAsync(r, external: true, state: true)),
             new("DELETE", "/v1/customers/{id}", customersWrite, customers.DeleteAsync),
             new("POST", "/v1/customer-sessions/", ["customer_sessions:write"], customers.CreateSessionAsync),
-            new("GET", "/v1/orders/{id}", ["orders:read"], r => Task.FromResult(ProductEndpoints.GetOrder(store, r))),
+            // order/auth.py: OrdersRead takes orders:read only (not orders:write), and POST /{id}/invoice is behind it too.
+            new("GET", "/v1/orders/", ["orders:read"], orders.ListAsync),
+            new("GET", "/v1/orders/{id}", ["orders:read"], orders.GetAsync),
+            new("POST", "/v1/orders/{id}/invoice", ["orders:read"], orders.GenerateInvoiceAsync),
+            new("GET", "/v1/orders/{id}/invoice", ["orders:read"], orders.GetInvoiceAsync),
+            // refund/auth.py.
+            new("GET", "/v1/refunds/", ["refunds:read", "refunds:write"], orders.ListRefundsAsync),
+            new("POST", "/v1/refunds/", ["refunds:write"], orders.CreateRefundAsync),
             // benefit/endpoints.py and benefit/grant/endpoints.py: read with benefits:read or benefits:write.
             new("GET", "/v1/benefits/", ["benefits:read", "benefits:write"], benefits.ListAsync),
             new("GET", "/v1/benefits/{id}", ["benefits:read", "benefits:write"], benefits.GetAsync),
@@ -194,6 +202,12 @@ internal sealed partial class PolarApi
             }
 
             var result = await route.Handler(new ApiRequest(context, values!, body)).ConfigureAwait(false);
+            if (result.NullBody)
+            {
+                await WriteRawJsonAsync(context, result.Status, "null").ConfigureAwait(false);
+                return;
+            }
+
             if (result.Body is null)
             {
                 context.Response.StatusCode = result.Status;

@@ -3,7 +3,7 @@ using KavachPolar.Testing.State;
 
 namespace KavachPolar.Testing.Api;
 
-/// <summary><c>GET /v1/products/</c>, <c>GET /v1/products/{id}</c> and <c>GET /v1/orders/{id}</c>.</summary>
+/// <summary><c>GET /v1/products/</c> and <c>GET /v1/products/{id}</c>.</summary>
 internal static class ProductEndpoints
 {
     public static ApiResult List(EmulatorStore store, ApiRequest request)
@@ -27,7 +27,4 @@ internal static class ProductEndpoints
         var id = Pagination.PathUuid(request, "id");
         return store.Read(s => s.FindProduct(id) is { } p ? new ApiResult(200, s.Models.Product(p)) : throw PolarApiException.NotFound());
     }
-
-    public static ApiResult GetOrder(EmulatorStore store, ApiRequest request) =>
-        new(200, store.GetOrder(Pagination.PathUuid(request, "id")));
 }

@@ -51,7 +51,7 @@ internal static class CheckoutPage
         }
 
         html.Append("<div class=\"price\" id=\"price\">").Append(E(FormatPrice(view.PriceAmount, view.Currency)))
-            .Append(" <small>/ ").Append(E(Interval(view.RecurringInterval, view.RecurringIntervalCount))).Append("</small></div>");
+            .Append(view.RecurringInterval is null ? " <small>one-time</small></div>" : $" <small>/ {E(Interval(view.RecurringInterval, view.RecurringIntervalCount ?? 1))}</small></div>");
         if (view.TrialInterval is not null)
         {
             html.Append("<div class=\"trial\" id=\"trial\">").Append(E(Interval(view.TrialInterval, view.TrialIntervalCount ?? 1))).Append(" free trial</div>");

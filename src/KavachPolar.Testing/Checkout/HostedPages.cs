@@ -47,6 +47,13 @@ internal sealed class HostedPages(EmulatorStore store)
             return true;
         }
 
+        // The invoice URL GET /v1/orders/{id}/invoice answers (Polar's is a presigned S3 URL of a PDF; here an HTML page).
+        if (segments is ["invoices", _, _, _] && store.FindInvoice(string.Join('/', segments)) is { } invoice)
+        {
+            await WriteHtmlAsync(context, 200, PortalPage.RenderInvoice(invoice.Customer, invoice.Order, invoice.Product, null)).ConfigureAwait(false);
+            return true;
+        }
+
         if (segments is ["favicon.ico"])
         {
             context.Response.ContentType = "image/svg+xml";

@@ -106,19 +106,31 @@ internal static class PortalPage
         return html.ToString();
     }
 
-    public static string RenderInvoice(CustomerRecord customer, OrderRecord order, ProductRecord product, string token)
+    /// <summary>The invoice page; with no <paramref name="token"/> (the invoice URL of the API), no link back to the portal.</summary>
+    public static string RenderInvoice(CustomerRecord customer, OrderRecord order, ProductRecord product, string? token)
     {
         var html = Head("Invoice " + order.InvoiceNumber);
         var total = E(CheckoutPage.FormatPrice(order.Subtotal, order.Currency));
-        html.Append("<main class=\"portal\" id=\"invoice\" data-order-id=\"").Append(E(order.Id)).Append("\"><div class=\"portal-head\">")
-            .Append("<a id=\"back-to-portal\" href=\"/").Append(EmulatorStore.OrganizationSlug).Append("/portal?customer_session_token=").Append(E(Uri.EscapeDataString(token)))
-            .Append("\">← Customer portal</a><span class=\"badge\">Polar emulator · test mode</span></div>");
+        html.Append("<main class=\"portal\" id=\"invoice\" data-order-id=\"").Append(E(order.Id)).Append("\"><div class=\"portal-head\">");
+        if (token is not null)
+        {
+            html.Append("<a id=\"back-to-portal\" href=\"/").Append(EmulatorStore.OrganizationSlug).Append("/portal?customer_session_token=").Append(E(Uri.EscapeDataString(token)))
+                .Append("\">← Customer portal</a>");
+        }
+
+        html.Append("<span class=\"badge\">Polar emulator · test mode</span></div>");
         html.Append("<h1 id=\"invoice-number\">Invoice ").Append(E(order.InvoiceNumber)).Append("</h1>");
         html.Append("<p class=\"muted\">Issued ").Append(Date(order.CreatedAt)).Append(" by Emulator · ").Append(E(order.Status)).Append("</p>");
         html.Append("<p>Billed to <strong>").Append(E(order.BillingName ?? customer.Name ?? customer.Email)).Append("</strong><br>").Append(E(customer.Email)).Append("</p>");
-        html.Append("<table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Period</th><th scope=\"col\" class=\"amount\">Amount</th></tr></thead><tbody><tr><td>")
-            .Append(E(product.Name)).Append("</td><td>").Append(Date(order.PeriodStart)).Append(" – ").Append(Date(order.PeriodEnd))
-            .Append("</td><td class=\"amount\">").Append(total).Append("</td></tr></tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th><td class=\"amount\" id=\"invoice-total\">")
+        html.Append("<table><thead><tr><th scope=\"col\">Item</th><th scope=\"col\">Period</th><th scope=\"col\" class=\"amount\">Amount</th></tr></thead><tbody>");
+        foreach (var item in order.Items)
+        {
+            html.Append("<tr><td>").Append(E(item.Proration ? item.Label : product.Name)).Append("</td><td>")
+                .Append(item.Start is { } start && item.End is { } end ? Date(start) + " – " + Date(end) : "One-time purchase")
+                .Append("</td><td class=\"amount\">").Append(E(CheckoutPage.FormatPrice(item.Amount, order.Currency))).Append("</td></tr>");
+        }
+
+        html.Append("</tbody><tfoot><tr><th scope=\"row\" colspan=\"2\">Total</th><td class=\"amount\" id=\"invoice-total\">")
             .Append(total).Append("</td></tr></tfoot></table>");
         html.Append("</main></body></html>");
         return html.ToString();

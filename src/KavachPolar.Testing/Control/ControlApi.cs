@@ -58,6 +58,7 @@ internal sealed class ControlApi(PolarEmulator emulator)
                 ("POST", ["access-tokens"]) => await CreateTokenAsync(context).ConfigureAwait(false),
                 ("POST", ["faults"]) => await AddFaultAsync(context).ConfigureAwait(false),
                 ("POST", ["benefit-grants", var id, "link"]) => await LinkAsync(context, id).ConfigureAwait(false),
+                ("POST", ["orders", var id, "refund"]) => await RefundAsync(context, id).ConfigureAwait(false),
                 _ => null,
             };
             if (result is null)
@@ -90,6 +91,7 @@ internal sealed class ControlApi(PolarEmulator emulator)
             ["price_amount"] = p.PriceAmount,
             ["currency"] = p.Currency,
             ["recurring_interval"] = p.RecurringInterval,
+            ["is_recurring"] = p.IsRecurring,
             ["trial_interval"] = p.TrialInterval,
             ["trial_interval_count"] = p.TrialIntervalCount,
         }).ToArray()),
@@ -188,6 +190,15 @@ internal sealed class ControlApi(PolarEmulator emulator)
         var account = body["account_id"]?.GetValue<string>() ?? throw new ArgumentException("account_id is required: the linked account's id.");
         await emulator.LinkBenefitAccountAsync(grantId, account).ConfigureAwait(false);
         return new JsonObject { ["grant_id"] = grantId, ["account_id"] = account };
+    }
+
+    /// <summary>The dashboard's refund: <see cref="PolarEmulator.RefundAsync"/>; answers the refund, or Polar's error.</summary>
+    private async Task<JsonNode> RefundAsync(HttpContext context, string orderId)
+    {
+        var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        var refund = await emulator.RefundAsync(orderId, body["amount"]?.GetValue<long>(), body["reason"]?.GetValue<string>() ?? "customer_request",
+            body["revoke_benefits"]?.GetValue<bool>() ?? false).ConfigureAwait(false);
+        return JsonNode.Parse(refund)!;
     }
 
     private async Task<JsonNode> AddFaultAsync(HttpContext context)

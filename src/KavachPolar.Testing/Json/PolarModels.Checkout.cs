@@ -103,7 +103,8 @@ internal sealed partial class PolarModels
     /// <summary>The trial that applies: the checkout's own, else the product's, unless trials are off.</summary>
     public static (string? Interval, int? Count) ActiveTrial(CheckoutRecord ch, ProductRecord p)
     {
-        if (!ch.AllowTrial)
+        // A trial applies to subscriptions only: a one-time product has none, whatever the checkout asked for.
+        if (!ch.AllowTrial || !p.IsRecurring)
         {
             return (null, null);
         }

@@ -78,36 +78,58 @@ internal sealed partial class PolarModels
         ["price_id"] = p.PriceId,
     };
 
-    /// <summary><c>Order</c>, as in <c>order.*</c> events. Amounts are tax-free: the emulator charges no tax.</summary>
+    /// <summary>
+    /// <c>Order</c>, as REST answers and <c>order.*</c> events carry it. The emulator charges no tax and applies no
+    /// discount or balance, so <c>net_amount</c> is the subtotal and the tax amounts are 0.
+    /// </summary>
     public JsonObject Order(OrderRecord order)
     {
         var p = store.Product(order.ProductId);
         var c = store.Customer(order.CustomerId);
-        var s = store.Subscription(order.SubscriptionId);
-        var paid = order.Status == "paid";
-        var fee = order.Subtotal == 0 ? 0 : (long)Math.Round(order.Subtotal * 0.04m + 40m, MidpointRounding.AwayFromZero);
+        var s = order.SubscriptionId is null ? null : store.Subscription(order.SubscriptionId);
+        var net = order.NetAmount;
+        var fee = !order.HasPayment ? 0 : (long)Math.Round(net * 0.04m + 40m, MidpointRounding.AwayFromZero);
+        var items = new JsonArray();
+        foreach (var item in order.Items)
+        {
+            items.Add(new JsonObject
+            {
+                ["created_at"] = PolarJson.Date(order.CreatedAt),
+                ["modified_at"] = null,
+                ["id"] = item.Id,
+                ["label"] = item.Label,
+                ["amount"] = item.Amount,
+                ["tax_amount"] = 0,
+                ["proration"] = item.Proration,
+                ["product_price_id"] = item.PriceId,
+                ["start_timestamp"] = PolarJson.Date(item.Start),
+                ["end_timestamp"] = PolarJson.Date(item.End),
+            });
+        }
+
         return new JsonObject
         {
             ["id"] = order.Id,
             ["created_at"] = PolarJson.Date(order.CreatedAt),
             ["modified_at"] = PolarJson.Date(order.ModifiedAt),
             ["status"] = order.Status,
-            ["paid"] = paid,
+            ["paid"] = order.IsPaid,
             ["subtotal_amount"] = order.Subtotal,
             ["discount_amount"] = 0,
-            ["net_amount"] = order.Subtotal,
+            ["net_amount"] = net,
             ["tax_amount"] = 0,
-            ["total_amount"] = order.Subtotal,
+            ["total_amount"] = net,
             ["applied_balance_amount"] = 0,
-            ["due_amount"] = paid ? 0 : order.Subtotal,
-            ["refunded_amount"] = 0,
-            ["refunded_tax_amount"] = 0,
+            // due_amount = max(0, total_amount + applied_balance_amount): it is not reduced by a payment.
+            ["due_amount"] = Math.Max(0, net),
+            ["refunded_amount"] = order.RefundedAmount,
+            ["refunded_tax_amount"] = order.RefundedTaxAmount,
             ["currency"] = order.Currency,
             ["billing_reason"] = order.BillingReason,
             ["billing_name"] = order.BillingName,
             ["billing_address"] = PolarJson.Clone(order.BillingAddress),
             ["invoice_number"] = order.InvoiceNumber,
-            ["is_invoice_generated"] = false,
+            ["is_invoice_generated"] = order.InvoicePath is not null,
             ["receipt_number"] = null,
             ["seats"] = null,
             ["units"] = null,
@@ -128,25 +150,33 @@ internal sealed partial class PolarModels
             ["product"] = OrderProduct(p),
             ["product_price"] = Price(p),
             ["discount"] = null,
-            ["subscription"] = OrderSubscription(s),
-            ["items"] = new JsonArray(new JsonObject
-            {
-                ["created_at"] = PolarJson.Date(order.CreatedAt),
-                ["modified_at"] = null,
-                ["id"] = order.ItemId,
-                ["label"] = p.Name,
-                ["amount"] = order.Subtotal,
-                ["tax_amount"] = 0,
-                ["proration"] = false,
-                ["product_price_id"] = p.PriceId,
-                ["start_timestamp"] = PolarJson.Date(order.PeriodStart),
-                ["end_timestamp"] = PolarJson.Date(order.PeriodEnd),
-            }),
+            ["subscription"] = s is null ? null : OrderSubscription(s),
+            ["items"] = items,
             ["description"] = p.Name,
-            ["amount"] = order.Subtotal,
+            ["amount"] = net,
             ["from_balance_amount"] = 0,
-            ["refundable_amount"] = paid ? order.Subtotal : 0,
-            ["refundable_tax_amount"] = 0,
+            ["refundable_amount"] = order.RefundableAmount,
+            ["refundable_tax_amount"] = Math.Max(0, 0 - order.RefundedTaxAmount),
         };
     }
+
+    /// <summary><c>Refund</c>, as REST answers and <c>refund.*</c> events carry it.</summary>
+    public JsonObject Refund(RefundRecord r) => new()
+    {
+        ["created_at"] = PolarJson.Date(r.CreatedAt),
+        ["modified_at"] = PolarJson.Date(r.ModifiedAt),
+        ["id"] = r.Id,
+        ["metadata"] = r.Metadata.DeepClone(),
+        ["status"] = r.Status,
+        ["reason"] = r.Reason,
+        ["amount"] = r.Amount,
+        ["tax_amount"] = r.TaxAmount,
+        ["currency"] = r.Currency,
+        ["organization_id"] = OrganizationId,
+        ["order_id"] = r.OrderId,
+        ["subscription_id"] = r.SubscriptionId,
+        ["customer_id"] = r.CustomerId,
+        ["revoke_benefits"] = r.RevokeBenefits,
+        ["dispute"] = null,
+    };
 }

@@ -25,7 +25,8 @@ internal sealed partial class PolarModels(EmulatorStore store)
         ["tax_behavior"] = null,
         ["is_archived"] = false,
         ["product_id"] = p.Id,
-        ["type"] = "recurring",
+        // The deprecated type and recurring_interval come from the product (ProductPrice.legacy_type).
+        ["type"] = p.IsRecurring ? "recurring" : "one_time",
         ["recurring_interval"] = p.RecurringInterval,
         ["price_amount"] = p.PriceAmount,
     };
@@ -82,7 +83,7 @@ internal sealed partial class PolarModels(EmulatorStore store)
         ["recurring_interval_count"] = p.RecurringIntervalCount,
         ["meter_interval"] = null,
         ["meter_interval_count"] = null,
-        ["is_recurring"] = true,
+        ["is_recurring"] = p.IsRecurring,
         ["is_archived"] = false,
         ["organization_id"] = OrganizationId,
     };

@@ -167,7 +167,8 @@ internal sealed partial class EmulatorStore
                 throw PolarApiException.Polar(422, "CheckoutCustomerExternalIdMismatch", "A customer with this external ID already exists but with a different email address.");
             }
 
-            RequireSubscriptionUniqueness(customer);
+            var product = Product(ch.ProductId);
+            RequireSubscriptionUniqueness(customer, product);
 
             var now = Now;
             var address = new JsonObject { ["line1"] = null, ["line2"] = null, ["postal_code"] = null, ["city"] = null, ["state"] = null, ["country"] = "US" };
@@ -222,7 +223,18 @@ internal sealed partial class EmulatorStore
                 EmitStateChanged(customer);
             }
 
-            var product = Product(ch.ProductId);
+            if (!product.IsRecurring)
+            {
+                // handle_success for a one-time product: the order, the checkout succeeded, then the order's grants.
+                var purchase = CreatePurchaseOrder(ch, customer, product, now);
+                ch.Status = "succeeded";
+                ch.ModifiedAt = Now;
+                Emit("checkout.updated", Models.Checkout(ch));
+                GrantOrderBenefits(purchase);
+                EmitStateChanged(customer);
+                return new EmulatorPaymentResult(ch.Id, customer.Id, "", new Uri(SuccessUrl(ch))) { OrderId = purchase.Id };
+            }
+
             var (trialInterval, trialCount) = Json.PolarModels.ActiveTrial(ch, product);
             var trialEnd = trialInterval is null ? (DateTimeOffset?)null : AddInterval(now, trialInterval, trialCount ?? 1);
             var subscription = new SubscriptionRecord
@@ -231,11 +243,11 @@ internal sealed partial class EmulatorStore
                 CreatedAt = now,
                 Amount = product.PriceAmount,
                 Currency = product.Currency,
-                RecurringInterval = product.RecurringInterval,
-                RecurringIntervalCount = product.RecurringIntervalCount,
+                RecurringInterval = product.RecurringInterval!,
+                RecurringIntervalCount = product.RecurringIntervalCount ?? 1,
                 Status = trialEnd is null ? "active" : "trialing",
                 CurrentPeriodStart = now,
-                CurrentPeriodEnd = trialEnd ?? AddInterval(now, product.RecurringInterval, product.RecurringIntervalCount),
+                CurrentPeriodEnd = trialEnd ?? AddInterval(now, product.RecurringInterval!, product.RecurringIntervalCount ?? 1),
                 TrialStart = trialEnd is null ? null : now,
                 TrialEnd = trialEnd,
                 StartedAt = now,
@@ -248,51 +260,15 @@ internal sealed partial class EmulatorStore
             EmitSubscription(subscription, "subscription.created", "subscription.active", "subscription.updated");
 
             // The first order is charged at checkout: it is created paid, then updated and paid are sent.
-            MarkOrderPaid(CreateOrder(subscription, "subscription_create", trialEnd is null ? product.PriceAmount : 0, ch.Id, "paid", now));
+            var first = CreateOrder(subscription, "subscription_create", trialEnd is null ? product.PriceAmount : 0, ch.Id, "paid", now);
+            MarkOrderPaid(first);
 
             ch.Status = "succeeded";
             ch.ModifiedAt = Now;
             Emit("checkout.updated", Models.Checkout(ch));
             SyncBenefitGrants(subscription);
             EmitStateChanged(customer);
-            return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch)));
-        }
-    }
-
-    /// <summary>Creates an order of the subscription's current period and sends <c>order.created</c>.</summary>
-    private OrderRecord CreateOrder(SubscriptionRecord s, string billingReason, long amount, string? checkoutId, string status, DateTimeOffset now)
-    {
-        var c = _customers[s.CustomerId];
-        var order = new OrderRecord
-        {
-            Id = Ids.NewUuid(),
-            CreatedAt = now,
-            Status = status,
-            Subtotal = amount,
-            Currency = s.Currency,
-            BillingReason = billingReason,
-            BillingName = c.BillingName ?? c.Name,
-            BillingAddress = (JsonObject?)c.BillingAddress?.DeepClone(),
-            InvoiceNumber = $"EMULATOR-{++_invoiceCounter:D4}",
-            CustomerId = c.Id,
-            ProductId = s.ProductId,
-            SubscriptionId = s.Id,
-            CheckoutId = checkoutId,
-            Metadata = (JsonObject)s.Metadata.DeepClone(),
-            ItemId = Ids.NewUuid(),
-            PeriodStart = s.CurrentPeriodStart,
-            PeriodEnd = s.CurrentPeriodEnd,
-        };
-        _orders.Add(order.Id, order);
-        Emit("order.created", Models.Order(order));
-        return order;
-    }
-
-    public JsonObject GetOrder(string id)
-    {
-        lock (_lock)
-        {
-            return _orders.TryGetValue(id, out var o) ? Models.Order(o) : throw PolarApiException.NotFound();
+            return new EmulatorPaymentResult(ch.Id, customer.Id, subscription.Id, new Uri(SuccessUrl(ch))) { OrderId = first.Id };
         }
     }
 
@@ -350,7 +326,7 @@ internal sealed partial class EmulatorStore
             // Polar validates subscription uniqueness on every update too, with the email the update would leave.
             var lockedEmail = ch.EmailLocked ? ch.CustomerEmail : null;
             var prospectiveEmail = lockedEmail ?? email ?? ch.CustomerEmail;
-            RequireSubscriptionUniqueness(ch.CustomerId is { } customerId ? _customers[customerId] : prospectiveEmail is null ? null : CustomerByEmail(prospectiveEmail));
+            RequireSubscriptionUniqueness(ch.CustomerId is { } customerId ? _customers[customerId] : prospectiveEmail is null ? null : CustomerByEmail(prospectiveEmail), Product(productId ?? ch.ProductId));
             apply(ch);
             ch.CustomerEmail = lockedEmail ?? ch.CustomerEmail;
             ch.Locale = "en";
@@ -366,12 +342,12 @@ internal sealed partial class EmulatorStore
     /// Polar's <c>_validate_subscription_uniqueness</c> (checkout service, run on update and on confirmation): unless the
     /// organization allows multiple subscriptions, a customer (the checkout's, or else the live customer with the
     /// checkout's email) who has a billable subscription (<c>active</c>, <c>trialing</c> or <c>past_due</c>, canceling or not)
-    /// cannot pay for another one. See
-    /// https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py.
+    /// cannot pay for another one. A one-time product is no subscription: the rule returns early for it, so a subscriber
+    /// can buy one. See https://github.com/polarsource/polar/blob/main/server/polar/checkout/service.py.
     /// </summary>
-    private void RequireSubscriptionUniqueness(CustomerRecord? customer)
+    private void RequireSubscriptionUniqueness(CustomerRecord? customer, ProductRecord product)
     {
-        if (!AllowMultipleSubscriptions && customer is not null && SubscriptionsOf(customer.Id).Any(x => x.IsBillable))
+        if (!AllowMultipleSubscriptions && product.IsRecurring && customer is not null && SubscriptionsOf(customer.Id).Any(x => x.IsBillable))
         {
             throw PolarApiException.Polar(403, "AlreadyActiveSubscriptionError", "You already have an active subscription.");
         }

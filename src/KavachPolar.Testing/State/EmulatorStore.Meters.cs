@@ -85,8 +85,10 @@ internal sealed partial class EmulatorStore
     }
 
     /// <summary>The earliest queued recompute run, for the clock.</summary>
+    /// <summary>The worker's jobs on the emulator's clock: customer-meter recomputes and invoice generation.</summary>
     private void ConsiderMeterJobs(Action<DateTimeOffset, Action> consider)
     {
+        ConsiderInvoiceJobs(consider);
         foreach (var (customerId, job) in _meterJobs.OrderBy(j => j.Key, StringComparer.Ordinal))
         {
             if (job.Runs.Count > 0)

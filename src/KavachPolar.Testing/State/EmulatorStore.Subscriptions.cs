@@ -290,8 +290,8 @@ internal sealed partial class EmulatorStore
     {
         s.ProductId = p.Id;
         s.Amount = p.PriceAmount;
-        s.RecurringInterval = p.RecurringInterval;
-        s.RecurringIntervalCount = p.RecurringIntervalCount;
+        s.RecurringInterval = p.RecurringInterval!;
+        s.RecurringIntervalCount = p.RecurringIntervalCount ?? 1;
     }
 
     /// <summary>At renewal: a pending <c>next_period</c> product change takes effect.</summary>
@@ -323,9 +323,15 @@ internal sealed partial class EmulatorStore
 
     private void ChangeProductOrMetadata(SubscriptionRecord s, SubscriptionUpdate update)
     {
+        OrderRecord? toCharge = null;
         if (update.ProductId is { } productId)
         {
             var p = FindProduct(productId) ?? throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product does not exist.", JsonValue.Create(productId));
+            if (!p.IsRecurring)
+            {
+                throw PolarApiException.BusinessValidation(ValidationErrors.Loc("body", "product_id"), "Product is not recurring.", JsonValue.Create(productId));
+            }
+
             if (s.EndedAt is not null || s.IsRevoked || s.CancelAtPeriodEnd)
             {
                 // A canceled subscription, or one scheduled to cancel, cannot change product: uncancel it first.
@@ -344,9 +350,18 @@ internal sealed partial class EmulatorStore
             }
             else
             {
-                // invoice (the default) and prorate switch now; the emulator bills no prorations.
+                // invoice (the default) and prorate switch now. invoice bills the prorations at once in a
+                // subscription_update order, sent before subscription.updated (the update context creates it on exit,
+                // before _after_subscription_updated); prorate leaves them for the next renewal, which the emulator
+                // does not bill. A trialing subscription is not billed for the change.
                 s.PendingUpdate = null;
+                var from = Product(s.ProductId);
+                var trialing = s.Status == "trialing";
                 SwitchProduct(s, p);
+                if (update.ProrationBehavior is null or "invoice" && !trialing && from.Id != p.Id)
+                {
+                    toCharge = CreateUpdateOrder(s, from, p, Now);
+                }
             }
         }
 
@@ -357,6 +372,11 @@ internal sealed partial class EmulatorStore
 
         s.ModifiedAt = Now;
         EmitSubscriptionEvents(s);
+        if (toCharge is not null)
+        {
+            // The charge goes through (sync payment); Stripe's webhook then marks the order paid.
+            MarkOrderPaid(toCharge);
+        }
     }
 
     /// <summary>

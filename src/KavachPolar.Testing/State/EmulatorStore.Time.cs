@@ -221,6 +221,7 @@ internal sealed partial class EmulatorStore
     private void MarkOrderPaid(OrderRecord order)
     {
         order.Status = "paid";
+        order.HasPayment = order.Subtotal > 0;
         order.NextPaymentAttemptAt = null;
         order.ModifiedAt = Now;
         Emit("order.updated", Models.Order(order));

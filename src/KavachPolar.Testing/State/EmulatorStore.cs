@@ -54,7 +54,7 @@ internal sealed partial class EmulatorStore
                 PriceAmount = d.PriceAmount,
                 Currency = d.Currency,
                 RecurringInterval = d.RecurringInterval,
-                RecurringIntervalCount = d.RecurringIntervalCount,
+                RecurringIntervalCount = d.IsRecurring ? d.RecurringIntervalCount : null,
                 TrialInterval = d.TrialInterval,
                 TrialIntervalCount = d.TrialInterval is null ? null : d.TrialIntervalCount ?? 1,
                 Metadata = metadata,

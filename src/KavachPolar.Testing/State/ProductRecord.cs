@@ -12,8 +12,12 @@ internal sealed class ProductRecord
     public string? Description { get; init; }
     public required long PriceAmount { get; init; }
     public required string Currency { get; init; }
-    public required string RecurringInterval { get; init; }
-    public required int RecurringIntervalCount { get; init; }
+    /// <summary>Null for a one-time product.</summary>
+    public required string? RecurringInterval { get; init; }
+
+    /// <summary>Null for a one-time product.</summary>
+    public required int? RecurringIntervalCount { get; init; }
+    public bool IsRecurring => RecurringInterval is not null;
     public string? TrialInterval { get; init; }
     public int? TrialIntervalCount { get; init; }
     public JsonObject Metadata { get; init; } = [];

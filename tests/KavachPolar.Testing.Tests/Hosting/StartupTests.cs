@@ -11,9 +11,10 @@ public sealed class StartupTests
         Assert.EndsWith("/", emulator.BaseUrl.AbsoluteUri, StringComparison.Ordinal);
         Assert.StartsWith("polar_oat_emulator_", emulator.AccessToken, StringComparison.Ordinal);
         Assert.Equal(4, Guid.Parse(emulator.OrganizationId).Version);
-        Assert.Equal(["Pro", "Team", "Pro Yearly", "Pro Trial"], emulator.Products.Select(p => p.Name));
-        Assert.Equal([1900L, 4900L, 19000L, 1900L], emulator.Products.Select(p => p.PriceAmount));
-        Assert.Equal(["month", "month", "year", "month"], emulator.Products.Select(p => p.RecurringInterval));
+        Assert.Equal(["Pro", "Team", "Pro Yearly", "Pro Trial", "Pro Lifetime", "Template Pack"], emulator.Products.Select(p => p.Name));
+        Assert.Equal([1900L, 4900L, 19000L, 1900L, 29900L, 2900L], emulator.Products.Select(p => p.PriceAmount));
+        Assert.Equal(["month", "month", "year", "month", null, null], emulator.Products.Select(p => p.RecurringInterval));
+        Assert.Equal([PolarEmulator.DemoLifetimeProductId, PolarEmulator.DemoAddOnProductId], emulator.Products.Where(p => !p.IsRecurring).Select(p => p.Id));
         Assert.All(emulator.Products, p => Assert.Equal("usd", p.Currency));
     }
 

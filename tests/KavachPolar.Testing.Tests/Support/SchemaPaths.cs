@@ -17,6 +17,14 @@ public static partial class SchemaPaths
             return null;
         }
 
+        // The OpenAPI document declares GET /v1/orders/{id}/invoice's 404 as ResourceNotFound, but get_order_invoice raises
+        // InvoiceDoesNotExist (a 404 of its own class) for an order whose invoice is not generated yet; the emulator
+        // answers as the code does, which InvoiceTests checks.
+        if (status == 404 && bare.EndsWith("/invoice", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
         var template = "/" + UuidSegment().Replace(bare, "{id}");
         template = ExternalSegment().Replace(template, "/v1/customers/external/{external_id}");
         try
