@@ -216,7 +216,7 @@ public sealed partial class SubscriptionJourneyTests
             var polar = app.Services.GetRequiredService<EmbeddedPolar>().Emulator;
 
             // Manage billing opens Polar's customer portal (the emulator's) for this customer: the plan, when it renews
-            // (written as the app writes dates), and the first order with its invoice.
+            // (written as the app writes dates), and the orders with their invoices.
             await page.GetByTestId("manage-billing").ClickAsync();
             await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal));
             Assert.Contains("customer_session_token=", page.Url, StringComparison.Ordinal);
@@ -224,9 +224,10 @@ public sealed partial class SubscriptionJourneyTests
             await Expect(subscription).ToHaveAttributeAsync("data-status", "active");
             await Expect(subscription.Locator(".sub-product")).ToHaveTextAsync("Team");
             await Expect(subscription.Locator(".sub-when")).ToHaveTextAsync("Renews on " + renewal);
-            await Expect(page.Locator("#orders tbody tr")).ToHaveCountAsync(1);
+            // Newest first: the invoiced plan change to Team (its prorations), then the first order.
+            await Expect(page.Locator("#orders tbody tr")).ToHaveCountAsync(2);
             await shots.TakeAsync(page, "portal");
-            await page.Locator("#orders .invoice").ClickAsync();
+            await page.Locator("#orders tbody tr").Last.Locator(".invoice").ClickAsync();
             await Expect(page.Locator("#invoice-number")).ToContainTextAsync("Invoice EMULATOR-");
             await Expect(page.Locator("#invoice-total")).ToHaveTextAsync("$19.00");
             await shots.TakeAsync(page, "portal-invoice");
@@ -336,6 +337,8 @@ public sealed partial class SubscriptionJourneyTests
             await page.GetByTestId("sign-in-submit").ClickAsync();
             await Expect(page.GetByTestId("subscribe-pro-trial")).ToBeVisibleAsync();
             await AssertPlansAlignedAsync(page);
+            await Expect(page.GetByTestId("one-time").Locator(".plan")).ToHaveCountAsync(2);
+            await Expect(page.GetByTestId("buy-pro-lifetime")).ToHaveTextAsync("Buy Pro Lifetime");
             await AssertFaviconAsync(page);
             await shots.TakeAsync(page, "pricing");
 
@@ -379,11 +382,11 @@ public sealed partial class SubscriptionJourneyTests
         }
     }
 
-    /// <summary>Every plan card on one row has its price, and its first button, at the same height as the others.</summary>
+    /// <summary>Every subscription plan's card on one row has its price, and its first button, at the same height as the others.</summary>
     private static async Task AssertPlansAlignedAsync(IPage page)
     {
         var tops = await page.EvaluateAsync<double[][]>("""
-            () => [...document.querySelectorAll('.plan')].map(p => [
+            () => [...document.querySelectorAll('[data-testid=plans] .plan')].map(p => [
               p.getBoundingClientRect().top,
               p.querySelector('.plan-price').getBoundingClientRect().top,
               p.querySelector('.plan-action .btn').getBoundingClientRect().top])

@@ -4,10 +4,14 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace KavachPolar.Sample.Pages;
 
-/// <summary>The products from Polar, with a Subscribe button each, and the signed-in user's current plan marked.</summary>
+/// <summary>The products from Polar, plans first and then one-time products, with a Subscribe or Buy button each, and the signed-in user's current plan marked.</summary>
 public sealed class PricingModel(ProductCatalog catalog, IKavachPolarSubscriptions subscriptions) : PageModel
 {
-    public IReadOnlyList<CatalogProduct> Products { get; private set; } = [];
+    /// <summary>The subscriptions (recurring products).</summary>
+    public IReadOnlyList<CatalogProduct> Plans { get; private set; } = [];
+
+    /// <summary>One-time products: bought once, kept, and open to subscribers too.</summary>
+    public IReadOnlyList<CatalogProduct> OneTime { get; private set; } = [];
 
     public string? Problem { get; private set; }
 
@@ -20,7 +24,8 @@ public sealed class PricingModel(ProductCatalog catalog, IKavachPolarSubscriptio
     {
         ForMembers = Request.Query["ReturnUrl"].ToString().StartsWith("/members", StringComparison.OrdinalIgnoreCase);
         var result = await catalog.GetProductsAsync(cancellationToken);
-        Products = result.Products;
+        Plans = [.. result.Products.Where(p => p.Interval is not null)];
+        OneTime = [.. result.Products.Where(p => p.Interval is null)];
         Problem = result.Problem;
         if (User.UserId() is { } userId)
         {
