@@ -95,7 +95,7 @@ public sealed partial class SubscriptionJourneyTests
 
             // OnSubscriptionChange recorded the changes (it runs in the background, after commit): at least the
             // subscription appearing, the cancellation being scheduled and it being lifted.
-            var rows = await ChangesAsync(page, rows => rows.Count >= 3 && rows.Any(r => r.Contains("cancellation lifted", StringComparison.Ordinal)));
+            var rows = await ChangesAsync(page, "cancellation lifted", rows: 3);
             Assert.Contains(rows, r => r.Contains("none → active (Pro)", StringComparison.Ordinal));
             Assert.Contains(rows, r => r.Contains("cancellation scheduled", StringComparison.Ordinal));
             Assert.DoesNotContain(rows, r => r.Contains("active → active", StringComparison.Ordinal));
@@ -201,7 +201,7 @@ public sealed partial class SubscriptionJourneyTests
             await page.GetByTestId("keep-current-plan").ClickAsync();
             await Expect(page.GetByTestId("account-message")).ToContainTextAsync("You stay on Team");
             await Expect(page.GetByTestId("scheduled-change")).ToHaveCountAsync(0);
-            var scheduling = await ChangesAsync(page, rows => rows.Any(r => r.Contains("scheduled change to Pro dropped", StringComparison.Ordinal)));
+            var scheduling = await ChangesAsync(page, "scheduled change to Pro dropped");
             Assert.Contains(scheduling, r => r.Contains("change to Pro scheduled", StringComparison.Ordinal));
 
             // Cancel, then resume; the members area stays open while the subscription runs to its end.
@@ -261,7 +261,7 @@ public sealed partial class SubscriptionJourneyTests
             Assert.All(polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
 
             // The changes table names the plan change by its products, and the portal's cancellation and uncancellation.
-            var rows = await ChangesAsync(page, rows => rows.Count(r => r.Contains("cancellation lifted", StringComparison.Ordinal)) >= 2);
+            var rows = await ChangesAsync(page, "cancellation lifted", atLeast: 2);
             Assert.Contains(rows, r => r.Contains("Pro → Team", StringComparison.Ordinal));
             Assert.DoesNotContain(rows, r => r.Contains("active → active", StringComparison.Ordinal));
 
@@ -410,24 +410,31 @@ public sealed partial class SubscriptionJourneyTests
     }
 
     /// <summary>
-    /// The texts of the changes table once <paramref name="done"/> holds for them. <c>OnSubscriptionChange</c> runs in the
-    /// background after commit and the page does not refresh itself, so this reloads until then (or the step timeout).
+    /// The texts of the changes table once at least <paramref name="atLeast"/> of its rows (and <paramref name="rows"/>
+    /// in all) contain <paramref name="text"/>. <c>OnSubscriptionChange</c> runs in the background after commit; the
+    /// account page refreshes the table itself every few seconds, and Playwright waits for it (the step timeout).
     /// </summary>
-    private static async Task<IReadOnlyList<string>> ChangesAsync(IPage page, Func<IReadOnlyList<string>, bool> done)
+    private static async Task<IReadOnlyList<string>> ChangesAsync(IPage page, string text, int atLeast = 1, int rows = 0)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        try
         {
-            var rows = await page.GetByTestId("subscription-change").AllInnerTextsAsync();
-            if (done(rows))
-            {
-                return rows;
-            }
-
-            Assert.True(clock.Elapsed < Browser.StepTimeout, "The changes table never got there:\n" + string.Join('\n', rows));
-            await page.WaitForTimeoutAsync(250);
-            await page.ReloadAsync();
+            await page.WaitForFunctionAsync(
+                """
+                ([text, atLeast, rows]) => {
+                  const all = [...document.querySelectorAll('[data-testid=subscription-change]')];
+                  return all.length >= rows && all.filter(r => r.innerText.includes(text)).length >= atLeast;
+                }
+                """,
+                new object[] { text, atLeast, rows },
+                new PageWaitForFunctionOptions { PollingInterval = 250 });
         }
+        catch (TimeoutException e)
+        {
+            var shown = await page.GetByTestId("subscription-change").AllInnerTextsAsync();
+            throw new TimeoutException($"The changes table never had {atLeast} row(s) with '{text}' ({rows} in all):\n" + string.Join('\n', shown), e);
+        }
+
+        return await page.GetByTestId("subscription-change").AllInnerTextsAsync();
     }
 
     [GeneratedRegex("/billing/success\\?checkout_id=[0-9a-f-]{36}$")]

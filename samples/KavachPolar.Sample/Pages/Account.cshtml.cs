@@ -57,6 +57,22 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
             EndedStatus = await db.Set<KavachUser>().Where(u => u.Id == UserId).Select(u => u.PolarSubscriptionStatus).FirstOrDefaultAsync(cancellationToken);
         }
 
+        await LoadChangesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The changes table alone: the page asks for it every few seconds, since <c>OnSubscriptionChange</c> runs after the
+    /// webhook commits, a moment after a plan change or cancel has already redirected back here.
+    /// </summary>
+    public async Task<IActionResult> OnGetChangesAsync(CancellationToken cancellationToken)
+    {
+        UserId = User.UserId()!;
+        await LoadChangesAsync(cancellationToken);
+        return Partial("_SubscriptionChanges", this);
+    }
+
+    private async Task LoadChangesAsync(CancellationToken cancellationToken)
+    {
         _productNames = (await catalog.GetProductsAsync(cancellationToken)).Products.DistinctBy(p => p.Id).ToDictionary(p => p.Id, p => p.Name);
         Changes = await db.SubscriptionChanges.AsNoTracking()
             .Where(c => c.UserId == UserId)

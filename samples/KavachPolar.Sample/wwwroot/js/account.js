@@ -24,3 +24,37 @@
     }
   });
 })();
+
+// The changes table: OnSubscriptionChange runs once the webhook has committed, usually a moment after a plan change,
+// cancel or resume has brought the user back here, so the table asks for itself again while shown: every 2 s for a
+// minute after the page loads or the table changes, then every 15 s.
+(() => {
+  const section = document.getElementById('subscription-changes-section');
+  if (!section) {
+    return;
+  }
+
+  let shown = section.innerHTML;
+  let lastChange = Date.now();
+  async function refresh() {
+    if (document.visibilityState === 'visible') {
+      try {
+        const response = await fetch(section.dataset.refresh, { headers: { Accept: 'text/html' } });
+        if (response.ok) {
+          const html = await response.text();
+          if (html !== shown) {
+            section.innerHTML = html;
+            shown = html;
+            lastChange = Date.now();
+          }
+        }
+      } catch {
+        // Offline for a moment: the next round tries again.
+      }
+    }
+
+    setTimeout(refresh, Date.now() - lastChange < 60000 ? 2000 : 15000);
+  }
+
+  setTimeout(refresh, 2000);
+})();
