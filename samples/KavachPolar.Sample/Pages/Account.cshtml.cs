@@ -6,15 +6,17 @@ using KavachPolar.Storage;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Sample.Pages;
 
 /// <summary>
 /// The signed-in user's subscription, read through <see cref="IKavachPolarSubscriptions"/>, with plan changes,
 /// cancel, resume and refresh done server-side, the customer portal one click away, and the changes
-/// <c>OnSubscriptionChange</c> recorded.
+/// <c>OnSubscriptionChange</c> recorded, and the benefits the user holds (<see cref="IKavachPolarEntitlements"/>) with a
+/// license key's masked <c>display_key</c>.
 /// </summary>
-public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, ProductCatalog catalog, SampleDbContext db) : PageModel
+public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavachPolarEntitlements entitlements, IOptions<KavachPolarOptions> options, ProductCatalog catalog, SampleDbContext db) : PageModel
 {
     private const int ChangesShown = 50;
 
@@ -30,6 +32,12 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
     public string? EndedStatus { get; private set; }
 
     public IReadOnlyList<SubscriptionChangeEntry> Changes { get; private set; } = [];
+
+    /// <summary>The benefit the downloads page asks for (<c>KavachPolar:Benefits:downloads</c>), if configured.</summary>
+    public string? DownloadsBenefitId => options.Value.Benefits.TryGetValue(DownloadsModel.Slug, out var id) ? id : null;
+
+    /// <summary>The benefits the user holds (any grant granted), from this app's database.</summary>
+    public IReadOnlyList<KavachBenefit> Benefits { get; private set; } = [];
 
     private Dictionary<string, string> _productNames = [];
 
@@ -57,6 +65,7 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
             EndedStatus = await db.Set<KavachUser>().Where(u => u.Id == UserId).Select(u => u.PolarSubscriptionStatus).FirstOrDefaultAsync(cancellationToken);
         }
 
+        Benefits = await entitlements.GetBenefitsAsync(UserId, cancellationToken);
         await LoadChangesAsync(cancellationToken);
     }
 
@@ -127,6 +136,19 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, Produc
     }
 
     public static string FormatDate(DateTimeOffset? value) => SampleDates.Date(value);
+
+    /// <summary>
+    /// The license keys of a <c>license_keys</c> benefit, as its grants carry them: Polar's <c>display_key</c>, masked
+    /// (four stars and the key's last six characters). The full key is a secret Polar shows the customer in its portal and
+    /// emails; reading it here would take Polar's license-key API with a token that can read every customer's keys.
+    /// </summary>
+    public static IEnumerable<string> DisplayKeys(KavachBenefit benefit) =>
+        benefit.Type != "license_keys"
+            ? []
+            : benefit.Grants
+                .Select(g => g.Properties is { ValueKind: System.Text.Json.JsonValueKind.Object } p && p.TryGetProperty("display_key", out var key) && key.ValueKind == System.Text.Json.JsonValueKind.String ? key.GetString() : null)
+                .OfType<string>()
+                .Distinct(StringComparer.Ordinal);
 
     /// <summary>The <c>Change</c> column of the changes table, with product names from the catalog.</summary>
     /// <summary>A product's name from its id (the id itself when the catalogue does not know it).</summary>

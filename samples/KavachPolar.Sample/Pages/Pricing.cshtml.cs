@@ -20,9 +20,13 @@ public sealed class PricingModel(ProductCatalog catalog, IKavachPolarSubscriptio
     /// <summary>The user was sent here from the members area (the cookie handler's access-denied redirect).</summary>
     public bool ForMembers { get; private set; }
 
+    /// <summary>The user was sent here from the downloads page, which needs the downloads benefit.</summary>
+    public bool ForDownloads { get; private set; }
+
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
         ForMembers = Request.Query["ReturnUrl"].ToString().StartsWith("/members", StringComparison.OrdinalIgnoreCase);
+        ForDownloads = Request.Query["ReturnUrl"].ToString().StartsWith("/downloads", StringComparison.OrdinalIgnoreCase);
         var result = await catalog.GetProductsAsync(cancellationToken);
         Plans = [.. result.Products.Where(p => p.Interval is not null)];
         OneTime = [.. result.Products.Where(p => p.Interval is null)];

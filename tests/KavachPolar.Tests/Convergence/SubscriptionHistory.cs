@@ -50,9 +50,10 @@ internal sealed record PlannedUser(string Id, string CustomerId, bool LinkedByMe
 /// <summary>
 /// Random but realistic subscription histories: the event sequences Polar emits
 /// for creation, cancel, uncancel, renewal, failed and recovered payments, trial conversion and
-/// revocation, each change with a later <c>modified_at</c> and every event with its own id.
+/// revocation, each change with a later <c>modified_at</c> and every event with its own id, and the benefit grants
+/// Polar sends along them (<c>SubscriptionHistory.Grants.cs</c>).
 /// </summary>
-internal sealed class SubscriptionHistory
+internal sealed partial class SubscriptionHistory
 {
     private readonly Random _rng;
 
@@ -99,6 +100,7 @@ internal sealed class SubscriptionHistory
     {
         var userCount = Math.Max(1, subscriptions * 2 / 3);
         var products = _products = Enumerable.Range(0, 3).Select(_ => NewId()).ToArray();
+        BuildBenefits();
         var tag = seed.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < userCount; i++)
         {
@@ -140,6 +142,7 @@ internal sealed class SubscriptionHistory
         // Creation: created, active and updated, all with the same data and modified_at null.
         var t = createdAt;
         Emit(user, s, ref t, "subscription.created", "subscription.active", "subscription.updated");
+        SyncGrants(user, s, ref t);
 
         var steps = _rng.Next(0, 7);
         for (var step = 0; step < steps && s.IsLive; step++)
@@ -153,11 +156,13 @@ internal sealed class SubscriptionHistory
                 {
                     s = s with { Status = "active", ModifiedAt = change, PastDueAt = null };
                     Emit(user, s, ref t, "subscription.updated", "subscription.active");
+                    SyncGrants(user, s, ref t); // recovery: granted again under the same ids
                 }
                 else
                 {
                     s = s with { Status = "canceled", ModifiedAt = change, CanceledAt = change, EndedAt = change };
                     Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+                    SyncGrants(user, s, ref t);
                 }
             }
             else if (s.CancelAtPeriodEnd)
@@ -172,6 +177,7 @@ internal sealed class SubscriptionHistory
                     // End of the scheduled cancellation: canceled arrives a second time, then revoked.
                     s = s with { Status = "canceled", ModifiedAt = change, EndedAt = change };
                     Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+                    SyncGrants(user, s, ref t);
                 }
             }
             else if (choice < 0.3)
@@ -184,16 +190,23 @@ internal sealed class SubscriptionHistory
                 // Renewal, or trial conversion (no subscription.active then); a scheduled plan change applies.
                 s = s with { Status = "active", PeriodStart = s.PeriodEnd, PeriodEnd = s.PeriodEnd.AddDays(30), ModifiedAt = change, ProductId = s.ScheduledProductId ?? s.ProductId, ScheduledProductId = null };
                 Emit(user, s, ref t, "subscription.cycled", "subscription.updated");
+                // A plan change that applies revokes the benefits the new product lacks and grants its new ones;
+                // the renewal's paid order then cycles the grants that stayed granted.
+                var stayed = GrantsOf(id).Where(g => g.IsGranted).Select(g => g.Id).ToHashSet(StringComparer.Ordinal);
+                SyncGrants(user, s, ref t);
+                CycleGrants(user, s, ref t, stayed);
             }
             else if (choice < 0.75 && s.Status == "active")
             {
                 s = s with { Status = "past_due", PastDueAt = change, ModifiedAt = change };
                 Emit(user, s, ref t, "subscription.updated", "subscription.past_due");
+                SyncGrants(user, s, ref t); // the default grace period is 0 days: revoked at once
             }
             else if (choice < 0.85)
             {
                 s = s with { Status = "canceled", CanceledAt = change, EndedAt = change, ModifiedAt = change };
                 Emit(user, s, ref t, "subscription.updated", "subscription.canceled", "subscription.revoked");
+                SyncGrants(user, s, ref t);
             }
             else if (choice < 0.92)
             {
@@ -203,9 +216,10 @@ internal sealed class SubscriptionHistory
                 s = s with { ScheduledProductId = s.ScheduledProductId is null ? other : null, ModifiedAt = change };
                 Emit(user, s, ref t, "subscription.updated");
             }
-            else
+            else if (!LinkAccount(user, s, ref t))
             {
-                // Metered usage and the like: a new modified_at, nothing GET shows changes.
+                // Metered usage and the like: a new modified_at, nothing GET shows changes. (Or, when a grant waits for
+                // one, the customer links their Discord account in the portal: only benefit_grant.updated.)
                 s = s with { ModifiedAt = change };
                 Emit(user, s, ref t, "subscription.updated");
             }

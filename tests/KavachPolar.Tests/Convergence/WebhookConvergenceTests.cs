@@ -16,7 +16,10 @@ namespace KavachPolar.Tests.Convergence;
 /// Polar's delivery at its worst, end to end: every event of many random subscription histories
 /// delivered more than once, shuffled, by concurrent senders that retry like Polar, to two app
 /// instances sharing one PostgreSQL that is restarted under them. The store must end exactly where
-/// Polar is, never go back to an older snapshot on the way, and tell the app every change in order.
+/// Polar is, never go back to an older snapshot on the way, and tell the app every change in order. The histories carry
+/// the benefit grants Polar sends along them (granted, failed until an account is linked, revoked on past_due and at the
+/// end, granted again under the same ids, cycled, moved by a plan change): every instance must end up answering, per
+/// (user, benefit), what Polar's grants say (any grant granted), and tell the app every change of a hold in order.
 /// </summary>
 [Collection(ChaosTests.Name)]
 public sealed class WebhookConvergenceTests
@@ -66,7 +69,10 @@ public sealed class WebhookConvergenceTests
             var delivery = new PolarLikeSender([a, b], deliveries, seed, figures);
             var sending = delivery.RunAsync(Senders, Ct);
             var chaosDone = RestartDuringDeliveryAsync(chaos, restarts, deliveries.Count, figures, sending, Ct);
-            await Task.WhenAll(sending, chaosDone);
+            // The app reads benefits while deliveries run (a gate being hit), so both instances cache users that later
+            // deliveries change: what they answer at the end shows whether every change reached both caches.
+            var reading = ReadBenefitsDuringDeliveryAsync([a, b], history, seed, figures, sending);
+            await Task.WhenAll(sending, chaosDone, reading);
             figures.Restarts = chaos.Stops;
             figures.Delivery = stopwatch.Elapsed;
 
@@ -83,10 +89,15 @@ public sealed class WebhookConvergenceTests
             mismatches.AddRange(await CompareUsersAsync(probe, history));
             mismatches.AddRange(await CompareWebhookEventsAsync(probe, history, delivery.Acknowledged));
             mismatches.AddRange(CompareCallbacks(history, recorder));
+            mismatches.AddRange(await CompareGrantsAsync(probe, history));
+            mismatches.AddRange(await CompareAccessAsync(probe, [a, b], history));
+            mismatches.AddRange(CompareBenefitCallbacks(history, recorder));
             figures.Mismatches = mismatches.Count;
             figures.WatcherSamples = watcher.Samples;
             figures.CallbackRuns = recorder.Count;
+            figures.BenefitCallbackRuns = recorder.BenefitCount;
             figures.CallbackFailures = recorder.Failures;
+            figures.GrantEvents = history.GrantEvents;
 
             Report($"convergence ({(fastPath ? "one-round-trip function" : "general EF path")}): seed={seed} subscriptions={subscriptions} users={history.Users.Count} " +
                 $"(linked by metadata {history.Users.Count(u => u.LinkedByMetadata)}, through the customer only {history.WithoutMetadata.Count} subscriptions) {figures}");
@@ -98,6 +109,7 @@ public sealed class WebhookConvergenceTests
             Assert.True(figures.Restarts >= restarts, $"the database was restarted {figures.Restarts} times, expected {restarts}");
             Assert.True(figures.Status503 > 0, "no delivery got a 503 while the database was down");
             Assert.True(watcher.Samples > 0, "the watcher never read the store");
+            Assert.True(figures.BenefitReads > 0, "nothing read benefits while deliveries ran");
             Assert.Empty(mismatches);
         }
         finally
@@ -118,16 +130,29 @@ public sealed class WebhookConvergenceTests
     private static Task<KavachTestApp> StartInstanceAsync(PostgresDatabase db, ChangeRecorder recorder, string name, bool createSchema, bool fastPath) =>
         KavachTestApp.StartAsync(
             db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = (change, _) =>
+            configure: o =>
             {
-                // Some calls fail, as a host's would: those changes must come again, in order.
-                if (recorder.ShouldFail())
+                o.OnSubscriptionChange = (change, _) =>
                 {
-                    throw new InvalidOperationException("callback failed on purpose");
-                }
+                    // Some calls fail, as a host's would: those changes must come again, in order.
+                    if (recorder.ShouldFail())
+                    {
+                        throw new InvalidOperationException("callback failed on purpose");
+                    }
 
-                recorder.Record(name, change);
-                return Task.CompletedTask;
+                    recorder.Record(name, change);
+                    return Task.CompletedTask;
+                };
+                o.OnBenefitChange = (change, _) =>
+                {
+                    if (recorder.ShouldFail())
+                    {
+                        throw new InvalidOperationException("callback failed on purpose");
+                    }
+
+                    recorder.RecordBenefit(change);
+                    return Task.CompletedTask;
+                };
             },
             services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
             createSchema: createSchema,
@@ -316,6 +341,186 @@ public sealed class WebhookConvergenceTests
         return mismatches;
     }
 
+    /// <summary>
+    /// Reads random users' benefits from both instances until the deliveries are done, as a gated page would; store
+    /// failures while the database is down are expected and skipped.
+    /// </summary>
+    private static async Task ReadBenefitsDuringDeliveryAsync(KavachTestApp[] apps, SubscriptionHistory history, int seed, Figures figures, Task sending)
+    {
+        var rng = new Random(seed ^ 0x5eed);
+        var entitlements = apps.Select(app => app.Services.GetRequiredService<IKavachPolarEntitlements>()).ToArray();
+        while (!sending.IsCompleted)
+        {
+            var user = history.Users[rng.Next(history.Users.Count)];
+            try
+            {
+                await entitlements[rng.Next(entitlements.Length)].GetBenefitsAsync(user.Id, Ct);
+                figures.BenefitReads++;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !Ct.IsCancellationRequested)
+            {
+                // The database is down for a restart (or the read ran out of its budget): the next read tries again.
+            }
+
+            await Task.Delay(5, Ct);
+        }
+    }
+
+    /// <summary>Each grant row as Polar's last snapshot of it has it, owned by its subscription's user.</summary>
+    private static async Task<List<string>> CompareGrantsAsync(SqlProbe db, SubscriptionHistory history)
+    {
+        var mismatches = new List<string>();
+        var rows = (await db.QueryAsync("SELECT id, user_id, customer_id, benefit_id, subscription_id, granted_at, revoked_at, error_type, version_us FROM kavach_polar_benefit_grants", Ct))
+            .ToDictionary(r => (string)r["id"]!, StringComparer.Ordinal);
+        foreach (var (id, expected) in history.FinalGrants)
+        {
+            if (!rows.TryGetValue(id, out var row))
+            {
+                mismatches.Add($"grant {id} missing");
+                continue;
+            }
+
+            var actual = $"user={row["user_id"]} customer={row["customer_id"]} benefit={row["benefit_id"]} subscription={row["subscription_id"]} granted={Format(row["granted_at"])} revoked={Format(row["revoked_at"])} error={row["error_type"]} version={row["version_us"]}";
+            var wanted = $"user={history.UserOfSubscription[expected.SubscriptionId]} customer={expected.CustomerId} benefit={expected.BenefitId} subscription={expected.SubscriptionId} granted={Format(expected.GrantedAt)} revoked={Format(expected.RevokedAt)} error={(expected.ActionRequired ? "BenefitActionRequiredError" : "")} version={expected.VersionUs}";
+            if (actual != wanted)
+            {
+                mismatches.Add($"grant {id}: stored {actual}, Polar has {wanted}");
+            }
+        }
+
+        if (rows.Count != history.FinalGrants.Count)
+        {
+            mismatches.Add($"{rows.Count} grant rows for {history.FinalGrants.Count} grants");
+        }
+
+        return mismatches;
+    }
+
+    /// <summary>
+    /// Per (user, benefit), held or not, as Polar's grants say (any grant granted): in the table, and as each instance
+    /// answers through <see cref="IKavachPolarEntitlements"/> (its cache), given the announcement's time to arrive.
+    /// </summary>
+    private static async Task<List<string>> CompareAccessAsync(SqlProbe db, KavachTestApp[] apps, SubscriptionHistory history)
+    {
+        var expected = history.HeldByUser();
+        var mismatches = new List<string>();
+        var stored = (await db.QueryAsync("SELECT DISTINCT user_id, benefit_id FROM kavach_polar_benefit_grants WHERE granted_at IS NOT NULL AND user_id IS NOT NULL", Ct))
+            .ToLookup(r => (string)r["user_id"]!, r => (string)r["benefit_id"]!, StringComparer.Ordinal);
+        foreach (var (user, held) in expected)
+        {
+            var inTable = string.Join(",", stored[user].Order(StringComparer.Ordinal));
+            if (inTable != string.Join(",", held))
+            {
+                mismatches.Add($"benefits of {user}: the table holds [{inTable}], Polar grants [{string.Join(",", held)}]");
+            }
+        }
+
+        if (stored.Select(g => g.Key).FirstOrDefault(u => !expected.ContainsKey(u)) is { } stranger)
+        {
+            mismatches.Add($"{stranger} holds benefits in the table but is no user of the history");
+        }
+
+        var answers = new List<string>();
+        try
+        {
+            await Wait.UntilAsync(
+                async () =>
+                {
+                    answers = await CompareInstancesAsync(apps, expected, history.Benefits);
+                    return answers.Count == 0;
+                },
+                Wait.ForAnnouncement,
+                "every instance answers each user's benefits as Polar grants them");
+        }
+        catch (Xunit.Sdk.XunitException)
+        {
+            mismatches.AddRange(answers);
+        }
+
+        return mismatches;
+    }
+
+    private static async Task<List<string>> CompareInstancesAsync(KavachTestApp[] apps, Dictionary<string, SortedSet<string>> expected, List<PlannedBenefit> benefits)
+    {
+        var mismatches = new List<string>();
+        for (var i = 0; i < apps.Length; i++)
+        {
+            var entitlements = apps[i].Services.GetRequiredService<IKavachPolarEntitlements>();
+            foreach (var (user, held) in expected)
+            {
+                var answer = (await entitlements.GetBenefitsAsync(user, Ct)).Select(b => b.BenefitId).Order(StringComparer.Ordinal).ToList();
+                if (!answer.SequenceEqual(held))
+                {
+                    mismatches.Add($"instance {i} answers {user} holds [{string.Join(",", answer)}], Polar grants [{string.Join(",", held)}]");
+                }
+
+                // The gate's question, one benefit at a time: held or not.
+                foreach (var b in benefits)
+                {
+                    if (await entitlements.HasBenefitAsync(user, b.Id, Ct) != held.Contains(b.Id))
+                    {
+                        mismatches.Add($"instance {i}: HasBenefitAsync({user}, {b.Type}) is not {held.Contains(b.Id)}");
+                    }
+                }
+            }
+        }
+
+        return mismatches;
+    }
+
+    /// <summary>
+    /// Per (user, benefit), the benefit changes (a re-run of the same change collapsed) must form one unbroken chain of
+    /// holds from not held to what Polar's grants say at the end, each change changing the hold.
+    /// </summary>
+    private static List<string> CompareBenefitCallbacks(SubscriptionHistory history, ChangeRecorder recorder)
+    {
+        var mismatches = new List<string>();
+        var expected = history.HeldByUser();
+        var byPair = recorder.BenefitsInOrder().GroupBy(c => (c.UserId, c.BenefitId)).ToDictionary(g => g.Key, g => g.ToList());
+        foreach (var (user, held) in expected)
+        {
+            foreach (var benefit in history.Benefits)
+            {
+                var collapsed = new List<KavachBenefitChange>();
+                foreach (var c in byPair.GetValueOrDefault((user, benefit.Id)) ?? [])
+                {
+                    if (collapsed.Count == 0 || collapsed[^1].EventId != c.EventId || (collapsed[^1].Current is null) != (c.Current is null))
+                    {
+                        collapsed.Add(c);
+                    }
+                }
+
+                var holds = false;
+                foreach (var c in collapsed)
+                {
+                    if ((c.Previous is not null) != holds)
+                    {
+                        mismatches.Add($"benefit callbacks of {user}/{benefit.Type}: change {c.EventId} ({c.EventType}) starts from held={c.Previous is not null}, the previous change left held={holds}");
+                    }
+
+                    if ((c.Previous is null) == (c.Current is null))
+                    {
+                        mismatches.Add($"benefit callbacks of {user}/{benefit.Type}: change {c.EventId} changes no hold");
+                    }
+
+                    if (c.Current is { } current && current.BenefitId != benefit.Id)
+                    {
+                        mismatches.Add($"benefit callbacks of {user}/{benefit.Type}: change {c.EventId} carries benefit {current.BenefitId}");
+                    }
+
+                    holds = c.Current is not null;
+                }
+
+                if (holds != held.Contains(benefit.Id))
+                {
+                    mismatches.Add($"benefit callbacks of {user}/{benefit.Type}: the last change left held={holds}, Polar grants it: {held.Contains(benefit.Id)}");
+                }
+            }
+        }
+
+        return mismatches;
+    }
+
     private static string Format(object? timestamp) => timestamp switch
     {
         null => "",
@@ -351,15 +556,18 @@ public sealed class WebhookConvergenceTests
         public int Mismatches;
         public int WatcherSamples;
         public int CallbackRuns;
+        public int BenefitCallbackRuns;
         public int CallbackFailures;
+        public int GrantEvents;
+        public long BenefitReads;
         public TimeSpan Delivery;
         public TimeSpan Downtime;
         public TimeSpan Elapsed;
 
         public override string ToString() =>
-            $"events={Events} deliveries={Planned} duplicates={Planned - Events} attempts={Attempts} acknowledged={Acknowledged} " +
+            $"events={Events} (grants {GrantEvents}) deliveries={Planned} duplicates={Planned - Events} attempts={Attempts} acknowledged={Acknowledged} " +
             $"(applied={Applied} stale={Stale} duplicate={DuplicateOutcomes}) restarts={Restarts} retries={Retries} 503s={Status503} " +
-            $"other-non-2xx={OtherNon2xx} timeouts={Timeouts} callbacks={CallbackRuns} failed-callbacks={CallbackFailures} " +
+            $"other-non-2xx={OtherNon2xx} timeouts={Timeouts} callbacks={CallbackRuns} benefit-callbacks={BenefitCallbackRuns} benefit-reads={BenefitReads} failed-callbacks={CallbackFailures} " +
             $"watcher-samples={WatcherSamples} mismatches={Mismatches} delivery={Delivery.TotalSeconds:F1}s (database down {Downtime.TotalSeconds:F1}s) elapsed={Elapsed.TotalSeconds:F1}s";
     }
 
@@ -495,14 +703,17 @@ public sealed class WebhookConvergenceTests
         }
     }
 
-    /// <summary>Every successful OnSubscriptionChange call of both instances, in the order they ran.</summary>
+    /// <summary>Every successful OnSubscriptionChange and OnBenefitChange call of both instances, in the order they ran.</summary>
     private sealed class ChangeRecorder
     {
         private readonly ConcurrentQueue<(long Sequence, string Instance, KavachSubscriptionChange Change)> _calls = new();
+        private readonly ConcurrentQueue<(long Sequence, KavachBenefitChange Change)> _benefitCalls = new();
         private long _sequence;
         private int _failures;
 
         public int Count => _calls.Count;
+
+        public int BenefitCount => _benefitCalls.Count;
 
         public int Failures => _failures;
 
@@ -521,10 +732,15 @@ public sealed class WebhookConvergenceTests
             _calls.Enqueue((Interlocked.Increment(ref _sequence), instance, change));
 
         public IEnumerable<KavachSubscriptionChange> InOrder() => _calls.OrderBy(c => c.Sequence).Select(c => c.Change);
+
+        public void RecordBenefit(KavachBenefitChange change) =>
+            _benefitCalls.Enqueue((Interlocked.Increment(ref _sequence), change));
+
+        public IEnumerable<KavachBenefitChange> BenefitsInOrder() => _benefitCalls.OrderBy(c => c.Sequence).Select(c => c.Change);
     }
 
     /// <summary>
-    /// Samples the store in consistent snapshots while deliveries run: no subscription row may go
+    /// Samples the store in consistent snapshots while deliveries run: no subscription or grant row may go
     /// back to an older version, and each kavach_users row must always be the projection of that
     /// user's subscription rows in the same snapshot (never half a transaction).
     /// </summary>
@@ -532,6 +748,7 @@ public sealed class WebhookConvergenceTests
     {
         private readonly string _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, ApplicationName = "convergence-watcher" }.ConnectionString;
         private readonly Dictionary<string, (long Version, long Source)> _seen = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (long Version, long Source)> _seenGrants = new(StringComparer.Ordinal);
 
         public List<string> Violations { get; } = [];
 
@@ -593,7 +810,27 @@ public sealed class WebhookConvergenceTests
                 }
             }
 
+            var grants = new List<(string Id, long Version, long Source)>();
+            await using (var cmd = new NpgsqlCommand("SELECT id, version_us, source_timestamp_us FROM kavach_polar_benefit_grants", conn, tx))
+            await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    grants.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+                }
+            }
+
             await tx.CommitAsync(ct);
+
+            foreach (var g in grants)
+            {
+                if (_seenGrants.TryGetValue(g.Id, out var seen) && (g.Version, g.Source).CompareTo(seen) < 0)
+                {
+                    Violations.Add($"grant {g.Id} went back from version {seen} to {(g.Version, g.Source)}");
+                }
+
+                _seenGrants[g.Id] = (g.Version, g.Source);
+            }
 
             foreach (var s in subscriptions)
             {
