@@ -9,11 +9,15 @@ internal static class HandledWebhookEvents
 {
     /// <summary>
     /// Every <c>subscription.*</c> event of Polar's <c>WebhookEventType</c> (<c>server/polar/models/webhook_endpoint.py</c>):
-    /// each carries the whole subscription, and some changes are announced by one of them only.
+    /// each carries the whole subscription, and some changes are announced by one of them only. Then every
+    /// <c>benefit_grant.*</c> event, which carry the grants the benefit gate reads (a revoke is announced by
+    /// <c>benefit_grant.revoked</c> only). <c>customer.state_changed</c> is only a trigger to reconcile grants, and
+    /// is not required.
     /// </summary>
     public static readonly IReadOnlyList<string> All =
     [
         "subscription.created", "subscription.updated", "subscription.active", "subscription.canceled", "subscription.uncanceled",
         "subscription.cycled", "subscription.revoked", "subscription.past_due", "subscription.paused", "subscription.resumed",
+        "benefit_grant.created", "benefit_grant.updated", "benefit_grant.cycled", "benefit_grant.revoked",
     ];
 }

@@ -164,6 +164,24 @@ public sealed class SelfCheckTests : DatabaseTest
     }
 
     [Fact]
+    public async Task An_endpoint_that_sends_subscriptions_but_not_benefit_grants_is_a_warning_naming_them()
+    {
+        var subscriptionEvents = new[]
+        {
+            "subscription.created", "subscription.updated", "subscription.active", "subscription.canceled", "subscription.uncanceled",
+            "subscription.cycled", "subscription.revoked", "subscription.past_due", "subscription.paused", "subscription.resumed",
+        };
+        Polar.AddWebhookEndpoint(TunnelUrl, KavachTestApp.DefaultSecret, events: subscriptionEvents);
+        await using var app = await StartAsync();
+
+        var line = await LineAsync(app, 1107);
+
+        Assert.StartsWith("Warning", line, StringComparison.Ordinal);
+        Assert.Contains("benefit_grant.created, benefit_grant.updated, benefit_grant.cycled, benefit_grant.revoked", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("subscription.", line.Split(" does not send ", 2)[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_endpoint_signing_with_another_secret_is_one_error_that_never_shows_either_secret()
     {
         var endpoint = Polar.AddWebhookEndpoint(TunnelUrl);
