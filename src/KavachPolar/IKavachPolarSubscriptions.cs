@@ -62,8 +62,9 @@ public interface IKavachPolarSubscriptions
     Task<KavachPolarResult> ReconcileCheckoutAsync(string userId, string checkoutId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Pages through every subscription of the organization in Polar and repairs local state.
-    /// Returns how many subscriptions were read and how many users' current subscription changed.
+    /// Pages through every subscription of the organization in Polar, then every benefit grant, and repairs local state
+    /// (a stored grant Polar no longer lists is removed). Returns how many subscriptions and grants were read, how many
+    /// users' current subscription changed and how many (user, benefit) holds changed.
     /// </summary>
     Task<KavachReconcileSummary> ReconcileAllAsync(CancellationToken cancellationToken = default);
 

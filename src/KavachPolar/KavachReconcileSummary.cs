@@ -9,6 +9,15 @@ public sealed class KavachReconcileSummary
     /// <summary>Users whose current subscription changed.</summary>
     public required int Changes { get; init; }
 
-    /// <summary>Set when Polar could not be read to the end; the pages read before were applied.</summary>
+    /// <summary>Benefit grants read from Polar (every grant of the organization, granted or not).</summary>
+    public int BenefitGrantsRead { get; init; }
+
+    /// <summary>(User, benefit) pairs whose hold changed: a benefit now held, or no longer held.</summary>
+    public int BenefitChanges { get; init; }
+
+    /// <summary>
+    /// Set when Polar could not be read to the end: the subscription pages read before were applied; the grants are
+    /// applied only once all of them were read.
+    /// </summary>
     public string? ErrorCode { get; init; }
 }

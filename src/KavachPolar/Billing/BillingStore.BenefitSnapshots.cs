@@ -44,6 +44,10 @@ internal sealed partial class BillingStore
             ct).ConfigureAwait(false);
     }
 
+    /// <summary>The customers with stored grants, for the organization-wide reconcile.</summary>
+    public Task<List<string>> GrantCustomersAsync(CancellationToken ct) =>
+        store.RunAsync((s, t) => s.Db.Set<BenefitGrantRecord>().AsNoTracking().Select(g => g.CustomerId).Distinct().ToListAsync(t), ct);
+
     /// <summary>The benefit ids the customer's stored grants hold (granted), for <c>customer.state_changed</c>.</summary>
     public Task<List<string>> HeldByCustomerAsync(string customerId, CancellationToken ct) =>
         store.RunAsync(

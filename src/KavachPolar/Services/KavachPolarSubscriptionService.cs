@@ -340,9 +340,20 @@ internal sealed class KavachPolarSubscriptionService(
             changes += await ApplyAsync(result.Value.Items, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
             if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
             {
-                return new KavachReconcileSummary { SubscriptionsRead = read, Changes = changes };
+                break;
             }
         }
+
+        // Then the grants, after the subscriptions they may be linked to.
+        var grants = await benefits.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
+        return new KavachReconcileSummary
+        {
+            SubscriptionsRead = read,
+            Changes = changes,
+            BenefitGrantsRead = grants.Read,
+            BenefitChanges = grants.Changes,
+            ErrorCode = grants.Error is null ? null : ResultCodes.For(grants.Error),
+        };
     }
 
     private async Task<PolarApiError?> ListAllAsync(string filter, string value, Action<PolarSubscription> add, CancellationToken ct)

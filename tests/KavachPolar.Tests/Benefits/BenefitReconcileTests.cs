@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using KavachPolar.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using KavachPolar.Tests.Infrastructure;
 using static KavachPolar.Tests.Benefits.BenefitSteps;
 
@@ -64,6 +65,58 @@ public sealed class BenefitReconcileTests : PolarAppTest
 
         Assert.False(response.IsSuccessStatusCode);
         Assert.Equal([Downloads, BetaFeatures, LicenseKey], await HeldInTableAsync(Db, "refused-list", Ct));
+    }
+
+    [Fact]
+    public async Task Reconciling_everything_brings_back_every_customers_grants_and_removes_those_polar_lists_for_nobody()
+    {
+        using var ada = App.ClientFor("all-ada", "all.ada@gmail.com");
+        using var bob = App.ClientFor("all-bob", "all.bob@gmail.com");
+        var adaCheckout = await CheckoutAsync(ada, Pro, Ct);
+        var bobCheckout = await CheckoutAsync(bob, Pro, Ct);
+        Polar.HoldDeliveries();
+        var adaPayment = await Polar.PayCheckoutAsync(adaCheckout, cancellationToken: Ct);
+        var bobPayment = await Polar.PayCheckoutAsync(bobCheckout, cancellationToken: Ct);
+        Polar.ReleaseDeliveries(events => events.Where(e => !e.Type.StartsWith("benefit_grant.", StringComparison.Ordinal) && e.Type != "customer.state_changed"));
+        await Polar.WaitForDeliveriesAsync(Ct);
+        // A grant of a customer Polar lists no grant for at all (deleted at Polar while its webhook was lost).
+        await Db.QueryAsync(
+            "INSERT INTO kavach_polar_benefit_grants (id, user_id, customer_id, benefit_id, benefit_type, granted_at, properties, created_at_us, version_us, source_timestamp_us, updated_at) "
+            + "VALUES ('6f2e3d4c-0000-4a1b-8c2d-3e4f5a6b7c8d', 'all-ada', 'c0c0c0c0-0000-4000-8000-000000000009', 'b0b0b0b0-0000-4000-8000-000000000002', 'custom', now(), '{}', 0, 0, 0, now() - interval '1 minute')",
+            Ct);
+        Assert.Equal(["b0b0b0b0-0000-4000-8000-000000000002"], await HeldInTableAsync(Db, "all-ada", Ct));
+        Assert.Empty(await HeldInTableAsync(Db, "all-bob", Ct));
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var summary = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+
+        Assert.Null(summary.ErrorCode);
+        Assert.Equal(6, summary.BenefitGrantsRead);
+        Assert.Equal(HeldAtPolar(Polar, adaPayment.CustomerId), await HeldInTableAsync(Db, "all-ada", Ct));
+        Assert.Equal(HeldAtPolar(Polar, bobPayment.CustomerId), await HeldInTableAsync(Db, "all-bob", Ct));
+        Assert.Equal([Downloads, BetaFeatures, LicenseKey], await HeldInTableAsync(Db, "all-bob", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_benefit_grants WHERE id = '6f2e3d4c-0000-4a1b-8c2d-3e4f5a6b7c8d'", Ct));
+        // Ada gains three benefits and loses one, Bob gains three.
+        Assert.Equal(7, summary.BenefitChanges);
+        Assert.Contains(Polar.ApiRequests, r => r.Path == "/v1/benefit-grants/" && !r.Query.Contains("customer_id", StringComparison.Ordinal));
+
+        var again = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+        Assert.Equal(0, again.BenefitChanges);
+    }
+
+    [Fact]
+    public async Task Reconciling_everything_when_polar_refuses_the_grant_list_names_the_error_and_removes_nothing()
+    {
+        using var client = App.ClientFor("all-refused", "all.refused@gmail.com");
+        await SubscribeAsync(Polar, client, Pro, Ct);
+        Polar.InjectFault(HttpMethod.Get, "/v1/benefit-grants/", 403);
+
+        await using var scope = App.Services.CreateAsyncScope();
+        var summary = await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+
+        Assert.NotNull(summary.ErrorCode);
+        Assert.Equal(1, summary.SubscriptionsRead);
+        Assert.Equal([Downloads, BetaFeatures, LicenseKey], await HeldInTableAsync(Db, "all-refused", Ct));
     }
 
     [Fact]
