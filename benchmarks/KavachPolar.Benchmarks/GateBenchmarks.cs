@@ -15,7 +15,8 @@ namespace KavachPolar.Benchmarks;
 /// <summary>
 /// One GET through a host's real middleware (routing, header authentication, authorization, the endpoint), for the
 /// same endpoint without authorization, with <c>RequireAuthorization()</c>, with <c>RequireSubscription()</c> (with
-/// and without a product), and with the <see cref="KavachPolarPolicies.Subscribed"/> policy, for a subscribed user
+/// and without a product), with the <see cref="KavachPolarPolicies.Subscribed"/> policy, and with <c>RequireBenefit()</c>
+/// (by id and by slug), for a subscribed user holding the benefit
 /// whose state is in the read cache. The difference between <c>Open</c> and a gated method is what the gate costs a
 /// request; allocations are exact even on a loaded machine.
 /// </summary>
@@ -26,6 +27,7 @@ public class GateBenchmarks
 {
     private const string UserId = "bench-user";
     private const string ProductId = "8d1f5c5e-0b8a-4d8e-9d55-6b1f1e1a2c3d";
+    private const string BenefitId = "3a9e7c1d-5b2f-4e8a-9c6d-1f0b2a3c4d5e";
 
     private WebApplication _host = null!;
     private IServiceProvider _services = null!;
@@ -43,6 +45,7 @@ public class GateBenchmarks
             o.AccessToken = "polar_oat_bench";
             o.WebhookSecret = "whsec_7Yt3QpL9sXw2Vb8Nc4Rz6Kd1Hf5Jm0Ga3Tu7E470LZV";
             o.Products["pro"] = ProductId;
+            o.Benefits["downloads"] = BenefitId;
         });
         services.AddAuthentication("Header").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("Header", null);
         services.AddAuthorization();
@@ -53,7 +56,7 @@ public class GateBenchmarks
         // The user's state as the reader leaves it in the cache after one query (no listener: one process serves).
         var cache = _services.GetRequiredService<SubscriptionCache>();
         var current = new KavachSubscription { Id = "sub-1", Status = "active", ProductId = ProductId, CurrentPeriodEnd = DateTimeOffset.UtcNow.AddDays(30) };
-        cache.Set(UserId, new CachedUser(current, [ProductId]), cache.Stamp(UserId));
+        cache.Set(UserId, new CachedUser(current, [ProductId], ["0d8c6b5a-4e3f-4a2b-9c1d-7e6f5a4b3c2d", BenefitId]), cache.Stamp(UserId));
 
         var app = new ApplicationBuilder(_services);
         app.UseRouting();
@@ -66,10 +69,12 @@ public class GateBenchmarks
             e.MapGet("/gated", () => "ok").RequireSubscription();
             e.MapGet("/gated-product", () => "ok").RequireSubscription("pro");
             e.MapGet("/policy", () => "ok").RequireAuthorization(KavachPolarPolicies.Subscribed);
+            e.MapGet("/benefit", () => "ok").RequireBenefit(BenefitId);
+            e.MapGet("/benefit-slug", () => "ok").RequireBenefit("downloads");
         });
         _pipeline = app.Build();
 
-        foreach (var path in new[] { "/open", "/authenticated", "/gated", "/gated-product", "/policy" })
+        foreach (var path in new[] { "/open", "/authenticated", "/gated", "/gated-product", "/policy", "/benefit", "/benefit-slug" })
         {
             var status = Run(path).GetAwaiter().GetResult();
             if (status != 200)
@@ -96,6 +101,12 @@ public class GateBenchmarks
 
     [Benchmark]
     public Task<int> Subscribed_policy() => Run("/policy");
+
+    [Benchmark]
+    public Task<int> RequireBenefit() => Run("/benefit");
+
+    [Benchmark]
+    public Task<int> RequireBenefit_of_a_slug() => Run("/benefit-slug");
 
     private async Task<int> Run(string path)
     {

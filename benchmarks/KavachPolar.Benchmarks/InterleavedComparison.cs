@@ -59,6 +59,8 @@ internal static class InterleavedComparison
             (nameof(GateBenchmarks.RequireSubscription), () => gate.RequireSubscription().GetAwaiter().GetResult()),
             (nameof(GateBenchmarks.RequireSubscription_of_a_product_slug), () => gate.RequireSubscription_of_a_product_slug().GetAwaiter().GetResult()),
             (nameof(GateBenchmarks.Subscribed_policy), () => gate.Subscribed_policy().GetAwaiter().GetResult()),
+            (nameof(GateBenchmarks.RequireBenefit), () => gate.RequireBenefit().GetAwaiter().GetResult()),
+            (nameof(GateBenchmarks.RequireBenefit_of_a_slug), () => gate.RequireBenefit_of_a_slug().GetAwaiter().GetResult()),
         ], callsPerRound: 20);
         gate.Cleanup();
     }
