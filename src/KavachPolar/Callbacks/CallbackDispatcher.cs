@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,6 +20,7 @@ internal sealed class CallbackDispatcher(
     IServiceScopeFactory scopes,
     SubscriptionChangeHandlers handlers,
     CallbackSignal signal,
+    HeardChanges heard,
     CallbackDispatchSettings settings,
     TimeProvider time,
     KavachPolarMetrics metrics,
@@ -26,11 +28,15 @@ internal sealed class CallbackDispatcher(
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long past its time a retry scheduled here is still looked for every <see cref="CallbackDispatchSettings.PollInterval"/>.</summary>
+    private static readonly TimeSpan RetryGrace = TimeSpan.FromSeconds(10);
+
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
     private int _batchSize = settings.BatchSize;
     private long? _analyzedAt; // time.GetTimestamp() of the last ANALYZE
     private bool _lastClaimFull;
+    private volatile bool _oneProcess; // SQLite: the embedded default serves one process, whose commits signal
 
     private readonly LeaseBook _leases = new();
 
@@ -47,13 +53,19 @@ internal sealed class CallbackDispatcher(
             return;
         }
 
+        // Every queued callback is a change announced after its commit: heard here, from any process, it wakes the
+        // dispatcher as this instance's own commits do.
+        heard.Subscribe(signal.Notify);
         var renewing = RenewLoopAsync(stoppingToken);
+        var woken = true; // the first round claims: rows may have waited while no host ran
         while (!stoppingToken.IsCancellationRequested)
         {
             var worked = false;
             try
             {
-                worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                // Woken by a commit or an announcement: claim. Woken by the clock: look first, quietly, where that is
+                // possible (see CallbackQueue.AnyDueQuietlyAsync), so an idle host's poll leaves no EF Core log line.
+                worked = (woken || await AnyDueAsync(stoppingToken).ConfigureAwait(false)) && await RunOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -64,11 +76,12 @@ internal sealed class CallbackDispatcher(
                 Log.DispatcherStoreFailed(logger, e.GetType().Name);
             }
 
+            woken = true;
             if (!worked)
             {
                 try
                 {
-                    await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                    woken = await signal.WaitAsync(NextWait(), stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -78,6 +91,38 @@ internal sealed class CallbackDispatcher(
         }
 
         await renewing.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How long to wait for a signal before looking at the queue again: <see cref="CallbackDispatchSettings.IdlePollInterval"/>
+    /// while other processes' announcements are heard (or on SQLite, one process), else
+    /// <see cref="CallbackDispatchSettings.PollInterval"/>; never past a retry this instance scheduled, and never less than
+    /// <see cref="CallbackDispatchSettings.PollInterval"/> (a retry whose time has come but that the database does not
+    /// yet count as due, by its own clock, is looked for again then).
+    /// </summary>
+    internal TimeSpan NextWait()
+    {
+        var wait = _oneProcess || heard.Hearing ? settings.IdlePollInterval : PollInterval;
+        var now = time.GetTimestamp();
+        if (_leases.NextRetry(now, (long)(RetryGrace.TotalSeconds * time.TimestampFrequency)) is { } retry)
+        {
+            var until = TimeSpan.FromSeconds((retry - now) / (double)time.TimestampFrequency);
+            wait = until < PollInterval ? PollInterval : until < wait ? until : wait;
+        }
+
+        return wait;
+    }
+
+    /// <summary>Whether a round is worth a claim: work owed to the queue, a due row, or no way to ask quietly.</summary>
+    private async Task<bool> AnyDueAsync(CancellationToken ct)
+    {
+        if (_leases.Owed)
+        {
+            return true;
+        }
+
+        await using var store = KavachDbScope.Open(scopes);
+        return await CallbackQueue.AnyDueQuietlyAsync(store.Db, ct).ConfigureAwait(false) ?? true;
     }
 
     /// <summary>Rows the next claim asks for: <see cref="CallbackDispatchSettings.BatchSize"/>, more while a backlog of fast callbacks lasts.</summary>
@@ -93,6 +138,7 @@ internal sealed class CallbackDispatcher(
 
         await using var store = KavachDbScope.Open(scopes);
         var db = store.Db;
+        _oneProcess = db.Database.ProviderName == StoreProvider.Sqlite;
         await _leases.CatchUpAsync(db, NowUs()).ConfigureAwait(false);
 
         if (_lastClaimFull && (_analyzedAt is not { } analyzedAt || time.GetElapsedTime(analyzedAt) > settings.AnalyzeEvery))
@@ -283,6 +329,7 @@ internal sealed class CallbackDispatcher(
             metrics.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
+            _leases.RetryAt(row.Id, time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency));
             Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
             var stillRunning = running is { IsCompleted: false };
             if (stillRunning)

@@ -83,6 +83,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<DirectPostgres>();
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
+        services.TryAddSingleton<HeardChanges>();
         services.TryAddSingleton<SubscriptionReader>();
         services.TryAddSingleton(CacheListener.Timing.Default);
         services.AddHostedService<CacheListener>();
