@@ -61,6 +61,7 @@ internal sealed class CallbackDispatcher(
         while (!stoppingToken.IsCancellationRequested)
         {
             var worked = false;
+            var failed = false;
             try
             {
                 // Woken by a commit or an announcement: claim. Woken by the clock: look first, quietly, where that is
@@ -74,6 +75,7 @@ internal sealed class CallbackDispatcher(
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 Log.DispatcherStoreFailed(logger, e.GetType().Name);
+                failed = true;
             }
 
             woken = true;
@@ -81,7 +83,7 @@ internal sealed class CallbackDispatcher(
             {
                 try
                 {
-                    woken = await signal.WaitAsync(NextWait(), stoppingToken).ConfigureAwait(false);
+                    woken = await signal.WaitAsync(failed ? PollInterval : NextWait(), stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -95,14 +97,15 @@ internal sealed class CallbackDispatcher(
 
     /// <summary>
     /// How long to wait for a signal before looking at the queue again: <see cref="CallbackDispatchSettings.IdlePollInterval"/>
-    /// while other processes' announcements are heard (or on SQLite, one process), else
+    /// while other processes' announcements are heard (or on SQLite, one process) and nothing is owed to the queue, else
     /// <see cref="CallbackDispatchSettings.PollInterval"/>; never past a retry this instance scheduled, and never less than
     /// <see cref="CallbackDispatchSettings.PollInterval"/> (a retry whose time has come but that the database does not
     /// yet count as due, by its own clock, is looked for again then).
     /// </summary>
     internal TimeSpan NextWait()
     {
-        var wait = _oneProcess || heard.Hearing ? settings.IdlePollInterval : PollInterval;
+        // Work a failed round trip left (an outcome not written, a lost claim's rows) is done at the next round.
+        var wait = !_leases.Owed && (_oneProcess || heard.Hearing) ? settings.IdlePollInterval : PollInterval;
         var now = time.GetTimestamp();
         if (_leases.NextRetry(now, (long)(RetryGrace.TotalSeconds * time.TimestampFrequency)) is { } retry)
         {

@@ -57,10 +57,12 @@ internal sealed class CacheListener(
             default:
                 // No way to hear other instances' changes: the cache stays off rather than serve stale state.
                 cache.NotHearing();
+                changes.Listening(false);
                 return;
         }
 
         cache.NotHearing();
+        changes.Listening(false);
         var host = (NpgsqlConnection)db.Database.GetDbConnection();
         var failures = new FailureRun();
         while (!stoppingToken.IsCancellationRequested)
@@ -76,12 +78,14 @@ internal sealed class CacheListener(
             catch (DeafException)
             {
                 cache.NotHearing();
+                changes.Listening(false);
                 Log.CacheCannotListen(logger);
                 return;
             }
             catch (Exception e)
             {
                 cache.NotHearing();
+                changes.Listening(false);
                 var (inARow, log) = failures.Fail();
                 if (log)
                 {
@@ -172,6 +176,7 @@ internal sealed class CacheListener(
 
             var heardAt = time.GetTimestamp();
             cache.Heard(servingFor);
+            changes.Listening(true);
             heardProbe();
             dueBack = heardAt + Ticks(servingFor);
             var next = heardAt + Ticks(timing.ProbeInterval);
