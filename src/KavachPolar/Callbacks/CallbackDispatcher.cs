@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using KavachPolar.Diagnostics;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,7 @@ internal sealed class CallbackDispatcher(
     SubscriptionChangeHandlers handlers,
     BenefitChangeHandlers benefitHandlers,
     CallbackSignal signal,
+    HeardChanges heard,
     CallbackDispatchSettings settings,
     TimeProvider time,
     KavachPolarMetrics metrics,
@@ -27,11 +29,15 @@ internal sealed class CallbackDispatcher(
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long past its time a retry scheduled here is still looked for every <see cref="CallbackDispatchSettings.PollInterval"/>.</summary>
+    private static readonly TimeSpan RetryGrace = TimeSpan.FromSeconds(10);
+
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private long _batches;
     private int _batchSize = settings.BatchSize;
     private long? _analyzedAt; // time.GetTimestamp() of the last ANALYZE
     private bool _lastClaimFull;
+    private volatile bool _oneProcess; // SQLite: the embedded default serves one process, whose commits signal
 
     private readonly LeaseBook _leases = new();
 
@@ -48,13 +54,20 @@ internal sealed class CallbackDispatcher(
             return;
         }
 
+        // Every queued callback is a change announced after its commit: heard here, from any process, it wakes the
+        // dispatcher as this instance's own commits do.
+        heard.Subscribe(signal.Notify);
         var renewing = RenewLoopAsync(stoppingToken);
+        var woken = true; // the first round claims: rows may have waited while no host ran
         while (!stoppingToken.IsCancellationRequested)
         {
             var worked = false;
+            var failed = false;
             try
             {
-                worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                // Woken by a commit or an announcement: claim. Woken by the clock: look first, quietly, where that is
+                // possible (see CallbackQueue.AnyDueQuietlyAsync), so an idle host's poll leaves no EF Core log line.
+                worked = (woken || await AnyDueAsync(stoppingToken).ConfigureAwait(false)) && await RunOnceAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -63,13 +76,15 @@ internal sealed class CallbackDispatcher(
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 Log.DispatcherStoreFailed(logger, e.GetType().Name);
+                failed = true;
             }
 
+            woken = true;
             if (!worked)
             {
                 try
                 {
-                    await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                    woken = await signal.WaitAsync(failed ? PollInterval : NextWait(), stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -79,6 +94,39 @@ internal sealed class CallbackDispatcher(
         }
 
         await renewing.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// How long to wait for a signal before looking at the queue again: <see cref="CallbackDispatchSettings.IdlePollInterval"/>
+    /// while other processes' announcements are heard (or on SQLite, one process) and nothing is owed to the queue, else
+    /// <see cref="CallbackDispatchSettings.PollInterval"/>; never past a retry this instance scheduled, and never less than
+    /// <see cref="CallbackDispatchSettings.PollInterval"/> (a retry whose time has come but that the database does not
+    /// yet count as due, by its own clock, is looked for again then).
+    /// </summary>
+    internal TimeSpan NextWait()
+    {
+        // Work a failed round trip left (an outcome not written, a lost claim's rows) is done at the next round.
+        var wait = !_leases.Owed && (_oneProcess || heard.Hearing) ? settings.IdlePollInterval : PollInterval;
+        var now = time.GetTimestamp();
+        if (_leases.NextRetry(now, (long)(RetryGrace.TotalSeconds * time.TimestampFrequency)) is { } retry)
+        {
+            var until = TimeSpan.FromSeconds((retry - now) / (double)time.TimestampFrequency);
+            wait = until < PollInterval ? PollInterval : until < wait ? until : wait;
+        }
+
+        return wait;
+    }
+
+    /// <summary>Whether a round is worth a claim: work owed to the queue, a due row, or no way to ask quietly.</summary>
+    private async Task<bool> AnyDueAsync(CancellationToken ct)
+    {
+        if (_leases.Owed)
+        {
+            return true;
+        }
+
+        await using var store = KavachDbScope.Open(scopes);
+        return await CallbackQueue.AnyDueQuietlyAsync(store.Db, ct).ConfigureAwait(false) ?? true;
     }
 
     /// <summary>Rows the next claim asks for: <see cref="CallbackDispatchSettings.BatchSize"/>, more while a backlog of fast callbacks lasts.</summary>
@@ -94,6 +142,7 @@ internal sealed class CallbackDispatcher(
 
         await using var store = KavachDbScope.Open(scopes);
         var db = store.Db;
+        _oneProcess = db.Database.ProviderName == StoreProvider.Sqlite;
         await _leases.CatchUpAsync(db, NowUs()).ConfigureAwait(false);
 
         if (_lastClaimFull && (_analyzedAt is not { } analyzedAt || time.GetElapsedTime(analyzedAt) > settings.AnalyzeEvery))
@@ -303,6 +352,7 @@ internal sealed class CallbackDispatcher(
             metrics.CountCallback(succeeded: false);
             var attempt = row.Attempts + 1;
             var delay = Backoff(attempt);
+            _leases.RetryAt(row.Id, time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency));
             Log.CallbackFailed(logger, e, row.UserId, change?.EventId ?? "?", attempt, e.GetType().Name, delay);
             var stillRunning = running is { IsCompleted: false };
             if (stillRunning)

@@ -30,8 +30,12 @@ internal sealed class CallbackKinds(IEnumerable<IChangeHandlers> handlers, Kavac
     /// <summary>Benefit changes (<see cref="KavachPolarOptions.OnBenefitChange"/>, <see cref="IKavachBenefitChangeHandler"/>).</summary>
     public const string Benefit = "benefit";
 
-    /// <summary>How often a host with handlers declares their kinds.</summary>
-    public static readonly TimeSpan DeclareEvery = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// How often a host with handlers declares their kinds: well inside <see cref="Lifetime"/>, and rare, since an idle
+    /// host's every statement counts (a serverless database bills for it; at <c>dotnet new web</c>'s log levels EF Core
+    /// logs it).
+    /// </summary>
+    public static readonly TimeSpan DeclareEvery = TimeSpan.FromMinutes(10);
 
     /// <summary>
     /// How long a declaration counts after a host last made it: long enough that a restart, a deploy or an outage of

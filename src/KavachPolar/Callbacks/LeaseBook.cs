@@ -7,7 +7,8 @@ namespace KavachPolar.Callbacks;
 /// <summary>
 /// What <see cref="CallbackDispatcher"/> owes the queue: the rows it holds a lease on (renewed until they end), and the
 /// work a failed round trip left for later (outcomes not written, leases of abandoned callbacks that ended, claims whose
-/// answer was lost), done first once the database answers again (<see cref="CatchUpAsync"/>).
+/// answer was lost), done first once the database answers again (<see cref="CatchUpAsync"/>); and when the callbacks
+/// that failed here are due again.
 /// </summary>
 internal sealed class LeaseBook
 {
@@ -29,6 +30,12 @@ internal sealed class LeaseBook
     /// </summary>
     private readonly ConcurrentQueue<string> _unclaimed = new();
 
+    /// <summary>
+    /// When the rows whose callback failed here are due again (<see cref="TimeProvider.GetTimestamp"/> values, by this
+    /// instance's clock): the dispatcher wakes for them rather than polling, so the first retry comes within seconds.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, long> _retries = new();
+
     /// <summary>The leases to renew now.</summary>
     public List<(long Id, string Owner)> Held() => _held.Select(h => (h.Key, h.Value)).ToList();
 
@@ -38,8 +45,37 @@ internal sealed class LeaseBook
         foreach (var row in claimed)
         {
             _held[row.Id] = row.Owner;
+            _retries.TryRemove(row.Id, out _);
         }
     }
+
+    /// <summary>A row whose callback failed here is due again at <paramref name="timestamp"/>.</summary>
+    public void RetryAt(long id, long timestamp) => _retries[id] = timestamp;
+
+    /// <summary>
+    /// The earliest retry still expected, or <see langword="null"/>. A retry more than <paramref name="grace"/> past its
+    /// time is forgotten: another instance claimed it, or the clocks differ by more than that and the poll finds it.
+    /// </summary>
+    public long? NextRetry(long now, long grace)
+    {
+        long? next = null;
+        foreach (var (id, at) in _retries)
+        {
+            if (now - at > grace)
+            {
+                _retries.TryRemove(KeyValuePair.Create(id, at));
+            }
+            else if (next is null || at < next)
+            {
+                next = at;
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>Whether work that earlier failures left waits for the database (see <see cref="CatchUpAsync"/>).</summary>
+    public bool Owed => !_unsettled.IsEmpty || !_unclaimed.IsEmpty || !_toRelease.IsEmpty;
 
     /// <summary>A row whose lease is no longer this instance's to renew.</summary>
     public void Drop(long id) => _held.TryRemove(id, out _);

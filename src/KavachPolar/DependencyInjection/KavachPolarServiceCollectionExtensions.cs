@@ -90,6 +90,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<DirectPostgres>();
         services.TryAddSingleton<KavachStore>();
         services.TryAddSingleton<SubscriptionCache>();
+        services.TryAddSingleton<HeardChanges>();
         services.TryAddSingleton<SubscriptionReader>();
         services.TryAddSingleton<BenefitReader>();
         services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();

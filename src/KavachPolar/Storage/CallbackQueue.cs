@@ -86,6 +86,30 @@ internal static class CallbackQueue
         """;
 
     /// <summary>
+    /// Whether any row is due now (by the database's clock), asked on a raw pooled connection cloned from the
+    /// DbContext's, so that the idle dispatcher's look at the queue writes no EF Core log line; <see langword="null"/>
+    /// when it cannot be asked that way (another provider, or EF Core interceptors, which must see every command): the
+    /// caller claims instead. A row waiting behind its user's earlier row counts as due: the claim that follows sorts it out.
+    /// </summary>
+    public static async Task<bool?> AnyDueQuietlyAsync(DbContext db, CancellationToken ct)
+    {
+        if (!UsesDatabaseClock(db) || DirectPostgres.HasInterceptors(db))
+        {
+            return null;
+        }
+
+        await using var connection = (NpgsqlConnection)((ICloneable)db.Database.GetDbConnection()).Clone();
+        await connection.OpenAsync(ct).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(InSchemaOf(db, AnyDueSql), connection);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
+    }
+
+    private const string AnyDueSql = $"""
+        SELECT EXISTS (SELECT 1 FROM kavach_polar_callbacks c, (SELECT {DbNowUs} AS v) now_us
+                       WHERE c.next_attempt_at_us <= now_us.v AND (c.locked_until_us IS NULL OR c.locked_until_us < now_us.v))
+        """;
+
+    /// <summary>
     /// Refreshes the queue's planner statistics (PostgreSQL). A queue's statistics are often those of an empty moment
     /// (autovacuum ran just after it drained, and runs at most once a minute); with them the planner checks each due
     /// row's user against every earlier row, and a claim under a backlog of 100 000 rows took minutes while the backlog

@@ -224,7 +224,8 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
 
     private static bool IsStandard(DbContext db, Type entity, string table) => StoreProvider.Table(db, entity, table) == table;
 
-    private static bool HasInterceptors(DbContext db)
+    /// <summary>Whether the DbContext has EF Core command, connection or transaction interceptors (then every command goes through EF Core, so they see it).</summary>
+    internal static bool HasInterceptors(DbContext db)
     {
         var interceptors = db.GetService<IInterceptors>();
         return interceptors.Aggregate<IDbCommandInterceptor>() is not null

@@ -2,7 +2,7 @@ namespace KavachPolar.Storage;
 
 /// <summary>
 /// A kind of change some running host of the app handles (<c>kavach_polar_handled_kinds</c>): hosts with a handler of
-/// the kind declare it at start and then every minute, and a writer queues callbacks of a kind only while its
+/// the kind declare it at start and then every 10 minutes, and a writer queues callbacks of a kind only while its
 /// declaration is younger than its lifetime (see <c>KavachPolar.Callbacks.CallbackKinds</c>). One row per kind, so a
 /// new kind of change is a new value here, not a new table.
 /// </summary>

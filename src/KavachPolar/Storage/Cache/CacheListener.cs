@@ -12,7 +12,8 @@ namespace KavachPolar.Storage.Cache;
 /// <summary>
 /// Keeps <see cref="SubscriptionCache"/> true across instances on PostgreSQL: <c>LISTEN</c>s on the channel every
 /// change to a user's subscriptions is announced on (<see cref="CacheAnnouncer"/>, after the change's commit) and
-/// forgets the users named, or everyone on an empty payload.
+/// forgets the users named, or everyone on an empty payload; then tells <see cref="HeardChanges"/> (the callback
+/// dispatcher wakes on it).
 /// </summary>
 /// <remarks>
 /// Whether announcements arrive is measured, not assumed from the absence of errors: every
@@ -28,6 +29,7 @@ namespace KavachPolar.Storage.Cache;
 internal sealed class CacheListener(
     IServiceScopeFactory scopes,
     SubscriptionCache cache,
+    HeardChanges changes,
     IOptionsMonitor<KavachPolarOptions> options,
     CacheListener.Timing timing,
     TimeProvider time,
@@ -55,10 +57,12 @@ internal sealed class CacheListener(
             default:
                 // No way to hear other instances' changes: the cache stays off rather than serve stale state.
                 cache.NotHearing();
+                changes.Listening(false);
                 return;
         }
 
         cache.NotHearing();
+        changes.Listening(false);
         var host = (NpgsqlConnection)db.Database.GetDbConnection();
         var failures = new FailureRun();
         while (!stoppingToken.IsCancellationRequested)
@@ -74,12 +78,14 @@ internal sealed class CacheListener(
             catch (DeafException)
             {
                 cache.NotHearing();
+                changes.Listening(false);
                 Log.CacheCannotListen(logger);
                 return;
             }
             catch (Exception e)
             {
                 cache.NotHearing();
+                changes.Listening(false);
                 var (inARow, log) = failures.Fail();
                 if (log)
                 {
@@ -120,13 +126,18 @@ internal sealed class CacheListener(
                     heard.Release();
                 }
             }
-            else if (e.Payload.Length == 0)
-            {
-                cache.Clear();
-            }
             else
             {
-                cache.Invalidate(e.Payload);
+                if (e.Payload.Length == 0)
+                {
+                    cache.Clear();
+                }
+                else
+                {
+                    cache.Invalidate(e.Payload);
+                }
+
+                changes.Heard();
             }
         };
         await listening.OpenAsync(stoppingToken).ConfigureAwait(false);
@@ -165,6 +176,7 @@ internal sealed class CacheListener(
 
             var heardAt = time.GetTimestamp();
             cache.Heard(servingFor);
+            changes.Listening(true);
             heardProbe();
             dueBack = heardAt + Ticks(servingFor);
             var next = heardAt + Ticks(timing.ProbeInterval);
@@ -175,18 +187,25 @@ internal sealed class CacheListener(
         }
     }
 
-    /// <summary>Whether <paramref name="work"/> ended within <paramref name="budget"/> (cancelled at the budget: false).</summary>
+    /// <summary>
+    /// Whether <paramref name="work"/> ended within <paramref name="budget"/> (cancelled at the budget: false). Waited
+    /// for at most the budget even when the work ignores its token, so the listener never waits on a command forever:
+    /// an idle host whose listener stopped probing without an error would keep its cache off and its dispatcher polling
+    /// every second, and never reconnect (seen once in a test, cause not found).
+    /// </summary>
     private static async Task<bool> WithinAsync(TimeSpan budget, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         cts.CancelAfter(budget);
+        var running = work(cts.Token);
         try
         {
-            await work(cts.Token).ConfigureAwait(false);
+            await running.WaitAsync(budget, stoppingToken).ConfigureAwait(false);
             return true;
         }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException && !stoppingToken.IsCancellationRequested)
         {
+            _ = running.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             return false;
         }
     }

@@ -20,7 +20,13 @@ internal static class OwnConnections
         {
             Pooling = false,
             Multiplexing = false,
-            KeepAlive = 10,
+            // TCP keepalive, which PostgreSQL never sees as a statement: Npgsql's own keepalive (KeepAlive) sends an empty
+            // query, one transaction each time, and on three idle connections that was most of an idle host's cost.
+            // Liveness is proven otherwise: the listener's probe every 15 s, the announcer's retry on a fresh connection.
+            KeepAlive = 0,
+            TcpKeepAlive = true,
+            TcpKeepAliveTime = 10,
+            TcpKeepAliveInterval = 5,
             ApplicationName = applicationName,
         }.ConnectionString;
 

@@ -33,7 +33,8 @@ internal sealed class SubscriptionCache : IDisposable
     /// <summary>Whether reads may be served from memory now.</summary>
     public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || Hearing);
 
-    private bool Hearing => _time.GetTimestamp() < Volatile.Read(ref _hearingUntil);
+    /// <summary>Whether the listener's latest probe came back recently enough: announcements from other processes arrive (see <see cref="Heard"/>).</summary>
+    public bool Hearing => _time.GetTimestamp() < Volatile.Read(ref _hearingUntil);
 
     /// <summary>
     /// Called by the listener each time its own probe came back: announcements arrive, so the cache may serve for
