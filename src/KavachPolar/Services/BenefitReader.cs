@@ -1,5 +1,6 @@
 using KavachPolar.Benefits;
 using KavachPolar.Storage;
+using KavachPolar.Storage.Cache;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
