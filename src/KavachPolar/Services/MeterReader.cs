@@ -12,7 +12,7 @@ namespace KavachPolar.Services;
 
 /// <summary>
 /// Reads a user's meter for <see cref="IKavachPolarUsage.GetMeterAsync"/>: Polar's customer meter (cached per
-/// instance for <see cref="CacheFor"/>), the meter's definition (cached longer, to evaluate pending events here), and
+/// instance for <see cref="Usage.UsageSendSettings.MeterCacheFor"/>, 5 s), the meter's definition (cached longer, to evaluate pending events here), and
 /// the user's events Polar's figures do not include yet (read from the database on every call).
 /// </summary>
 internal sealed class MeterReader(
@@ -20,11 +20,9 @@ internal sealed class MeterReader(
     BillingStore billing,
     IOptionsMonitor<KavachPolarOptions> options,
     TimeProvider time,
+    Usage.UsageSendSettings settings,
     ILogger<MeterReader> logger)
 {
-    /// <summary>How long Polar's customer meter is served from memory (Polar itself lags ingestion by 15 s to 3 h).</summary>
-    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
-
     private static readonly TimeSpan DefinitionCacheFor = TimeSpan.FromMinutes(5);
 
     private readonly ConcurrentDictionary<(string User, string Meter), (long At, PolarSide? Value)> _meters = new();
@@ -98,7 +96,7 @@ internal sealed class MeterReader(
     private async Task<PolarSide?> PolarSideAsync(string userId, string meterId, CancellationToken ct)
     {
         var key = (userId, meterId);
-        if (_meters.TryGetValue(key, out var cached) && time.GetElapsedTime(cached.At) < CacheFor)
+        if (_meters.TryGetValue(key, out var cached) && time.GetElapsedTime(cached.At) < settings.MeterCacheFor)
         {
             return cached.Value;
         }

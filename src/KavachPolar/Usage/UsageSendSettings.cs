@@ -23,4 +23,7 @@ internal sealed class UsageSendSettings
     /// recomputes at most 180 minutes after ingestion.
     /// </summary>
     public TimeSpan KeepAccepted { get; init; } = TimeSpan.FromHours(4);
+
+    /// <summary>How long <see cref="IKavachPolarUsage.GetMeterAsync"/> serves Polar's customer meter from memory.</summary>
+    public TimeSpan MeterCacheFor { get; init; } = TimeSpan.FromSeconds(5);
 }
