@@ -32,4 +32,17 @@ public sealed class KavachPolarHealthOptions
     /// Default none (off). Key <c>KavachPolar:Health:WebhookSilence</c>, e.g. <c>1.00:00:00</c>.
     /// </summary>
     public TimeSpan? WebhookSilence { get; set; }
+
+    /// <summary>
+    /// Degraded once this many usage events were refused by Polar's validation and wait, quarantined, for a replay
+    /// (<see cref="IKavachPolarUsage.ReplayQuarantinedAsync"/>). Default 1. Key <c>KavachPolar:Health:QuarantinedUsageEvents</c>.
+    /// </summary>
+    public int QuarantinedUsageEvents { get; set; } = 1;
+
+    /// <summary>
+    /// Degraded once the oldest usage event not yet accepted by Polar was recorded longer ago than this: Polar keeps
+    /// failing or asking to wait, the token lacks <c>events:write</c>, or no instance runs. Default 15 minutes. Key
+    /// <c>KavachPolar:Health:UsageBacklogAge</c>.
+    /// </summary>
+    public TimeSpan UsageBacklogAge { get; set; } = TimeSpan.FromMinutes(15);
 }

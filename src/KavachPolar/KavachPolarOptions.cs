@@ -97,6 +97,13 @@ public sealed class KavachPolarOptions
     public IDictionary<string, string> Benefits { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
+    /// Optional map of meter slugs (e.g. <c>ai-tokens</c>) to Polar meter ids, so that
+    /// <see cref="IKavachPolarUsage.GetMeterAsync"/> may name a meter by slug; ids work either way. Configuration key
+    /// <c>KavachPolar:Meters:&lt;slug&gt;</c>.
+    /// </summary>
+    public IDictionary<string, string> Meters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
     /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute
     /// <c>successUrl</c> may point to besides the request's own origin: where Polar may send the payer, nothing more.
     /// Requests from these origins are not trusted by the cross-site check (that is <see cref="TrustedOrigins"/>).

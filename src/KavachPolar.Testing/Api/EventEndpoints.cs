@@ -245,12 +245,13 @@ internal sealed partial class EventEndpoints(EmulatorStore store)
             {
                 case JsonValueKind.String:
                     var s = item.GetValue<string>();
-                    if (s.Length is >= 1 and <= 500)
+                    var length = InputRules.Characters(s);
+                    if (length is >= 1 and <= 500)
                     {
                         break;
                     }
 
-                    if (s.Length < 1)
+                    if (length < 1)
                     {
                         errors.Add("string_too_short", InputRules.Append(at, "str"), "String should have at least 1 character", item, new JsonObject { ["min_length"] = 1 });
                     }

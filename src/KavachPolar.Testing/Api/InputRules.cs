@@ -31,19 +31,35 @@ internal static class InputRules
         }
 
         var s = v.GetValue<string>();
-        if (minLength is { } min && s.Length < min)
+        var length = Characters(s);
+        if (minLength is { } min && length < min)
         {
             errors.Add("string_too_short", loc, $"String should have at least {min} character{(min == 1 ? "" : "s")}", value, new JsonObject { ["min_length"] = min });
             return null;
         }
 
-        if (maxLength is { } max && s.Length > max)
+        if (maxLength is { } max && length > max)
         {
             errors.Add("string_too_long", loc, $"String should have at most {max} characters", value, new JsonObject { ["max_length"] = max });
             return null;
         }
 
         return s;
+    }
+
+    /// <summary>
+    /// A string's length as pydantic's <c>min_length</c>/<c>max_length</c> count it: Python's <c>len</c>, in code points,
+    /// so a character outside the Basic Multilingual Plane (an emoji) is one, not two UTF-16 units.
+    /// </summary>
+    public static int Characters(string s)
+    {
+        var count = 0;
+        foreach (var _ in s.EnumerateRunes())
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>A JSON object, where pydantic expects a model.</summary>

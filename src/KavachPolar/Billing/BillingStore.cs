@@ -28,7 +28,9 @@ internal sealed partial class BillingStore(
     CallbackSignal signal,
     CacheAnnouncer announcer,
     TimeProvider time,
-    ILogger<BillingStore> logger)
+    ILogger<BillingStore> logger,
+    Usage.UsageSignal usageSignal,
+    UsageCommitSignal usageCommits)
 {
     /// <summary>Statuses Polar counts as "an active subscription" when it refuses a second one (organization default).</summary>
     private static readonly string[] BlockingStatuses = ["active", "trialing", "past_due"];

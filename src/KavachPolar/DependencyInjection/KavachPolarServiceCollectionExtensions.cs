@@ -94,6 +94,12 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionReader>();
         services.TryAddSingleton<BenefitReader>();
         services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();
+        services.TryAddSingleton<KavachPolar.Usage.UsageSignal>();
+        services.TryAddSingleton<UsageCommitSignal>();
+        services.TryAddSingleton<KavachPolar.Usage.UsageSendSettings>();
+        services.TryAddSingleton<MeterReader>();
+        services.TryAddScoped<IKavachPolarUsage, KavachPolarUsage>();
+        services.AddHostedService<KavachPolar.Usage.UsageSender>();
         services.TryAddSingleton(CacheListener.Timing.Default);
         services.AddHostedService<CacheListener>();
         services.TryAddSingleton<CacheAnnouncer>();

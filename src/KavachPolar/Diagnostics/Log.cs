@@ -163,4 +163,22 @@ internal static partial class Log
 
     [LoggerMessage(4003, LogLevel.Warning, "Purging old processed-webhook rows failed ({ErrorType}); retrying in an hour.")]
     public static partial void RetentionFailed(ILogger logger, string errorType);
+
+    [LoggerMessage(2501, LogLevel.Warning, "Polar's validation refused {Count} usage events; they are quarantined in kavach_polar_usage_events with Polar's error (first: {Error}) and the rest of the batch was sent. Fix the cause (the recorded names and metadata, or the meter), then call IKavachPolarUsage.ReplayQuarantinedAsync.")]
+    public static partial void UsageEventsQuarantined(ILogger logger, int count, string error);
+
+    [LoggerMessage(2502, LogLevel.Warning, "{Count} usage events were not accepted: {Reason}. They are sent again in {RetryAfter}; nothing is lost or counted twice (Polar keeps each external_id once).")]
+    public static partial void UsageBatchNotAccepted(ILogger logger, int count, string reason, TimeSpan retryAfter);
+
+    [LoggerMessage(2503, LogLevel.Debug, "Polar accepted {Count} usage events ({Inserted} new, {Duplicates} it already had).")]
+    public static partial void UsageEventsSent(ILogger logger, int count, int inserted, int duplicates);
+
+    [LoggerMessage(2504, LogLevel.Warning, "The usage sender could not use the database ({ErrorType}: {Message}); it tries again shortly.")]
+    public static partial void UsageSenderStoreFailed(ILogger logger, string errorType, string message);
+
+    [LoggerMessage(2505, LogLevel.Information, "Polar found the timestamp of usage event {ExternalId} in its future (its clock is behind this server's); sent again without a timestamp, so Polar stamps it.")]
+    public static partial void UsageTimestampInPolarsFuture(ILogger logger, string externalId);
+
+    [LoggerMessage(2506, LogLevel.Warning, "Reading meter {MeterId} for user {UserId} from Polar failed ({ErrorCode}).")]
+    public static partial void MeterReadFailed(ILogger logger, string meterId, string userId, string errorCode);
 }

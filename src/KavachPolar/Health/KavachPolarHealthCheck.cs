@@ -56,6 +56,22 @@ internal sealed class KavachPolarHealthCheck(
             problems.Add($"{backlog.Unprocessable} signed webhook deliveries could not be processed and are kept: fix the cause named in their error column in kavach_polar_webhook_events (log event 2002), then call IKavachPolarSubscriptions.ReplayUnprocessableAsync.");
         }
 
+        data["quarantined_usage_events"] = backlog.QuarantinedUsage;
+        if (backlog.QuarantinedUsage >= settings.Health.QuarantinedUsageEvents && backlog.QuarantinedUsage > 0)
+        {
+            problems.Add($"{backlog.QuarantinedUsage} usage events were refused by Polar's validation and are quarantined in kavach_polar_usage_events with Polar's error in last_error (log event 2501): fix the cause, then call IKavachPolarUsage.ReplayQuarantinedAsync.");
+        }
+
+        if (backlog.OldestUsage is { } oldestUsage)
+        {
+            var age = time.GetUtcNow() - oldestUsage.RecordedAt;
+            data["oldest_usage_event_age_seconds"] = Math.Max(0, (long)age.TotalSeconds);
+            if (age >= settings.Health.UsageBacklogAge)
+            {
+                problems.Add($"The oldest usage event not yet accepted by Polar was recorded {Describe(age)} ago ({oldestUsage.Attempts} attempts{(oldestUsage.LastError is null ? "" : ", last error: " + oldestUsage.LastError)}): check that Polar answers and the token has events:write (log event 2502); events are sent on their own once it does.");
+            }
+        }
+
         if (announcer.Waiting >= settings.Health.AnnouncementsWaiting && announcer.Waiting > 0)
         {
             problems.Add($"{announcer.Waiting} users' changes wait to be announced to the other instances, whose caches may serve older state for up to ReadCacheExpiry: check this instance's database connection (log event 3004).");
@@ -74,7 +90,13 @@ internal sealed class KavachPolarHealthCheck(
             .Select(c => new OldestCallback(c.CreatedAt, c.Attempts, c.LastError))
             .FirstOrDefaultAsync(ct).ConfigureAwait(false);
         var unprocessable = await scope.Db.Set<WebhookEventRecord>().CountAsync(e => e.Outcome == WebhookOutcomes.Unprocessable, ct).ConfigureAwait(false);
-        return new Backlog(oldest, unprocessable);
+        var usage = scope.Db.Set<UsageEventRecord>().AsNoTracking();
+        var quarantined = await usage.CountAsync(e => e.QuarantinedAt != null, ct).ConfigureAwait(false);
+        var oldestUsage = await usage.Where(e => e.AcceptedAtUs == null && e.QuarantinedAt == null)
+            .OrderBy(e => e.Id)
+            .Select(e => new OldestUsage(e.RecordedAt, e.Attempts, e.LastError))
+            .FirstOrDefaultAsync(ct).ConfigureAwait(false);
+        return new Backlog(oldest, unprocessable, quarantined, oldestUsage);
     }
 
     private static string Describe(TimeSpan age) =>
@@ -82,5 +104,7 @@ internal sealed class KavachPolarHealthCheck(
 
     private sealed record OldestCallback(DateTimeOffset CreatedAt, int Attempts, string? LastError);
 
-    private sealed record Backlog(OldestCallback? OldestCallback, int Unprocessable);
+    private sealed record OldestUsage(DateTimeOffset RecordedAt, int Attempts, string? LastError);
+
+    private sealed record Backlog(OldestCallback? OldestCallback, int Unprocessable, int QuarantinedUsage, OldestUsage? OldestUsage);
 }

@@ -104,6 +104,14 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             }
         }
 
+        foreach (var (slug, id) in options.Meters)
+        {
+            if (!Guid.TryParseExact(id, "D", out _))
+            {
+                failures.Add($"KavachPolar:Meters:{slug} must be a Polar meter id (a UUID).");
+            }
+        }
+
         foreach (var origin in options.AllowedRedirectOrigins)
         {
             if (!IsOrigin(origin))

@@ -348,7 +348,7 @@ internal sealed partial class PolarApiClient(HttpClient http, IOptionsMonitor<Ka
                 continue;
             }
 
-            list.Add(new PolarFieldError(FieldPath(parsed.Loc), parsed.Msg ?? "", parsed.Type));
+            list.Add(new PolarFieldError(FieldPath(parsed.Loc), parsed.Msg ?? "", parsed.Type, parsed.Loc));
         }
 
         return list;

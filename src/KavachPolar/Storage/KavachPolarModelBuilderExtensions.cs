@@ -7,7 +7,7 @@ public static class KavachPolarModelBuilderExtensions
 {
     /// <summary>
     /// Adds <c>kavach_users</c> and KavachPolar's bookkeeping tables (subscriptions, processed
-    /// webhooks, pending callbacks, forgotten users, the kinds of change the app's hosts handle, benefit grants) to the model. Call it from <c>OnModelCreating</c>, then call
+    /// webhooks, pending callbacks, forgotten users, the kinds of change the app's hosts handle, benefit grants, usage events waiting for Polar) to the model. Call it from <c>OnModelCreating</c>, then call
     /// <c>AddEntityFrameworkStore&lt;TContext&gt;()</c> on the builder <c>AddKavachPolar</c> returns.
     /// </summary>
     /// <remarks>Table and column names are fixed (snake_case), whatever naming convention the host uses.</remarks>
@@ -107,6 +107,7 @@ public static class KavachPolarModelBuilderExtensions
         });
 
         BenefitGrantModel.Apply(modelBuilder);
+        UsageEventModel.Apply(modelBuilder);
         return modelBuilder;
     }
 }

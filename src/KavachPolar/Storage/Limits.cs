@@ -29,4 +29,10 @@ internal static class Limits
 
     /// <summary>A benefit's description (Polar allows 3-42 characters).</summary>
     public const int BenefitDescription = 256;
+
+    /// <summary>A usage event's name: Polar's limit (characters).</summary>
+    public const int UsageEventName = 128;
+
+    /// <summary>A usage event's <c>external_id</c> (ours; Polar sets none).</summary>
+    public const int UsageExternalId = 256;
 }

@@ -33,6 +33,27 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task Lengths_count_code_points_as_pythons_len_does()
+    {
+        await using var h = await Harness.StartAsync();
+        var emoji = "\U0001F600"; // two UTF-16 units, one character for pydantic
+        var fits = new JsonObject
+        {
+            ["name"] = string.Concat(Enumerable.Repeat(emoji, 128)),
+            ["external_customer_id"] = "usr_1",
+            ["metadata"] = new JsonObject { ["note"] = string.Concat(Enumerable.Repeat(emoji, 500)) },
+        };
+        await h.IngestOkAsync(fits);
+
+        var tooLong = (JsonObject)fits.DeepClone();
+        tooLong["name"] = string.Concat(Enumerable.Repeat(emoji, 129));
+        var refused = await h.IngestAsync(tooLong);
+        Assert.Equal(422, refused.Status);
+        Assert.Contains("\"string_too_long\"", refused.Body, StringComparison.Ordinal);
+        Assert.Single(h.Emulator.IngestedEvents);
+    }
+
+    [Fact]
     public async Task An_external_id_is_deduplicated_forever_whatever_the_payload()
     {
         await using var h = await Harness.StartAsync();

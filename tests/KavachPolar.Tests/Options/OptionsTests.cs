@@ -142,7 +142,7 @@ public sealed class OptionsTests
         using var host = Build(Valid(), twice: true);
         var hosted = host.Services.GetServices<IHostedService>().Select(h => h.GetType()).ToList();
         Assert.Equal(hosted.Distinct().Count(), hosted.Count);
-        Assert.Equal(9, hosted.Count); // the callback dispatcher, the declaration of the kinds it handles, the webhook-event retention, the cache listener, the change announcer, the PublicOrigin warning, the webhook silence monitor, the Polar self-check and the customer-state refresher
+        Assert.Equal(10, hosted.Count); // the callback dispatcher, the declaration of the kinds it handles, the webhook-event retention, the cache listener, the change announcer, the PublicOrigin warning, the webhook silence monitor, the Polar self-check, the customer-state refresher and the usage sender
         var options = host.Services.GetRequiredService<IOptions<KavachPolarOptions>>().Value;
         Assert.Equal("polar_oat_x", options.AccessToken);
     }

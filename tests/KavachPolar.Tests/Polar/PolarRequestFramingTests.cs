@@ -27,6 +27,10 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         "GET /v1/subscriptions/",
         "PATCH /v1/subscriptions/{id}",
         "POST /v1/customer-sessions/",
+        // Usage: the sender's ingest, and a meter read.
+        "POST /v1/events/ingest",
+        "GET /v1/customer-meters/",
+        "GET /v1/meters/{id}",
         // The start-up self-check's reads.
         "GET /v1/customers/",
         "GET /v1/checkouts/",
@@ -102,6 +106,12 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
 
         await using var scope = App.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileAllAsync(Ct);
+
+        Polar.CreateCustomer("framing.user@gmail.com", externalId: "framing-user");
+        var usage = scope.ServiceProvider.GetRequiredService<IKavachPolarUsage>();
+        var recorded = await usage.RecordAsync("framing-user", PolarEmulator.DemoMeterEventName, new Dictionary<string, object> { ["tokens"] = 3 }, cancellationToken: Ct);
+        await Wait.UntilAsync(() => Task.FromResult(Polar.IngestedEvents.Any(e => e.ExternalId == recorded)), because: "the sender has sent the event");
+        Assert.NotNull(await usage.GetMeterAsync("framing-user", PolarEmulator.DemoMeterId, Ct));
 
         // The self-check runs in the background from the start; its last read is the organization.
         await Wait.UntilAsync(() => Task.FromResult(Polar.ApiRequests.Any(r => r.Path.StartsWith("/v1/organizations/", StringComparison.Ordinal))), because: "the self-check has read the organization");

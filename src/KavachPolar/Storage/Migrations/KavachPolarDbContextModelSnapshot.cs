@@ -380,6 +380,91 @@ namespace KavachPolar.Storage.Migrations
                     b.ToTable("kavach_polar_subscriptions", (string)null);
                 });
 
+            modelBuilder.Entity("KavachPolar.Storage.UsageEventRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<long?>("AcceptedAtUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("accepted_at_us");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("ExternalId")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("external_id");
+
+                    b.Property<string>("LastError")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("last_error");
+
+                    b.Property<string>("LockOwner")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("lock_owner");
+
+                    b.Property<long?>("LockedUntilUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("locked_until_us");
+
+                    b.Property<string>("Metadata")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("metadata");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("name");
+
+                    b.Property<long>("NextAttemptAtUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("next_attempt_at_us");
+
+                    b.Property<DateTimeOffset?>("QuarantinedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("quarantined_at");
+
+                    b.Property<DateTimeOffset>("RecordedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("recorded_at");
+
+                    b.Property<long>("TimestampUs")
+                        .HasColumnType("bigint")
+                        .HasColumnName("timestamp_us");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("user_id");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ExternalId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_kavach_polar_usage_events_external_id");
+
+                    b.HasIndex("NextAttemptAtUs")
+                        .HasDatabaseName("ix_kavach_polar_usage_events_next_attempt_at_us");
+
+                    b.HasIndex("UserId")
+                        .HasDatabaseName("ix_kavach_polar_usage_events_user_id");
+
+                    b.ToTable("kavach_polar_usage_events", (string)null);
+                });
+
             modelBuilder.Entity("KavachPolar.Storage.WebhookEventRecord", b =>
                 {
                     b.Property<string>("Id")
