@@ -9,6 +9,9 @@ public sealed class KavachReconcileSummary
     /// <summary>Users whose current subscription changed.</summary>
     public required int Changes { get; init; }
 
+    /// <summary>Orders read from Polar (every order of the organization, after the subscriptions).</summary>
+    public int OrdersRead { get; init; }
+
     /// <summary>Set when Polar could not be read to the end; the pages read before were applied.</summary>
     public string? ErrorCode { get; init; }
 }

@@ -72,6 +72,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachPolar.Benefits.CustomerStateTriggers>();
         services.TryAddTransient<BenefitReconciler>();
         services.AddHostedService<CustomerStateRefresher>();
+        services.TryAddSingleton<KavachPolar.Orders.OrderSynchronizer>();
+        services.TryAddTransient<OrderReconciler>();
+        services.TryAddSingleton<ProductKinds>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();
@@ -92,6 +95,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<SubscriptionCache>();
         services.TryAddSingleton<SubscriptionReader>();
         services.TryAddSingleton<BenefitReader>();
+        services.TryAddSingleton<OrderReader>();
         services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();
         services.TryAddSingleton(CacheListener.Timing.Default);
         services.AddHostedService<CacheListener>();

@@ -18,6 +18,7 @@ internal sealed class KavachPolarSubscriptionService(
     ReconcileCoalescer coalescer,
     SubscriptionReader reader,
     BenefitReconciler benefits,
+    OrderReconciler orders,
     IOptionsMonitor<KavachPolarOptions> options) : IKavachPolarSubscriptions
 {
     public const string ReconcileEventType = "reconcile";
@@ -228,6 +229,12 @@ internal sealed class KavachPolarSubscriptionService(
             customers.Insert(0, bound);
         }
 
+        // Orders before grants: an order-scoped grant belongs to its order's user.
+        if (await orders.ReconcileCustomersAsync(customers, cancellationToken).ConfigureAwait(false) is { } ordersError)
+        {
+            return Failure(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), ordersError);
+        }
+
         if (await benefits.ReconcileCustomersAsync(customers, cancellationToken).ConfigureAwait(false) is { } grantsError)
         {
             return Failure(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), grantsError);
@@ -340,9 +347,19 @@ internal sealed class KavachPolarSubscriptionService(
             changes += await ApplyAsync(result.Value.Items, runId, ReconcileEventType, cancellationToken).ConfigureAwait(false);
             if (page >= result.Value.Pagination.MaxPage || result.Value.Items.Count == 0)
             {
-                return new KavachReconcileSummary { SubscriptionsRead = read, Changes = changes };
+                break;
             }
         }
+
+        // Then every order of the organization (billing history, one-time purchases), after the subscriptions they name.
+        var (ordersRead, ordersError) = await orders.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
+        return new KavachReconcileSummary
+        {
+            SubscriptionsRead = read,
+            Changes = changes,
+            OrdersRead = ordersRead,
+            ErrorCode = ordersError is null ? null : ResultCodes.For(ordersError),
+        };
     }
 
     private async Task<PolarApiError?> ListAllAsync(string filter, string value, Action<PolarSubscription> add, CancellationToken ct)

@@ -107,6 +107,7 @@ public static class KavachPolarModelBuilderExtensions
         });
 
         BenefitGrantModel.Apply(modelBuilder);
+        OrderModel.Apply(modelBuilder);
         return modelBuilder;
     }
 }

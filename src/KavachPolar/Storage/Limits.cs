@@ -29,4 +29,7 @@ internal static class Limits
 
     /// <summary>A benefit's description (Polar allows 3-42 characters).</summary>
     public const int BenefitDescription = 256;
+
+    /// <summary>An ISO 4217 currency code (Polar writes three lower-case letters).</summary>
+    public const int Currency = 8;
 }
