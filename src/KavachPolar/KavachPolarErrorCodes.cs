@@ -39,7 +39,7 @@ public static class KavachPolarErrorCodes
     /// </summary>
     public const string CustomerConflict = "customer_conflict";
 
-    /// <summary>409: the user already has a live subscription; the problem carries it. Change plan instead.</summary>
+    /// <summary>409: the user already has a live subscription and asked to check out another recurring product; the problem carries it. Change plan instead. One-time products can be bought beside it.</summary>
     public const string AlreadySubscribed = "already_subscribed";
 
     /// <summary>409: the host forgot this user id (<see cref="IKavachPolarSubscriptions.ForgetUserAsync"/>).</summary>
@@ -56,6 +56,12 @@ public static class KavachPolarErrorCodes
 
     /// <summary>403 (from <c>RequireBenefit</c> and <see cref="RequireBenefitAttribute"/>): signed in, without any of the benefits asked for.</summary>
     public const string BenefitRequired = "benefit_required";
+
+    /// <summary>403 (from <c>RequirePurchase</c> and <see cref="RequirePurchaseAttribute"/>): signed in, without a paid one-time order of any of the products asked for.</summary>
+    public const string PurchaseRequired = "purchase_required";
+
+    /// <summary>409: the user already bought this one-time product, and <see cref="KavachPolarOptions.OneTimePurchaseLimit"/> names it (it can be bought once).</summary>
+    public const string AlreadyPurchased = "already_purchased";
 
     /// <summary>400: <c>proration</c> is not <c>invoice</c>, <c>prorate</c> or <c>next_period</c>.</summary>
     public const string InvalidProration = "invalid_proration";

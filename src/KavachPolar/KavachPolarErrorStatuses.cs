@@ -27,6 +27,8 @@ internal static class KavachPolarErrorStatuses
         KavachPolarErrorCodes.NoCustomer => StatusCodes.Status409Conflict,
         KavachPolarErrorCodes.SubscriptionRequired => StatusCodes.Status403Forbidden,
         KavachPolarErrorCodes.BenefitRequired => StatusCodes.Status403Forbidden,
+        KavachPolarErrorCodes.PurchaseRequired => StatusCodes.Status403Forbidden,
+        KavachPolarErrorCodes.AlreadyPurchased => StatusCodes.Status409Conflict,
         KavachPolarErrorCodes.InvalidProration => StatusCodes.Status400BadRequest,
         KavachPolarErrorCodes.NotFound => StatusCodes.Status404NotFound,
         KavachPolarErrorCodes.StoreUnavailable => StatusCodes.Status503ServiceUnavailable,

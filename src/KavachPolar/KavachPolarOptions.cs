@@ -104,6 +104,14 @@ public sealed class KavachPolarOptions
     public IDictionary<string, string> Meters { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>
+    /// One-time products (Polar product ids, or slugs of <see cref="Products"/>) a user can buy once: checkout answers 409
+    /// <c>already_purchased</c> while the user has a paid or partially refunded order of one (a fully refunded one can be
+    /// bought again). Any other one-time product can be bought again and again, as Polar allows. Configuration key
+    /// <c>KavachPolar:OneTimePurchaseLimit:0</c>, <c>:1</c>, ...
+    /// </summary>
+    public IList<string> OneTimePurchaseLimit { get; } = [];
+
+    /// <summary>
     /// Origins (scheme, host and port, e.g. <c>https://app.example.org</c>) that an absolute
     /// <c>successUrl</c> may point to besides the request's own origin: where Polar may send the payer, nothing more.
     /// Requests from these origins are not trusted by the cross-site check (that is <see cref="TrustedOrigins"/>).

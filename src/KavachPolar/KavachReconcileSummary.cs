@@ -9,6 +9,9 @@ public sealed class KavachReconcileSummary
     /// <summary>Users whose current subscription changed.</summary>
     public required int Changes { get; init; }
 
+    /// <summary>Orders read from Polar (every order of the organization, after the subscriptions).</summary>
+    public int OrdersRead { get; init; }
+
     /// <summary>Benefit grants read from Polar (every grant of the organization, granted or not).</summary>
     public int BenefitGrantsRead { get; init; }
 

@@ -202,6 +202,15 @@ internal sealed partial class EmulatorStore
             }
 
             customer.Locale = ch.Locale ?? customer.Locale;
+            // _create_or_update_customer: a page with the payment form requires the billing address (its country at
+            // least: _get_required_confirm_fields), which becomes the customer's, and a customer without a name gets the
+            // one typed on the page, if any. Both feed an invoice's billing details.
+            if (product.PriceAmount > 0)
+            {
+                customer.BillingAddress = (JsonObject)(ch.CustomerBillingAddress ?? address).DeepClone();
+            }
+
+            customer.Name ??= name;
             ch.Status = "confirmed";
             ch.ModifiedAt = now;
             ch.CustomerId = customer.Id;

@@ -14,8 +14,10 @@ namespace KavachPolar.Benefits;
 /// <remarks>
 /// Attribution, as design.md says: a subscription-scoped grant belongs to the user of that subscription's row (none
 /// while the subscription is not stored or matches no user: the grant is kept and linked when it is, see
-/// <see cref="LinkAsync"/>); an order-scoped grant to the user the order's metadata names (orders are not stored yet,
-/// so: as a grant of neither); otherwise the customer's <c>external_id</c>, then the user bound to the customer. A
+/// <see cref="LinkAsync"/>); an order-scoped grant to the user of that order's row (attributed by the order's metadata
+/// first: <c>Orders/OrderSynchronizer</c>; none while the order is not stored: the grant keeps the user it had, or none,
+/// and is linked when the order is, see <see cref="LinkOrdersAsync"/>); otherwise the customer's <c>external_id</c>,
+/// then the user bound to the customer. A
 /// member-model grant's <c>member</c> is stored and not used: it matters only for seat grants.
 /// </remarks>
 internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, TimeProvider time, ILogger<BenefitGrantSynchronizer> logger)
@@ -46,7 +48,7 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
             return new ApplyResult(false, 0);
         }
 
-        var (userId, fromExternalId) = await AttributeAsync(db, g, ct).ConfigureAwait(false);
+        var (userId, fromExternalId) = await AttributeAsync(db, g, record, ct).ConfigureAwait(false);
         if (await IsForgottenAsync(db, userId, g.CustomerId, ct).ConfigureAwait(false))
         {
             Log.BenefitGrantOfForgottenUser(logger, g.Id, g.CustomerId);
@@ -95,7 +97,7 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
         Write(record, g, userId, version, sourceTimestampUs);
         if (userId is null)
         {
-            Log.BenefitGrantUnlinked(logger, g.Id, g.SubscriptionId ?? "none", g.CustomerId);
+            Log.BenefitGrantUnlinked(logger, g.Id, g.SubscriptionId ?? g.OrderId ?? "none", g.CustomerId);
         }
 
         if (g.Error is { } error && g.GrantedAt is null)
@@ -113,15 +115,25 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
     /// another user. Runs inside a subscription write, which holds the customer's and the users' locks. Returns the
     /// (user, benefit) pairs whose hold changed, and adds the grants' previous users to <paramref name="touched"/>.
     /// </summary>
-    public async Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
-    {
-        if (subscriptionIds.Count == 0)
-        {
-            return 0;
-        }
+    public Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct) =>
+        subscriptionIds.Count == 0
+            ? Task.FromResult(0)
+            : LinkWhereAsync(db, userId, g => g.SubscriptionId != null && subscriptionIds.Contains(g.SubscriptionId) && (g.UserId == null || g.UserId != userId), eventId, eventType, touched, ct);
 
+    /// <summary>
+    /// Links the grants of <paramref name="orderIds"/> (orders now attributed to <paramref name="userId"/>) to that user:
+    /// grants that arrived before their order, or whose order moved to another user. Runs inside an order or subscription
+    /// write, which holds the customer's lock and the user's. Returns the (user, benefit) pairs whose hold changed.
+    /// </summary>
+    public Task<int> LinkOrdersAsync(DbContext db, string userId, IReadOnlyCollection<string> orderIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct) =>
+        orderIds.Count == 0
+            ? Task.FromResult(0)
+            : LinkWhereAsync(db, userId, g => g.OrderId != null && orderIds.Contains(g.OrderId) && (g.UserId == null || g.UserId != userId), eventId, eventType, touched, ct);
+
+    private async Task<int> LinkWhereAsync(DbContext db, string userId, System.Linq.Expressions.Expression<Func<BenefitGrantRecord, bool>> scope, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
+    {
         var moving = await db.Set<BenefitGrantRecord>()
-            .Where(g => g.SubscriptionId != null && subscriptionIds.Contains(g.SubscriptionId) && (g.UserId == null || g.UserId != userId))
+            .Where(scope)
             .ToListAsync(ct)
             .ConfigureAwait(false);
         if (moving.Count == 0)
@@ -167,12 +179,20 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
         return Changed(db, before, after, eventId, eventType);
     }
 
-    private static async Task<(string? UserId, bool FromExternalId)> AttributeAsync(DbContext db, PolarBenefitGrant g, CancellationToken ct)
+    private static async Task<(string? UserId, bool FromExternalId)> AttributeAsync(DbContext db, PolarBenefitGrant g, BenefitGrantRecord? record, CancellationToken ct)
     {
         if (g.SubscriptionId is { } subscriptionId)
         {
             var owner = await db.Set<SubscriptionRecord>().Where(s => s.Id == subscriptionId).Select(s => s.UserId).FirstOrDefaultAsync(ct).ConfigureAwait(false);
             return (owner, false);
+        }
+
+        if (g.OrderId is { } orderId)
+        {
+            // The order's user; while the order is not stored (or names nobody yet), the user the grant had: a grant stored
+            // before orders were (attributed by the customer then) keeps its user until its order arrives.
+            var buyer = await db.Set<OrderRecord>().Where(o => o.Id == orderId).Select(o => o.UserId).FirstOrDefaultAsync(ct).ConfigureAwait(false);
+            return (buyer ?? record?.UserId, false);
         }
 
         if (Usable(g.Customer?.ExternalId) is { } external)

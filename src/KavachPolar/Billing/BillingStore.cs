@@ -24,6 +24,7 @@ internal sealed partial class BillingStore(
     KavachStore store,
     SubscriptionSynchronizer synchronizer,
     Benefits.BenefitGrantSynchronizer grants,
+    Orders.OrderSynchronizer orders,
     CallbackKinds kinds,
     CallbackSignal signal,
     CacheAnnouncer announcer,
@@ -361,7 +362,7 @@ internal sealed partial class BillingStore(
             ct);
 
     /// <summary>
-    /// Deletes the user's row, subscription links and pending callbacks in one transaction and writes the tombstone
+    /// Deletes the user's row, subscription links, grants, orders and pending callbacks in one transaction and writes the tombstone
     /// that keeps later events of the user (or of their customer) out. Returns whether anything was deleted, and the
     /// customer the user was bound to.
     /// </summary>
@@ -420,6 +421,9 @@ internal sealed partial class BillingStore(
                         .ExecuteDeleteAsync(t).ConfigureAwait(false);
                     await db.Set<BenefitGrantRecord>()
                         .Where(g => g.UserId == userId || (customer != null && g.CustomerId == customer && g.UserId == null))
+                        .ExecuteDeleteAsync(t).ConfigureAwait(false);
+                    await db.Set<OrderRecord>()
+                        .Where(o => o.UserId == userId || (customer != null && o.CustomerId == customer && o.UserId == null))
                         .ExecuteDeleteAsync(t).ConfigureAwait(false);
                     await db.Set<PendingCallbackRecord>().Where(r => r.UserId == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);
                     var rows = await db.Set<KavachUser>().Where(u => u.Id == userId).ExecuteDeleteAsync(t).ConfigureAwait(false);

@@ -72,6 +72,9 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<KavachPolar.Benefits.CustomerStateTriggers>();
         services.TryAddTransient<BenefitReconciler>();
         services.AddHostedService<CustomerStateRefresher>();
+        services.TryAddSingleton<KavachPolar.Orders.OrderSynchronizer>();
+        services.TryAddTransient<OrderReconciler>();
+        services.TryAddSingleton<ProductKinds>();
         services.TryAddSingleton<SubscriptionSynchronizer>();
         services.TryAddSingleton<BillingStore>();
         services.TryAddSingleton<WebhookProcessor>();
@@ -93,6 +96,7 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<HeardChanges>();
         services.TryAddSingleton<SubscriptionReader>();
         services.TryAddSingleton<BenefitReader>();
+        services.TryAddSingleton<OrderReader>();
         services.TryAddSingleton<IKavachPolarEntitlements, KavachPolarEntitlements>();
         services.TryAddSingleton<KavachPolar.Usage.UsageSignal>();
         services.TryAddSingleton<UsageCommitSignal>();

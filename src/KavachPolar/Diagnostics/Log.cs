@@ -89,7 +89,7 @@ internal static partial class Log
     [LoggerMessage(2007, LogLevel.Information, "Subscription {SubscriptionId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
     public static partial void SubscriptionOfForgottenUser(ILogger logger, string subscriptionId, string customerId);
 
-    [LoggerMessage(1200, LogLevel.Information, "Benefit grant {GrantId} (subscription {SubscriptionId}, customer {CustomerId}) matches no user yet; kept and linked when its subscription or user becomes known.")]
+    [LoggerMessage(1200, LogLevel.Information, "Benefit grant {GrantId} (subscription {SubscriptionId}, customer {CustomerId}) matches no user yet; kept and linked when its subscription, order or user becomes known.")]
     public static partial void BenefitGrantUnlinked(ILogger logger, string grantId, string subscriptionId, string customerId);
 
     [LoggerMessage(1201, LogLevel.Information, "Benefit grant {GrantId} of benefit {BenefitId} (user {UserId}) failed at Polar ({ErrorType}: {ErrorMessage}); stored, not counted as held. For Discord and GitHub the customer links an account in Polar's customer portal, and Polar grants it then.")]
@@ -103,6 +103,15 @@ internal static partial class Log
 
     [LoggerMessage(1204, LogLevel.Warning, "A customer.state_changed of Polar customer {CustomerId} names other benefits than its stored grants, and reading its grants from Polar failed ({ErrorType}). The grant webhooks, a later state change or a reconcile bring them.")]
     public static partial void CustomerStateRefreshFailed(ILogger logger, string customerId, string errorType);
+
+    [LoggerMessage(1221, LogLevel.Information, "Order {OrderId} (subscription {SubscriptionId}, customer {CustomerId}) matches no user yet; kept and linked when its subscription or customer becomes a user's.")]
+    public static partial void OrderUnlinked(ILogger logger, string orderId, string subscriptionId, string customerId);
+
+    [LoggerMessage(1222, LogLevel.Information, "Order {OrderId} (customer {CustomerId}) names a forgotten user; recorded and not applied.")]
+    public static partial void OrderOfForgottenUser(ILogger logger, string orderId, string customerId);
+
+    [LoggerMessage(1223, LogLevel.Warning, "RequirePurchase names {Products}: one of them is neither a Polar product id (a UUID) nor a slug of KavachPolar:Products, and nobody has bought it. Add the slug to KavachPolar:Products or use the product's id. Logged once.")]
+    public static partial void UnknownProductName(ILogger logger, string products);
 
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);

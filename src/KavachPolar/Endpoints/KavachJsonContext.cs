@@ -24,6 +24,8 @@ internal sealed record PortalResponse(string Url);
 [JsonSerializable(typeof(CheckoutResponse))]
 [JsonSerializable(typeof(SubscriptionResponse))]
 [JsonSerializable(typeof(BenefitsResponse))]
+[JsonSerializable(typeof(OrdersResponse))]
+[JsonSerializable(typeof(InvoiceResponse))]
 [JsonSerializable(typeof(KavachSubscription))]
 [JsonSerializable(typeof(ReconcileRequest))]
 [JsonSerializable(typeof(ChangePlanRequest))]

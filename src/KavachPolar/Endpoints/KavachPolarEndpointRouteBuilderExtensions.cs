@@ -11,6 +11,7 @@ public static class KavachPolarEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Maps, under <c>{basePath}/auth/polar</c>: <c>POST checkout</c>, <c>GET subscription</c>, <c>GET benefits</c>,
+    /// <c>GET orders</c>, <c>POST orders/{id}/invoice</c>,
     /// <c>POST reconcile</c>, <c>POST subscription/change</c>, <c>POST subscription/cancel</c>,
     /// <c>POST subscription/resume</c> and <c>POST portal</c> for the signed-in user, and <c>POST webhook</c> for
     /// Polar (anonymous, signature-checked).
@@ -41,6 +42,12 @@ public static class KavachPolarEndpointRouteBuilderExtensions
         group.MapGet("/benefits", BenefitsEndpoint.HandleAsync)
             .WithName("KavachPolarBenefits")
             .ForUser(operation: null, "GET benefits");
+        group.MapGet("/orders", OrdersEndpoint.ListAsync)
+            .WithName("KavachPolarOrders")
+            .ForUser(operation: null, "GET orders");
+        group.MapPost("/orders/{id}/invoice", OrdersEndpoint.InvoiceAsync)
+            .WithName("KavachPolarInvoice")
+            .ForUser("invoice", "POST orders/{id}/invoice");
         // (Delegate): a handler whose only parameter is HttpContext also converts to RequestDelegate, and that overload
         // never writes the result the handler returns (dotnet/aspnetcore#39956, still open as #45373). The cast sends
         // these through RequestDelegateFactory like the others.

@@ -112,6 +112,15 @@ internal sealed class KavachPolarOptionsValidator : IValidateOptions<KavachPolar
             }
         }
 
+        for (var i = 0; i < options.OneTimePurchaseLimit.Count; i++)
+        {
+            var product = options.OneTimePurchaseLimit[i];
+            if (!Guid.TryParseExact(product, "D", out _) && (product is null || !options.Products.ContainsKey(product)))
+            {
+                failures.Add($"KavachPolar:OneTimePurchaseLimit:{i} must be a Polar product id (a UUID) or a slug of KavachPolar:Products (got '{product}').");
+            }
+        }
+
         foreach (var origin in options.AllowedRedirectOrigins)
         {
             if (!IsOrigin(origin))

@@ -168,9 +168,10 @@ internal sealed partial class PolarApiClient(HttpClient http, IOptionsMonitor<Ka
 
     /// <summary>
     /// Sends one request. With <paramref name="quiet"/>, Polar's refusals are only returned: the start-up self-check
-    /// reports them itself, one line per finding; an unreachable Polar is still logged.
+    /// reports them itself, one line per finding; an unreachable Polar is still logged. With <paramref name="ignoreBody"/>,
+    /// a success is not read (Polar's 202 answers carry <c>null</c>).
     /// </summary>
-    private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct, bool quiet = false)
+    private async Task<PolarResult<T>> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct, bool quiet = false, bool ignoreBody = false)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.CurrentValue.AccessToken);
@@ -197,6 +198,11 @@ internal sealed partial class PolarApiClient(HttpClient http, IOptionsMonitor<Ka
             if (logger.IsEnabled(LogLevel.Debug))
             {
                 Log.PolarCalled(logger, method.Method, AbsoluteUrl(path), status, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            if (response.IsSuccessStatusCode && ignoreBody)
+            {
+                return PolarResult<T>.Success(default!);
             }
 
             if (response.IsSuccessStatusCode)
@@ -313,7 +319,8 @@ internal sealed partial class PolarApiClient(HttpClient http, IOptionsMonitor<Ka
             403 when code is "insufficient_scope" or "invalid_token" => PolarErrorKind.TokenRejected,
             // Polar's own "not found" is {"error":"ResourceNotFound",...}; a bare {"detail":"Not Found"}
             // is an unknown route or an unknown Polar-Version: a wrong ApiBaseUrl, not a missing object.
-            404 when code == "ResourceNotFound" => PolarErrorKind.NotFound,
+            // GET /v1/orders/{id}/invoice answers InvoiceDoesNotExist until the invoice is generated.
+            404 when code is "ResourceNotFound" or "InvoiceDoesNotExist" => PolarErrorKind.NotFound,
             404 => PolarErrorKind.Unexpected,
             409 => PolarErrorKind.Conflict,
             422 => PolarErrorKind.Validation,

@@ -18,6 +18,7 @@ namespace KavachPolar.Services;
 internal sealed class CheckoutService(
     BillingStore billing,
     PolarApiClient api,
+    ProductKinds productKinds,
     IOptionsMonitor<KavachPolarOptions> options,
     ILogger<CheckoutService> logger)
 {
@@ -73,9 +74,26 @@ internal sealed class CheckoutService(
 
         if (live && !options.CurrentValue.AllowMultipleSubscriptions)
         {
-            // Polar's organization default refuses a second live subscription on its payment page; changing plan is
-            // a subscription update, not a checkout.
-            return CheckoutOutcome.Failed(KavachPolarErrorCodes.AlreadySubscribed, SubscriptionProjection.Read(row!));
+            // Polar's organization default refuses a second live subscription on its payment page, for recurring
+            // products only (_validate_subscription_uniqueness returns early for a one-time product: a subscriber can buy
+            // an add-on); changing plan is a subscription update, not a checkout.
+            var recurring = await productKinds.IsRecurringAsync(productId, ct).ConfigureAwait(false);
+            if (!recurring.IsSuccess)
+            {
+                return CheckoutOutcome.Failed(recurring.Error!);
+            }
+
+            if (recurring.Value)
+            {
+                return CheckoutOutcome.Failed(KavachPolarErrorCodes.AlreadySubscribed, SubscriptionProjection.Read(row!));
+            }
+        }
+
+        if (IsLimitedToOnce(productId) && await billing.HasPurchasedAsync(buyer.Id, row!.PolarCustomerId, productId, ct).ConfigureAwait(false))
+        {
+            // Polar sells a one-time product any number of times; the host asked for once (a fully refunded order can be
+            // bought again).
+            return CheckoutOutcome.Failed(KavachPolarErrorCodes.AlreadyPurchased);
         }
 
         var customerId = row!.PolarCustomerId;
@@ -111,6 +129,21 @@ internal sealed class CheckoutService(
 
             return CheckoutOutcome.Failed(checkout.Error!);
         }
+    }
+
+    /// <summary>Whether <see cref="KavachPolarOptions.OneTimePurchaseLimit"/> names <paramref name="productId"/> (by id or slug).</summary>
+    private bool IsLimitedToOnce(string productId)
+    {
+        var current = options.CurrentValue;
+        foreach (var limited in current.OneTimePurchaseLimit)
+        {
+            if (Products.IdOf(limited, current) == productId)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsUnknownCustomer(PolarApiError error) =>

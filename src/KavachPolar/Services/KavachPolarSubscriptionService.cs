@@ -18,6 +18,7 @@ internal sealed class KavachPolarSubscriptionService(
     ReconcileCoalescer coalescer,
     SubscriptionReader reader,
     BenefitReconciler benefits,
+    OrderReconciler orders,
     IOptionsMonitor<KavachPolarOptions> options) : IKavachPolarSubscriptions
 {
     public const string ReconcileEventType = "reconcile";
@@ -228,6 +229,12 @@ internal sealed class KavachPolarSubscriptionService(
             customers.Insert(0, bound);
         }
 
+        // Orders before grants: an order-scoped grant belongs to its order's user.
+        if (await orders.ReconcileCustomersAsync(customers, cancellationToken).ConfigureAwait(false) is { } ordersError)
+        {
+            return Failure(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), ordersError);
+        }
+
         if (await benefits.ReconcileCustomersAsync(customers, cancellationToken).ConfigureAwait(false) is { } grantsError)
         {
             return Failure(await GetSubscriptionAsync(userId, cancellationToken).ConfigureAwait(false), grantsError);
@@ -344,15 +351,18 @@ internal sealed class KavachPolarSubscriptionService(
             }
         }
 
-        // Then the grants, after the subscriptions they may be linked to.
-        var grants = await benefits.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
+        // Then every order of the organization (billing history, one-time purchases), after the subscriptions they name,
+        // and the grants, after the subscriptions and orders they may be linked to.
+        var (ordersRead, ordersError) = await orders.ReconcileAllAsync(cancellationToken).ConfigureAwait(false);
+        var grants = ordersError is null ? await benefits.ReconcileAllAsync(cancellationToken).ConfigureAwait(false) : default;
         return new KavachReconcileSummary
         {
             SubscriptionsRead = read,
             Changes = changes,
+            OrdersRead = ordersRead,
             BenefitGrantsRead = grants.Read,
             BenefitChanges = grants.Changes,
-            ErrorCode = grants.Error is null ? null : ResultCodes.For(grants.Error),
+            ErrorCode = (ordersError ?? grants.Error) is { } error ? ResultCodes.For(error) : null,
         };
     }
 

@@ -10,7 +10,7 @@ namespace KavachPolar.Services;
 /// <summary>
 /// Reads a user's subscription state for GET subscription, the gate and <see cref="IKavachPolarSubscriptions"/>:
 /// from <see cref="SubscriptionCache"/>, or with one query (the user's row, the products of their entitled
-/// subscriptions and the benefits they hold) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
+/// subscriptions, the benefits they hold and the products they bought once) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
 /// build per request.
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
@@ -79,6 +79,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                     .Where(g => g.UserId == u.Id && g.GrantedAt != null)
                     .Select(g => g.BenefitId)
                     .ToArray(),
+                Purchases = db.Set<OrderRecord>()
+                    .Where(o => o.UserId == u.Id && o.BillingReason == Billing.BillingStore.PurchaseReason && o.ProductId != null
+                                && Billing.BillingStore.PurchasedStatuses.Contains(o.Status))
+                    .Select(o => o.ProductId!)
+                    .ToArray(),
             })
             .FirstOrDefault());
 
@@ -87,7 +92,9 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         "SELECT u.polar_subscription_id, u.polar_subscription_status, u.polar_product_id, u.polar_current_period_end, u.polar_cancel_at_period_end, "
         + "u.polar_scheduled_product_id, u.polar_scheduled_change_at, ARRAY(SELECT s.product_id FROM kavach_polar_subscriptions s WHERE s.user_id = u.id AND s.status IN ('"
         + string.Join("', '", SubscriptionStatuses.Entitled) + "')), "
-        + "ARRAY(SELECT DISTINCT g.benefit_id FROM kavach_polar_benefit_grants g WHERE g.user_id = u.id AND g.granted_at IS NOT NULL) "
+        + "ARRAY(SELECT DISTINCT g.benefit_id FROM kavach_polar_benefit_grants g WHERE g.user_id = u.id AND g.granted_at IS NOT NULL), "
+        + "ARRAY(SELECT DISTINCT o.product_id FROM kavach_polar_orders o WHERE o.user_id = u.id AND o.billing_reason = '" + Billing.BillingStore.PurchaseReason
+        + "' AND o.product_id IS NOT NULL AND o.status IN ('" + string.Join("', '", Billing.BillingStore.PurchasedStatuses) + "')) "
         + "FROM kavach_users u WHERE u.id = $1";
 
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
@@ -95,12 +102,14 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
             return await store.QueryDirectAsync(connection, DirectSql, userId, ReadRow, ct).ConfigureAwait(false)
-                ?? new CachedUser(null, [], []);
+                ?? new CachedUser(null, [], [], PurchasedProducts: []);
         }
 
         await store.OpenAsync(ct).ConfigureAwait(false);
         var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
-        return row is null ? new CachedUser(null, [], []) : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, [.. row.Benefits.Distinct(StringComparer.Ordinal)]);
+        return row is null
+            ? new CachedUser(null, [], [], PurchasedProducts: [])
+            : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, [.. row.Benefits.Distinct(StringComparer.Ordinal)], PurchasedProducts: [.. row.Purchases.Distinct(StringComparer.Ordinal)]);
     }
 
     /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
@@ -119,7 +128,8 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
                     r.IsDBNull(6) ? null : r.GetFieldValue<DateTimeOffset>(6)),
             },
         r.GetFieldValue<string[]>(7),
-        r.GetFieldValue<string[]>(8));
+        r.GetFieldValue<string[]>(8),
+        PurchasedProducts: r.GetFieldValue<string[]>(9));
 
     private sealed class UserState
     {
@@ -128,5 +138,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         public required string[] Entitled { get; init; }
 
         public required string[] Benefits { get; init; }
+
+        public required string[] Purchases { get; init; }
     }
 }

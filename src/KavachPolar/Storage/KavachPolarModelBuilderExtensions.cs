@@ -108,6 +108,7 @@ public static class KavachPolarModelBuilderExtensions
 
         BenefitGrantModel.Apply(modelBuilder);
         UsageEventModel.Apply(modelBuilder);
+        OrderModel.Apply(modelBuilder);
         return modelBuilder;
     }
 }

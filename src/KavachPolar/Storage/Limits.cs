@@ -35,4 +35,7 @@ internal static class Limits
 
     /// <summary>A usage event's <c>external_id</c> (ours; Polar sets none).</summary>
     public const int UsageExternalId = 256;
+
+    /// <summary>An ISO 4217 currency code (Polar writes three lower-case letters).</summary>
+    public const int Currency = 8;
 }

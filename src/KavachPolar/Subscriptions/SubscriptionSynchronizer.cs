@@ -25,6 +25,7 @@ namespace KavachPolar.Subscriptions;
 internal sealed class SubscriptionSynchronizer(
     Callbacks.CallbackKinds kinds,
     Benefits.BenefitGrantSynchronizer benefits,
+    Orders.OrderSynchronizer orders,
     TimeProvider time,
     ILogger<SubscriptionSynchronizer> logger)
 {
@@ -306,6 +307,9 @@ internal sealed class SubscriptionSynchronizer(
         // Grants that arrived before their subscription, or whose subscription moved here, follow it.
         // The dispatcher's poll (every second) picks up the benefit changes this queues; the count below is subscriptions'.
         await benefits.LinkAsync(db, user.Id, [.. subscriptions.Select(s => s.Id)], eventId, eventType, null, ct).ConfigureAwait(false);
+
+        // Orders no user held yet follow their subscription, and the bound customer's one-time orders follow the customer.
+        await orders.LinkAsync(db, user.Id, [.. subscriptions.Select(s => s.Id)], user.PolarCustomerId, eventId, eventType, ct).ConfigureAwait(false);
 
         var previous = SubscriptionProjection.Read(user);
         SubscriptionProjection.Write(user, subscriptions, now);

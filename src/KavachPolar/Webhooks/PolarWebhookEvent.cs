@@ -19,7 +19,8 @@ namespace KavachPolar.Webhooks;
 /// <param name="Payload">With <paramref name="Error"/>: the raw text, kept for a replay.</param>
 /// <param name="Grant">For a <c>benefit_grant.*</c> event that reads cleanly: its data (<see cref="BenefitEvents"/>).</param>
 /// <param name="CustomerState">For a <c>customer.state_changed</c> event that reads cleanly: its data, a trigger only.</param>
-internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error, string? Payload = null, PolarBenefitGrant? Grant = null, PolarCustomerState? CustomerState = null)
+/// <param name="Order">For an <c>order.*</c> event that reads cleanly: its data (<see cref="OrderEvents"/>).</param>
+internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long TimestampUs, PolarSubscription? Subscription, string? Error, string? Payload = null, PolarBenefitGrant? Grant = null, PolarCustomerState? CustomerState = null, PolarOrder? Order = null)
 {
     /// <summary>Parses a verified body; a body that cannot be processed keeps its text (see <see cref="Payload"/>).</summary>
     public static PolarWebhookEvent Read(string webhookId, ReadOnlySpan<byte> body)
@@ -75,6 +76,11 @@ internal sealed record PolarWebhookEvent(string WebhookId, string? Type, long Ti
             if (BenefitEvents.Handles(type))
             {
                 return BenefitEvents.Read(webhookId, type, root);
+            }
+
+            if (OrderEvents.Handles(type))
+            {
+                return OrderEvents.Read(webhookId, type, root);
             }
 
             if (!type.StartsWith("subscription.", StringComparison.Ordinal))

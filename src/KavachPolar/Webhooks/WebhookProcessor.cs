@@ -8,7 +8,7 @@ namespace KavachPolar.Webhooks;
 
 /// <summary>
 /// Routes one verified, parsed delivery (<see cref="PolarWebhookEvent"/>) to the write it calls for in
-/// <see cref="BillingStore"/>: a <c>subscription.*</c> or <c>benefit_grant.*</c> event of this organization is applied; anything else is only
+/// <see cref="BillingStore"/>: a <c>subscription.*</c>, <c>benefit_grant.*</c> or <c>order.*</c> event of this organization is applied; anything else is only
 /// recorded (ignored, another organization's, unprocessable with its raw text). Returns only after commit; database
 /// failures propagate so that the endpoint answers 503 and Polar retries.
 /// </summary>
@@ -44,6 +44,15 @@ internal sealed class WebhookProcessor(
                       && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
                 ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
                 : await billing.ApplyGrantDeliveryAsync(e.WebhookId, e.Type!, grant, e.TimestampUs, budget, ct).ConfigureAwait(false);
+        }
+        else if (e.Order is { } order)
+        {
+            var organizationId = options.CurrentValue.OrganizationId;
+            outcome = !string.IsNullOrEmpty(organizationId)
+                      && order.Customer?.OrganizationId is { } eventOrganization
+                      && !string.Equals(eventOrganization, organizationId, StringComparison.OrdinalIgnoreCase)
+                ? await billing.RecordDeliveryAsync(e.WebhookId, e.Type!, WebhookOutcomes.OtherOrganization, null, null, budget, ct).ConfigureAwait(false)
+                : await billing.ApplyOrderDeliveryAsync(e.WebhookId, e.Type!, order, e.TimestampUs, budget, ct).ConfigureAwait(false);
         }
         else if (e.CustomerState is { } state)
         {

@@ -66,10 +66,29 @@ public sealed class InvoiceTests
     }
 
     [Fact]
+    public async Task A_customer_created_before_its_checkout_gets_the_pages_billing_address_and_its_order_an_invoice()
+    {
+        await using var h = await Harness.StartAsync(o => o.InvoiceGenerationDelay = TimeSpan.Zero);
+        var customer = h.Emulator.CreateCustomer("made.first@gmail.com", "Made First", externalId: "user-made-first");
+        var checkout = await h.CreateCheckoutAsync(new JsonObject { ["customer_id"] = customer.Id, ["products"] = new JsonArray(PolarEmulator.DemoAddOnProductId) });
+        var paid = await h.Emulator.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
+
+        var order = (await h.Http.GetAsync($"v1/orders/{paid.OrderId}")).Json;
+        var queued = await h.Http.PostAsync($"v1/orders/{paid.OrderId}/invoice", "");
+
+        Assert.Equal("US", (string?)(await h.Http.GetAsync($"v1/customers/{customer.Id}")).Json["billing_address"]!["country"]);
+        Assert.Equal("US", (string?)order["billing_address"]!["country"]);
+        Assert.Equal("Made First", (string?)order["billing_name"]);
+        Assert.Equal(202, queued.Status);
+    }
+
+    [Fact]
     public async Task An_order_without_billing_details_is_422_a_void_order_409_and_an_unknown_one_404_and_nothing_is_queued()
     {
         await using var h = await Harness.StartAsync(o => o.InvoiceGenerationDelay = TimeSpan.Zero);
-        var customer = h.Emulator.CreateCustomer("no.address@gmail.com", "No Address");
+        // Paying an existing customer's checkout gives it the page's billing address (the payment form requires one),
+        // and a name only when one is typed: without a name there are no billing details.
+        var customer = h.Emulator.CreateCustomer("no.name@gmail.com");
         var checkout = await h.CreateCheckoutAsync(new JsonObject { ["customer_id"] = customer.Id });
         var paid = await h.Emulator.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
         var failing = await h.SubscribeAsync("failing@gmail.com");
@@ -85,7 +104,8 @@ public sealed class InvoiceTests
         await h.Emulator.AdvanceTimeAsync(TimeSpan.FromMinutes(1), Ct);
         await h.Emulator.WaitForDeliveriesAsync(Ct);
 
-        Assert.Null((await h.Http.GetAsync($"v1/orders/{paid.OrderId}")).Json["billing_address"]);
+        Assert.Null((await h.Http.GetAsync($"v1/orders/{paid.OrderId}")).Json["billing_name"]);
+        Assert.Equal("US", (string?)(await h.Http.GetAsync($"v1/orders/{paid.OrderId}")).Json["billing_address"]!["country"]);
         Assert.Equal("{\"error\":\"MissingInvoiceBillingDetails\",\"detail\":\"Billing name and address are required to generate an invoice for this order.\"}", noDetails.Body);
         Assert.Equal(422, noDetails.Status);
         Assert.Equal("void", (string?)voided["status"]);

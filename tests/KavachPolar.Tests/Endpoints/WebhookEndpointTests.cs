@@ -332,14 +332,26 @@ public sealed class WebhookEndpointTests : AppTest
     [Fact]
     public async Task Non_subscription_example_events_are_acknowledged_without_changing_users()
     {
-        foreach (var file in new[] { "checkout.created.json", "checkout.updated.json", "order.paid.json", "customer.state_changed.json", "customer.state_changed.after_revoke.json" })
+        foreach (var file in new[] { "checkout.created.json", "checkout.updated.json", "customer.state_changed.json", "customer.state_changed.after_revoke.json" })
         {
             var response = await App.PostWebhookAsync(Compact(Example(file)), ct: Ct);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
         Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users", Ct));
-        Assert.Equal(5L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'ignored'", Ct));
+        Assert.Equal(4L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_webhook_events WHERE outcome = 'ignored'", Ct));
+    }
+
+    [Fact]
+    public async Task Polars_example_order_paid_is_stored_for_the_user_its_customer_names()
+    {
+        var response = await App.PostWebhookAsync(Compact(Example("order.paid.json")), ct: Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        // A subscription's first order, whose customer's external id names the user (no kavach_user_id in its metadata).
+        Assert.Equal("usr_1337|paid|subscription_create|usd", await Db.ScalarAsync<string>("SELECT user_id || '|' || status || '|' || billing_reason || '|' || currency FROM kavach_polar_orders", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_users WHERE id = 'usr_1337'", Ct));
     }
 
     [Fact]

@@ -31,6 +31,11 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         "POST /v1/events/ingest",
         "GET /v1/customer-meters/",
         "GET /v1/meters/{id}",
+        "GET /v1/products/{id}",
+        "GET /v1/orders/",
+        "GET /v1/orders/{id}/invoice",
+        // Polar's invoice route takes no body: sent with Content-Length 0.
+        "POST /v1/orders/{id}/invoice",
         // The start-up self-check's reads.
         "GET /v1/customers/",
         "GET /v1/checkouts/",
@@ -57,7 +62,12 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         Assert.All(requests, request =>
         {
             Assert.False(request.Headers.ContainsKey("Transfer-Encoding"), $"{request} was sent chunked");
-            if (request.Method is "POST" or "PUT" or "PATCH")
+            if (request.Method == "POST" && request.Path.EndsWith("/invoice", StringComparison.Ordinal))
+            {
+                Assert.True(request.Headers.TryGetValue("Content-Length", out var length) && length == "0", $"{request} has no Content-Length: 0");
+                Assert.False(request.Headers.ContainsKey("Content-Type"), $"{request} sent a body");
+            }
+            else if (request.Method is "POST" or "PUT" or "PATCH")
             {
                 Assert.True(request.Headers.TryGetValue("Content-Length", out var length) && long.Parse(length, System.Globalization.CultureInfo.InvariantCulture) > 0,
                     $"{request} has no Content-Length");
@@ -73,14 +83,15 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
 
     /// <summary>
     /// Checkout (a look-up by external id, by query for an id with '/', by email on a conflict; customer and checkout
-    /// creation), reconcile by checkout and by user, change plan, cancel, resume, portal and reconcile-all.
+    /// creation), reconcile by checkout and by user, change plan, cancel, resume, portal, a subscriber's one-time purchase
+    /// and its invoice, and reconcile-all.
     /// </summary>
     private async Task RunEveryKindOfCallAsync()
     {
         var pro = Polar.Products[0].Id;
         var team = Polar.Products[1].Id;
 
-        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com");
+        using var client = App.ClientFor("user-1", "ada.lovelace@gmail.com", "Ada Lovelace");
         var checkout = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct), Ct);
         Assert.Equal(HttpStatusCode.OK, checkout.StatusCode);
         var checkoutId = (string)(await checkout.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(Ct))!["id"]!;
@@ -95,6 +106,13 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/cancel", null, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/subscription/resume", null, Ct), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/portal", null, Ct), Ct)).StatusCode);
+        // A one-time add-on beside the subscription (Polar says whether the product is recurring), then its invoice.
+        var addOn = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = PolarEmulator.DemoAddOnProductId }, Ct), Ct);
+        Assert.Equal(HttpStatusCode.OK, addOn.StatusCode);
+        var purchase = await Polar.PayCheckoutAsync((string)(await addOn.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>(Ct))!["id"]!, cancellationToken: Ct);
+        await Polar.WaitForDeliveriesAsync(Ct);
+        Assert.Equal(HttpStatusCode.Accepted, (await Retry503.SendAsync(() => client.PostAsync($"api/kavach/auth/polar/orders/{purchase.OrderId}/invoice", null, Ct), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => client.PostAsync("api/kavach/auth/polar/reconcile", null, Ct), Ct)).StatusCode);
 
         using var slashed = App.ClientFor("team/user-2", "grace.hopper@gmail.com");
         Assert.Equal(HttpStatusCode.OK, (await Retry503.SendAsync(() => slashed.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = pro }, Ct), Ct)).StatusCode);
@@ -121,6 +139,7 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
     private static string RouteOf(EmulatorApiRequest request)
     {
         var path = Uuid().Replace(request.Path, "{id}");
+
         path = ExternalId().Replace(path, "/v1/customers/external/{external_id}");
         var filter = new[] { "query", "email" }.FirstOrDefault(f => request.Query.Contains("&" + f + "=", StringComparison.Ordinal));
         return request.Method + " " + path + (filter is null ? "" : "?" + filter);
