@@ -220,9 +220,12 @@ public sealed class SubscriptionServiceTests : PolarAppTest
     public async Task One_reconcile_that_changes_a_user_twice_gives_each_change_its_own_event_id()
     {
         // Two live subscriptions need an organization that allows them, in Polar and in KavachPolar.
+        // A database of its own: on the class's database the class's app would run a dispatcher too, and deliver some
+        // of this app's callbacks to its own handler (the cause of this test's failures under load).
         var options = new PolarEmulatorOptions { AllowMultipleSubscriptions = true };
+        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var polar = await PolarEmulator.StartAsync(options, Ct);
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
         using var client = app.ClientFor("user-13", "j.backus@gmail.com");
         foreach (var product in new[] { 0, 1 })
         {
@@ -235,8 +238,20 @@ public sealed class SubscriptionServiceTests : PolarAppTest
         await scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().ReconcileUserAsync("user-13", Ct);
         // Every queued callback has run once the outbox is empty; then the list is complete (a count that overshoots
         // is reported with what ran, rather than as a timeout).
-        await KavachTestApp.EventuallyAsync(() => app.Changes.Count(c => c.UserId == "user-13") >= 2, TimeSpan.FromSeconds(30));
-        await Wait.ForOutboxToDrainAsync(Db, Ct);
+        await Wait.UntilAsync(
+            () => Task.FromResult(app.Changes.Count(c => c.UserId == "user-13") >= 2),
+            TimeSpan.FromSeconds(30),
+            "both changes reach OnSubscriptionChange",
+            describe: async () =>
+            {
+                var queued = await db.QueryAsync("SELECT id, user_id, attempts, next_attempt_at_us, locked_until_us, last_error FROM kavach_polar_callbacks ORDER BY id", Ct);
+                var users = await db.QueryAsync("SELECT id, polar_subscription_id, polar_subscription_status FROM kavach_users", Ct);
+                return "changes: " + string.Join("; ", app.Changes.Select(c => $"{c.UserId} {c.EventId} {c.Previous?.Id}->{c.Current?.Id}"))
+                    + " | queued: " + string.Join("; ", queued.Select(r => string.Join(",", r.Select(kv => $"{kv.Key}={kv.Value}"))))
+                    + " | users: " + string.Join("; ", users.Select(r => string.Join(",", r.Select(kv => $"{kv.Key}={kv.Value}"))))
+                    + " | log: " + string.Join(" / ", app.Logs.Lines.Where(l => l.StartsWith("Warn", StringComparison.Ordinal) || l.StartsWith("Err", StringComparison.Ordinal) || l.StartsWith("Fail", StringComparison.Ordinal)).TakeLast(10));
+            });
+        await Wait.ForOutboxToDrainAsync(db, Ct);
         var changes = app.Changes.Where(c => c.UserId == "user-13").ToList();
         var ids = changes.Select(c => c.EventId).ToList();
         Assert.True(changes.Count == 2, "changes: " + string.Join("; ", changes.Select(c => $"{c.EventId} {c.Previous?.Id}->{c.Current?.Id}")));
