@@ -5,12 +5,15 @@ namespace KavachPolar.Testing;
 /// Granting behaves as Polar's strategy for the type does: <c>custom</c> and <c>feature_flag</c> always succeed with empty
 /// properties; <c>license_keys</c> generates a key (<c>PREFIX-UUID</c>, shown masked as <c>display_key</c>);
 /// <c>downloadables</c> grants its files; <c>discord</c> and <c>github_repository</c> fail with
-/// <c>BenefitActionRequiredError</c> until the customer links an account (<see cref="PolarEmulator.LinkBenefitAccountAsync"/>).
+/// <c>BenefitActionRequiredError</c> until the customer links an account (<see cref="PolarEmulator.LinkBenefitAccountAsync"/>);
+/// <c>meter_credit</c> credits <see cref="Units"/> to the meter <see cref="MeterId"/> on grant, resets the meter and credits
+/// again on each renewal (carrying the unused credits over when <see cref="Rollover"/>), and debits them on revoke, with
+/// Polar's system events <c>meter.credited</c> and <c>meter.reset</c>.
 /// </summary>
 public sealed class EmulatorBenefitDefinition
 {
     /// <summary>The benefit types the emulator grants.</summary>
-    public static readonly IReadOnlyList<string> SupportedTypes = ["custom", "feature_flag", "license_keys", "downloadables", "discord", "github_repository"];
+    public static readonly IReadOnlyList<string> SupportedTypes = ["custom", "feature_flag", "license_keys", "downloadables", "discord", "github_repository", "meter_credit"];
 
     /// <summary>Creates a benefit definition.</summary>
     /// <param name="type">Polar's <c>BenefitType</c>, one of <see cref="SupportedTypes"/>.</param>
@@ -54,6 +57,15 @@ public sealed class EmulatorBenefitDefinition
 
     /// <summary>For <c>custom</c>: the private note shown to customers who hold the benefit.</summary>
     public string? Note { get; set; }
+
+    /// <summary>For <c>meter_credit</c>: the meter credited (one of the emulator's meters).</summary>
+    public string? MeterId { get; set; }
+
+    /// <summary>For <c>meter_credit</c>: the units credited on grant and on each renewal (more than 0).</summary>
+    public int Units { get; set; }
+
+    /// <summary>For <c>meter_credit</c>: whether unused credits carry over into the next period.</summary>
+    public bool Rollover { get; set; }
 
     /// <summary>The benefit's metadata.</summary>
     public IDictionary<string, string> Metadata { get; } = new Dictionary<string, string>(StringComparer.Ordinal);

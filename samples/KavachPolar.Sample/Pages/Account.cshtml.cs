@@ -16,9 +16,21 @@ namespace KavachPolar.Sample.Pages;
 /// <c>OnSubscriptionChange</c> recorded, and the benefits the user holds (<see cref="IKavachPolarEntitlements"/>) with a
 /// license key's masked <c>display_key</c>.
 /// </summary>
-public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavachPolarEntitlements entitlements, IOptions<KavachPolarOptions> options, ProductCatalog catalog, SampleDbContext db) : PageModel
+public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavachPolarEntitlements entitlements, IKavachPolarUsage usage, IOptions<KavachPolarOptions> options, ProductCatalog catalog, SampleDbContext db) : PageModel
 {
     private const int ChangesShown = 50;
+
+    /// <summary>The meter the usage bar shows, as a <c>KavachPolar:Meters</c> slug (the emulator's "AI tokens" meter).</summary>
+    public const string UsageMeter = "ai-tokens";
+
+    /// <summary>Whether <c>KavachPolar:Meters</c> names the usage meter; without it the page shows no usage.</summary>
+    public bool UsageConfigured => options.Value.Meters.ContainsKey(UsageMeter);
+
+    /// <summary>The user's AI tokens meter (<see cref="IKavachPolarUsage.GetMeterAsync"/>): null when the user has no Polar customer yet.</summary>
+    public KavachMeter? Usage { get; private set; }
+
+    /// <summary>Why the meter could not be read from Polar, if it could not.</summary>
+    public string? UsageError { get; private set; }
 
     public string UserId { get; private set; } = "";
 
@@ -66,8 +78,36 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
         }
 
         Benefits = await entitlements.GetBenefitsAsync(UserId, cancellationToken);
+        await LoadUsageAsync(cancellationToken);
         await LoadChangesAsync(cancellationToken);
     }
+
+    private async Task LoadUsageAsync(CancellationToken cancellationToken)
+    {
+        if (!UsageConfigured)
+        {
+            return;
+        }
+
+        try
+        {
+            Usage = await usage.GetMeterAsync(UserId, UsageMeter, cancellationToken);
+        }
+        catch (KavachPolarException e)
+        {
+            // Polar unreachable or refusing: the rest of the page still works.
+            UsageError = Explain(e.ErrorCode, null);
+        }
+    }
+
+    /// <summary>
+    /// What the user has used: Polar's consumed units plus what this app recorded that Polar's meter does not count yet
+    /// (<see cref="KavachMeter.PendingUnits"/>; the demo meter sums <c>tokens</c>, which KavachPolar evaluates here).
+    /// </summary>
+    public static decimal Used(KavachMeter meter) => meter.ConsumedUnits + (meter.PendingUnits ?? 0);
+
+    /// <summary>A number of units as the page shows it (no trailing zeros), invariant.</summary>
+    public static string Units(decimal value) => value.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The changes table alone: the page asks for it every few seconds, since <c>OnSubscriptionChange</c> runs after the

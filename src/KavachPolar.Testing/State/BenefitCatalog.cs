@@ -40,6 +40,11 @@ internal static class BenefitCatalog
             throw new ArgumentException($"Benefit '{d.Description}': visibility '{visibility}' is not allowed for type {d.Type}.");
         }
 
+        if (d.Type == "meter_credit" && (d.MeterId is null || !Ids.IsUuid4(d.MeterId) || d.Units <= 0))
+        {
+            throw new ArgumentException($"Benefit '{d.Description}': a meter_credit benefit needs a MeterId (a UUID version 4) and Units greater than 0.");
+        }
+
         var metadata = new JsonObject();
         foreach (var (k, v) in d.Metadata)
         {
@@ -58,6 +63,7 @@ internal static class BenefitCatalog
                 ["kick_member"] = false,
                 ["guild_token"] = "emulator." + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("{\"guild_id\":\"1300000000000000001\"}")),
             },
+            "meter_credit" => new JsonObject { ["units"] = d.Units, ["rollover"] = d.Rollover, ["meter_id"] = d.MeterId!.ToLowerInvariant() },
             "github_repository" => new JsonObject { ["repository_owner"] = "kavachpolar", ["repository_name"] = "private-examples", ["permission"] = "pull" },
             _ => new JsonObject(),
         };

@@ -158,7 +158,8 @@ internal sealed partial class EmulatorStore
 
     /// <summary>
     /// Renewal paid: <c>enqueue_benefit_grant_cycles</c> sends <c>benefit_grant.cycled</c> for every granted grant of the
-    /// subscription; the strategies leave the properties as they are and the row's <c>modified_at</c> moves.
+    /// subscription; the strategies leave the properties as they are (a meter credit resets the meter and credits again)
+    /// and the row's <c>modified_at</c> moves.
     /// </summary>
     private bool CycleBenefitGrants(SubscriptionRecord s)
     {
@@ -166,6 +167,11 @@ internal sealed partial class EmulatorStore
         foreach (var g in _grants.Where(g => g.SubscriptionId == s.Id && g.IsGranted).ToList())
         {
             g.PreviousProperties = (JsonObject)g.Properties.DeepClone();
+            if (Benefit(g.BenefitId) is { Type: "meter_credit" } b)
+            {
+                g.Properties = CycleMeterCredit(b, g);
+            }
+
             g.ModifiedAt = Now;
             Emit("benefit_grant.cycled", Models.BenefitGrant(g, webhook: true));
             changed = true;
@@ -271,6 +277,8 @@ internal sealed partial class EmulatorStore
                 return current;
             }
 
+            case "meter_credit":
+                return GrantMeterCredit(b, g);
             case "downloadables":
                 return b.Properties["files"] is JsonArray { Count: > 0 } files ? new JsonObject { ["files"] = files.DeepClone() } : [];
             case "discord":
@@ -329,6 +337,8 @@ internal sealed partial class EmulatorStore
                 }
 
                 return (JsonObject)g.Properties.DeepClone();
+            case "meter_credit":
+                return RevokeMeterCredit(b, g);
             case "discord" or "github_repository":
                 return g.Properties["granted_account_id"] is null && g.Properties["account_id"] is null
                     ? []

@@ -18,7 +18,7 @@ internal sealed partial class EmulatorStore
         {
             lock (_lock)
             {
-                return _events.Select(e => e.ToPublic()).ToList();
+                return _events.Where(e => !e.System).Select(e => e.ToPublic()).ToList();
             }
         }
     }

@@ -162,13 +162,8 @@ internal sealed partial class EmulatorStore
     }
 
     /// <summary>
-    /// <c>customer_meter/service.py update_customer</c>, for every meter not archived, oldest first. A row that exists but
-    /// was never activated is left alone. Otherwise the latest matching event of the current window ingested within the
-    /// last 180 minutes is looked up; a missing row is created (activated only when there is such an event); with a new
-    /// latest event the row is recomputed: <c>consumed_units</c> aggregates the matching user events since the latest
-    /// <c>meter.reset</c> (none without meter credits), matched by <c>customer_id</c> or by <c>external_customer_id</c>;
-    /// <c>credited_units</c> is the running sum of <c>meter.credited</c> events (none here); <c>balance</c> is their
-    /// difference. When any row was recomputed, <c>customer.state_changed</c> follows.
+    /// <c>customer_meter/service.py update_customer</c>, for every meter not archived, oldest first; when any row was
+    /// recomputed, <c>customer.state_changed</c> follows.
     /// </summary>
     private void UpdateCustomerMeters(string customerId)
     {
@@ -178,49 +173,72 @@ internal sealed partial class EmulatorStore
             return;
         }
 
-        var now = Now;
         var updated = false;
-        var events = _events.Where(e => e.Rooted && BelongsTo(e, customer)).ToList();
         foreach (var meter in _meters.Where(m => m.ArchivedAt is null).OrderBy(m => m.CreatedAt))
         {
-            var row = _customerMeters.FirstOrDefault(r => r.CustomerId == customerId && r.MeterId == meter.Id);
-            if (row is not null && row.ActivatedAt is null)
-            {
-                continue;
-            }
-
-            var matching = events.Where(meter.Rules.Matches).ToList();
-            var last = matching.Where(e => e.IngestedAt >= now - MeterDebounceMax).OrderBy(e => e.IngestedAt).ThenBy(e => e.Sequence).LastOrDefault();
-            if (row is null)
-            {
-                row = new CustomerMeterRecord
-                {
-                    Id = Ids.NewUuid(),
-                    CreatedAt = now,
-                    CustomerId = customerId,
-                    MeterId = meter.Id,
-                    ActivatedAt = last is null ? null : now,
-                };
-                _customerMeters.Add(row);
-            }
-
-            if (last is null || row.LastBalancedEventId == last.Id)
-            {
-                continue;
-            }
-
-            row.ConsumedUnits = meter.Rules.Aggregate(matching);
-            row.CreditedUnits = 0;
-            row.Balance = row.CreditedUnits - row.ConsumedUnits;
-            row.LastBalancedEventId = last.Id;
-            row.ModifiedAt = now;
-            updated = true;
+            updated |= UpdateCustomerMeter(customer, meter, activate: false);
         }
 
         if (updated)
         {
             EmitStateChanged(customer);
         }
+    }
+
+    /// <summary>
+    /// <c>update_customer_meter</c>: a row that exists but was never activated is left alone unless
+    /// <paramref name="activate"/> (a meter credit activates it). The current window starts at the latest
+    /// <c>meter.reset</c> of the customer and meter (by timestamp); its latest event (user events matching the meter,
+    /// by <c>customer_id</c> or <c>external_customer_id</c>, and the meter's system events, by <c>customer_id</c>)
+    /// ingested within the last 180 minutes is looked up; a missing row is created (activated when there is such an
+    /// event or when activating); with a new latest event the row is recomputed: <c>consumed_units</c> aggregates the
+    /// window's matching events, <c>credited_units</c> is the non-negative running sum of the window's
+    /// <c>meter.credited</c> units in timestamp order, <c>balance</c> their difference. Returns whether it was recomputed.
+    /// </summary>
+    private bool UpdateCustomerMeter(CustomerRecord customer, MeterRecord meter, bool activate)
+    {
+        var now = Now;
+        var row = _customerMeters.FirstOrDefault(r => r.CustomerId == customer.Id && r.MeterId == meter.Id);
+        if (row is not null && row.ActivatedAt is null)
+        {
+            if (!activate)
+            {
+                return false;
+            }
+
+            row.ActivatedAt = now;
+        }
+
+        var reset = LatestMeterReset(customer.Id, meter.Id);
+        var window = _events.Where(e => e.Rooted && BelongsTo(e, customer) && (reset is null || e.IngestedAt >= reset.Timestamp)).ToList();
+        var matching = window.Where(meter.Rules.Matches).ToList();
+        var system = window.Where(e => IsMeterSystemEvent(e, customer.Id, meter.Id)).ToList();
+        var last = matching.Concat(system).Where(e => e.IngestedAt >= now - MeterDebounceMax)
+            .OrderBy(e => e.IngestedAt).ThenBy(e => e.Sequence).LastOrDefault();
+        if (row is null)
+        {
+            row = new CustomerMeterRecord
+            {
+                Id = Ids.NewUuid(),
+                CreatedAt = now,
+                CustomerId = customer.Id,
+                MeterId = meter.Id,
+                ActivatedAt = last is not null || activate ? now : null,
+            };
+            _customerMeters.Add(row);
+        }
+
+        if (last is null || row.LastBalancedEventId == last.Id)
+        {
+            return false;
+        }
+
+        row.ConsumedUnits = meter.Rules.Aggregate(matching.Distinct().ToList());
+        row.CreditedUnits = NonNegativeRunningSum(system.Where(e => e.Name == MeterCreditedEvent).OrderBy(e => e.Timestamp).ThenBy(e => e.Sequence).Select(e => Long(e.Metadata["units"]!)));
+        row.Balance = row.CreditedUnits - row.ConsumedUnits;
+        row.LastBalancedEventId = last.Id;
+        row.ModifiedAt = now;
+        return true;
     }
 
     /// <summary>A new customer with an external id picks up the events already ingested for it (<c>customer/repository.py create_context</c>).</summary>

@@ -35,6 +35,9 @@ internal sealed class EventRecord
 
     public required JsonObject Metadata { get; init; }
 
+    /// <summary>A system event (<c>source</c> <c>system</c>, e.g. <c>meter.credited</c>), which Polar creates itself; not ingested.</summary>
+    public bool System { get; init; }
+
     /// <summary>Insertion order, the tie-break between events ingested at the same instant.</summary>
     public required long Sequence { get; init; }
 
