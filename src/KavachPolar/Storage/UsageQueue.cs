@@ -146,6 +146,32 @@ internal static class UsageQueue
         db.Set<UsageEventRecord>().Where(e => e.AcceptedAtUs != null && e.AcceptedAtUs < beforeUs).ExecuteDeleteAsync(ct);
 
     /// <summary>
+    /// How long until the earliest unsent event is due (zero: now), or <see langword="null"/> when none is waiting,
+    /// asked on a raw pooled connection cloned from the DbContext's, so that an idle sender's look at the queue writes no
+    /// EF Core log line; <see cref="TimeSpan.Zero"/> when it cannot be asked that way (another provider, or EF Core
+    /// interceptors, which must see every command): the caller claims instead.
+    /// </summary>
+    public static async Task<TimeSpan?> UntilNextDueQuietlyAsync(DbContext db, CancellationToken ct)
+    {
+        if (!StoreProvider.IsPostgres(db) || DirectPostgres.HasInterceptors(db))
+        {
+            return TimeSpan.Zero;
+        }
+
+        await using var connection = (NpgsqlConnection)((ICloneable)db.Database.GetDbConnection()).Clone();
+        await connection.OpenAsync(ct).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(InSchemaOf(db, NextDueSql), connection);
+        return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is long us
+            ? TimeSpan.FromMicroseconds(Math.Max(0, us))
+            : null;
+    }
+
+    private const string NextDueSql = $"""
+        SELECT min(GREATEST(u.next_attempt_at_us, COALESCE(u.locked_until_us, 0))) - {DbNowUs}
+        FROM kavach_polar_usage_events u WHERE u.accepted_at_us IS NULL AND u.quarantined_at IS NULL
+        """;
+
+    /// <summary>
     /// <paramref name="sql"/> with the table where the host's model puts it; the statements name
     /// <c>kavach_polar_usage_events</c> as it stands by default.
     /// </summary>

@@ -6,6 +6,12 @@ internal sealed class UsageSendSettings
     /// <summary>How often the queue is polled for events recorded by other instances, due for retry, or committed unseen.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an idle sender waits for a commit's signal before looking at the queue again (quietly, on PostgreSQL):
+    /// events another instance recorded and did not send (it stopped) are found by then.
+    /// </summary>
+    public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How long a claim holds events. Longer than a send can take (Polar's call gives up within 20 s).</summary>
     public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -39,14 +39,27 @@ internal sealed class UsageSender(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var woken = true; // the first round claims: events may have waited while no instance ran
         while (!stoppingToken.IsCancellationRequested)
         {
             var worked = false;
+            var wait = settings.IdlePollInterval;
             try
             {
                 if (time.GetUtcNow() >= _holdUntil)
                 {
-                    worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                    // Woken by a commit: claim. Woken by the clock: look first, quietly where that is possible (see
+                    // UsageQueue.UntilNextDueQuietlyAsync), so an idle host's poll costs one read and no log line, and
+                    // sleep until the next retry is due rather than polling every second.
+                    var until = woken ? TimeSpan.Zero : await UntilNextDueAsync(stoppingToken).ConfigureAwait(false);
+                    if (until == TimeSpan.Zero)
+                    {
+                        worked = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+                    }
+                    else if (until is { } later)
+                    {
+                        wait = later;
+                    }
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -56,14 +69,22 @@ internal sealed class UsageSender(
             catch (Exception e)
             {
                 Log.UsageSenderStoreFailed(logger, e.GetType().Name, e.Message);
+                wait = settings.PollInterval;
             }
 
+            woken = true;
             if (!worked)
             {
                 try
                 {
-                    var wait = _holdUntil - time.GetUtcNow();
-                    await signal.WaitAsync(wait > settings.PollInterval ? wait : settings.PollInterval, stoppingToken).ConfigureAwait(false);
+                    var hold = _holdUntil - time.GetUtcNow();
+                    if (hold > TimeSpan.Zero)
+                    {
+                        wait = hold;
+                    }
+
+                    wait = wait < settings.PollInterval ? settings.PollInterval : wait > settings.IdlePollInterval ? settings.IdlePollInterval : wait;
+                    woken = await signal.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -71,6 +92,12 @@ internal sealed class UsageSender(
                 }
             }
         }
+    }
+
+    private async Task<TimeSpan?> UntilNextDueAsync(CancellationToken ct)
+    {
+        await using var store = KavachDbScope.Open(scopes);
+        return await UsageQueue.UntilNextDueQuietlyAsync(store.Db, ct).ConfigureAwait(false);
     }
 
     /// <summary>Claims and sends one batch. Returns whether there was anything to send.</summary>
