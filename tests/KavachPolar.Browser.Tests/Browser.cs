@@ -28,6 +28,13 @@ public sealed class Browser : IAsyncDisposable
     /// <summary>How long an action or an expectation may wait: generous, as the full suite shares two cores (15 s ran out once with two suites and stress-ng --cpu 2 on them).</summary>
     public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// For <c>WaitForURLAsync</c>: the navigation has committed to the URL; the steps after it wait for what they need
+    /// (Playwright's <c>Expect</c>). Waiting for the load event as well timed out twice under contention although the
+    /// page had rendered and the network was idle (r19 and a clean-clone run this session).
+    /// </summary>
+    public static readonly PageWaitForURLOptions UntilCommitted = new() { WaitUntil = WaitUntilState.Commit };
+
     public static async Task<Browser> LaunchAsync()
     {
         var path = ChromiumPath;

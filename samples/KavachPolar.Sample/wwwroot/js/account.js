@@ -39,8 +39,9 @@
   async function refresh() {
     if (document.visibilityState === 'visible') {
       try {
-        const response = await fetch(section.dataset.refresh, { headers: { Accept: 'text/html' } });
-        if (response.ok) {
+        const response = await fetch(section.dataset.refresh, { headers: { Accept: 'text/html' }, redirect: 'error' });
+        // Only the table itself: a redirect (signed out meanwhile) or an error page never replaces it.
+        if (response.ok && response.headers.get('content-type')?.startsWith('text/html')) {
           const html = await response.text();
           if (html !== shown) {
             section.innerHTML = html;
