@@ -394,12 +394,14 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.False(b.Services.GetRequiredService<SubscriptionCache>().Serving);
 
         proxy.BlackHoleApplication = null;
-        await WaitUntilListeningAsync(b);
+        // The listener reconnects with a backoff that grows by a second per failure in a row, up to 30 s: on a loaded
+        // machine its 1 s probes kept failing while the connection was black-holed, so give it the backoff's maximum.
+        await WaitUntilListeningAsync(b, TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Until <paramref name="app"/>'s listener has heard its own probe, so that its cache serves.</summary>
-    private static Task WaitUntilListeningAsync(KavachTestApp app) =>
-        Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), because: "the cache listener hears its own probe");
+    private static Task WaitUntilListeningAsync(KavachTestApp app, TimeSpan? timeout = null) =>
+        Wait.UntilAsync(() => Task.FromResult(app.Services.GetRequiredService<SubscriptionCache>().Serving), timeout, because: "the cache listener hears its own probe");
 
     /// <summary>
     /// Waits until <paramref name="reader"/> has heard every announcement that <paramref name="writers"/> made so far:
