@@ -16,7 +16,7 @@ internal sealed partial class BillingStore
     public Task<string> ApplyGrantDeliveryAsync(string webhookId, string type, PolarBenefitGrant grant, long timestampUs, TimeSpan budget, CancellationToken ct) =>
         store.RunHotAsync(budget, (scope, t) => ApplyGrantDeliveryAsync(scope, webhookId, type, grant, timestampUs, t), ct);
 
-    private async Task<string> ApplyGrantDeliveryAsync(KavachDbScope scope, string webhookId, string type, PolarBenefitGrant grant, long timestampUs, CancellationToken ct)
+    private Task<string> ApplyGrantDeliveryAsync(KavachDbScope scope, string webhookId, string type, PolarBenefitGrant grant, long timestampUs, CancellationToken ct)
     {
         var touched = new HashSet<string>(StringComparer.Ordinal);
         if (grant.Customer?.ExternalId is { Length: > 0 and <= Limits.UserId } external)
@@ -24,6 +24,36 @@ internal sealed partial class BillingStore
             touched.Add(external);
         }
 
+        return ApplyCustomerDeliveryAsync(
+            scope,
+            webhookId,
+            type,
+            grant.CustomerId,
+            touched,
+            async (db, t) =>
+            {
+                var r = await grants.ApplyAsync(db, grant, timestampUs, webhookId, RecordedType(type), t, touched).ConfigureAwait(false);
+                return (r.Applied, r.Forgotten, r.Changes, r.Users);
+            },
+            ct);
+    }
+
+    /// <summary>
+    /// One delivery of an event that changes a customer's rows on the EF Core path (a grant, an order), recorded in the
+    /// same transaction: the customer's lock, the <c>webhook-id</c> check, <paramref name="apply"/> (behind its own
+    /// version guard), the record of the outcome; then the announcement to caches, also for a duplicate or stale
+    /// delivery, which may be the retry of one whose commit went through unannounced. <paramref name="touched"/> holds the
+    /// users the event names and collects those the write may change.
+    /// </summary>
+    private async Task<string> ApplyCustomerDeliveryAsync(
+        KavachDbScope scope,
+        string webhookId,
+        string type,
+        string customerId,
+        HashSet<string> touched,
+        Func<DbContext, CancellationToken, Task<(bool Applied, bool Forgotten, int Changes, string[]? Users)>> apply,
+        CancellationToken ct)
+    {
         try
         {
             await kinds.ReadyAsync(ct).ConfigureAwait(false);
@@ -35,14 +65,14 @@ internal sealed partial class BillingStore
                     db,
                     async token =>
                     {
-                        await StoreTransactions.LockAsync(db, LockKeys.Customer(grant.CustomerId), token).ConfigureAwait(false);
+                        await StoreTransactions.LockAsync(db, LockKeys.Customer(customerId), token).ConfigureAwait(false);
                         var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
                         if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
                         {
                             return (WebhookOutcomes.Duplicate, 0, (string[]?)null);
                         }
 
-                        var result = await grants.ApplyAsync(db, grant, timestampUs, webhookId, RecordedType(type), token, touched).ConfigureAwait(false);
+                        var result = await apply(db, token).ConfigureAwait(false);
                         var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                         Record(db, recorded, webhookId, type, o, null, null);
                         await db.SaveChangesAsync(token).ConfigureAwait(false);
@@ -50,7 +80,6 @@ internal sealed partial class BillingStore
                     },
                     ct)).ConfigureAwait(false);
 
-            // A duplicate or stale delivery may be the retry of one whose commit went through unannounced.
             await AfterCommitAsync(users ?? (IReadOnlyCollection<string>)touched, changes).ConfigureAwait(false);
             return outcome;
         }

@@ -22,7 +22,7 @@ internal sealed partial class BillingStore
     public Task<string> ApplyOrderDeliveryAsync(string webhookId, string type, PolarOrder order, long timestampUs, TimeSpan budget, CancellationToken ct) =>
         store.RunHotAsync(budget, (scope, t) => ApplyOrderDeliveryAsync(scope, webhookId, type, order, timestampUs, t), ct);
 
-    private async Task<string> ApplyOrderDeliveryAsync(KavachDbScope scope, string webhookId, string type, PolarOrder order, long timestampUs, CancellationToken ct)
+    private Task<string> ApplyOrderDeliveryAsync(KavachDbScope scope, string webhookId, string type, PolarOrder order, long timestampUs, CancellationToken ct)
     {
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var named in new[] { PolarMetadata.UserId(order.Metadata), order.Customer?.ExternalId })
@@ -33,46 +33,18 @@ internal sealed partial class BillingStore
             }
         }
 
-        try
-        {
-            await kinds.ReadyAsync(ct).ConfigureAwait(false);
-            await scope.OpenAsync(ct).ConfigureAwait(false);
-            var db = scope.Db;
-            var (outcome, changes, users) = await UncertainAsync(
-                touched,
-                () => StoreTransactions.RunAsync(
-                    db,
-                    async token =>
-                    {
-                        await StoreTransactions.LockAsync(db, LockKeys.Customer(order.CustomerId), token).ConfigureAwait(false);
-                        var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
-                        if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
-                        {
-                            return (WebhookOutcomes.Duplicate, 0, (string[]?)null);
-                        }
-
-                        var result = await orders.ApplyAsync(db, order, timestampUs, webhookId, RecordedType(type), token, touched).ConfigureAwait(false);
-                        var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
-                        Record(db, recorded, webhookId, type, o, null, null);
-                        await db.SaveChangesAsync(token).ConfigureAwait(false);
-                        return (o, result.Changes, result.Users);
-                    },
-                    ct)).ConfigureAwait(false);
-
-            // A duplicate or stale delivery may be the retry of one whose commit went through unannounced.
-            await AfterCommitAsync(users ?? (IReadOnlyCollection<string>)touched, changes).ConfigureAwait(false);
-            return outcome;
-        }
-        catch (Exception e) when (StoreTransactions.IsUniqueViolation(e))
-        {
-            await scope.OpenAsync(ct).ConfigureAwait(false);
-            if (await IsRecordedAsync(scope.Db, webhookId, ct).ConfigureAwait(false))
+        return ApplyCustomerDeliveryAsync(
+            scope,
+            webhookId,
+            type,
+            order.CustomerId,
+            touched,
+            async (db, t) =>
             {
-                return WebhookOutcomes.Duplicate;
-            }
-
-            throw;
-        }
+                var r = await orders.ApplyAsync(db, order, timestampUs, webhookId, RecordedType(type), t, touched).ConfigureAwait(false);
+                return (r.Applied, r.Forgotten, r.Changes, r.Users);
+            },
+            ct);
     }
 
     /// <summary>
