@@ -107,10 +107,19 @@ internal static class LoadServer
             await using var scope = app.Services.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<KavachPolarDbContext>();
             await db.Database.EnsureDeletedAsync();
-            await db.Database.MigrateAsync();
+            // --schema ensure-created: the tables without the webhook function (the general path, as a host that
+            // creates its schema with EnsureCreated runs it). migrate (default): the migrations, function included.
+            if (args.Get("schema", "migrate") == "ensure-created")
+            {
+                await db.Database.EnsureCreatedAsync();
+            }
+            else
+            {
+                await db.Database.MigrateAsync();
+            }
         }
 
-        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}, logging {args.Get("logging", "warning")}");
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}, schema {args.Get("schema", "migrate")}, logging {args.Get("logging", "warning")}");
         await app.RunAsync();
         return 0;
     }

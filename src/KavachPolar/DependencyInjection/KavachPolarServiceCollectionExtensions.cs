@@ -84,6 +84,12 @@ public static class KavachPolarServiceCollectionExtensions
         services.TryAddSingleton<PolarRequestBudget>();
         services.TryAddSingleton<ReconcileCoalescer>();
         services.TryAddScoped<IKavachDbContextAccessor, KavachDbContextAccessor<KavachPolarDbContext>>();
+        // Every command of KavachPolarDbContext is KavachPolar's: logged at Debug instead of EF Core's Information, so a
+        // host at the web template's levels does not write a console line per command (about ten per delivery on the
+        // general path, inside the transaction that holds the customer's lock). Singleton, so a pooled context's
+        // singleton options can use it; a host that wants the lines sets Microsoft.EntityFrameworkCore.Database.Command
+        // to Debug. A host's own context (AddEntityFrameworkStore) keeps the levels its host gave it.
+        services.ConfigureDbContext<KavachPolarDbContext>(QuietCommands, ServiceLifetime.Singleton);
         services.TryAddScoped<IKavachPolarSubscriptions, KavachPolarSubscriptionService>();
         services.TryAddTransient<CheckoutService>();
         AddSubscriptionGate(services);
@@ -177,6 +183,10 @@ public static class KavachPolarServiceCollectionExtensions
     /// answers the gate's refusals as problems. The result handler wraps the one registered before (or the
     /// framework's default); one registered after <c>AddKavachPolar</c> replaces it, and refusals then go through it.
     /// </summary>
+    /// <summary>KavachPolarDbContext's executed commands at Debug (see <see cref="AddKavachPolar"/>).</summary>
+    private static void QuietCommands(Microsoft.EntityFrameworkCore.DbContextOptionsBuilder options) =>
+        options.ConfigureWarnings(w => w.Log((Microsoft.EntityFrameworkCore.Diagnostics.RelationalEventId.CommandExecuted, Microsoft.Extensions.Logging.LogLevel.Debug)));
+
     private static void AddSubscriptionGate(IServiceCollection services)
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, EntitlementAuthorizationHandler>());
