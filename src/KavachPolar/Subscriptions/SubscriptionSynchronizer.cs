@@ -134,12 +134,8 @@ internal sealed class SubscriptionSynchronizer(
         else
         {
             user ??= NewUser(db, userId, s.Customer, now);
-            if (attribution.BindsCustomer)
-            {
-                await BindAsync(db, user, s.CustomerId, ct).ConfigureAwait(false);
-            }
-
-            changes += await ReprojectAsync(db, user, eventId, eventType, now, ct).ConfigureAwait(false);
+            var orphansOf = attribution.BindsCustomer ? await BindAsync(db, user, s.CustomerId, ct).ConfigureAwait(false) : null;
+            changes += await ReprojectAsync(db, user, eventId, eventType, now, ct, orphansOf).ConfigureAwait(false);
         }
 
         if (previousUserId is not null && previousUserId != userId)
@@ -206,9 +202,9 @@ internal sealed class SubscriptionSynchronizer(
             return 0;
         }
 
-        await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
+        var orphansOf = await BindAsync(db, user, customerId, ct).ConfigureAwait(false);
         var eventId = "link:" + customerId + ":" + Guid.NewGuid().ToString("N");
-        return await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct).ConfigureAwait(false);
+        return await ReprojectAsync(db, user, eventId, "link", time.GetUtcNow(), ct, orphansOf).ConfigureAwait(false);
     }
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
@@ -265,11 +261,12 @@ internal sealed class SubscriptionSynchronizer(
     }
 
     /// <summary>
-    /// Binds the customer to the user from a trusted source, unless another user holds it, and links the
-    /// customer's orphan subscriptions. A trusted source may replace the user's previous customer: Polar keeps
-    /// one live customer per external id, so the previous one was deleted in Polar.
+    /// Binds the customer to the user from a trusted source, unless another user holds it. A trusted source may replace
+    /// the user's previous customer: Polar keeps one live customer per external id, so the previous one was deleted in
+    /// Polar. Returns the customer whose orphan subscriptions become the user's (<see cref="ReprojectAsync"/> links them
+    /// as it loads the user's subscriptions, in the same query), or <see langword="null"/> when another user holds it.
     /// </summary>
-    private static async Task BindAsync(DbContext db, KavachUser user, string customerId, CancellationToken ct)
+    private static async Task<string?> BindAsync(DbContext db, KavachUser user, string customerId, CancellationToken ct)
     {
         if (user.PolarCustomerId != customerId)
         {
@@ -278,27 +275,40 @@ internal sealed class SubscriptionSynchronizer(
                 .ConfigureAwait(false);
             if (takenByOther)
             {
-                return;
+                return null;
             }
 
             user.PolarCustomerId = customerId;
         }
 
-        var orphans = await db.Set<SubscriptionRecord>()
-            .Where(r => r.CustomerId == customerId && r.UserId == null)
-            .ToListAsync(ct)
-            .ConfigureAwait(false);
-        foreach (var orphan in orphans)
-        {
-            orphan.UserId = user.Id;
-        }
+        return customerId;
     }
 
     /// <summary>Recomputes the user's current subscription; queues the callback when it changed.</summary>
-    private async Task<int> ReprojectAsync(DbContext db, KavachUser user, string eventId, string eventType, DateTimeOffset now, CancellationToken ct)
+    /// <remarks>
+    /// <paramref name="orphansOf"/>, a customer just bound to the user: its subscriptions that name no user are linked to
+    /// the user, read by the same query as the user's own (one round trip fewer while the locks are held).
+    /// </remarks>
+    private async Task<int> ReprojectAsync(DbContext db, KavachUser user, string eventId, string eventType, DateTimeOffset now, CancellationToken ct, string? orphansOf = null)
     {
         // Tracked entities include rows added or relinked in this transaction and not saved yet.
-        await db.Set<SubscriptionRecord>().Where(r => r.UserId == user.Id).LoadAsync(ct).ConfigureAwait(false);
+        var userId = user.Id;
+        var loaded = await db.Set<SubscriptionRecord>()
+            .Where(r => r.UserId == userId || (orphansOf != null && r.CustomerId == orphansOf && r.UserId == null))
+            .ToListAsync(ct)
+            .ConfigureAwait(false);
+        if (orphansOf is not null)
+        {
+            foreach (var orphan in loaded)
+            {
+                // Stored without a user (and not given one since in this transaction): the bound customer's orphan.
+                if (orphan.UserId is null && orphan.CustomerId == orphansOf)
+                {
+                    orphan.UserId = userId;
+                }
+            }
+        }
+
         var subscriptions = db.ChangeTracker.Entries<SubscriptionRecord>()
             .Where(e => e.State != EntityState.Deleted && e.Entity.UserId == user.Id)
             .Select(e => e.Entity)
