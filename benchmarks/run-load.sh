@@ -9,6 +9,7 @@
 # with the read cache off, on the same database, 5097).
 # KAVACH_LOAD_SERVER_OPTIONS: extra options for both KavachPolar servers, e.g. "--logging template" (log as a host whose
 # appsettings.json is the web template's: Information, Microsoft.AspNetCore at Warning).
+# "--schema ensure-created": the tables without the webhook function (the general path, as an EnsureCreated host).
 # The connection string's user must be able to create databases: the servers recreate kavach_load and kavach_floor.
 # Needs wrk (apt-get install wrk) and the .NET 10 SDK.
 set -euo pipefail
