@@ -63,6 +63,12 @@ public static class KavachPolarErrorCodes
     /// <summary>409: the user already bought this one-time product, and <see cref="KavachPolarOptions.OneTimePurchaseLimit"/> names it (it can be bought once).</summary>
     public const string AlreadyPurchased = "already_purchased";
 
+    /// <summary>
+    /// 409 (from <c>POST orders/{id}/invoice</c>): Polar makes an invoice only for an order with a billing name and a billing
+    /// address, and this order has not both. The customer adds them in Polar's customer portal, then asks again.
+    /// </summary>
+    public const string InvoiceBillingDetailsMissing = "invoice_billing_details_missing";
+
     /// <summary>400: <c>proration</c> is not <c>invoice</c>, <c>prorate</c> or <c>next_period</c>.</summary>
     public const string InvalidProration = "invalid_proration";
 

@@ -29,6 +29,7 @@ internal static class KavachPolarErrorStatuses
         KavachPolarErrorCodes.BenefitRequired => StatusCodes.Status403Forbidden,
         KavachPolarErrorCodes.PurchaseRequired => StatusCodes.Status403Forbidden,
         KavachPolarErrorCodes.AlreadyPurchased => StatusCodes.Status409Conflict,
+        KavachPolarErrorCodes.InvoiceBillingDetailsMissing => StatusCodes.Status409Conflict,
         KavachPolarErrorCodes.InvalidProration => StatusCodes.Status400BadRequest,
         KavachPolarErrorCodes.NotFound => StatusCodes.Status404NotFound,
         KavachPolarErrorCodes.StoreUnavailable => StatusCodes.Status503ServiceUnavailable,

@@ -115,16 +115,29 @@ public sealed class ProductCatalog(IHttpClientFactory httpClients, IOptionsMonit
         _ => "",
     };
 
-    internal static string Money(long cents, string currency)
+    /// <summary>
+    /// An amount in Polar's minor units (cents for USD, yen for JPY) in its currency, e.g. <c>$299.00</c>, <c>€9.50</c>,
+    /// <c>JPY 1,200</c>: the currency's number of decimals as Stripe, which charges for Polar, counts minor units (none for
+    /// JPY or KRW, three for KWD or BHD, two for the rest).
+    /// </summary>
+    internal static string Money(long minorUnits, string currency)
     {
-        var symbol = currency.ToLowerInvariant() switch
+        var code = currency.ToLowerInvariant();
+        var symbol = code switch
         {
             "usd" => "$",
             "eur" => "€",
             "gbp" => "£",
             _ => currency.ToUpperInvariant() + " ",
         };
-        return symbol + (cents / 100m).ToString("#,0.00", CultureInfo.InvariantCulture);
+        var decimals = code switch
+        {
+            "bif" or "clp" or "djf" or "gnf" or "jpy" or "kmf" or "krw" or "mga" or "pyg" or "rwf" or "ugx" or "vnd" or "vuv" or "xaf" or "xof" or "xpf" => 0,
+            "bhd" or "jod" or "kwd" or "omr" or "tnd" => 3,
+            _ => 2,
+        };
+        var value = minorUnits / (decimal)Math.Pow(10, decimals);
+        return symbol + value.ToString(decimals == 0 ? "#,0" : "#,0." + new string('0', decimals), CultureInfo.InvariantCulture);
     }
 
     private static string Period(string unit, int count) => count == 1 ? unit : $"{count} {unit}s";

@@ -51,6 +51,15 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
     /// <summary>The benefits the user holds (any grant granted), from this app's database.</summary>
     public IReadOnlyList<KavachBenefit> Benefits { get; private set; } = [];
 
+    /// <summary>
+    /// The billing history: the user's orders (<see cref="IKavachPolarEntitlements.GetOrdersAsync"/>), newest first, from
+    /// this app's database: one-time purchases, a subscription's first charge, its renewals and plan-change invoices.
+    /// </summary>
+    public IReadOnlyList<KavachOrder> Orders { get; private set; } = [];
+
+    /// <summary>How many orders the billing history shows.</summary>
+    public const int OrdersShown = 20;
+
     private Dictionary<string, string> _productNames = [];
 
     /// <summary>Plans the user can switch to: every product but the current one.</summary>
@@ -78,6 +87,7 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
         }
 
         Benefits = await entitlements.GetBenefitsAsync(UserId, cancellationToken);
+        Orders = await entitlements.GetOrdersAsync(UserId, OrdersShown, cancellationToken);
         await LoadUsageAsync(cancellationToken);
         await LoadChangesAsync(cancellationToken);
     }
@@ -190,12 +200,44 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
                 .OfType<string>()
                 .Distinct(StringComparer.Ordinal);
 
-    /// <summary>The <c>Change</c> column of the changes table, with product names from the catalog.</summary>
     /// <summary>A product's name from its id (the id itself when the catalogue does not know it).</summary>
     public string NameOf(string productId) => _productNames.TryGetValue(productId, out var name) ? name : productId;
 
+    /// <summary>The <c>Change</c> column of the changes table, with product names from the catalog.</summary>
     public string Describe(SubscriptionChangeEntry change) =>
         ChangeDescription.Describe(change, id => _productNames.TryGetValue(id, out var name) ? name : id);
+
+    /// <summary>An order's amount as the billing history shows it: what was charged, tax included, in the order's currency.</summary>
+    public static string Amount(KavachOrder order) => ProductCatalog.Money(order.TotalAmount, order.Currency);
+
+    /// <summary>
+    /// An order's status in words. "Refunded" and "Partially refunded" follow Polar's status (never arithmetic); a partial
+    /// refund says how much came back (Polar's refunded amount, net of tax).
+    /// </summary>
+    public static string StatusText(KavachOrder order) => order.Status switch
+    {
+        "paid" => "Paid",
+        "refunded" => "Refunded",
+        "partially_refunded" => $"Partially refunded ({ProductCatalog.Money(order.RefundedAmount, order.Currency)} back)",
+        "pending" => "Payment pending",
+        "draft" => "Draft",
+        "void" => "Void",
+        _ => order.Status,
+    };
+
+    /// <summary>Polar makes invoices for orders that were charged: not for a draft, a void or an unpaid one.</summary>
+    public static bool HasInvoice(KavachOrder order) => order.Status is "paid" or "refunded" or "partially_refunded";
+
+    /// <summary>What the order was for, from Polar's billing reason.</summary>
+    public static string Reason(KavachOrder order) => order.BillingReason switch
+    {
+        "purchase" => "One-time purchase",
+        "subscription_create" => "Subscription",
+        "subscription_cycle" => "Renewal",
+        "subscription_update" => "Plan change",
+        "subscription_meter_cycle" => "Usage",
+        _ => order.BillingReason,
+    };
 
     /// <summary>"Renews on", or "First charge on" while a trial runs (its period ends with the first charge), or "Access until" once cancelled.</summary>
     public static string RenewalLabel(KavachSubscription subscription) =>

@@ -23,8 +23,12 @@ public sealed class PricingModel(ProductCatalog catalog, IKavachPolarSubscriptio
     /// <summary>The user was sent here from the downloads page, which needs the downloads benefit.</summary>
     public bool ForDownloads { get; private set; }
 
+    /// <summary>The user was sent here from the lifetime page, which needs a purchase of the lifetime product.</summary>
+    public bool ForLifetime { get; private set; }
+
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
+        ForLifetime = Request.Query["ReturnUrl"].ToString().StartsWith("/lifetime", StringComparison.OrdinalIgnoreCase);
         ForMembers = Request.Query["ReturnUrl"].ToString().StartsWith("/members", StringComparison.OrdinalIgnoreCase);
         ForDownloads = Request.Query["ReturnUrl"].ToString().StartsWith("/downloads", StringComparison.OrdinalIgnoreCase);
         var result = await catalog.GetProductsAsync(cancellationToken);

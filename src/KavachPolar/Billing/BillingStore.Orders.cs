@@ -85,12 +85,19 @@ internal sealed partial class BillingStore
     /// <summary>The user's orders, newest first, at most <paramref name="limit"/>.</summary>
     public Task<List<OrderRecord>> OrdersOfUserAsync(string userId, int limit, CancellationToken ct) =>
         store.RunAsync(
-            (s, t) => s.Db.Set<OrderRecord>().AsNoTracking()
-                .Where(o => o.UserId == userId)
-                .OrderByDescending(o => o.CreatedAt)
-                .ThenByDescending(o => o.Id)
-                .Take(limit)
-                .ToListAsync(t),
+            async (s, t) =>
+            {
+                var mine = s.Db.Set<OrderRecord>().AsNoTracking().Where(o => o.UserId == userId);
+                if (s.Db.Database.ProviderName == StoreProvider.Sqlite)
+                {
+                    // SQLite cannot order by a DateTimeOffset in SQL (EF Core refuses to translate it): one user's orders
+                    // are few, so they are ordered here.
+                    return [.. (await mine.ToListAsync(t).ConfigureAwait(false))
+                        .OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id, StringComparer.Ordinal).Take(limit)];
+                }
+
+                return await mine.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id).Take(limit).ToListAsync(t).ConfigureAwait(false);
+            },
             ct);
 
     /// <summary>The order when it is <paramref name="userId"/>'s, else <see langword="null"/>.</summary>

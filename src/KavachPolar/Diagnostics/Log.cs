@@ -113,6 +113,9 @@ internal static partial class Log
     [LoggerMessage(1223, LogLevel.Warning, "RequirePurchase names {Products}: one of them is neither a Polar product id (a UUID) nor a slug of KavachPolar:Products, and nobody has bought it. Add the slug to KavachPolar:Products or use the product's id. Logged once.")]
     public static partial void UnknownProductName(ILogger logger, string products);
 
+    [LoggerMessage(1224, LogLevel.Information, "Polar made no invoice for order {OrderId} (customer {CustomerId}): the order has no billing name or address (MissingInvoiceBillingDetails). Answered invoice_billing_details_missing; the customer can add them in Polar's customer portal.")]
+    public static partial void InvoiceBillingDetailsMissing(ILogger logger, string orderId, string customerId);
+
     [LoggerMessage(3001, LogLevel.Warning, "OnSubscriptionChange failed for user {UserId}, event {EventId} (attempt {Attempt}, {ErrorType}); retrying in {Delay}.")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, string userId, string eventId, int attempt, string errorType, TimeSpan delay);
 

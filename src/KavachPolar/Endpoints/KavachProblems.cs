@@ -88,6 +88,7 @@ internal static class KavachProblems
         KavachPolarErrorCodes.BenefitRequired => ("This needs a benefit of a product you have not bought (or whose access has ended).", null),
         KavachPolarErrorCodes.PurchaseRequired => ("This needs a product you have not bought (or whose purchase was refunded).", null),
         KavachPolarErrorCodes.AlreadyPurchased => ("You have already bought this product.", "It can be bought once."),
+        KavachPolarErrorCodes.InvoiceBillingDetailsMissing => ("The invoice cannot be made yet.", "An invoice needs a billing name and address, and this order has not both. Add them in the customer portal (Manage billing), then ask again."),
         KavachPolarErrorCodes.EmailRequired => ("An email address is required.", "The signed-in user has no email claim, and Polar needs one to create their customer."),
         KavachPolarErrorCodes.CustomerConflict => ("This email address belongs to another billing account.", "The site's operator has been told which billing account to look at."),
         KavachPolarErrorCodes.UserForgotten => ("This account was removed from billing.", null),

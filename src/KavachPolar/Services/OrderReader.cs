@@ -1,6 +1,8 @@
 using KavachPolar.Billing;
+using KavachPolar.Diagnostics;
 using KavachPolar.Polar;
 using KavachPolar.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace KavachPolar.Services;
 
@@ -9,8 +11,11 @@ namespace KavachPolar.Services;
 /// with the user's cached state (<see cref="SubscriptionReader"/>); the order list and an order's owner are read from
 /// the database; invoices from Polar, only for the user's own order.
 /// </summary>
-internal sealed class OrderReader(BillingStore billing, SubscriptionReader reader, PolarApiClient api)
+internal sealed class OrderReader(BillingStore billing, SubscriptionReader reader, PolarApiClient api, ILogger<OrderReader> logger)
 {
+    /// <summary>Polar's error name when an order has no billing name or address to put on an invoice (<c>order/service.py</c>).</summary>
+    internal const string MissingInvoiceBillingDetails = "MissingInvoiceBillingDetails";
+
     /// <summary>What asking for an invoice gave: its URL, "being made" (ask again later), or an error code.</summary>
     /// <param name="Url">The invoice, once Polar has generated it.</param>
     /// <param name="Pending">Polar was asked to generate it (or is generating it): ask again later.</param>
@@ -57,9 +62,20 @@ internal sealed class OrderReader(BillingStore billing, SubscriptionReader reade
         }
 
         var generate = await api.GenerateInvoiceAsync(order.Id, ct).ConfigureAwait(false);
-        return generate.IsSuccess
-            ? new InvoiceOutcome(null, true, null)
-            : new InvoiceOutcome(null, false, ResultCodes.For(generate.Error!), generate.Error);
+        if (generate.IsSuccess)
+        {
+            return new InvoiceOutcome(null, true, null);
+        }
+
+        if (generate.Error!.Code == MissingInvoiceBillingDetails)
+        {
+            // Polar's trigger_invoice_generation: 422 when the order has no billing name or no billing address. Not a
+            // validation error of this request: the customer adds them (Polar's customer portal), then asks again.
+            Log.InvoiceBillingDetailsMissing(logger, order.Id, order.CustomerId);
+            return new InvoiceOutcome(null, false, KavachPolarErrorCodes.InvoiceBillingDetailsMissing);
+        }
+
+        return new InvoiceOutcome(null, false, ResultCodes.For(generate.Error), generate.Error);
     }
 
     internal static KavachOrder ToOrder(OrderRecord o) => new()

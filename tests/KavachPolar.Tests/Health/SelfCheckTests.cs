@@ -182,6 +182,31 @@ public sealed class SelfCheckTests : DatabaseTest
     }
 
     [Fact]
+    public async Task An_endpoint_that_sends_subscriptions_and_grants_but_not_orders_is_a_warning_naming_the_order_events_that_carry_state()
+    {
+        var events = new[]
+        {
+            "subscription.created", "subscription.updated", "subscription.active", "subscription.canceled", "subscription.uncanceled",
+            "subscription.cycled", "subscription.revoked", "subscription.past_due", "subscription.paused", "subscription.resumed",
+            "benefit_grant.created", "benefit_grant.updated", "benefit_grant.cycled", "benefit_grant.revoked",
+            // The usual choice of a one-time seller: order.paid alone misses refunds, which come as order.updated.
+            "order.paid",
+        };
+        Polar.AddWebhookEndpoint(TunnelUrl, KavachTestApp.DefaultSecret, events: events);
+        await using var app = await StartAsync();
+
+        var line = await LineAsync(app, 1107);
+
+        Assert.StartsWith("Warning", line, StringComparison.Ordinal);
+        var missing = line.Split(" does not send ", 2)[^1];
+        Assert.Contains("order.created, order.updated", missing, StringComparison.Ordinal);
+        Assert.DoesNotContain("order.paid", missing, StringComparison.Ordinal);
+        Assert.DoesNotContain("order.refunded", missing, StringComparison.Ordinal);
+        Assert.DoesNotContain("refund.", missing, StringComparison.Ordinal);
+        Assert.DoesNotContain("subscription.", missing, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_endpoint_signing_with_another_secret_is_one_error_that_never_shows_either_secret()
     {
         var endpoint = Polar.AddWebhookEndpoint(TunnelUrl);

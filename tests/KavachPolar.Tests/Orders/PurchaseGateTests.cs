@@ -158,6 +158,24 @@ public sealed class PurchaseGateTests : PolarAppTest
     }
 
     [Fact]
+    public async Task An_invoice_polar_cannot_make_without_a_billing_name_is_a_clear_problem_that_names_the_fix()
+    {
+        // No name anywhere (sign-in, checkout page, customer): Polar's order has no billing_name, and Polar refuses to
+        // generate its invoice (422 MissingInvoiceBillingDetails, order/service.py trigger_invoice_generation).
+        using var buyer = App.ClientFor("nameless-buyer", "nameless.buyer@gmail.com");
+        var payment = await BuyAsync(Polar, buyer, AddOn, Ct);
+
+        var response = await buyer.PostAsync($"api/kavach/auth/polar/orders/{payment.OrderId}/invoice", null, Ct);
+
+        var problem = await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.Conflict, "invoice_billing_details_missing");
+        Assert.Contains("billing name and address", (string?)problem["detail"], StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("customer portal", (string?)problem["detail"], StringComparison.OrdinalIgnoreCase);
+        Assert.Null(response.Headers.RetryAfter);
+        Assert.Contains(Polar.ApiRequests, r => r.Method == "POST" && r.Path == $"/v1/orders/{payment.OrderId}/invoice");
+        Assert.Contains(payment.OrderId, Assert.Single(App.Logs.Collector.GetSnapshot(), r => r.Id.Id == 1224).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Anonymous_users_get_the_hosts_challenge_and_bad_names_a_clear_error()
     {
         foreach (var path in new[] { "lifetime", "attribute", "api/kavach/auth/polar/orders" })

@@ -59,3 +59,56 @@
 
   setTimeout(refresh, 2000);
 })();
+
+// Billing history: an order's invoice through KavachPolar's POST /api/kavach/auth/polar/orders/{id}/invoice, which answers
+// for the signed-in user's own orders only (404 for anyone else's). Polar makes an invoice in the background the first time
+// it is asked for: 202 with Retry-After while it does, then 200 {"url"}. The button turns into a link to the invoice.
+(() => {
+  const attempts = 15;
+
+  function wait(seconds) {
+    return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+
+  async function invoice(button) {
+    const error = button.parentElement.querySelector('[data-testid=order-invoice-error]');
+    button.disabled = true;
+    button.textContent = 'Preparing invoice…';
+    error.hidden = true;
+    try {
+      for (let attempt = 0; attempt < attempts; attempt++) {
+        const response = await fetch(`/api/kavach/auth/polar/orders/${encodeURIComponent(button.dataset.invoice)}/invoice`, { method: 'POST' });
+        if (response.status === 202) {
+          const retryAfter = Number(response.headers.get('Retry-After'));
+          await wait(Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 10) : 2);
+          continue;
+        }
+
+        const body = await response.json().catch(() => ({}));
+        if (!response.ok || !body.url) {
+          throw new Error(body.detail || body.title || `The invoice could not be read (HTTP ${response.status}).`);
+        }
+
+        const link = document.createElement('a');
+        link.href = body.url;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        link.textContent = 'Invoice';
+        link.dataset.testid = 'order-invoice-link';
+        button.replaceWith(link);
+        return;
+      }
+
+      throw new Error('Polar is still making the invoice. Try again in a minute.');
+    } catch (e) {
+      error.textContent = e instanceof TypeError ? 'The server could not be reached. Try again.' : e.message;
+      error.hidden = false;
+      button.disabled = false;
+      button.textContent = 'Get invoice';
+    }
+  }
+
+  document.querySelectorAll('[data-invoice]').forEach((button) => {
+    button.addEventListener('click', () => invoice(button));
+  });
+})();
