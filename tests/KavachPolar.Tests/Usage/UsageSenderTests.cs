@@ -1,4 +1,5 @@
 using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Usage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -158,5 +159,47 @@ public sealed class UsageSenderTests : UsageTest
         Assert.NotNull(meter);
         Assert.Equal(2m, meter.ConsumedUnits);
         Assert.Equal(0, meter.PendingEvents);
+    }
+    [Fact]
+    public async Task A_send_slower_than_the_lease_keeps_its_claim_so_another_instance_does_not_send_the_same_events()
+    {
+        await App.DisposeAsync();
+        // A short lease, so that one request to Polar (which gives up after 8 s) outlasts two of them.
+        var lease = TimeSpan.FromSeconds(2);
+        UsageSendSettings Sender() => new()
+        {
+            PollInterval = TimeSpan.FromMilliseconds(100),
+            IdlePollInterval = TimeSpan.FromMilliseconds(100),
+            Lease = lease,
+            MaxBackoff = TimeSpan.FromMilliseconds(500),
+            MeterCacheFor = TimeSpan.Zero,
+        };
+
+        // Instance A's request to Polar hangs (Polar slow); instance B shares the database, looks at the queue every
+        // 100 ms and claims whatever is due and not leased.
+        var gate = new IngestGate(pass: 0);
+        App = await StartAppAsync(Sender(), createSchema: false, gate: gate);
+        await using var other = await StartAppAsync(Sender(), createSchema: false);
+        var ids = await RecordInOneTransactionAsync(3);
+        await Wait.UntilAsync(() => Task.FromResult(gate.Held > 0), because: "instance A is sending its batch");
+        var owner = await Db.ScalarAsync<string>("SELECT min(lock_owner) FROM kavach_polar_usage_events", Ct);
+        var firstLeaseEnds = await Db.ScalarAsync<long>("SELECT max(locked_until_us) FROM kavach_polar_usage_events", Ct);
+
+        // A lease past the end of A's first one, on the database's clock: without renewal B has claimed by now.
+        var past = firstLeaseEnds + (long)lease.TotalMicroseconds;
+        await Wait.UntilAsync(
+            async () => await Db.ScalarAsync<bool>($"SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint > {past}", Ct),
+            because: "the database's clock passes a lease beyond A's first");
+
+        Assert.Equal(1, gate.Held);
+        Assert.Equal(3L, await RowsAsync($"lock_owner = '{owner}' AND locked_until_us > {firstLeaseEnds}"));
+        Assert.Equal(0, IngestCalls);
+
+        // Polar answers at last: A settles its own claim, each event sent once.
+        gate.Release();
+        await UntilAtPolarAsync([.. ids]);
+        await UntilDrainedAsync();
+        AssertEachOnceAtPolar(ids);
+        Assert.Equal(1, IngestCalls);
     }
 }
