@@ -202,4 +202,62 @@ public sealed class UsageSenderTests : UsageTest
         AssertEachOnceAtPolar(ids);
         Assert.Equal(1, IngestCalls);
     }
+    [Fact]
+    public async Task Through_500s_429s_a_422_a_stop_mid_batch_and_a_lost_settle_Polars_meter_counts_exactly_the_tokens_recorded()
+    {
+        await App.DisposeAsync();
+        Polar.CreateCustomer("totals.customer@gmail.com", externalId: "totals-user");
+        // A refused event among the recorded ones (an empty metadata string, as a hand-written INSERT could leave).
+        await Db.ScalarAsync<object>(
+            """INSERT INTO kavach_polar_usage_events (user_id, name, external_id, metadata, timestamp_us, recorded_at, attempts, next_attempt_at_us) VALUES ('totals-user', 'ai.summary', 'bad-total', '{"tokens": 1000, "note": ""}', 0, now(), 0, 0)""",
+            Ct);
+
+        // First life: small bodies; Polar fails twice with 500 and once with 429, refuses the bad event with 422, takes the
+        // rest of that body and the next one, and the process stops while the request after them is held.
+        var gate = new IngestGate(pass: 6);
+        App = await StartAppAsync(FastSender(batchSize: 200, maxBodyBytes: 4096), createSchema: false, gate: gate);
+        Polar.InjectFault(HttpMethod.Post, "/v1/events/ingest", 500, count: 2);
+        Polar.InjectFault(HttpMethod.Post, "/v1/events/ingest", 429, count: 1, retryAfter: TimeSpan.FromSeconds(1));
+        var recorded = new Dictionary<string, int>();
+        await using (var scope = App.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
+            var usage = scope.ServiceProvider.GetRequiredService<IKavachPolarUsage>();
+            await using var tx = await db.Database.BeginTransactionAsync(Ct);
+            for (var i = 0; i < 90; i++)
+            {
+                var tokens = 1 + (i % 7);
+                recorded[await usage.RecordAsync("totals-user", PolarEmulatorDemo.Event, new Dictionary<string, object> { ["tokens"] = tokens }, cancellationToken: Ct)] = tokens;
+            }
+
+            await tx.CommitAsync(Ct);
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(gate.Held > 0), because: "the sender is in the middle of its batch");
+        await App.DisposeAsync();
+
+        // As if the process had also died between Polar's 200 and a settle: some accepted rows wait again.
+        var atStop = Polar.IngestedEvents.Count;
+        Assert.InRange(atStop, 10, recorded.Count - 1);
+        Assert.Equal(10L, await Db.ScalarAsync<long>(
+            "WITH u AS (UPDATE kavach_polar_usage_events SET accepted_at_us = NULL WHERE id IN (SELECT id FROM kavach_polar_usage_events WHERE accepted_at_us IS NOT NULL ORDER BY id LIMIT 10) RETURNING 1) SELECT count(*) FROM u",
+            Ct));
+
+        // Second life: everything left is sent.
+        App = await StartAppAsync(FastSender(batchSize: 200, maxBodyBytes: 4096), createSchema: false);
+        await UntilAtPolarAsync([.. recorded.Keys]);
+        await UntilDrainedAsync();
+        await Polar.AdvanceTimeAsync(TimeSpan.FromSeconds(16), Ct);
+        var meter = await WithUsageAsync(u => u.GetMeterAsync("totals-user", PolarEmulatorDemo.MeterId, Ct));
+
+        // Polar holds each recorded event once, the refused one not at all, and its meter is the sum recorded.
+        AssertEachOnceAtPolar(recorded.Keys);
+        Assert.Equal(recorded.Count, Polar.IngestedEvents.Count);
+        Assert.DoesNotContain(Polar.IngestedEvents, e => e.ExternalId == "bad-total");
+        Assert.Equal(1L, await RowsAsync("quarantined_at IS NOT NULL AND external_id = 'bad-total'"));
+        Assert.NotNull(meter);
+        Assert.Equal((decimal)recorded.Values.Sum(), meter.ConsumedUnits);
+        Assert.Equal(0, meter.PendingEvents);
+        Assert.True(IngestCalls > 6, $"{IngestCalls} ingest calls: failures, a stop and a resend took more than the bodies alone");
+    }
 }
