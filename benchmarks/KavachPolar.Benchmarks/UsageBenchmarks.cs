@@ -23,7 +23,7 @@ public class UsageBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var cs = UsageHost.RecreateDatabaseAsync(UsageHost.ServerFromEnvironment()).GetAwaiter().GetResult();
+        var cs = UsageHost.RecreateDatabaseAsync(UsageHost.ServerFromEnvironment(), "kavach_bench_record").GetAwaiter().GetResult();
         _host = UsageHost.BuildAsync(cs, new Uri("http://127.0.0.1:9/"), "polar_oat_bench").GetAwaiter().GetResult();
         _scopes = _host.Services.GetRequiredService<IServiceScopeFactory>();
     }

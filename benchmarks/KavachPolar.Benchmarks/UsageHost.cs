@@ -22,22 +22,25 @@ internal static class UsageHost
     public static string ServerFromEnvironment() =>
         Environment.GetEnvironmentVariable("KAVACH_BENCH_PG") is { Length: > 0 } cs
             ? cs
-            : throw new InvalidOperationException("Set KAVACH_BENCH_PG to a PostgreSQL connection string (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=postgres); the usage benchmarks create and drop database " + Database + " there.");
+            : throw new InvalidOperationException("Set KAVACH_BENCH_PG to a PostgreSQL connection string (e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=postgres); the usage benchmarks create and drop databases " + Database + " and kavach_bench_record there.");
 
-    /// <summary>Drops and creates the benchmark database; returns its connection string.</summary>
-    public static async Task<string> RecreateDatabaseAsync(string server)
+    /// <summary>
+    /// Drops and creates the benchmark database (<see cref="Database"/>, or <paramref name="database"/> for a run that may
+    /// go on beside another); returns its connection string.
+    /// </summary>
+    public static async Task<string> RecreateDatabaseAsync(string server, string database = Database)
     {
         NpgsqlConnection.ClearAllPools(); // connections of an earlier run to the database dropped here
         await using (var c = new NpgsqlConnection(server))
         {
             await c.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database} WITH (FORCE)", c);
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE)", c);
             await drop.ExecuteNonQueryAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", c);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", c);
             await create.ExecuteNonQueryAsync();
         }
 
-        return new NpgsqlConnectionStringBuilder(server) { Database = Database, MaxPoolSize = 20 }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(server) { Database = database, MaxPoolSize = 20 }.ConnectionString;
     }
 
     public static async Task<WebApplication> BuildAsync(string connectionString, Uri polar, string accessToken, UsageSendSettings? sender = null, bool createSchema = true)
