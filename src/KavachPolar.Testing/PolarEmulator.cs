@@ -48,6 +48,51 @@ public sealed partial class PolarEmulator : IAsyncDisposable
     /// <summary>The demo catalogue's one-time add-on, "Template Pack" ($29, the Downloads benefit), which a subscriber can buy too.</summary>
     public const string DemoAddOnProductId = "b05d9a81-6b7c-4ebd-9fe0-6c7d8e9fa0b2";
 
+    /// <summary>
+    /// The demo catalogue's <c>meter_credit</c> benefit "AI tokens included" on "Pro" and "Team", present only with
+    /// <see cref="PolarEmulatorOptions.DemoMeterCredits"/>.
+    /// </summary>
+    public const string DemoMeterCreditBenefitId = BenefitCatalog.MeterCreditId;
+
+    /// <summary>The demo products; with meter credits, "Pro" and "Team" carry the credit benefit too (copies: the array stays as is).</summary>
+    private static IList<EmulatorProductDefinition> DemoCatalogue(int meterCredits)
+    {
+        if (meterCredits <= 0)
+        {
+            return DemoProducts;
+        }
+
+        var products = new List<EmulatorProductDefinition>(DemoProducts.Length);
+        foreach (var d in DemoProducts)
+        {
+            var copy = d.IsRecurring ? new EmulatorProductDefinition(d.Name, d.PriceAmount, d.RecurringInterval!) : EmulatorProductDefinition.OneTime(d.Name, d.PriceAmount);
+            copy.Id = d.Id;
+            copy.Description = d.Description;
+            copy.Currency = d.Currency;
+            copy.RecurringIntervalCount = d.RecurringIntervalCount;
+            copy.TrialInterval = d.TrialInterval;
+            copy.TrialIntervalCount = d.TrialIntervalCount;
+            foreach (var b in d.BenefitIds)
+            {
+                copy.BenefitIds.Add(b);
+            }
+
+            foreach (var (k, v) in d.Metadata)
+            {
+                copy.Metadata[k] = v;
+            }
+
+            if (d.Name is "Pro" or "Team")
+            {
+                copy.BenefitIds.Add(BenefitCatalog.MeterCreditId);
+            }
+
+            products.Add(copy);
+        }
+
+        return products;
+    }
+
     /// <summary>The HTTP control routes served under <c>{BaseUrl}_emulator/</c>, one per line, for help texts.</summary>
     public const string ControlRoutes = """
           GET  /_emulator/                                    base URL, organization, products, endpoints
@@ -86,8 +131,8 @@ public sealed partial class PolarEmulator : IAsyncDisposable
         OrganizationId = options.OrganizationId;
         var clock = new EmulatorClock(options.TimeProvider ?? TimeProvider.System);
         _dispatcher = new WebhookDispatcher(options, clock);
-        _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoProducts, _dispatcher.Publish);
-        var benefits = options.Benefits.Count > 0 || options.Products.Count > 0 ? options.Benefits : BenefitCatalog.DemoBenefits();
+        _store = new EmulatorStore(options.OrganizationId, options.AllowMultipleSubscriptions, clock, options.Products.Count > 0 ? options.Products : DemoCatalogue(options.DemoMeterCredits), _dispatcher.Publish);
+        var benefits = options.Benefits.Count > 0 || options.Products.Count > 0 ? options.Benefits : BenefitCatalog.DemoBenefits(options.DemoMeterCredits, DemoMeterId);
         _store.ConfigureBenefits([.. benefits.Select(b => BenefitCatalog.ToRecord(b, _store.CreatedAt))], options.BenefitRevocationGracePeriodDays, options.MemberModel);
         _store.SeedMeters(options.Meters.Count > 0 ? options.Meters : DemoMeters);
         _store.InvoiceGenerationDelay = options.InvoiceGenerationDelay;
@@ -155,6 +200,15 @@ public sealed partial class PolarEmulator : IAsyncDisposable
         }
 
         ValidateMeters(options);
+        if (options.DemoMeterCredits < 0)
+        {
+            throw new ArgumentException($"DemoMeterCredits is {options.DemoMeterCredits}; it must be 0 or more.", nameof(options));
+        }
+
+        if (options.DemoMeterCredits > 0 && (options.Products.Count > 0 || options.Benefits.Count > 0))
+        {
+            throw new ArgumentException("DemoMeterCredits adds credits to the demo catalogue only; with Products or Benefits of your own, add a meter_credit benefit to them instead.", nameof(options));
+        }
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls);

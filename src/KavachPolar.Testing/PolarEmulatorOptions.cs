@@ -72,6 +72,15 @@ public sealed class PolarEmulatorOptions
     public IList<EmulatorBenefitDefinition> Benefits { get; } = new List<EmulatorBenefitDefinition>();
 
     /// <summary>
+    /// Meter credits in the demo catalogue: when more than 0 (and <see cref="Products"/> and <see cref="Benefits"/> are
+    /// empty), "Pro" and "Team" also carry a <c>meter_credit</c> benefit "AI tokens included"
+    /// (<see cref="PolarEmulator.DemoMeterCreditBenefitId"/>) crediting this many units of the demo meter on grant and on
+    /// each renewal, without rollover. 0 (the default) leaves the demo catalogue without meter credits. Negative values,
+    /// or a value with a catalogue of one's own, are refused at start.
+    /// </summary>
+    public int DemoMeterCredits { get; set; }
+
+    /// <summary>
     /// The organization setting <c>benefit_revocation_grace_period</c>, in days: 0 (Polar's default) revokes a past-due
     /// subscription's benefits at once; with N days, revocation is skipped while less than N days have passed since
     /// <c>past_due_at</c>, and happens at the first dunning retry after that, as Polar re-checks only at its dunning attempts.

@@ -26,18 +26,21 @@ public sealed record KavachMeter
 
     /// <summary>
     /// Events of this user recorded here that Polar's figures do not include yet: not yet accepted by Polar's ingest
-    /// (waiting, retried or quarantined are not counted: quarantined events are never sent), or accepted after
-    /// <see cref="AsOf"/> (Polar recomputes meters 15 s to 3 h after ingestion). Every event name counts, whether or
-    /// not the meter matches it, unless the meter can be evaluated here (see <see cref="PendingUnits"/>), in which case
-    /// only matching events count.
+    /// (waiting or being retried; quarantined events are left out, since they are never sent unless replayed), or
+    /// accepted after <see cref="AsOf"/> (Polar recomputes meters 15 s to 3 h after ingestion). When the meter can be
+    /// evaluated here (see <see cref="PendingUnits"/>) only the events it counts are counted; otherwise every pending
+    /// event of the user, whatever its name.
     /// </summary>
     public int PendingEvents { get; init; }
 
     /// <summary>
-    /// What those pending events add to <see cref="ConsumedUnits"/>, when the meter can be evaluated here: aggregation
-    /// <c>count</c>, or <c>sum</c> over a metadata key, with a filter of <c>eq</c>/<c>ne</c> clauses (and <c>gt</c>,
-    /// <c>gte</c>, <c>lt</c>, <c>lte</c> on numbers) over <c>name</c> and metadata keys, nested with and/or. Otherwise
-    /// <see langword="null"/> (<c>max</c>, <c>min</c>, <c>avg</c>, <c>unique</c>, <c>like</c>, <c>timestamp</c> filters).
+    /// What those pending events add to <see cref="ConsumedUnits"/>, when the meter's filter and aggregation can be
+    /// evaluated here: aggregation <c>count</c>, or <c>sum</c> over a metadata key; a filter of <c>eq</c>, <c>ne</c>,
+    /// <c>gt</c>, <c>gte</c>, <c>lt</c>, <c>lte</c> clauses on <c>name</c> or a (top-level) metadata key, nested with
+    /// <c>and</c>/<c>or</c>, compared as Polar's SQL compares them. Otherwise <see langword="null"/>: aggregations
+    /// <c>max</c>, <c>min</c>, <c>avg</c> and <c>unique</c>, <c>sum</c> over <c>name</c>, <c>timestamp</c> or
+    /// <c>source</c>, filters using <c>like</c>/<c>not_like</c> or on <c>timestamp</c>/<c>source</c>, and a meter whose
+    /// definition (<c>GET /v1/meters/{id}</c>) could not be read.
     /// </summary>
     public decimal? PendingUnits { get; init; }
 }

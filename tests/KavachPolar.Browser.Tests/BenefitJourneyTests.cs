@@ -37,7 +37,7 @@ public sealed partial class BenefitJourneyTests
             await page.GotoAsync("/account");
             await Expect(page.GetByTestId("benefits-none")).ToBeVisibleAsync();
 
-            // Subscribe to Pro, which carries Downloads, Beta features and a license key.
+            // Subscribe to Pro, which carries Downloads, Beta features, a license key and (in the sample) AI token credits.
             await page.GotoAsync("/pricing");
             await page.GetByTestId("subscribe-pro").ClickAsync();
             await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
@@ -56,8 +56,8 @@ public sealed partial class BenefitJourneyTests
 
             // The account lists the benefits, the license key masked as Polar sends it.
             await page.GotoAsync("/account");
-            await Expect(page.GetByTestId("benefit")).ToHaveCountAsync(3);
-            Assert.Equal(["Beta features", "Downloads", "License key"], (await page.GetByTestId("benefit").AllInnerTextsAsync()).Order(StringComparer.Ordinal));
+            await Expect(page.GetByTestId("benefit")).ToHaveCountAsync(4);
+            Assert.Equal(["AI tokens included", "Beta features", "Downloads", "License key"], (await page.GetByTestId("benefit").AllInnerTextsAsync()).Order(StringComparer.Ordinal));
             await Expect(page.GetByTestId("license-key")).ToHaveTextAsync(new Regex("^\\*\\*\\*\\*-[0-9A-F]{6}$"));
             await Expect(page.GetByTestId("license-key-note")).ToBeVisibleAsync();
             await shots.TakeAsync(page, "account-benefits");

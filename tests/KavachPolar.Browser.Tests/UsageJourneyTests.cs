@@ -7,7 +7,10 @@ using static Microsoft.Playwright.Assertions;
 
 namespace KavachPolar.Browser.Tests;
 
-/// <summary>The sample's usage-billed action in a real browser: a subscriber asks for AI summaries and the account page counts them.</summary>
+/// <summary>
+/// The sample's usage-billed action in a real browser: a Pro subscriber, whose plan includes AI token credits, asks for AI
+/// summaries; the account page counts them and the balance goes down.
+/// </summary>
 public sealed partial class UsageJourneyTests
 {
     [Fact]
@@ -50,6 +53,15 @@ public sealed partial class UsageJourneyTests
             await Expect(page.GetByTestId("usage")).ToHaveAttributeAsync("data-used", "0");
             await Expect(page.GetByTestId("usage-pending")).ToHaveCountAsync(0);
 
+            // Pro includes the sample's AI token credits: Polar credits them on the grant, and the whole balance is left.
+            var credits = EmbeddedPolar.AiTokenCredits.ToString(CultureInfo.InvariantCulture);
+            await Wait.UntilAsync(
+                async () => await page.GetByTestId("usage").GetAttributeAsync("data-credited") == credits || (await page.ReloadAsync()) is null,
+                "the account page shows the credits of Pro's meter-credit grant");
+            await Expect(page.GetByTestId("usage")).ToHaveAttributeAsync("data-balance", credits);
+            await Expect(page.GetByTestId("usage-credited")).ToHaveTextAsync(credits);
+            await Expect(page.GetByTestId("usage-remaining")).ToHaveTextAsync(credits);
+
             // Two summaries on the members page, each recording one ai.summary event with its token count.
             await page.GotoAsync("/members");
             await page.GetByTestId("ai-summary-submit").ClickAsync();
@@ -67,6 +79,9 @@ public sealed partial class UsageJourneyTests
             await page.GotoAsync("/account");
             var usage = page.GetByTestId("usage");
             await Expect(usage).ToHaveAttributeAsync("data-used", (2 * tokens).ToString(CultureInfo.InvariantCulture));
+            // What is left goes down at once, whether Polar's meter counts the summaries yet or they are pending here.
+            var left = (EmbeddedPolar.AiTokenCredits - (2 * tokens)).ToString(CultureInfo.InvariantCulture);
+            await Expect(page.GetByTestId("usage-remaining")).ToHaveTextAsync(left);
             var pending = int.Parse(await usage.GetAttributeAsync("data-pending-events") ?? "", CultureInfo.InvariantCulture);
             var consumed = decimal.Parse(await usage.GetAttributeAsync("data-consumed") ?? "", CultureInfo.InvariantCulture);
             Assert.Equal(2 * tokens, consumed + (pending * tokens));
@@ -99,6 +114,10 @@ public sealed partial class UsageJourneyTests
                 "the account page shows Polar's recomputed meter once the sample's 5 s cache lapses");
             await Expect(usage).ToHaveAttributeAsync("data-used", (2 * tokens).ToString(CultureInfo.InvariantCulture));
             await Expect(page.GetByTestId("usage-pending")).ToHaveCountAsync(0);
+            // Polar's own balance has gone down by both summaries: the credits less the tokens they cost.
+            await Expect(page.GetByTestId("usage-balance")).ToHaveTextAsync(left);
+            await Expect(page.GetByTestId("usage-remaining")).ToHaveTextAsync(left);
+            await Expect(usage).ToHaveAttributeAsync("data-credited", credits);
             await shots.TakeAsync(page, "account-usage-consumed");
         }
         catch (Exception) when (!page.IsClosed)

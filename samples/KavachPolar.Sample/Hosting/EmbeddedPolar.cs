@@ -8,7 +8,9 @@ namespace KavachPolar.Sample.Hosting;
 /// <summary>
 /// The local Polar the sample uses when no <c>KavachPolar:AccessToken</c> is configured: the emulator from
 /// <c>KavachPolar.Testing</c>, in-process on a free loopback port, with its demo products. Once the sample's
-/// own server listens, the emulator gets a webhook endpoint pointing at the sample's webhook route.
+/// own server listens, the emulator gets a webhook endpoint pointing at the sample's webhook route. Pro and Team include
+/// <see cref="AiTokenCredits"/> AI tokens a period (the emulator's demo meter-credit benefit), so the account page's
+/// usage bar shows credits and a balance.
 /// </summary>
 internal sealed class EmbeddedPolar : IAsyncDisposable
 {
@@ -18,6 +20,9 @@ internal sealed class EmbeddedPolar : IAsyncDisposable
         WebhookSecret = webhookSecret;
     }
 
+    /// <summary>The AI tokens Pro and Team include each billing period (a <c>meter_credit</c> benefit of the demo meter).</summary>
+    public const int AiTokenCredits = 1000;
+
     public PolarEmulator Emulator { get; }
 
     /// <summary>A fresh secret per run, shared by the emulator's endpoint and the sample's options.</summary>
@@ -25,7 +30,7 @@ internal sealed class EmbeddedPolar : IAsyncDisposable
 
     public static async Task<EmbeddedPolar> StartAsync(CancellationToken cancellationToken = default)
     {
-        var emulator = await PolarEmulator.StartAsync(new PolarEmulatorOptions(), cancellationToken);
+        var emulator = await PolarEmulator.StartAsync(new PolarEmulatorOptions { DemoMeterCredits = AiTokenCredits }, cancellationToken);
         return new EmbeddedPolar(emulator, PolarWebhookSigner.CreateStandardSecret());
     }
 

@@ -116,6 +116,12 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
     /// </summary>
     public static decimal Used(KavachMeter meter) => meter.ConsumedUnits + (meter.PendingUnits ?? 0);
 
+    /// <summary>
+    /// What is left of the period's credits: Polar's balance (credited less consumed, negative past the credits) less what
+    /// is pending here, the figure to enforce a quota with, since Polar's meter lags and Polar never blocks usage.
+    /// </summary>
+    public static decimal Remaining(KavachMeter meter) => meter.Balance - (meter.PendingUnits ?? 0);
+
     /// <summary>A number of units as the page shows it (no trailing zeros), invariant.</summary>
     public static string Units(decimal value) => value.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -11,9 +11,16 @@ internal static class BenefitCatalog
     public const string PrioritySupportId = "a1b2c3d4-0004-4e5f-8a9b-0c1d2e3f4a04";
     public const string DiscordId = "a1b2c3d4-0005-4e5f-8a9b-0c1d2e3f4a05";
     public const string GitHubId = "a1b2c3d4-0006-4e5f-8a9b-0c1d2e3f4a06";
+    public const string MeterCreditId = "a1b2c3d4-0007-4e5f-8a9b-0c1d2e3f4a07";
 
     /// <summary>The file of the demo "Downloads" benefit.</summary>
     private const string DemoFileId = "f1e2d3c4-0001-4b5a-9c8d-7e6f5a4b3c21";
+
+    /// <summary>The demo benefits; with <paramref name="meterCredits"/> above 0, the meter credit "AI tokens included" too.</summary>
+    public static EmulatorBenefitDefinition[] DemoBenefits(int meterCredits, string meterId) =>
+        meterCredits > 0
+            ? [.. DemoBenefits(), new EmulatorBenefitDefinition("meter_credit", "AI tokens included") { Id = MeterCreditId, MeterId = meterId, Units = meterCredits }]
+            : DemoBenefits();
 
     public static EmulatorBenefitDefinition[] DemoBenefits() =>
     [

@@ -136,6 +136,28 @@ internal static class UsageQueue
                 ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Extends the lease on the events still claimed under <paramref name="owner"/> (not settled) to
+    /// <paramref name="lease"/> from now (the database's clock on PostgreSQL). Returns how many it extended.
+    /// </summary>
+    public static async Task<int> RenewAsync(DbContext db, string owner, TimeSpan lease, long localNowUs, CancellationToken ct)
+    {
+        if (StoreProvider.IsPostgres(db))
+        {
+            return await db.Database.ExecuteSqlRawAsync(
+                InSchemaOf(db, $"""
+                    UPDATE kavach_polar_usage_events SET locked_until_us = {DbNowUs} + @lease
+                    WHERE lock_owner = @owner AND accepted_at_us IS NULL AND quarantined_at IS NULL
+                    """),
+                [new NpgsqlParameter<string>("owner", owner), new NpgsqlParameter<long>("lease", (long)lease.TotalMicroseconds)],
+                ct).ConfigureAwait(false);
+        }
+
+        var until = localNowUs + (long)lease.TotalMicroseconds;
+        return await db.Set<UsageEventRecord>().Where(e => e.LockOwner == owner && e.AcceptedAtUs == null && e.QuarantinedAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(e => e.LockedUntilUs, until), ct).ConfigureAwait(false);
+    }
+
     /// <summary>Hands back every event leased under <paramref name="owner"/> without counting an attempt (a stop, a lost claim).</summary>
     public static Task<int> ReleaseAsync(DbContext db, string owner, CancellationToken ct) =>
         db.Set<UsageEventRecord>().Where(e => e.LockOwner == owner && e.AcceptedAtUs == null)

@@ -12,7 +12,11 @@ internal sealed class UsageSendSettings
     /// </summary>
     public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a claim holds events. Longer than a send can take (Polar's call gives up within 20 s).</summary>
+    /// <summary>
+    /// How long a claim holds events without renewal. The sender renews it every quarter of this while it sends (a batch
+    /// can take several requests, each up to Polar's call timeout), so this bounds only how long the events of an
+    /// instance that died mid-batch wait before another instance claims them.
+    /// </summary>
     public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Events claimed at once; sent in as few requests as fit under Polar's 10 MiB body limit.</summary>

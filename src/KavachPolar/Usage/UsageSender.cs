@@ -132,6 +132,8 @@ internal sealed class UsageSender(
         await using var polarScope = scopes.CreateAsyncScope();
         var polar = polarScope.ServiceProvider.GetRequiredService<PolarApiClient>();
         var pending = new Queue<UsageQueue.Claimed>(claimed);
+        using var sending = new CancellationTokenSource();
+        var renewing = RenewWhileSendingAsync(token, sending.Token);
         try
         {
             while (pending.Count > 0)
@@ -159,8 +161,43 @@ internal sealed class UsageSender(
             await TryReleaseAsync(db, token).ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            await sending.CancelAsync().ConfigureAwait(false);
+            await renewing.ConfigureAwait(false);
+        }
 
         return true;
+    }
+
+    /// <summary>
+    /// Keeps the batch's lease while it is being sent: every quarter of <see cref="UsageSendSettings.Lease"/> it is
+    /// extended to a full lease from now, on a connection of its own. A batch takes as many requests as it has bodies,
+    /// plus one per 422 round, each up to Polar's call timeout; without renewal a slow Polar would let the lease run out
+    /// mid-batch, and another instance would claim and send the same events (harmless, since Polar keeps each
+    /// <c>external_id</c> once, but twice the calls and a settle that finds the rows gone). A process that dies stops
+    /// renewing, so its events are free again one lease later. Failures are logged and tried again at the next tick.
+    /// </summary>
+    private async Task RenewWhileSendingAsync(string token, CancellationToken sending)
+    {
+        var every = settings.Lease / 4;
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(every, time, sending).ConfigureAwait(false);
+                await using var store = KavachDbScope.Open(scopes);
+                await UsageQueue.RenewAsync(store.Db, token, settings.Lease, NowUs(), sending).ConfigureAwait(false);
+            }
+            catch (Exception) when (sending.IsCancellationRequested)
+            {
+                return; // the batch is settled (or handed back): nothing left to keep
+            }
+            catch (Exception e)
+            {
+                Log.UsageSenderStoreFailed(logger, e.GetType().Name, e.Message);
+            }
+        }
     }
 
     /// <summary>

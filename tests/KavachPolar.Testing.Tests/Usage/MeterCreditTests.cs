@@ -133,4 +133,60 @@ public sealed class MeterCreditTests
 
         Assert.Contains("meter_credit benefit needs a MeterId", e.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task The_demo_catalogue_with_DemoMeterCredits_gives_Pro_and_Team_a_credit_of_the_demo_meter_and_other_plans_none()
+    {
+        await using var h = await Harness.StartAsync(o => o.DemoMeterCredits = 1000);
+
+        var credit = h.Emulator.Benefits.Single(b => b.Id == PolarEmulator.DemoMeterCreditBenefitId);
+        Assert.Equal("meter_credit", credit.Type);
+        Assert.Equal(
+            ["Pro", "Team"],
+            h.Emulator.Products.Where(p => p.BenefitIds.Contains(PolarEmulator.DemoMeterCreditBenefitId)).Select(p => p.Name).Order(StringComparer.Ordinal));
+        // The rest of the demo catalogue is as without the option.
+        Assert.Equal(6, h.Emulator.Products.Count);
+        Assert.Equal(7, h.Emulator.Benefits.Count);
+
+        var result = await h.SubscribeAsync();
+        await h.Emulator.WaitForDeliveriesAsync(Usage.Ct);
+        var meter = await MeterAsync(h);
+        Assert.Equal(PolarEmulator.DemoMeterId, (string?)meter["meter_id"]);
+        Assert.Equal(1000, (long)meter["credited_units"]!);
+        Assert.Equal(1000.0, (double)meter["balance"]!);
+        Assert.Equal(result.CustomerId, (string?)meter["customer_id"]);
+
+        await h.IngestOkAsync(Tokens(result.CustomerId!, 40));
+        await h.AdvanceAsync(TimeSpan.FromSeconds(16));
+        Assert.Equal(960.0, (double)(await MeterAsync(h))["balance"]!);
+    }
+
+    [Fact]
+    public async Task Without_DemoMeterCredits_the_demo_catalogue_carries_no_meter_credit()
+    {
+        await using var h = await Harness.StartAsync();
+
+        Assert.DoesNotContain(h.Emulator.Benefits, b => b.Type == "meter_credit");
+        Assert.Equal(6, h.Emulator.Benefits.Count);
+    }
+
+    [Fact]
+    public async Task Negative_DemoMeterCredits_are_refused_at_start()
+    {
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => PolarEmulator.StartAsync(new PolarEmulatorOptions { DemoMeterCredits = -1 }, Usage.Ct));
+
+        Assert.Contains("DemoMeterCredits", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0 or more", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DemoMeterCredits_with_a_catalogue_of_ones_own_is_refused_at_start()
+    {
+        var options = new PolarEmulatorOptions { DemoMeterCredits = 1000 };
+        options.Products.Add(new EmulatorProductDefinition("Own plan", 900));
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => PolarEmulator.StartAsync(options, Usage.Ct));
+
+        Assert.Contains("DemoMeterCredits", e.Message, StringComparison.Ordinal);
+        Assert.Contains("demo catalogue", e.Message, StringComparison.Ordinal);
+    }
 }

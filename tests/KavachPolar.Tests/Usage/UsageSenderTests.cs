@@ -1,4 +1,5 @@
 using KavachPolar.Tests.Infrastructure;
+using KavachPolar.Usage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -158,5 +159,105 @@ public sealed class UsageSenderTests : UsageTest
         Assert.NotNull(meter);
         Assert.Equal(2m, meter.ConsumedUnits);
         Assert.Equal(0, meter.PendingEvents);
+    }
+    [Fact]
+    public async Task A_send_slower_than_the_lease_keeps_its_claim_so_another_instance_does_not_send_the_same_events()
+    {
+        await App.DisposeAsync();
+        // A short lease, so that one request to Polar (which gives up after 8 s) outlasts two of them.
+        var lease = TimeSpan.FromSeconds(2);
+        UsageSendSettings Sender() => new()
+        {
+            PollInterval = TimeSpan.FromMilliseconds(100),
+            IdlePollInterval = TimeSpan.FromMilliseconds(100),
+            Lease = lease,
+            MaxBackoff = TimeSpan.FromMilliseconds(500),
+            MeterCacheFor = TimeSpan.Zero,
+        };
+
+        // Instance A's request to Polar hangs (Polar slow); instance B shares the database, looks at the queue every
+        // 100 ms and claims whatever is due and not leased.
+        var gate = new IngestGate(pass: 0);
+        App = await StartAppAsync(Sender(), createSchema: false, gate: gate);
+        await using var other = await StartAppAsync(Sender(), createSchema: false);
+        var ids = await RecordInOneTransactionAsync(3);
+        await Wait.UntilAsync(() => Task.FromResult(gate.Held > 0), because: "instance A is sending its batch");
+        var owner = await Db.ScalarAsync<string>("SELECT min(lock_owner) FROM kavach_polar_usage_events", Ct);
+        var firstLeaseEnds = await Db.ScalarAsync<long>("SELECT max(locked_until_us) FROM kavach_polar_usage_events", Ct);
+
+        // A lease past the end of A's first one, on the database's clock: without renewal B has claimed by now.
+        var past = firstLeaseEnds + (long)lease.TotalMicroseconds;
+        await Wait.UntilAsync(
+            async () => await Db.ScalarAsync<bool>($"SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint > {past}", Ct),
+            because: "the database's clock passes a lease beyond A's first");
+
+        Assert.Equal(1, gate.Held);
+        Assert.Equal(3L, await RowsAsync($"lock_owner = '{owner}' AND locked_until_us > {firstLeaseEnds}"));
+        Assert.Equal(0, IngestCalls);
+
+        // Polar answers at last: A settles its own claim, each event sent once.
+        gate.Release();
+        await UntilAtPolarAsync([.. ids]);
+        await UntilDrainedAsync();
+        AssertEachOnceAtPolar(ids);
+        Assert.Equal(1, IngestCalls);
+    }
+    [Fact]
+    public async Task Through_500s_429s_a_422_a_stop_mid_batch_and_a_lost_settle_Polars_meter_counts_exactly_the_tokens_recorded()
+    {
+        await App.DisposeAsync();
+        Polar.CreateCustomer("totals.customer@gmail.com", externalId: "totals-user");
+        // A refused event among the recorded ones (an empty metadata string, as a hand-written INSERT could leave).
+        await Db.ScalarAsync<object>(
+            """INSERT INTO kavach_polar_usage_events (user_id, name, external_id, metadata, timestamp_us, recorded_at, attempts, next_attempt_at_us) VALUES ('totals-user', 'ai.summary', 'bad-total', '{"tokens": 1000, "note": ""}', 0, now(), 0, 0)""",
+            Ct);
+
+        // First life: small bodies; Polar fails twice with 500 and once with 429, refuses the bad event with 422, takes the
+        // rest of that body and the next one, and the process stops while the request after them is held.
+        var gate = new IngestGate(pass: 6);
+        App = await StartAppAsync(FastSender(batchSize: 200, maxBodyBytes: 4096), createSchema: false, gate: gate);
+        Polar.InjectFault(HttpMethod.Post, "/v1/events/ingest", 500, count: 2);
+        Polar.InjectFault(HttpMethod.Post, "/v1/events/ingest", 429, count: 1, retryAfter: TimeSpan.FromSeconds(1));
+        var recorded = new Dictionary<string, int>();
+        await using (var scope = App.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
+            var usage = scope.ServiceProvider.GetRequiredService<IKavachPolarUsage>();
+            await using var tx = await db.Database.BeginTransactionAsync(Ct);
+            for (var i = 0; i < 90; i++)
+            {
+                var tokens = 1 + (i % 7);
+                recorded[await usage.RecordAsync("totals-user", PolarEmulatorDemo.Event, new Dictionary<string, object> { ["tokens"] = tokens }, cancellationToken: Ct)] = tokens;
+            }
+
+            await tx.CommitAsync(Ct);
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(gate.Held > 0), because: "the sender is in the middle of its batch");
+        await App.DisposeAsync();
+
+        // As if the process had also died between Polar's 200 and a settle: some accepted rows wait again.
+        var atStop = Polar.IngestedEvents.Count;
+        Assert.InRange(atStop, 10, recorded.Count - 1);
+        Assert.Equal(10L, await Db.ScalarAsync<long>(
+            "WITH u AS (UPDATE kavach_polar_usage_events SET accepted_at_us = NULL WHERE id IN (SELECT id FROM kavach_polar_usage_events WHERE accepted_at_us IS NOT NULL ORDER BY id LIMIT 10) RETURNING 1) SELECT count(*) FROM u",
+            Ct));
+
+        // Second life: everything left is sent.
+        App = await StartAppAsync(FastSender(batchSize: 200, maxBodyBytes: 4096), createSchema: false);
+        await UntilAtPolarAsync([.. recorded.Keys]);
+        await UntilDrainedAsync();
+        await Polar.AdvanceTimeAsync(TimeSpan.FromSeconds(16), Ct);
+        var meter = await WithUsageAsync(u => u.GetMeterAsync("totals-user", PolarEmulatorDemo.MeterId, Ct));
+
+        // Polar holds each recorded event once, the refused one not at all, and its meter is the sum recorded.
+        AssertEachOnceAtPolar(recorded.Keys);
+        Assert.Equal(recorded.Count, Polar.IngestedEvents.Count);
+        Assert.DoesNotContain(Polar.IngestedEvents, e => e.ExternalId == "bad-total");
+        Assert.Equal(1L, await RowsAsync("quarantined_at IS NOT NULL AND external_id = 'bad-total'"));
+        Assert.NotNull(meter);
+        Assert.Equal((decimal)recorded.Values.Sum(), meter.ConsumedUnits);
+        Assert.Equal(0, meter.PendingEvents);
+        Assert.True(IngestCalls > 6, $"{IngestCalls} ingest calls: failures, a stop and a resend took more than the bodies alone");
     }
 }

@@ -88,12 +88,17 @@ public abstract class UsageTest : DatabaseTest
 
 /// <summary>
 /// Lets the first <see cref="Pass"/> requests to Polar's ingest through and holds every later one until the app stops
-/// (its cancellation): a sender caught in the middle of a batch, whatever the machine's speed.
+/// (its cancellation) or <see cref="Release"/>: a sender caught in the middle of a batch, or Polar answering slowly,
+/// whatever the machine's speed.
 /// </summary>
 public sealed class IngestGate(int pass)
 {
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _seen;
     private int _held;
+
+    /// <summary>Lets the held requests, and every later one, through.</summary>
+    public void Release() => _released.TrySetResult();
 
     public int Pass { get; } = pass;
 
@@ -109,7 +114,14 @@ public sealed class IngestGate(int pass)
             if (request.RequestUri!.AbsolutePath.EndsWith("/v1/events/ingest", StringComparison.Ordinal) && Interlocked.Increment(ref gate._seen) > gate.Pass)
             {
                 Interlocked.Increment(ref gate._held);
-                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+                try
+                {
+                    await gate._released.Task.WaitAsync(cancellationToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref gate._held);
+                }
             }
 
             return await base.SendAsync(request, cancellationToken);
