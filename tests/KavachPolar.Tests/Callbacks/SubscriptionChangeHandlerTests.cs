@@ -16,10 +16,13 @@ public sealed class SubscriptionChangeHandlerTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
         {
-            s.AddSingleton(seen);
-            s.AddKavachPolar().AddSubscriptionChangeHandler<GrantAccessHandler>().AddSubscriptionChangeHandler<GrantAccessHandler>();
+            Services = s =>
+            {
+                s.AddSingleton(seen);
+                s.AddKavachPolar().AddSubscriptionChangeHandler<GrantAccessHandler>().AddSubscriptionChangeHandler<GrantAccessHandler>();
+            },
         });
 
         var body = Compact(Example("subscription.created.json"));
@@ -64,10 +67,14 @@ public sealed class SubscriptionChangeHandlerTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = null, services: s =>
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
         {
-            s.AddSingleton(seen);
-            s.AddScoped<IKavachSubscriptionChangeHandler, GrantAccessHandler>();
+            Configure = o => o.OnSubscriptionChange = null,
+            Services = s =>
+            {
+                s.AddSingleton(seen);
+                s.AddScoped<IKavachSubscriptionChangeHandler, GrantAccessHandler>();
+            },
         });
 
         await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);

@@ -130,33 +130,36 @@ public sealed class WebhookConvergenceTests
     private static Task<KavachTestApp> StartInstanceAsync(PostgresDatabase db, ChangeRecorder recorder, string name, bool createSchema, bool fastPath) =>
         KavachTestApp.StartAsync(
             db.ConnectionString,
-            configure: o =>
+            new()
             {
-                o.OnSubscriptionChange = (change, _) =>
+                Configure = o =>
                 {
-                    // Some calls fail, as a host's would: those changes must come again, in order.
-                    if (recorder.ShouldFail())
+                    o.OnSubscriptionChange = (change, _) =>
                     {
-                        throw new InvalidOperationException("callback failed on purpose");
-                    }
+                        // Some calls fail, as a host's would: those changes must come again, in order.
+                        if (recorder.ShouldFail())
+                        {
+                            throw new InvalidOperationException("callback failed on purpose");
+                        }
 
-                    recorder.Record(name, change);
-                    return Task.CompletedTask;
-                };
-                o.OnBenefitChange = (change, _) =>
-                {
-                    if (recorder.ShouldFail())
+                        recorder.Record(name, change);
+                        return Task.CompletedTask;
+                    };
+                    o.OnBenefitChange = (change, _) =>
                     {
-                        throw new InvalidOperationException("callback failed on purpose");
-                    }
+                        if (recorder.ShouldFail())
+                        {
+                            throw new InvalidOperationException("callback failed on purpose");
+                        }
 
-                    recorder.RecordBenefit(change);
-                    return Task.CompletedTask;
-                };
-            },
-            services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
-            createSchema: createSchema,
-            fastPath: fastPath);
+                        recorder.RecordBenefit(change);
+                        return Task.CompletedTask;
+                    };
+                },
+                Services = s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
+                CreateSchema = createSchema,
+                FastPath = fastPath,
+            });
 
     /// <summary>
     /// Stops the database when a share of the deliveries has been acknowledged, keeps it down until

@@ -439,7 +439,7 @@ public sealed class WebhookEndpointTests : AppTest
     [Fact]
     public async Task Events_of_another_organization_are_ignored_when_an_organization_is_configured()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId } });
         var other = Subscription("subscription.created", "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c", organizationId: "3a4b5c6d-7e8f-4a9b-8c0d-2e3f4a5b6c7d");
         var response = await app.PostWebhookAsync(Compact(other), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);

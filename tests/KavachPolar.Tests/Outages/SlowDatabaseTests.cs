@@ -26,7 +26,11 @@ public sealed class SlowDatabaseTests : DatabaseTest
     public async Task A_webhook_blocked_by_a_table_lock_gets_503_within_the_processing_timeout_and_a_retry_applies_it_once(string table)
     {
         await using var app = await KavachTestApp.StartAsync(
-            Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" });
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" },
+            });
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
@@ -91,8 +95,8 @@ public sealed class SlowDatabaseTests : DatabaseTest
             }
         };
 
-        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("a"));
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("b"), createSchema: false);
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = Callback("a") });
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = Callback("b"), CreateSchema = false });
         var apps = new[] { a, b };
 
         var expected = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -27,8 +27,11 @@ public sealed class SlowLoginTests
         proxy.ConnectDelay = TimeSpan.Zero;
         await using var app = await KavachTestApp.StartAsync(
             viaProxy,
-            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:01", ["KavachPolar:DatabaseTimeout"] = "00:00:01" },
-            configure: o => o.OnSubscriptionChange = null);
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:01", ["KavachPolar:DatabaseTimeout"] = "00:00:01" },
+                Configure = o => o.OnSubscriptionChange = null,
+            });
         NpgsqlConnection.ClearAllPools();
 
         proxy.ConnectDelay = TimeSpan.FromSeconds(3);

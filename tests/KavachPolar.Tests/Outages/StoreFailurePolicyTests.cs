@@ -31,7 +31,7 @@ public sealed class StoreFailurePolicyTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var interceptor = new FailingInterceptor();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, database: o => o.UseNpgsql(db.ConnectionString).AddInterceptors(interceptor));
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new() { Database = o => o.UseNpgsql(db.ConnectionString).AddInterceptors(interceptor) });
         interceptor.Failure = failure switch
         {
             "driver" => () => new Npgsql.NpgsqlException("simulated: the connection was reset"),

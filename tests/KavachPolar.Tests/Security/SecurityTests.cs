@@ -35,7 +35,7 @@ public sealed class SecurityTests
             await app.Client.SendAsync(request, Ct);
         }
 
-        await using var badTokenApp = await KavachTestApp.StartAsync(db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" });
+        await using var badTokenApp = await KavachTestApp.StartAsync(db.ConnectionString, new() { PolarApi = polar.BaseUrl, Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" } });
         using var other = badTokenApp.ClientFor("user-2", "grace.hopper@gmail.com");
         await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct);
 
@@ -61,7 +61,7 @@ public sealed class SecurityTests
         var newSecret = PolarWebhookSigner.CreateStandardSecret();
         var config = new MutableConfigurationSource();
         await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, secret: oldSecret, configuration: c => c.Add(config));
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new() { Secret = oldSecret, Configuration = c => c.Add(config) });
         var oldSigner = new PolarWebhookSigner(oldSecret);
         var newSigner = new PolarWebhookSigner(newSecret, PolarWebhookSigningMode.Standard);
 
@@ -93,12 +93,15 @@ public sealed class SecurityTests
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(
             db.ConnectionString,
-            services: s => s.AddRateLimiter(o =>
+            new()
             {
-                o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-                o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetFixedWindowLimiter("all", _ => new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMinutes(1) }));
-            }),
-            pipeline: a => a.UseRateLimiter());
+                Services = s => s.AddRateLimiter(o =>
+                {
+                    o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                    o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetFixedWindowLimiter("all", _ => new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMinutes(1) }));
+                }),
+                Pipeline = a => a.UseRateLimiter(),
+            });
 
         Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync("nothing-here", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await app.Client.GetAsync("nothing-here", Ct)).StatusCode);

@@ -14,9 +14,12 @@ public sealed class HostConfigurationTests
     public async Task A_host_with_no_tracking_queries_and_retry_on_failure_still_gets_every_update()
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, database: o => o
-            .UseNpgsql(db.ConnectionString, npgsql => npgsql.EnableRetryOnFailure(3))
-            .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking));
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
+        {
+            Database = o => o
+                .UseNpgsql(db.ConnectionString, npgsql => npgsql.EnableRetryOnFailure(3))
+                .UseQueryTrackingBehavior(QueryTrackingBehavior.NoTracking),
+        });
 
         Assert.Equal(HttpStatusCode.Accepted, (await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct)).StatusCode);
         Assert.Equal("active", await db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
@@ -32,10 +35,13 @@ public sealed class HostConfigurationTests
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var started = new TaskCompletionSource();
-        var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = async (_, ct) =>
+        var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
         {
-            started.TrySetResult();
-            await Task.Delay(Timeout.Infinite, ct);
+            Configure = o => o.OnSubscriptionChange = async (_, ct) =>
+            {
+                started.TrySetResult();
+                await Task.Delay(Timeout.Infinite, ct);
+            },
         });
         await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(15), Ct);
@@ -53,10 +59,13 @@ public sealed class HostConfigurationTests
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         var started = new TaskCompletionSource();
         var release = new TaskCompletionSource();
-        var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = async (_, _) =>
+        var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
         {
-            started.TrySetResult();
-            await release.Task;
+            Configure = o => o.OnSubscriptionChange = async (_, _) =>
+            {
+                started.TrySetResult();
+                await release.Task;
+            },
         });
         try
         {

@@ -35,7 +35,7 @@ public sealed class StoreSchemaTests
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
         Assert.True(await db.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct), "the migrations install the webhook's one-round-trip function");
 
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, createSchema: false);
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new() { CreateSchema = false });
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("active", await db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
@@ -98,10 +98,13 @@ public sealed class StoreSchemaTests
     public async Task A_host_dbcontext_can_own_the_tables()
     {
         await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
         {
-            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
-            s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+            Services = s =>
+            {
+                s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
+                s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+            },
         });
 
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
@@ -126,7 +129,7 @@ public sealed class StoreSchemaTests
         }
 
         // Tables from the host's model, no function: correct, on the general path, and the log says what to do.
-        await using (var without = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, fastPath: false))
+        await using (var without = await KavachTestApp.StartAsync(db.ConnectionString, new() { Services = HostContext, FastPath = false }))
         {
             Assert.Equal(HttpStatusCode.Accepted, (await without.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct)).StatusCode);
             Assert.False(without.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
@@ -141,7 +144,7 @@ public sealed class StoreSchemaTests
             await db.QueryAsync(operation.Sql, Ct);
         }
 
-        await using var with = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, createSchema: false);
+        await using var with = await KavachTestApp.StartAsync(db.ConnectionString, new() { Services = HostContext, CreateSchema = false });
         var update = Subscription("subscription.updated", ExampleSubscriptionId, modifiedAt: new DateTimeOffset(2026, 10, 2, 9, 16, 48, TimeSpan.Zero), cancelAtPeriodEnd: true);
         var response = await with.PostWebhookAsync(Compact(update), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -159,13 +162,16 @@ public sealed class StoreSchemaTests
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(
             db.ConnectionString,
-            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" },
-            services: s =>
+            new()
             {
-                s.AddDbContext<BillingSchemaDbContext>(o => o.UseNpgsql(db.ConnectionString));
-                s.AddKavachPolar().AddEntityFrameworkStore<BillingSchemaDbContext>();
-            },
-            fastPath: false);
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" },
+                Services = s =>
+                {
+                    s.AddDbContext<BillingSchemaDbContext>(o => o.UseNpgsql(db.ConnectionString));
+                    s.AddKavachPolar().AddEntityFrameworkStore<BillingSchemaDbContext>();
+                },
+                FastPath = false,
+            });
         using var client = app.ClientFor(ExampleExternalId);
 
         for (var i = 0; i < 3; i++)
@@ -189,7 +195,7 @@ public sealed class StoreSchemaTests
         var file = Path.Combine(Path.GetTempPath(), "kavach-" + Guid.NewGuid().ToString("N") + ".db");
         try
         {
-            await using var app = await KavachTestApp.StartAsync("", database: o => o.UseSqlite($"Data Source={file}"));
+            await using var app = await KavachTestApp.StartAsync("", new() { Database = o => o.UseSqlite($"Data Source={file}") });
             // Delivered as Polar does (5xx retried): a cold SQLite store on a loaded machine can outlast the 5 s budget once.
             var first = await app.DeliverAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);
             var again = await app.DeliverAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);
