@@ -183,7 +183,7 @@ public sealed class CallbackClaimTests : DatabaseTest
                 {
                     if (slowCallbacks)
                     {
-                        await Task.Delay(60, token);
+                        await Task.Delay(60, token); // a slow callback is the behaviour under test
                     }
 
                     Interlocked.Increment(ref delivered);

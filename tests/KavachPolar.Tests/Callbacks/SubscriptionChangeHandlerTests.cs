@@ -7,16 +7,13 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Callbacks;
 
-public sealed class SubscriptionChangeHandlerTests
+public sealed class SubscriptionChangeHandlerTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_handler_registered_as_a_service_gets_each_change_once_with_scoped_dependencies()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
             Services = s =>
             {
@@ -31,7 +28,7 @@ public sealed class SubscriptionChangeHandlerTests
         await app.PostWebhookAsync(Compact(Example("subscription.revoked.json")), ct: Ct);
 
         await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 2);
-        await Wait.ForOutboxToDrainAsync(db, Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
         Assert.Equal(2, seen.Changes.Count);
         Assert.Equal([("usr_1337", true), ("usr_1337", false)], seen.Changes.Select(c => (c.UserId, c.Entitled)));
         Assert.Equal(2, seen.DistinctScopes.Count);
@@ -65,9 +62,8 @@ public sealed class SubscriptionChangeHandlerTests
     [Fact]
     public async Task A_handler_registered_directly_in_the_container_is_called_too()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new()
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
             Configure = o => o.OnSubscriptionChange = null,
             Services = s =>

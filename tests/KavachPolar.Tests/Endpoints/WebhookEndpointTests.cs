@@ -450,40 +450,6 @@ public sealed class WebhookEndpointTests : AppTest
         Assert.Equal("applied", (string?)(await ours.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
     }
 
-    [Fact]
-    public async Task A_callback_that_throws_is_retried_with_the_same_change_until_it_succeeds()
-    {
-        var attempts = 0;
-        App.FailCallback = _ => Interlocked.Increment(ref attempts) <= 2;
-        var id = Guid.NewGuid().ToString();
-        await App.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct);
-
-        await KavachTestApp.EventuallyAsync(() => !App.Changes.IsEmpty, TimeSpan.FromSeconds(20));
-        var change = Assert.Single(App.Changes);
-        Assert.Equal(id, change.EventId);
-        Assert.Equal(3, attempts);
-        await KavachTestApp.EventuallyAsync(() => true);
-        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
-        Assert.Contains(App.Logs.Lines, l => l.Contains("[3001]", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Changes_reach_the_callback_in_order_per_user()
-    {
-        const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
-        await PostOutcomeAsync(Subscription("subscription.created", id, createdAt: T0));
-        await PostOutcomeAsync(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
-        await PostOutcomeAsync(Subscription("subscription.revoked", id, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(2)));
-
-        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 3);
-        var changes = App.Changes.ToArray();
-        Assert.Equal(["subscription.created", "subscription.canceled", "subscription.revoked"], changes.Select(c => c.EventType));
-        Assert.Null(changes[0].Previous);
-        Assert.True(changes[1].Current!.CancelAtPeriodEnd);
-        Assert.Equal(changes[1].Current, changes[2].Previous);
-        Assert.Null(changes[2].Current);
-    }
-
     private async Task AssertNothingWrittenAsync()
     {
         foreach (var table in new[] { "kavach_users", "kavach_polar_subscriptions", "kavach_polar_webhook_events", "kavach_polar_callbacks" })

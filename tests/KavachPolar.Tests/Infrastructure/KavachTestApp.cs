@@ -222,6 +222,7 @@ public sealed class KavachTestApp : IAsyncDisposable
                 return response;
             }
 
+            // Polar's pause between retries of one delivery, not a wait for an event.
             await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
         }
     }

@@ -211,6 +211,7 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
 
             await AssertStoreUnavailableAsync(response);
             Assert.True(retries < 20, "the webhook kept answering 503 after the database came back");
+            // The sender's pause between retries (Polar waits before each), not a wait for an event.
             await Task.Delay(200, Ct);
         }
     }

@@ -81,7 +81,7 @@ public sealed class SlowDatabaseTests : DatabaseTest
             InterlockedMax(ref maxInFlight, now);
             try
             {
-                await Task.Delay(150, ct);
+                await Task.Delay(150, ct); // a callback that takes a while: the behaviour under test
                 if (attempts.AddOrUpdate(change.EventId, 1, (_, n) => n + 1) == 1 && change.EventType == "subscription.canceled")
                 {
                     throw new InvalidOperationException("first attempt fails on purpose");

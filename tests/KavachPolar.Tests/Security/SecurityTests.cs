@@ -11,16 +11,13 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Security;
 
-public sealed class SecurityTests
+public sealed class SecurityTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Tokens_secrets_and_signatures_never_reach_the_logs()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar);
         polar.AddWebhookEndpoint(app.WebhookUrl, KavachTestApp.DefaultSecret);
 
         // A full run: checkout, payment, webhooks (valid, duplicate, tampered, wrong secret), a rejected token.
@@ -35,7 +32,7 @@ public sealed class SecurityTests
             await app.Client.SendAsync(request, Ct);
         }
 
-        await using var badTokenApp = await KavachTestApp.StartAsync(db.ConnectionString, new() { PolarApi = polar.BaseUrl, Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" } });
+        await using var badTokenApp = await KavachTestApp.StartAsync(Db.ConnectionString, new() { PolarApi = polar.BaseUrl, Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" } });
         using var other = badTokenApp.ClientFor("user-2", "grace.hopper@gmail.com");
         await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct);
 
@@ -60,8 +57,7 @@ public sealed class SecurityTests
         const string oldSecret = "whsec_old_secret_used_before_rotation";
         var newSecret = PolarWebhookSigner.CreateStandardSecret();
         var config = new MutableConfigurationSource();
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, new() { Secret = oldSecret, Configuration = c => c.Add(config) });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Secret = oldSecret, Configuration = c => c.Add(config) });
         var oldSigner = new PolarWebhookSigner(oldSecret);
         var newSigner = new PolarWebhookSigner(newSecret, PolarWebhookSigningMode.Standard);
 
@@ -90,9 +86,8 @@ public sealed class SecurityTests
     [Fact]
     public async Task A_hosts_global_rate_limiter_never_throttles_polars_deliveries()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(
-            db.ConnectionString,
+            Db.ConnectionString,
             new()
             {
                 Services = s => s.AddRateLimiter(o =>

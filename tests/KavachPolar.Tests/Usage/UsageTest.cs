@@ -112,7 +112,7 @@ public sealed class IngestGate(int pass)
             if (request.RequestUri!.AbsolutePath.EndsWith("/v1/events/ingest", StringComparison.Ordinal) && Interlocked.Increment(ref gate._seen) > gate.Pass)
             {
                 Interlocked.Increment(ref gate._held);
-                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken); // holds the request until it is cancelled
             }
 
             return await base.SendAsync(request, cancellationToken);
