@@ -9,8 +9,6 @@ namespace KavachPolar.Tests.Callbacks;
 /// <summary>How the dispatcher delivers the changes webhooks queue: retried until the callback succeeds, in order per user.</summary>
 public sealed class CallbackDeliveryTests : AppTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_callback_that_throws_is_retried_with_the_same_change_until_it_succeeds()
     {

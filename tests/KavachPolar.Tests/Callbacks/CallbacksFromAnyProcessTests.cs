@@ -16,8 +16,6 @@ namespace KavachPolar.Tests.Callbacks;
 /// </summary>
 public sealed class CallbacksFromAnyProcessTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_reconcile_by_a_job_without_handlers_reaches_the_handler_of_a_running_host()
     {

@@ -15,8 +15,6 @@ namespace KavachPolar.Tests.Callbacks;
 /// </summary>
 public sealed class DispatcherWakeTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     private static readonly CallbackDispatchSettings RarePoll = new() { IdlePollInterval = TimeSpan.FromMinutes(10) };
 
     [Fact]

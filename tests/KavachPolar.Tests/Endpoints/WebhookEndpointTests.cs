@@ -13,7 +13,6 @@ namespace KavachPolar.Tests.Endpoints;
 
 public sealed class WebhookEndpointTests : AppTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
     [Fact]
     public async Task Subscription_created_makes_the_user_active_in_the_api_and_in_kavach_users()
     {

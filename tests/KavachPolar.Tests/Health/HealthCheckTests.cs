@@ -15,8 +15,6 @@ namespace KavachPolar.Tests.Health;
 /// </summary>
 public sealed class HealthCheckTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_host_whose_database_answers_and_nothing_waits_is_healthy()
     {

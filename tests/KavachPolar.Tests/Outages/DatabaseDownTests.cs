@@ -20,8 +20,6 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
     /// <summary>Polar gives up on a delivery attempt after 10 s (https://docs.polar.sh/integrate/webhooks/delivery); the answer must come before that.</summary>
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
 
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_webhook_while_the_database_is_down_gets_503_store_unavailable_inside_polars_timeout_and_applies_after_restart()
     {

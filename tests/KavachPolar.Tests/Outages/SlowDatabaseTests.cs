@@ -17,8 +17,6 @@ namespace KavachPolar.Tests.Outages;
 public sealed class SlowDatabaseTests : DatabaseTest
 {
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Theory]
     [InlineData("kavach_polar_webhook_events")]
     [InlineData("kavach_polar_subscriptions")]

@@ -19,8 +19,6 @@ namespace KavachPolar.Tests.Storage;
 /// </summary>
 public sealed class DirectPostgresTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     private static readonly Dictionary<string, string?> NoReadCache = new() { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" };
 
     [Fact]

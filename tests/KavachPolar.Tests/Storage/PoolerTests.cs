@@ -18,8 +18,6 @@ namespace KavachPolar.Tests.Storage;
 /// </summary>
 public sealed class PoolerTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
