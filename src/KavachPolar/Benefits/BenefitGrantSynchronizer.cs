@@ -49,7 +49,7 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
         }
 
         var (userId, fromExternalId) = await AttributeAsync(db, g, record, ct).ConfigureAwait(false);
-        if (await IsForgottenAsync(db, userId, g.CustomerId, ct).ConfigureAwait(false))
+        if (await UserAttribution.IsForgottenAsync(db, userId, g.CustomerId, ct).ConfigureAwait(false))
         {
             Log.BenefitGrantOfForgottenUser(logger, g.Id, g.CustomerId);
             return new ApplyResult(false, 0, Forgotten: true);
@@ -74,18 +74,10 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
         }
 
         var before = await HoldingsAsync(db, users, ct).ConfigureAwait(false);
-        if (userId is not null && fromExternalId && !await db.Set<KavachUser>().AnyAsync(u => u.Id == userId, ct).ConfigureAwait(false))
+        if (userId is not null && fromExternalId)
         {
             // As for subscriptions: a user first seen in a webhook gets a row, so the grant is there when they sign in.
-            var now = time.GetUtcNow();
-            db.Add(new KavachUser
-            {
-                Id = userId,
-                Email = TextSafety.ForTextColumn(g.Customer?.Email, Limits.Email),
-                Name = TextSafety.ForTextColumn(g.Customer?.Name, Limits.Name),
-                CreatedAt = now,
-                UpdatedAt = now,
-            });
+            await UserAttribution.EnsureUserAsync(db, userId, g.Customer?.Email, g.Customer?.Name, time.GetUtcNow(), ct).ConfigureAwait(false);
         }
 
         if (record is null)
@@ -183,8 +175,7 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
     {
         if (g.SubscriptionId is { } subscriptionId)
         {
-            var owner = await db.Set<SubscriptionRecord>().Where(s => s.Id == subscriptionId).Select(s => s.UserId).FirstOrDefaultAsync(ct).ConfigureAwait(false);
-            return (owner, false);
+            return (await UserAttribution.SubscriptionOwnerAsync(db, subscriptionId, ct).ConfigureAwait(false), false);
         }
 
         if (g.OrderId is { } orderId)
@@ -195,19 +186,8 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
             return (buyer ?? record?.UserId, false);
         }
 
-        if (Usable(g.Customer?.ExternalId) is { } external)
-        {
-            return (external, true);
-        }
-
-        var bound = await db.Set<KavachUser>().Where(u => u.PolarCustomerId == g.CustomerId).Select(u => u.Id).FirstOrDefaultAsync(ct).ConfigureAwait(false);
-        return (bound, false);
+        return await UserAttribution.ByCustomerAsync(db, g.Customer?.ExternalId, g.CustomerId, ct).ConfigureAwait(false);
     }
-
-    private static Task<bool> IsForgottenAsync(DbContext db, string? userId, string customerId, CancellationToken ct) =>
-        userId is null
-            ? db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct)
-            : db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == userId || f.PolarCustomerId == customerId, ct);
 
     private void Write(BenefitGrantRecord r, PolarBenefitGrant g, string? userId, long version, long sourceTimestampUs)
     {
@@ -292,6 +272,4 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
 
         return changes;
     }
-
-    private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
 }

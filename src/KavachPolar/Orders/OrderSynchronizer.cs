@@ -47,7 +47,7 @@ internal sealed class OrderSynchronizer(Benefits.BenefitGrantSynchronizer grants
         }
 
         var (userId, named) = await AttributeAsync(db, o, record, ct).ConfigureAwait(false);
-        if (await IsForgottenAsync(db, userId, o.CustomerId, ct).ConfigureAwait(false))
+        if (await UserAttribution.IsForgottenAsync(db, userId, o.CustomerId, ct).ConfigureAwait(false))
         {
             Log.OrderOfForgottenUser(logger, o.Id, o.CustomerId);
             return new ApplyResult(false, 0, Forgotten: true);
@@ -71,17 +71,10 @@ internal sealed class OrderSynchronizer(Benefits.BenefitGrantSynchronizer grants
         }
 
         var now = time.GetUtcNow();
-        if (userId is not null && named && !await db.Set<KavachUser>().AnyAsync(u => u.Id == userId, ct).ConfigureAwait(false))
+        if (userId is not null && named)
         {
             // As for subscriptions: a user first seen in a webhook gets a row, so the order is there when they sign in.
-            db.Add(new KavachUser
-            {
-                Id = userId,
-                Email = TextSafety.ForTextColumn(o.Customer?.Email, Limits.Email),
-                Name = TextSafety.ForTextColumn(o.Customer?.Name, Limits.Name),
-                CreatedAt = now,
-                UpdatedAt = now,
-            });
+            await UserAttribution.EnsureUserAsync(db, userId, o.Customer?.Email, o.Customer?.Name, now, ct).ConfigureAwait(false);
         }
 
         if (record is null)
@@ -154,30 +147,19 @@ internal sealed class OrderSynchronizer(Benefits.BenefitGrantSynchronizer grants
 
     private static async Task<(string? UserId, bool Named)> AttributeAsync(DbContext db, PolarOrder o, OrderRecord? record, CancellationToken ct)
     {
-        if (Usable(PolarMetadata.UserId(o.Metadata)) is { } fromMetadata)
+        if (UserAttribution.Usable(PolarMetadata.UserId(o.Metadata)) is { } fromMetadata)
         {
             return (fromMetadata, true);
         }
 
         if (o.SubscriptionId is { } subscriptionId
-            && await db.Set<SubscriptionRecord>().Where(s => s.Id == subscriptionId).Select(s => s.UserId).FirstOrDefaultAsync(ct).ConfigureAwait(false) is { } owner)
+            && await UserAttribution.SubscriptionOwnerAsync(db, subscriptionId, ct).ConfigureAwait(false) is { } owner)
         {
             return (owner, false);
         }
 
-        if (Usable(o.Customer?.ExternalId) is { } external)
-        {
-            return (external, true);
-        }
-
-        var bound = await db.Set<KavachUser>().Where(u => u.PolarCustomerId == o.CustomerId).Select(u => u.Id).FirstOrDefaultAsync(ct).ConfigureAwait(false);
-        return (bound ?? record?.UserId, false);
+        // While the customer names nobody, the user the order had.
+        var (user, named) = await UserAttribution.ByCustomerAsync(db, o.Customer?.ExternalId, o.CustomerId, ct).ConfigureAwait(false);
+        return (user ?? record?.UserId, named);
     }
-
-    private static Task<bool> IsForgottenAsync(DbContext db, string? userId, string customerId, CancellationToken ct) =>
-        userId is null
-            ? db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct)
-            : db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == userId || f.PolarCustomerId == customerId, ct);
-
-    private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
 }

@@ -93,13 +93,13 @@ internal sealed class SubscriptionSynchronizer(
         if (userId is not null)
         {
             user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
-            if (user is null && await IsForgottenAsync(db, userId, s.CustomerId, ct).ConfigureAwait(false))
+            if (user is null && await UserAttribution.IsForgottenAsync(db, userId, s.CustomerId, ct).ConfigureAwait(false))
             {
                 Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
                 return new ApplyResult(false, 0, Forgotten: true);
             }
         }
-        else if (await IsForgottenAsync(db, null, s.CustomerId, ct).ConfigureAwait(false))
+        else if (await UserAttribution.IsForgottenAsync(db, null, s.CustomerId, ct).ConfigureAwait(false))
         {
             // An orphan of a forgotten user's customer is not kept either.
             Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
@@ -133,7 +133,7 @@ internal sealed class SubscriptionSynchronizer(
         }
         else
         {
-            user ??= NewUser(db, userId, s.Customer, now);
+            user ??= UserAttribution.NewUser(db, userId, s.Customer?.Email, s.Customer?.Name, now);
             var orphansOf = attribution.BindsCustomer ? await BindAsync(db, user, s.CustomerId, ct).ConfigureAwait(false) : null;
             changes += await ReprojectAsync(db, user, eventId, eventType, now, ct, orphansOf).ConfigureAwait(false);
         }
@@ -165,8 +165,8 @@ internal sealed class SubscriptionSynchronizer(
             kinds.Queues(Callbacks.CallbackKinds.Subscription),
             s.Id,
             s.CustomerId,
-            Usable(s.Customer?.ExternalId),
-            Usable(PolarMetadata.UserId(s.Metadata)),
+            UserAttribution.Usable(s.Customer?.ExternalId),
+            UserAttribution.Usable(PolarMetadata.UserId(s.Metadata)),
             s.Status,
             s.ProductId,
             s.CurrentPeriodEnd?.ToUniversalTime(),
@@ -209,8 +209,8 @@ internal sealed class SubscriptionSynchronizer(
 
     private async Task<Attribution> AttributeAsync(DbContext db, PolarSubscription s, SubscriptionRecord? record, CancellationToken ct)
     {
-        var fromMetadata = Usable(PolarMetadata.UserId(s.Metadata));
-        var fromExternalId = Usable(s.Customer?.ExternalId);
+        var fromMetadata = UserAttribution.Usable(PolarMetadata.UserId(s.Metadata));
+        var fromExternalId = UserAttribution.Usable(s.Customer?.ExternalId);
         if (fromMetadata is not null)
         {
             if (fromExternalId is not null && fromExternalId != fromMetadata)
@@ -229,35 +229,8 @@ internal sealed class SubscriptionSynchronizer(
             return new Attribution(fromExternalId, BindsCustomer: true);
         }
 
-        var bound = await db.Set<KavachUser>()
-            .Where(u => u.PolarCustomerId == s.CustomerId)
-            .Select(u => u.Id)
-            .FirstOrDefaultAsync(ct)
-            .ConfigureAwait(false);
+        var bound = await UserAttribution.BoundUserAsync(db, s.CustomerId, ct).ConfigureAwait(false);
         return new Attribution(bound ?? record?.UserId, BindsCustomer: false);
-    }
-
-    private static Task<bool> IsForgottenAsync(DbContext db, string? userId, string customerId, CancellationToken ct) =>
-        userId is null
-            ? db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct)
-            : db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == userId || f.PolarCustomerId == customerId, ct);
-
-    /// <summary>
-    /// A user first seen in a webhook (the checkout was created elsewhere, or the row was deleted): the row is
-    /// created from the Polar customer so that the subscription is there when they sign in.
-    /// </summary>
-    private static KavachUser NewUser(DbContext db, string userId, PolarCustomer? customer, DateTimeOffset now)
-    {
-        var user = new KavachUser
-        {
-            Id = userId,
-            Email = TextSafety.ForTextColumn(customer?.Email, Limits.Email),
-            Name = TextSafety.ForTextColumn(customer?.Name, Limits.Name),
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.Add(user);
-        return user;
     }
 
     /// <summary>
@@ -352,7 +325,5 @@ internal sealed class SubscriptionSynchronizer(
     /// its own earlier commit and answers duplicate or stale).
     /// </summary>
     public static string[] NamedUsers(PolarSubscription s) =>
-        [.. new[] { Usable(PolarMetadata.UserId(s.Metadata)), Usable(s.Customer?.ExternalId) }.OfType<string>().Distinct(StringComparer.Ordinal)];
-
-    private static string? Usable(string? id) => !string.IsNullOrEmpty(id) && id.Length <= Limits.UserId ? id : null;
+        [.. new[] { UserAttribution.Usable(PolarMetadata.UserId(s.Metadata)), UserAttribution.Usable(s.Customer?.ExternalId) }.OfType<string>().Distinct(StringComparer.Ordinal)];
 }

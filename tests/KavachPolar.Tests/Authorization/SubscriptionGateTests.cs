@@ -23,20 +23,23 @@ public sealed class SubscriptionGateTests : PolarAppTest
         KavachTestApp.StartAsync(
             connectionString,
             Polar,
-            new Dictionary<string, string?>
+            new()
             {
-                ["KavachPolar:Products:pro"] = Polar.Products[0].Id,
-                ["KavachPolar:Products:team"] = Polar.Products[1].Id,
-            },
-            createSchema: createSchema,
-            pipeline: app =>
-            {
-                app.MapGet("/reports", () => "reports").RequireSubscription();
-                app.MapGet("/team/reports", () => "team reports").RequireSubscription("team");
-                app.MapGet("/by-id", () => "by id").RequireSubscription(Polar.Products[1].Id);
-                app.MapGet("/policy", () => "policy").RequireAuthorization(KavachPolarPolicies.Subscribed);
-                var group = app.MapGroup("/members").RequireSubscription("pro", "team");
-                group.MapGet("/home", () => "members");
+                Settings = new Dictionary<string, string?>
+                {
+                    ["KavachPolar:Products:pro"] = Polar.Products[0].Id,
+                    ["KavachPolar:Products:team"] = Polar.Products[1].Id,
+                },
+                CreateSchema = createSchema,
+                Pipeline = app =>
+                {
+                    app.MapGet("/reports", () => "reports").RequireSubscription();
+                    app.MapGet("/team/reports", () => "team reports").RequireSubscription("team");
+                    app.MapGet("/by-id", () => "by id").RequireSubscription(Polar.Products[1].Id);
+                    app.MapGet("/policy", () => "policy").RequireAuthorization(KavachPolarPolicies.Subscribed);
+                    var group = app.MapGroup("/members").RequireSubscription("pro", "team");
+                    group.MapGet("/home", () => "members");
+                },
             });
 
     [Fact]
@@ -52,10 +55,14 @@ public sealed class SubscriptionGateTests : PolarAppTest
     public async Task Authorization_placed_before_authentication_is_logged_once_with_the_fix()
     {
         // The host's own order puts UseAuthorization first (this pipeline runs before the test app's UseAuthentication).
-        await using var misordered = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, createSchema: false, pipeline: app =>
+        await using var misordered = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new()
         {
-            app.UseAuthorization();
-            app.MapGet("/reports", () => "reports").RequireSubscription();
+            CreateSchema = false,
+            Pipeline = app =>
+            {
+                app.UseAuthorization();
+                app.MapGet("/reports", () => "reports").RequireSubscription();
+            },
         });
         using var client = misordered.ClientFor("user-order", "grace.o@gmail.com");
 

@@ -26,16 +26,19 @@ public sealed class BenefitChangeTests : PolarAppTest
 
     protected override Task<KavachTestApp> StartAppAsync() => KavachTestApp.StartAsync(
         Db.ConnectionString,
-        Polar.BaseUrl,
-        configure: o => o.OnBenefitChange = (change, _) =>
+        new()
         {
-            _changes.Enqueue(change);
-            return Task.CompletedTask;
-        },
-        settings: new Dictionary<string, string?>
-        {
-            ["KavachPolar:AccessToken"] = Polar.AccessToken,
-            ["KavachPolar:AllowMultipleSubscriptions"] = "true",
+            PolarApi = Polar.BaseUrl,
+            Configure = o => o.OnBenefitChange = (change, _) =>
+            {
+                _changes.Enqueue(change);
+                return Task.CompletedTask;
+            },
+            Settings = new Dictionary<string, string?>
+            {
+                ["KavachPolar:AccessToken"] = Polar.AccessToken,
+                ["KavachPolar:AllowMultipleSubscriptions"] = "true",
+            },
         });
 
     [Fact]

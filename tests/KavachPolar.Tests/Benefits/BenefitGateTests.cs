@@ -36,20 +36,23 @@ public sealed class BenefitGateTests : PolarAppTest
         KavachTestApp.StartAsync(
             connectionString,
             Polar,
-            new Dictionary<string, string?>
+            new()
             {
-                ["KavachPolar:Benefits:downloads"] = Downloads,
-                ["KavachPolar:Benefits:discord"] = Discord,
-                ["KavachPolar:AllowMultipleSubscriptions"] = "true",
-            },
-            createSchema: createSchema,
-            pipeline: app =>
-            {
-                app.MapGet("/downloads", () => "files").RequireBenefit("downloads");
-                app.MapGet("/support", () => "support").RequireBenefit(PrioritySupport);
-                app.MapGet("/community", () => "community").RequireBenefit("discord", "no-such-benefit");
-                app.MapGet("/attribute", [RequireBenefit("downloads")] () => "attribute");
-                app.MapGet("/typo", () => "typo").RequireBenefit("dowloads");
+                Settings = new Dictionary<string, string?>
+                {
+                    ["KavachPolar:Benefits:downloads"] = Downloads,
+                    ["KavachPolar:Benefits:discord"] = Discord,
+                    ["KavachPolar:AllowMultipleSubscriptions"] = "true",
+                },
+                CreateSchema = createSchema,
+                Pipeline = app =>
+                {
+                    app.MapGet("/downloads", () => "files").RequireBenefit("downloads");
+                    app.MapGet("/support", () => "support").RequireBenefit(PrioritySupport);
+                    app.MapGet("/community", () => "community").RequireBenefit("discord", "no-such-benefit");
+                    app.MapGet("/attribute", [RequireBenefit("downloads")] () => "attribute");
+                    app.MapGet("/typo", () => "typo").RequireBenefit("dowloads");
+                },
             });
 
     [Fact]
@@ -213,8 +216,11 @@ public sealed class BenefitGateTests : PolarAppTest
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => KavachTestApp.StartAsync(
             Db.ConnectionString,
             Polar,
-            new Dictionary<string, string?> { ["KavachPolar:Benefits:downloads"] = "not-a-uuid" },
-            createSchema: false));
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:Benefits:downloads"] = "not-a-uuid" },
+                CreateSchema = false,
+            }));
         Assert.Contains("KavachPolar:Benefits:downloads", failure.Message);
     }
 

@@ -19,13 +19,7 @@ internal static class BenefitSteps
     /// <summary>Creates the checkout through the app (retrying a 503 on a loaded machine), without paying it.</summary>
     public static async Task<string> CheckoutAsync(HttpClient client, string productId, CancellationToken ct)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, ct);
-        while (response.StatusCode == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromMinutes(1))
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
-            response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, ct);
-        }
+        using var response = await Retry503.SendAsync(() => client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId }, ct), ct);
 
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync(ct));
         return (string)(await response.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!;

@@ -22,7 +22,7 @@ public sealed class CallbackClaimTests : DatabaseTest
     public async Task A_claim_whose_answer_is_lost_does_not_park_the_callback_for_the_lease()
     {
         var lose = new LoseFirstClaimAnswer();
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(lose));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(lose) });
         var id = Guid.NewGuid().ToString();
         lose.Armed = true;
 
@@ -53,14 +53,17 @@ public sealed class CallbackClaimTests : DatabaseTest
         var pace = new CallbackDispatchSettings { BatchSize = 2, MaxBatchSize = 8, PollInterval = TimeSpan.FromMilliseconds(100) };
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = (change, _) =>
+            new()
             {
-                delivered.Enqueue(change); // not the test app's handler: this one is ready before the host starts
-                return Task.CompletedTask;
-            },
-            createSchema: false,
-            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(claims),
-            services: s => s.AddSingleton(pace));
+                Configure = o => o.OnSubscriptionChange = (change, _) =>
+                {
+                    delivered.Enqueue(change); // not the test app's handler: this one is ready before the host starts
+                    return Task.CompletedTask;
+                },
+                CreateSchema = false,
+                Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(claims),
+                Services = s => s.AddSingleton(pace),
+            });
         await KavachTestApp.EventuallyAsync(() => delivered.Count == 40, TimeSpan.FromSeconds(30), "the backlog runs");
 
         // At most one row of a user per claim (its earliest), so growth stops at the number of users with rows left.
@@ -77,7 +80,7 @@ public sealed class CallbackClaimTests : DatabaseTest
     [InlineData("release")]
     public async Task Batch_writes_lock_their_rows_in_id_order_so_overlapping_batches_queue_instead_of_deadlocking(string write)
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = null });
         var ids = await Db.QueryAsync(
             """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at, locked_until_us, lock_owner)
@@ -125,7 +128,7 @@ public sealed class CallbackClaimTests : DatabaseTest
     {
         // What autovacuum leaves behind after the queue drained (statistics of an empty table, its pages still there),
         // then a backlog of 5 000 changes of 1 000 users.
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = null });
         const int backlog = 5000;
         const string insert = """
             INSERT INTO kavach_polar_callbacks (user_id, change, attempts, next_attempt_at_us, created_at)
@@ -174,17 +177,20 @@ public sealed class CallbackClaimTests : DatabaseTest
         var pace = new CallbackDispatchSettings { BatchSize = 2, PollInterval = TimeSpan.FromMilliseconds(100), SlowCallbackAfter = TimeSpan.FromMilliseconds(slowCallbacks ? 20 : 5000) };
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = async (_, token) =>
+            new()
             {
-                if (slowCallbacks)
+                Configure = o => o.OnSubscriptionChange = async (_, token) =>
                 {
-                    await Task.Delay(60, token);
-                }
+                    if (slowCallbacks)
+                    {
+                        await Task.Delay(60, token); // a slow callback is the behaviour under test
+                    }
 
-                Interlocked.Increment(ref delivered);
-            },
-            createSchema: false,
-            services: s => s.AddSingleton(pace));
+                    Interlocked.Increment(ref delivered);
+                },
+                CreateSchema = false,
+                Services = s => s.AddSingleton(pace),
+            });
         await KavachTestApp.EventuallyAsync(() => Volatile.Read(ref delivered) == rows, TimeSpan.FromSeconds(30), "the backlog runs");
         await Wait.UntilAsync(async () => await AnalyzeCountAsync() > before, TimeSpan.FromSeconds(5), "the dispatcher analyzed the queue");
     }

@@ -43,12 +43,15 @@ public sealed class CallbackLeaseTests : DatabaseTest
         }
 
         var pace = new CallbackDispatchSettings { Lease = TimeSpan.FromSeconds(2), CallbackTimeout = TimeSpan.FromSeconds(1), PollInterval = TimeSpan.FromMilliseconds(100) };
-        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = Handler, Services = s => s.AddSingleton(pace) });
         await using var b = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = Handler,
-            services: s => s.AddSingleton(pace).AddSingleton<TimeProvider>(new AheadTimeProvider(TimeSpan.FromSeconds(30))),
-            createSchema: false);
+            new()
+            {
+                Configure = o => o.OnSubscriptionChange = Handler,
+                Services = s => s.AddSingleton(pace).AddSingleton<TimeProvider>(new AheadTimeProvider(TimeSpan.FromSeconds(30))),
+                CreateSchema = false,
+            });
 
         var id = Guid.NewGuid().ToString();
         Assert.Equal(HttpStatusCode.Accepted, (await a.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct)).StatusCode);
@@ -77,7 +80,7 @@ public sealed class CallbackLeaseTests : DatabaseTest
         }
 
         var pace = new CallbackDispatchSettings { SlowCallbackAfter = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromMilliseconds(100) };
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = Handler, services: s => s.AddSingleton(pace));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = Handler, Services = s => s.AddSingleton(pace) });
         try
         {
             await app.PostWebhookAsync(Compact(Subscription("subscription.created", "4a5b6c7d-8e9f-4a0b-9c1d-2e3f4a5b6c71", externalId: "slow-user", customerId: "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d81")), ct: Ct);

@@ -16,8 +16,6 @@ namespace KavachPolar.Tests.Callbacks;
 /// </summary>
 public sealed class CallbacksFromAnyProcessTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_reconcile_by_a_job_without_handlers_reaches_the_handler_of_a_running_host()
     {
@@ -49,8 +47,8 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
     [InlineData(false)]
     public async Task A_webhook_taken_by_a_host_without_handlers_reaches_the_handler_of_another_host(bool fastPath)
     {
-        await using var receiver = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath, configure: o => o.OnSubscriptionChange = null);
-        await using var worker = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var receiver = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath, Configure = o => o.OnSubscriptionChange = null });
+        await using var worker = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         await WaitUntilDeclaredAsync();
 
         await receiver.DeliverAsync(Compact(Subscription("subscription.created", "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c01", createdAt: T0)), ct: Ct);
@@ -68,7 +66,7 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
     [InlineData(false)]
     public async Task A_writer_whose_app_has_no_host_handling_the_kind_queues_nothing(bool fastPath)
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath, configure: o => o.OnSubscriptionChange = null);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath, Configure = o => o.OnSubscriptionChange = null });
         await app.DeliverAsync(Compact(Subscription("subscription.created", "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c02", createdAt: T0)), ct: Ct);
 
         Assert.Equal("active", await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users WHERE id = 'usr_1337'", Ct));
@@ -88,7 +86,7 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
         // The only host with a handler is down (a deploy, an outage) and declared a minute short of the lifetime ago:
         // a change written meanwhile waits for it.
         await AgeDeclarationAsync(CallbackKinds.Lifetime - TimeSpan.FromMinutes(1));
-        await using (var writer = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, configure: o => o.OnSubscriptionChange = null))
+        await using (var writer = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Configure = o => o.OnSubscriptionChange = null }))
         {
             await writer.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
         }
@@ -97,7 +95,7 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
 
         // No host has declared it for longer than the lifetime (its handler was removed): nothing more is queued.
         await AgeDeclarationAsync(CallbackKinds.Lifetime + TimeSpan.FromMinutes(1));
-        await using (var writer = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, configure: o => o.OnSubscriptionChange = null))
+        await using (var writer = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Configure = o => o.OnSubscriptionChange = null }))
         {
             await writer.DeliverAsync(Compact(Subscription("subscription.updated", subscriptionId, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true)), ct: Ct);
         }
@@ -110,13 +108,13 @@ public sealed class CallbacksFromAnyProcessTests : DatabaseTest
     public async Task Without_the_table_each_process_queues_for_its_own_handlers_and_the_log_names_the_fix()
     {
         // A database migrated before the table came (a host's own DbContext without the new migration).
-        await using (await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null))
+        await using (await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = null }))
         {
         }
 
         await Db.ScalarAsync<int>("DROP TABLE kavach_polar_handled_kinds; SELECT 1", Ct);
-        await using var host = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
-        await using var writer = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, configure: o => o.OnSubscriptionChange = null);
+        await using var host = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
+        await using var writer = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Configure = o => o.OnSubscriptionChange = null });
         await Wait.UntilAsync(() => Task.FromResult(host.Logs.Lines.Any(l => l.Contains("[3006]", StringComparison.Ordinal))), because: "the host says it cannot declare");
 
         // The handler-less writer applies the change and queues nothing; the host's own changes still reach its handler.

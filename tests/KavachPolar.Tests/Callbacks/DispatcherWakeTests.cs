@@ -15,14 +15,12 @@ namespace KavachPolar.Tests.Callbacks;
 /// </summary>
 public sealed class DispatcherWakeTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     private static readonly CallbackDispatchSettings RarePoll = new() { IdlePollInterval = TimeSpan.FromMinutes(10) };
 
     [Fact]
     public async Task A_change_committed_by_an_idle_host_reaches_its_handler_at_once()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, services: s => s.AddSingleton(RarePoll));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Services = s => s.AddSingleton(RarePoll) });
         await WaitUntilHearingAsync(app);
 
         await app.DeliverAsync(Compact(Subscription("subscription.created", "9a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c01", createdAt: T0)), ct: Ct);
@@ -36,8 +34,8 @@ public sealed class DispatcherWakeTests : DatabaseTest
     {
         // The receiver handles nothing, so only the worker's dispatcher can run the callback, and only an announcement
         // can wake it before its rare poll.
-        await using var worker = await KavachTestApp.StartAsync(Db.ConnectionString, services: s => s.AddSingleton(RarePoll));
-        await using var receiver = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = null, createSchema: false);
+        await using var worker = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Services = s => s.AddSingleton(RarePoll) });
+        await using var receiver = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = o => o.OnSubscriptionChange = null, CreateSchema = false });
         await WaitUntilHearingAsync(worker);
 
         await receiver.DeliverAsync(Compact(Subscription("subscription.created", "9a1b2c3d-0000-4a6b-8c7d-9e0f1a2b3c02", createdAt: T0)), ct: Ct);
@@ -50,7 +48,7 @@ public sealed class DispatcherWakeTests : DatabaseTest
     [Fact]
     public async Task A_callback_that_failed_is_retried_within_seconds_by_an_idle_host()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, services: s => s.AddSingleton(RarePoll));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Services = s => s.AddSingleton(RarePoll) });
         await WaitUntilHearingAsync(app);
         var attempts = 0;
         app.FailCallback = _ => Interlocked.Increment(ref attempts) == 1;
@@ -68,7 +66,10 @@ public sealed class DispatcherWakeTests : DatabaseTest
         // As a writer that died between its commit and its announcement leaves it.
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            services: s => s.AddSingleton(new CallbackDispatchSettings { IdlePollInterval = TimeSpan.FromSeconds(2) }));
+            new()
+            {
+                Services = s => s.AddSingleton(new CallbackDispatchSettings { IdlePollInterval = TimeSpan.FromSeconds(2) }),
+            });
         await WaitUntilHearingAsync(app);
 
         await InsertUnannouncedAsync("usr_unannounced");
@@ -88,8 +89,11 @@ public sealed class DispatcherWakeTests : DatabaseTest
         // The listener cannot hear through the pooler (no NotificationConnectionString): the dispatcher must poll.
         await using var app = await KavachTestApp.StartAsync(
             PgBouncer.ConnectionStringTo(Db.Name),
-            createSchema: false,
-            services: s => s.AddSingleton(RarePoll));
+            new()
+            {
+                CreateSchema = false,
+                Services = s => s.AddSingleton(RarePoll),
+            });
         Assert.False(app.Services.GetRequiredService<HeardChanges>().Hearing, "its own probe never comes back through the pooler");
 
         await InsertUnannouncedAsync("usr_behind_pooler");

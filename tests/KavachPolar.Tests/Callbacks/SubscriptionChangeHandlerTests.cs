@@ -7,19 +7,19 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Callbacks;
 
-public sealed class SubscriptionChangeHandlerTests
+public sealed class SubscriptionChangeHandlerTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task A_handler_registered_as_a_service_gets_each_change_once_with_scoped_dependencies()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
-            s.AddSingleton(seen);
-            s.AddKavachPolar().AddSubscriptionChangeHandler<GrantAccessHandler>().AddSubscriptionChangeHandler<GrantAccessHandler>();
+            Services = s =>
+            {
+                s.AddSingleton(seen);
+                s.AddKavachPolar().AddSubscriptionChangeHandler<GrantAccessHandler>().AddSubscriptionChangeHandler<GrantAccessHandler>();
+            },
         });
 
         var body = Compact(Example("subscription.created.json"));
@@ -28,7 +28,7 @@ public sealed class SubscriptionChangeHandlerTests
         await app.PostWebhookAsync(Compact(Example("subscription.revoked.json")), ct: Ct);
 
         await KavachTestApp.EventuallyAsync(() => seen.Changes.Count == 2);
-        await Wait.ForOutboxToDrainAsync(db, Ct);
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
         Assert.Equal(2, seen.Changes.Count);
         Assert.Equal([("usr_1337", true), ("usr_1337", false)], seen.Changes.Select(c => (c.UserId, c.Entitled)));
         Assert.Equal(2, seen.DistinctScopes.Count);
@@ -62,12 +62,15 @@ public sealed class SubscriptionChangeHandlerTests
     [Fact]
     public async Task A_handler_registered_directly_in_the_container_is_called_too()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         var seen = new Seen();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, configure: o => o.OnSubscriptionChange = null, services: s =>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
-            s.AddSingleton(seen);
-            s.AddScoped<IKavachSubscriptionChangeHandler, GrantAccessHandler>();
+            Configure = o => o.OnSubscriptionChange = null,
+            Services = s =>
+            {
+                s.AddSingleton(seen);
+                s.AddScoped<IKavachSubscriptionChangeHandler, GrantAccessHandler>();
+            },
         });
 
         await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);

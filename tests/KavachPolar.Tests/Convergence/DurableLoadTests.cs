@@ -38,13 +38,16 @@ public sealed class DurableLoadTests : ChaosDatabaseTest
         var callbacks = new ConcurrentDictionary<string, int>();
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            configure: o => o.OnSubscriptionChange = (change, _) =>
+            new()
             {
-                callbacks.AddOrUpdate(change.EventId, 1, (_, n) => n + 1);
-                return Task.CompletedTask;
-            },
-            services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
-            fastPath: true);
+                Configure = o => o.OnSubscriptionChange = (change, _) =>
+                {
+                    callbacks.AddOrUpdate(change.EventId, 1, (_, n) => n + 1);
+                    return Task.CompletedTask;
+                },
+                Services = s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
+                FastPath = true,
+            });
         var probe = new SqlProbe(Db.ConnectionString);
         Assert.True(await probe.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct));
 

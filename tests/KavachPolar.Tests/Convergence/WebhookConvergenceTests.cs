@@ -22,7 +22,7 @@ namespace KavachPolar.Tests.Convergence;
 /// (user, benefit), what Polar's grants say (any grant granted), and tell the app every change of a hold in order.
 /// </summary>
 [Collection(ChaosTests.Name)]
-public sealed class WebhookConvergenceTests
+public sealed class WebhookConvergenceTests : ChaosDatabaseTest
 {
     /// <summary>Subscriptions per run; CI uses the default, a longer run sets e.g. 2000.</summary>
     public const string SubscriptionsVariable = "KAVACH_CONVERGENCE_SUBSCRIPTIONS";
@@ -33,8 +33,6 @@ public sealed class WebhookConvergenceTests
     public const string RestartsVariable = "KAVACH_CONVERGENCE_RESTARTS";
 
     private const int Senders = 8;
-
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Theory]
     [InlineData(true)] // the one-round-trip SQL function the migration ships
@@ -50,33 +48,31 @@ public sealed class WebhookConvergenceTests
         // Every event more than once (Polar is at-least-once and merchants redeliver), all shuffled.
         var deliveries = history.Events.SelectMany(e => Enumerable.Repeat(e, rng.Next(2, 4))).OrderBy(_ => rng.Next()).ToList();
 
-        var chaos = ChaosPostgres.FromEnvironmentOrFail();
-        await using var db = await chaos.CreateDatabaseAsync(Ct);
         var recorder = new ChangeRecorder();
         KavachTestApp? a = null, b = null;
         var stopwatch = Stopwatch.StartNew();
         var figures = new Figures { Planned = deliveries.Count, Events = history.Events.Count };
         try
         {
-            a = await StartInstanceAsync(db, recorder, "a", createSchema: true, fastPath);
-            b = await StartInstanceAsync(db, recorder, "b", createSchema: false, fastPath);
-            var probeFunction = new SqlProbe(db.ConnectionString);
+            a = await StartInstanceAsync(Db, recorder, "a", createSchema: true, fastPath);
+            b = await StartInstanceAsync(Db, recorder, "b", createSchema: false, fastPath);
+            var probeFunction = new SqlProbe(Db.ConnectionString);
             Assert.Equal(fastPath, await probeFunction.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct));
             using var watcherStop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-            var watcher = new StoreWatcher(db.ConnectionString);
+            var watcher = new StoreWatcher(Db.ConnectionString);
             var watching = watcher.RunAsync(watcherStop.Token);
 
             var delivery = new PolarLikeSender([a, b], deliveries, seed, figures);
             var sending = delivery.RunAsync(Senders, Ct);
-            var chaosDone = RestartDuringDeliveryAsync(chaos, restarts, deliveries.Count, figures, sending, Ct);
+            var chaosDone = RestartDuringDeliveryAsync(Chaos, restarts, deliveries.Count, figures, sending, Ct);
             // The app reads benefits while deliveries run (a gate being hit), so both instances cache users that later
             // deliveries change: what they answer at the end shows whether every change reached both caches.
             var reading = ReadBenefitsDuringDeliveryAsync([a, b], history, seed, figures, sending);
             await Task.WhenAll(sending, chaosDone, reading);
-            figures.Restarts = chaos.Stops;
+            figures.Restarts = Chaos.Stops;
             figures.Delivery = stopwatch.Elapsed;
 
-            var probe = new SqlProbe(db.ConnectionString);
+            var probe = new SqlProbe(Db.ConnectionString);
             await WaitForCallbacksAsync(probe);
             await watcherStop.CancelAsync();
             await watching;
@@ -114,7 +110,7 @@ public sealed class WebhookConvergenceTests
         }
         finally
         {
-            await chaos.EnsureRunningAsync(CancellationToken.None);
+            await Chaos.EnsureRunningAsync(CancellationToken.None); // before the apps stop (ChaosDatabaseTest does it again before the drop)
             if (b is not null)
             {
                 await b.DisposeAsync();
@@ -130,33 +126,36 @@ public sealed class WebhookConvergenceTests
     private static Task<KavachTestApp> StartInstanceAsync(PostgresDatabase db, ChangeRecorder recorder, string name, bool createSchema, bool fastPath) =>
         KavachTestApp.StartAsync(
             db.ConnectionString,
-            configure: o =>
+            new()
             {
-                o.OnSubscriptionChange = (change, _) =>
+                Configure = o =>
                 {
-                    // Some calls fail, as a host's would: those changes must come again, in order.
-                    if (recorder.ShouldFail())
+                    o.OnSubscriptionChange = (change, _) =>
                     {
-                        throw new InvalidOperationException("callback failed on purpose");
-                    }
+                        // Some calls fail, as a host's would: those changes must come again, in order.
+                        if (recorder.ShouldFail())
+                        {
+                            throw new InvalidOperationException("callback failed on purpose");
+                        }
 
-                    recorder.Record(name, change);
-                    return Task.CompletedTask;
-                };
-                o.OnBenefitChange = (change, _) =>
-                {
-                    if (recorder.ShouldFail())
+                        recorder.Record(name, change);
+                        return Task.CompletedTask;
+                    };
+                    o.OnBenefitChange = (change, _) =>
                     {
-                        throw new InvalidOperationException("callback failed on purpose");
-                    }
+                        if (recorder.ShouldFail())
+                        {
+                            throw new InvalidOperationException("callback failed on purpose");
+                        }
 
-                    recorder.RecordBenefit(change);
-                    return Task.CompletedTask;
-                };
-            },
-            services: s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
-            createSchema: createSchema,
-            fastPath: fastPath);
+                        recorder.RecordBenefit(change);
+                        return Task.CompletedTask;
+                    };
+                },
+                Services = s => s.AddLogging(l => l.AddFilter("Microsoft", LogLevel.Warning).AddFilter("Npgsql", LogLevel.Warning)),
+                CreateSchema = createSchema,
+                FastPath = fastPath,
+            });
 
     /// <summary>
     /// Stops the database when a share of the deliveries has been acknowledged, keeps it down until
@@ -167,10 +166,11 @@ public sealed class WebhookConvergenceTests
         for (var r = 1; r <= restarts; r++)
         {
             var threshold = (long)total * r / (restarts + 1);
-            while (Interlocked.Read(ref figures.Acknowledged) < threshold && !sending.IsCompleted)
-            {
-                await Task.Delay(10, ct);
-            }
+            await Wait.UntilAsync(
+                () => Task.FromResult(Interlocked.Read(ref figures.Acknowledged) >= threshold || sending.IsCompleted),
+                TimeSpan.FromMinutes(10),
+                $"{threshold} deliveries acknowledged before restart {r}",
+                TimeSpan.FromMilliseconds(10));
 
             if (sending.IsCompleted)
             {
@@ -180,11 +180,15 @@ public sealed class WebhookConvergenceTests
             var before = Interlocked.Read(ref figures.Status503);
             var down = Stopwatch.StartNew();
             await chaos.StopAsync(ct);
-            while (Interlocked.Read(ref figures.Status503) == before && down.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                await Task.Delay(20, ct);
-            }
+            // Until a sender has seen the outage (a 503), or for 10 s when none has sent meanwhile: either way the
+            // database then comes back.
+            await Wait.UntilAsync(
+                () => Task.FromResult(Interlocked.Read(ref figures.Status503) != before || down.Elapsed >= TimeSpan.FromSeconds(10)),
+                TimeSpan.FromSeconds(30),
+                "a 503 during the outage, or its 10 s",
+                TimeSpan.FromMilliseconds(20));
 
+            // The outage itself, not a wait for an event: the database stays down half a second more while senders retry.
             await Task.Delay(500, ct);
             await chaos.StartAsync(ct);
             figures.Downtime += down.Elapsed;
@@ -362,6 +366,7 @@ public sealed class WebhookConvergenceTests
                 // The database is down for a restart (or the read ran out of its budget): the next read tries again.
             }
 
+            // The reader's pace (a read every few milliseconds beside the deliveries), not a wait for an event.
             await Task.Delay(5, Ct);
         }
     }
@@ -632,6 +637,7 @@ public sealed class WebhookConvergenceTests
 
         private static async Task RequeueAfterAsync(ChannelWriter<Delivery> writer, Delivery d, TimeSpan delay, CancellationToken ct)
         {
+            // The sender's backoff, as Polar's retries wait: the behaviour being simulated, not a wait for an event.
             await Task.Delay(delay, ct);
             writer.TryWrite(d);
         }
@@ -774,6 +780,7 @@ public sealed class WebhookConvergenceTests
 
                 try
                 {
+                    // The sampler's pace, not a wait for an event.
                     await Task.Delay(50, stop);
                 }
                 catch (OperationCanceledException)

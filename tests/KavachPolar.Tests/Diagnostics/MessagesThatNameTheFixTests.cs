@@ -27,8 +27,11 @@ public sealed class MessagesThatNameTheFixTests : DatabaseTest
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            new Uri(polar.BaseUrl, suffix),
-            settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken });
+            new()
+            {
+                PolarApi = new Uri(polar.BaseUrl, suffix),
+                Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken },
+            });
         using var client = app.ClientFor("user-v1", "ines.v@gmail.com");
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct);
@@ -81,7 +84,7 @@ public sealed class MessagesThatNameTheFixTests : DatabaseTest
     [Fact]
     public async Task An_unreachable_polar_is_logged_with_its_url_the_cause_and_the_setting_that_chose_the_host()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new Uri("http://127.0.0.1:9/"));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { PolarApi = new Uri("http://127.0.0.1:9/") });
         using var client = app.ClientFor("user-offline", "offline.o@gmail.com");
 
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = "6b0e4b3c-1c2d-4f6e-8a9b-1d2e3f4a5b6c" }, Ct);

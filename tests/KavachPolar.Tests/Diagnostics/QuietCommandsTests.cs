@@ -26,7 +26,7 @@ public sealed class QuietCommandsTests : DatabaseTest
     [InlineData(true)] // the webhook function: the dispatcher's claim and settle go through EF Core
     public async Task Deliveries_and_their_callbacks_log_nothing_at_default_levels_and_every_command_at_Debug(bool fastPath)
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath });
         var before = app.Logs.Collector.GetSnapshot().Count;
 
         for (var day = 0; day < 3; day++)
@@ -71,7 +71,10 @@ public sealed class QuietCommandsTests : DatabaseTest
         // KavachPolar's, on the same database) logs its commands at EF Core's Information as before.
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            services: s => s.AddDbContext<HostContext>(o => o.UseNpgsql(Db.ConnectionString)));
+            new()
+            {
+                Services = s => s.AddDbContext<HostContext>(o => o.UseNpgsql(Db.ConnectionString)),
+            });
         var before = app.Logs.Collector.GetSnapshot().Count;
 
         await using (var scope = app.Services.CreateAsyncScope())

@@ -127,7 +127,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task With_multiple_subscriptions_allowed_a_subscribed_user_can_check_out_again()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" } });
         using var client = app.ClientFor("user-4f", "grace.h2@gmail.com");
         var checkout = (await (await PostCheckoutAsync(client, new { productId = ProductId })).Content.ReadFromJsonAsync<JsonObject>(Ct))!;
         await Polar.PayCheckoutAsync((string)checkout["id"]!, cancellationToken: Ct);
@@ -245,7 +245,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task Configured_products_accept_their_slug_and_refuse_anything_else()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:Products:pro"] = ProductId });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:Products:pro"] = ProductId } });
         using var client = app.ClientFor("user-8", "hedy.lamarr@gmail.com");
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = "pro" })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
@@ -256,7 +256,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task An_allowed_absolute_success_url_is_passed_with_its_placeholder()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:AllowedRedirectOrigins:0"] = "https://app.example.org" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AllowedRedirectOrigins:0"] = "https://app.example.org" } });
         using var client = app.ClientFor("user-9", "barbara.liskov@gmail.com");
         var response = await PostCheckoutAsync(client, new { productId = ProductId, successUrl = "https://app.example.org/ok?c={CHECKOUT_ID}" });
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -280,7 +280,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task A_token_polar_rejects_gives_502_and_tells_the_operator_what_to_check()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_wrong_token_secret_value" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_wrong_token_secret_value" } });
         using var client = app.ClientFor("user-11", "margaret.hamilton@gmail.com");
         await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.BadGateway, "polar_token_rejected");
         Assert.Contains(app.Logs.Lines, l => l.Contains("[1001]", StringComparison.Ordinal) && l.Contains("KavachPolar:AccessToken", StringComparison.Ordinal) && l.Contains("KavachPolar:Sandbox", StringComparison.Ordinal));
@@ -308,7 +308,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task An_unreachable_polar_gives_502()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new Uri("http://127.0.0.1:9/"));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { PolarApi = new Uri("http://127.0.0.1:9/") });
         using var client = app.ClientFor("user-13", "john.backus@gmail.com");
         await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.BadGateway, "polar_unavailable");
     }
@@ -335,7 +335,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task Bursts_from_one_user_get_429_with_retry_after_while_other_users_go_through()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "2" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "2" } });
         using var client = app.ClientFor("user-15", "dennis.ritchie@gmail.com");
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostCheckoutAsync(client, new { productId = ProductId })).StatusCode);
@@ -350,7 +350,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task Checkout_requests_are_counted_by_result_refusals_by_the_guard_included()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" } });
         using var counted = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "KavachPolar", "kavach_polar.checkouts");
         using var client = app.ClientFor("user-18", "grace.h@gmail.com");
 
@@ -369,7 +369,7 @@ public sealed class CheckoutEndpointTests : PolarAppTest
     [Fact]
     public async Task A_database_that_is_down_gives_503_on_both_user_routes()
     {
-        await using var app = await KavachTestApp.StartAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2", Polar, createSchema: false);
+        await using var app = await KavachTestApp.StartAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2", Polar, new() { CreateSchema = false });
         using var client = app.ClientFor("user-17", "niklaus.wirth@gmail.com");
         await AssertProblemAsync(await PostCheckoutAsync(client, new { productId = ProductId }), HttpStatusCode.ServiceUnavailable, "store_unavailable");
         await AssertProblemAsync(await client.GetAsync("api/kavach/auth/polar/subscription", Ct), HttpStatusCode.ServiceUnavailable, "store_unavailable");

@@ -203,7 +203,7 @@ public sealed class ManagementEndpointTests : PolarAppTest
     [Fact]
     public async Task A_change_to_an_unknown_product_is_a_bad_request_even_while_the_database_is_down()
     {
-        await using var app = await KavachTestApp.StartAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2", Polar, createSchema: false);
+        await using var app = await KavachTestApp.StartAsync("Host=127.0.0.1;Port=9;Username=postgres;Database=none;Timeout=2", Polar, new() { CreateSchema = false });
         using var client = app.ClientFor("user-5c", "lynn.c@gmail.com");
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/subscription/change", new { productId = "not-a-product" }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadRequest, "unknown_product");
@@ -367,7 +367,7 @@ public sealed class ManagementEndpointTests : PolarAppTest
     [Fact]
     public async Task Management_routes_follow_the_checkout_rules_for_anonymous_cross_site_and_bursts()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:CheckoutRateLimit"] = "1" } });
         foreach (var route in new[] { "subscription/change", "subscription/cancel", "subscription/resume", "portal" })
         {
             await CheckoutEndpointTests.AssertProblemAsync(await app.Client.PostAsync("api/kavach/auth/polar/" + route, null, Ct), HttpStatusCode.Unauthorized, "unauthenticated");

@@ -13,7 +13,6 @@ namespace KavachPolar.Tests.Endpoints;
 
 public sealed class WebhookEndpointTests : AppTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
     [Fact]
     public async Task Subscription_created_makes_the_user_active_in_the_api_and_in_kavach_users()
     {
@@ -277,7 +276,9 @@ public sealed class WebhookEndpointTests : AppTest
         }
 
         var response = await App.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
-        Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
+        var answer = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"the redelivery was answered {(int)response.StatusCode}: {answer}");
+        Assert.Equal("applied", (string?)JsonNode.Parse(answer)!["outcome"]);
         Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", (string?)(await SubscriptionOfAsync("replay-1"))!["id"]);
         Assert.Equal("duplicate", await PostOutcomeAsync(redelivered.Body, redelivered.Id));
 
@@ -439,7 +440,7 @@ public sealed class WebhookEndpointTests : AppTest
     [Fact]
     public async Task Events_of_another_organization_are_ignored_when_an_organization_is_configured()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId } });
         var other = Subscription("subscription.created", "2f3a4b5c-6d7e-4f8a-9b0c-1d2e3f4a5b6c", organizationId: "3a4b5c6d-7e8f-4a9b-8c0d-2e3f4a5b6c7d");
         var response = await app.PostWebhookAsync(Compact(other), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -448,40 +449,6 @@ public sealed class WebhookEndpointTests : AppTest
 
         var ours = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal("applied", (string?)(await ours.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
-    }
-
-    [Fact]
-    public async Task A_callback_that_throws_is_retried_with_the_same_change_until_it_succeeds()
-    {
-        var attempts = 0;
-        App.FailCallback = _ => Interlocked.Increment(ref attempts) <= 2;
-        var id = Guid.NewGuid().ToString();
-        await App.PostWebhookAsync(Compact(Example("subscription.created.json")), id, ct: Ct);
-
-        await KavachTestApp.EventuallyAsync(() => !App.Changes.IsEmpty, TimeSpan.FromSeconds(20));
-        var change = Assert.Single(App.Changes);
-        Assert.Equal(id, change.EventId);
-        Assert.Equal(3, attempts);
-        await KavachTestApp.EventuallyAsync(() => true);
-        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM kavach_polar_callbacks", Ct));
-        Assert.Contains(App.Logs.Lines, l => l.Contains("[3001]", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public async Task Changes_reach_the_callback_in_order_per_user()
-    {
-        const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
-        await PostOutcomeAsync(Subscription("subscription.created", id, createdAt: T0));
-        await PostOutcomeAsync(Subscription("subscription.canceled", id, createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
-        await PostOutcomeAsync(Subscription("subscription.revoked", id, status: "canceled", createdAt: T0, modifiedAt: T0.AddDays(2)));
-
-        await KavachTestApp.EventuallyAsync(() => App.Changes.Count == 3);
-        var changes = App.Changes.ToArray();
-        Assert.Equal(["subscription.created", "subscription.canceled", "subscription.revoked"], changes.Select(c => c.EventType));
-        Assert.Null(changes[0].Previous);
-        Assert.True(changes[1].Current!.CancelAtPeriodEnd);
-        Assert.Equal(changes[1].Current, changes[2].Previous);
-        Assert.Null(changes[2].Current);
     }
 
     private async Task AssertNothingWrittenAsync()

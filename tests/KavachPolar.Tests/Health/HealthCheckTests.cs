@@ -15,8 +15,6 @@ namespace KavachPolar.Tests.Health;
 /// </summary>
 public sealed class HealthCheckTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_host_whose_database_answers_and_nothing_waits_is_healthy()
     {
@@ -102,9 +100,12 @@ public sealed class HealthCheckTests : DatabaseTest
     {
         await using var app = await KavachTestApp.StartAsync(
             "Host=127.0.0.1;Port=9;Username=postgres;Database=none",
-            createSchema: false,
-            settings: new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:02" },
-            services: s => s.AddHealthChecks().AddKavachPolar(failureStatus: HealthStatus.Degraded, tags: ["ready"]));
+            new()
+            {
+                CreateSchema = false,
+                Settings = new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:02" },
+                Services = s => s.AddHealthChecks().AddKavachPolar(failureStatus: HealthStatus.Degraded, tags: ["ready"]),
+            });
 
         var report = await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Tags.Contains("ready"), Ct);
 
@@ -116,10 +117,13 @@ public sealed class HealthCheckTests : DatabaseTest
     private static Task<KavachTestApp> StartAsync(string connectionString, Dictionary<string, string?>? settings = null, bool createSchema = true) =>
         KavachTestApp.StartAsync(
             connectionString,
-            settings: settings,
-            createSchema: createSchema,
-            services: s => s.AddHealthChecks().AddKavachPolar(),
-            pipeline: a => a.MapHealthChecks("/health"));
+            new()
+            {
+                Settings = settings,
+                CreateSchema = createSchema,
+                Services = s => s.AddHealthChecks().AddKavachPolar(),
+                Pipeline = a => a.MapHealthChecks("/health"),
+            });
 
     private static async Task<HealthReportEntry> CheckAsync(KavachTestApp app)
     {

@@ -233,7 +233,7 @@ public sealed class SelfCheckTests : DatabaseTest
     [Fact]
     public async Task A_polar_that_cannot_be_reached_leaves_the_check_incomplete()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:SelfCheck:Enabled"] = "true" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:SelfCheck:Enabled"] = "true" } });
 
         var line = await LineAsync(app, 1110);
 
@@ -266,7 +266,7 @@ public sealed class SelfCheckTests : DatabaseTest
     public async Task A_write_polar_refuses_for_a_missing_scope_names_the_scope_to_add()
     {
         var token = Polar.CreateAccessToken(["customers:write", "subscriptions:write"]);
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = token });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = token } });
         using var client = app.ClientFor("user-scope", "ada.lovelace@gmail.com");
 
         var response = await client.PostAsync("api/kavach/auth/polar/checkout", new StringContent($$"""{"productId":"{{Polar.Products[0].Id}}"}""", System.Text.Encoding.UTF8, "application/json"), Ct);
@@ -314,7 +314,7 @@ public sealed class SelfCheckTests : DatabaseTest
             all[k] = v;
         }
 
-        return KavachTestApp.StartAsync(Db.ConnectionString, Polar, all);
+        return KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = all });
     }
 
     private static async Task<string> LineAsync(KavachTestApp app, int eventId)

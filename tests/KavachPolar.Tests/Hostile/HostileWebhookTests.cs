@@ -15,7 +15,7 @@ namespace KavachPolar.Tests.Hostile;
 public sealed class HostileWebhookTests : AppTest
 {
     protected override Task<KavachTestApp> StartAppAsync() =>
-        KavachTestApp.StartAsync(Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId });
+        KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:OrganizationId"] = ExampleOrganizationId } });
 
     /// <summary>The <c>webhook-*</c> headers of a signed request, as raw header lines.</summary>
     private static string SignatureLines(HttpRequestMessage request) =>

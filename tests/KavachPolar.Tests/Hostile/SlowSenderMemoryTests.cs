@@ -12,32 +12,28 @@ namespace KavachPolar.Tests.Hostile;
 /// pin must grow with the bytes they send, not with what Content-Length claims.
 /// </summary>
 [Collection(SerialTests.Name)]
-public sealed class SlowSenderMemoryTests
+public sealed class SlowSenderMemoryTests : AppTest
 {
     private const int Senders = 300;
     private const int ClaimedBytes = 256 * 1024;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Many_slow_senders_claiming_the_maximum_body_pin_little_memory()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString);
-        using var active = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.active_requests");
+        using var active = new MetricCollector<long>(App.Services.GetRequiredService<IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.active_requests");
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
         var clients = new List<TcpClient>();
         try
         {
             var head = Encoding.ASCII.GetBytes(
-                $"POST /api/kavach/auth/polar/webhook HTTP/1.1\r\nHost: {app.BaseUrl.Authority}\r\nContent-Type: application/json\r\n" +
+                $"POST /api/kavach/auth/polar/webhook HTTP/1.1\r\nHost: {App.BaseUrl.Authority}\r\nContent-Type: application/json\r\n" +
                 $"Content-Length: {ClaimedBytes}\r\nwebhook-id: slow\r\nwebhook-timestamp: 1700000000\r\nwebhook-signature: v1,AAAA\r\n\r\n{{\"type\":\"subscr");
             for (var i = 0; i < Senders; i++)
             {
                 var client = new TcpClient();
                 clients.Add(client);
-                await client.ConnectAsync(app.BaseUrl.Host, app.BaseUrl.Port, Ct);
+                await client.ConnectAsync(App.BaseUrl.Host, App.BaseUrl.Port, Ct);
                 await client.GetStream().WriteAsync(head, Ct);
             }
 

@@ -24,7 +24,7 @@ namespace KavachPolar.Tests.Infrastructure;
 /// <summary>
 /// A host app written the way the README says, served by Kestrel on 127.0.0.1, with KavachPolar on
 /// real PostgreSQL and pointed at a Polar stand-in. Records every OnSubscriptionChange call. The schema is created as
-/// the shipped migrations create it (tables and the webhook's one-round-trip function) unless <c>fastPath</c> is false.
+/// the shipped migrations create it (tables and the webhook's one-round-trip function) unless <see cref="KavachTestAppOptions.FastPath"/> is false.
 /// </summary>
 public sealed class KavachTestApp : IAsyncDisposable
 {
@@ -65,21 +65,11 @@ public sealed class KavachTestApp : IAsyncDisposable
         set => _failCallback.Value = value;
     }
 
-    public static async Task<KavachTestApp> StartAsync(
-        string connectionString,
-        Uri? polarApi = null,
-        Action<KavachPolarOptions>? configure = null,
-        IDictionary<string, string?>? settings = null,
-        string secret = DefaultSecret,
-        Action<IServiceCollection>? services = null,
-        Action<DbContextOptionsBuilder>? database = null,
-        bool createSchema = true,
-        Action<IConfigurationBuilder>? configuration = null,
-        Action<WebApplication>? pipeline = null,
-        bool fastPath = true,
-        string environment = "Development")
+    /// <summary>Starts a host app on <paramref name="connectionString"/>, shaped by <paramref name="options"/> (defaults when null).</summary>
+    public static async Task<KavachTestApp> StartAsync(string connectionString, KavachTestAppOptions? options = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = environment });
+        options ??= new KavachTestAppOptions();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = options.Environment });
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         var collector = new FakeLogCollector();
         var logs = new TestLogs(collector);
@@ -88,31 +78,31 @@ public sealed class KavachTestApp : IAsyncDisposable
         var config = new Dictionary<string, string?>
         {
             ["KavachPolar:AccessToken"] = "polar_oat_test_token_0123456789",
-            ["KavachPolar:WebhookSecret"] = secret,
-            ["KavachPolar:ApiBaseUrl"] = (polarApi ?? new Uri("http://127.0.0.1:9/")).AbsoluteUri,
+            ["KavachPolar:WebhookSecret"] = options.Secret,
+            ["KavachPolar:ApiBaseUrl"] = (options.PolarApi ?? new Uri("http://127.0.0.1:9/")).AbsoluteUri,
             // Its GETs would count in tests that count Polar calls; the self-check's own tests turn it on.
             ["KavachPolar:SelfCheck:Enabled"] = "false",
         };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        foreach (var (k, v) in options.Settings ?? new Dictionary<string, string?>())
         {
             config[k] = v;
         }
 
         builder.Configuration.AddInMemoryCollection(config);
-        configuration?.Invoke(builder.Configuration);
+        options.Configuration?.Invoke(builder.Configuration);
 
         // Ready before the host starts: its dispatcher may run a queued change before StartAsync returns.
         var changes = new ConcurrentQueue<KavachSubscriptionChange>();
         var failCallback = new StrongBox<Func<KavachSubscriptionChange, bool>>(_ => false);
         builder.Services.AddDbContext<KavachPolarDbContext>(o =>
         {
-            if (database is null)
+            if (options.Database is null)
             {
                 o.UseNpgsql(connectionString);
             }
             else
             {
-                database(o);
+                options.Database(o);
             }
         });
         builder.Services.AddKavachPolar(o =>
@@ -127,7 +117,7 @@ public sealed class KavachTestApp : IAsyncDisposable
                 changes.Enqueue(change);
                 return Task.CompletedTask;
             };
-            configure?.Invoke(o);
+            options.Configure?.Invoke(o);
         });
         builder.Services.AddAuthentication(o => o.DefaultScheme = "TestOrCookie")
             .AddPolicyScheme("TestOrCookie", null, o => o.ForwardDefaultSelector = ctx =>
@@ -141,10 +131,10 @@ public sealed class KavachTestApp : IAsyncDisposable
                 return Task.CompletedTask;
             });
         builder.Services.AddAuthorization();
-        services?.Invoke(builder.Services);
+        options.Services?.Invoke(builder.Services);
 
         var app = builder.Build();
-        pipeline?.Invoke(app);
+        options.Pipeline?.Invoke(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/test/signin", async (HttpContext ctx, string user, string? email) =>
@@ -155,12 +145,12 @@ public sealed class KavachTestApp : IAsyncDisposable
         });
         app.MapKavachPolar();
 
-        if (createSchema)
+        if (options.CreateSchema)
         {
             await using var scope = app.Services.CreateAsyncScope();
             var context = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
             await context.Database.EnsureCreatedAsync();
-            if (fastPath && context.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
+            if (options.FastPath && context.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
             {
                 // What the shipped migration adds beside the tables: the webhook's one-round-trip function.
                 await context.Database.ExecuteSqlRawAsync(WebhookFunction.CreateSql);
@@ -169,27 +159,23 @@ public sealed class KavachTestApp : IAsyncDisposable
 
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new KavachTestApp(app, new Uri(address + "/"), logs, secret, changes, failCallback);
+        return new KavachTestApp(app, new Uri(address + "/"), logs, options.Secret, changes, failCallback);
     }
 
     /// <summary>
-    /// A host app pointed at <paramref name="polar"/> with its access token; <paramref name="settings"/> add to that or
-    /// override it.
+    /// A host app pointed at <paramref name="polar"/> with its access token; <see cref="KavachTestAppOptions.Settings"/>
+    /// add to that or override it, and <see cref="KavachTestAppOptions.PolarApi"/> is the emulator's.
     /// </summary>
-    public static Task<KavachTestApp> StartAsync(
-        string connectionString,
-        PolarEmulator polar,
-        IDictionary<string, string?>? settings = null,
-        bool createSchema = true,
-        Action<WebApplication>? pipeline = null)
+    public static Task<KavachTestApp> StartAsync(string connectionString, PolarEmulator polar, KavachTestAppOptions? options = null)
     {
+        options ??= new KavachTestAppOptions();
         var all = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>())
+        foreach (var (k, v) in options.Settings ?? new Dictionary<string, string?>())
         {
             all[k] = v;
         }
 
-        return StartAsync(connectionString, polar.BaseUrl, settings: all, createSchema: createSchema, pipeline: pipeline);
+        return StartAsync(connectionString, options with { PolarApi = polar.BaseUrl, Settings = all });
     }
 
     /// <summary>An API client signed in as <paramref name="userId"/> through the Authorization header.</summary>
@@ -236,6 +222,7 @@ public sealed class KavachTestApp : IAsyncDisposable
                 return response;
             }
 
+            // Polar's pause between retries of one delivery, not a wait for an event.
             await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
         }
     }

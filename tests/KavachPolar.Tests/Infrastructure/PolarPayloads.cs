@@ -16,6 +16,9 @@ public static class PolarPayloads
     public const string ExampleProductId = "d8dd2de1-21b7-4a41-8bc3-ce909c0cfe23";
     public const string ExampleOrganizationId = "1dbfc517-0bbf-4301-9ba8-555ca42b9737";
 
+    /// <summary>The instant the tests' subscription histories start from (a version, a <c>created_at</c>).</summary>
+    public static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
+
     public static string TestDataPath(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "TestData", .. parts]);
 
     public static JsonObject Example(string fileName) =>

@@ -16,6 +16,7 @@ internal static class Retry503
         while (response.StatusCode == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromMinutes(1))
         {
             response.Dispose();
+            // The pause a retrying client makes (Retry-After's spirit), not a wait for an event.
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
             response = await send();
         }

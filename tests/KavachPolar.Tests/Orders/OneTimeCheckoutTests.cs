@@ -25,13 +25,16 @@ public sealed class OneTimeCheckoutTests : PolarAppTest
         KavachTestApp.StartAsync(
             Db.ConnectionString,
             Polar,
-            new Dictionary<string, string?>
+            new()
             {
-                ["KavachPolar:Products:pro"] = Pro,
-                ["KavachPolar:Products:team"] = Team,
-                ["KavachPolar:Products:lifetime"] = Lifetime,
-                ["KavachPolar:Products:templates"] = AddOn,
-                ["KavachPolar:OneTimePurchaseLimit:0"] = "lifetime",
+                Settings = new Dictionary<string, string?>
+                {
+                    ["KavachPolar:Products:pro"] = Pro,
+                    ["KavachPolar:Products:team"] = Team,
+                    ["KavachPolar:Products:lifetime"] = Lifetime,
+                    ["KavachPolar:Products:templates"] = AddOn,
+                    ["KavachPolar:OneTimePurchaseLimit:0"] = "lifetime",
+                },
             });
 
     [Fact]
@@ -92,8 +95,11 @@ public sealed class OneTimeCheckoutTests : PolarAppTest
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => KavachTestApp.StartAsync(
             Db.ConnectionString,
             Polar,
-            new Dictionary<string, string?> { ["KavachPolar:OneTimePurchaseLimit:0"] = "lifetim" },
-            createSchema: false));
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:OneTimePurchaseLimit:0"] = "lifetim" },
+                CreateSchema = false,
+            }));
         Assert.Contains("KavachPolar:OneTimePurchaseLimit:0", failure.Message);
     }
 

@@ -20,7 +20,7 @@ public sealed class OrderReconcileTests : PolarAppTest
     protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
 
     protected override Task<KavachTestApp> StartAppAsync() =>
-        KavachTestApp.StartAsync(Db.ConnectionString, Polar, pipeline: app => app.MapGet("/lifetime", () => "lifetime").RequirePurchase(Lifetime));
+        KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Pipeline = app => app.MapGet("/lifetime", () => "lifetime").RequirePurchase(Lifetime) });
 
     [Fact]
     public async Task Reconciling_everything_brings_back_lost_orders_a_purchase_opens_its_gate_and_a_lost_full_refund_closes_it()

@@ -24,9 +24,12 @@ public sealed class OrderSqliteTests
         {
             await using var app = await KavachTestApp.StartAsync(
                 "",
-                polar.BaseUrl,
-                settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken },
-                database: o => o.UseSqlite($"Data Source={file}"));
+                new()
+                {
+                    PolarApi = polar.BaseUrl,
+                    Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = polar.AccessToken },
+                    Database = o => o.UseSqlite($"Data Source={file}"),
+                });
             polar.AddWebhookEndpoint(app.WebhookUrl, KavachTestApp.DefaultSecret);
             using var client = app.ClientFor("sqlite-buyer", "sqlite.buyer@gmail.com", "Sqlite Buyer");
 

@@ -34,20 +34,23 @@ public sealed class PurchaseGateTests : PolarAppTest
         KavachTestApp.StartAsync(
             Db.ConnectionString,
             Polar,
-            new Dictionary<string, string?>
+            new()
             {
-                ["KavachPolar:Products:pro"] = Pro,
-                ["KavachPolar:Products:lifetime"] = Lifetime,
-                ["KavachPolar:Products:templates"] = AddOn,
-                ["KavachPolar:Benefits:downloads"] = Downloads,
-            },
-            pipeline: app =>
-            {
-                app.MapGet("/lifetime", () => "lifetime").RequirePurchase("lifetime");
-                app.MapGet("/attribute", [RequirePurchase("lifetime", "templates")] () => "attribute");
-                app.MapGet("/downloads", () => "files").RequireBenefit("downloads");
-                app.MapGet("/pro", () => "pro").RequireSubscription("pro");
-                app.MapGet("/typo", () => "typo").RequirePurchase("lifetme");
+                Settings = new Dictionary<string, string?>
+                {
+                    ["KavachPolar:Products:pro"] = Pro,
+                    ["KavachPolar:Products:lifetime"] = Lifetime,
+                    ["KavachPolar:Products:templates"] = AddOn,
+                    ["KavachPolar:Benefits:downloads"] = Downloads,
+                },
+                Pipeline = app =>
+                {
+                    app.MapGet("/lifetime", () => "lifetime").RequirePurchase("lifetime");
+                    app.MapGet("/attribute", [RequirePurchase("lifetime", "templates")] () => "attribute");
+                    app.MapGet("/downloads", () => "files").RequireBenefit("downloads");
+                    app.MapGet("/pro", () => "pro").RequireSubscription("pro");
+                    app.MapGet("/typo", () => "typo").RequirePurchase("lifetme");
+                },
             });
 
     [Fact]

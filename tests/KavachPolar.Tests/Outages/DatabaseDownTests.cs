@@ -20,8 +20,6 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
     /// <summary>Polar gives up on a delivery attempt after 10 s (https://docs.polar.sh/integrate/webhooks/delivery); the answer must come before that.</summary>
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
 
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Fact]
     public async Task A_webhook_while_the_database_is_down_gets_503_store_unavailable_inside_polars_timeout_and_applies_after_restart()
     {
@@ -56,7 +54,7 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
     [InlineData(true)] // the one-round-trip function: it may commit in the instant the lock goes, before its backend stops
     public async Task A_delivery_cut_off_by_a_database_crash_before_commit_is_never_acknowledged_without_its_effects(bool fastPath)
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath });
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
@@ -164,14 +162,17 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
         using var gate = new SemaphoreSlim(0);
         using var entered = new SemaphoreSlim(0);
         var calls = new System.Collections.Concurrent.ConcurrentQueue<KavachSubscriptionChange>();
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, configure: o => o.OnSubscriptionChange = async (change, ct) =>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
-            calls.Enqueue(change);
-            if (calls.Count == 1)
+            Configure = o => o.OnSubscriptionChange = async (change, ct) =>
             {
-                entered.Release();
-                await gate.WaitAsync(ct);
-            }
+                calls.Enqueue(change);
+                if (calls.Count == 1)
+                {
+                    entered.Release();
+                    await gate.WaitAsync(ct);
+                }
+            },
         });
 
         const string id = "4b5c6d7e-8f9a-4b0c-8d1e-3f4a5b6c7d8e";
@@ -208,6 +209,7 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
 
             await AssertStoreUnavailableAsync(response);
             Assert.True(retries < 20, "the webhook kept answering 503 after the database came back");
+            // The sender's pause between retries (Polar waits before each), not a wait for an event.
             await Task.Delay(200, Ct);
         }
     }

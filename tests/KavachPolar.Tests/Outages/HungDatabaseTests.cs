@@ -21,8 +21,6 @@ public sealed class HungDatabaseTests : ChaosDatabaseTest
     /// <summary>Polar gives up on a delivery after 10 s.</summary>
     private static readonly TimeSpan PolarTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     protected override async ValueTask DisposeAsyncCore()
     {
         await Chaos.ThawAsync(CancellationToken.None);

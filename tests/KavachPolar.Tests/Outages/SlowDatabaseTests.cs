@@ -17,8 +17,6 @@ namespace KavachPolar.Tests.Outages;
 public sealed class SlowDatabaseTests : DatabaseTest
 {
     private static readonly TimeSpan PolarTimeoutBound = TimeSpan.FromSeconds(9.5);
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Theory]
     [InlineData("kavach_polar_webhook_events")]
     [InlineData("kavach_polar_subscriptions")]
@@ -26,7 +24,11 @@ public sealed class SlowDatabaseTests : DatabaseTest
     public async Task A_webhook_blocked_by_a_table_lock_gets_503_within_the_processing_timeout_and_a_retry_applies_it_once(string table)
     {
         await using var app = await KavachTestApp.StartAsync(
-            Db.ConnectionString, settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" });
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:02" },
+            });
         var body = Compact(Example("subscription.created.json"));
         var id = Guid.NewGuid().ToString();
 
@@ -77,7 +79,7 @@ public sealed class SlowDatabaseTests : DatabaseTest
             InterlockedMax(ref maxInFlight, now);
             try
             {
-                await Task.Delay(150, ct);
+                await Task.Delay(150, ct); // a callback that takes a while: the behaviour under test
                 if (attempts.AddOrUpdate(change.EventId, 1, (_, n) => n + 1) == 1 && change.EventType == "subscription.canceled")
                 {
                     throw new InvalidOperationException("first attempt fails on purpose");
@@ -91,8 +93,8 @@ public sealed class SlowDatabaseTests : DatabaseTest
             }
         };
 
-        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("a"));
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, configure: Callback("b"), createSchema: false);
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = Callback("a") });
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Configure = Callback("b"), CreateSchema = false });
         var apps = new[] { a, b };
 
         var expected = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -12,23 +12,23 @@ namespace KavachPolar.Tests.Outages;
 /// recovers when the database does instead of running out of connections.
 /// </summary>
 [Collection(SerialTests.Name)] // timing-sensitive: never beside the parallel tests
-public sealed class SlowLoginTests
+public sealed class SlowLoginTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Connections_given_up_on_while_opening_are_returned_to_the_pool()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
         await using var proxy = new DelayingTcpProxy(target.Host!, target.Port) { ConnectDelay = TimeSpan.FromSeconds(3) };
-        var viaProxy = new NpgsqlConnectionStringBuilder(db.ConnectionString) { Port = proxy.Port, MaxPoolSize = 2, Timeout = 15 }.ConnectionString;
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Port = proxy.Port, MaxPoolSize = 2, Timeout = 15 }.ConnectionString;
 
         proxy.ConnectDelay = TimeSpan.Zero;
         await using var app = await KavachTestApp.StartAsync(
             viaProxy,
-            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:01", ["KavachPolar:DatabaseTimeout"] = "00:00:01" },
-            configure: o => o.OnSubscriptionChange = null);
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:01", ["KavachPolar:DatabaseTimeout"] = "00:00:01" },
+                Configure = o => o.OnSubscriptionChange = null,
+            });
         NpgsqlConnection.ClearAllPools();
 
         proxy.ConnectDelay = TimeSpan.FromSeconds(3);

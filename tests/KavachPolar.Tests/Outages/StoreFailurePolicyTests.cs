@@ -14,10 +14,8 @@ namespace KavachPolar.Tests.Outages;
 /// logged as an error, so that it never reads as an outage. The failures come from an EF Core interceptor in the
 /// host's DbContext configuration, as a host's own interceptor or provider would raise them.
 /// </summary>
-public sealed class StoreFailurePolicyTests
+public sealed class StoreFailurePolicyTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public static TheoryData<string, HttpStatusCode> Failures() => new()
     {
         { "driver", HttpStatusCode.ServiceUnavailable },
@@ -29,9 +27,8 @@ public sealed class StoreFailurePolicyTests
     [MemberData(nameof(Failures))]
     public async Task Every_route_answers_503_only_for_a_store_failure(string failure, HttpStatusCode expected)
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         var interceptor = new FailingInterceptor();
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, database: o => o.UseNpgsql(db.ConnectionString).AddInterceptors(interceptor));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(interceptor) });
         interceptor.Failure = failure switch
         {
             "driver" => () => new Npgsql.NpgsqlException("simulated: the connection was reset"),

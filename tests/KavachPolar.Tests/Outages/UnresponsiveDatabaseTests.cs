@@ -43,8 +43,11 @@ public sealed class UnresponsiveDatabaseTests : IAsyncLifetime
         var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         await using var app = await KavachTestApp.StartAsync(
             $"Host=127.0.0.1;Port={port};Username=postgres;Database=kavach;Timeout=30;Command Timeout=30",
-            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:05" },
-            createSchema: false);
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:05" },
+                CreateSchema = false,
+            });
         var body = Compact(Example("subscription.created.json"));
 
         try
@@ -79,8 +82,11 @@ public sealed class UnresponsiveDatabaseTests : IAsyncLifetime
         var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         await using var app = await KavachTestApp.StartAsync(
             $"Host=127.0.0.1;Port={port};Username=postgres;Database=kavach;Timeout=30;Command Timeout=30",
-            settings: new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:03" },
-            createSchema: false);
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:WebhookProcessingTimeout"] = "00:00:03" },
+                CreateSchema = false,
+            });
         try
         {
             using var client = app.ClientFor("user-1");

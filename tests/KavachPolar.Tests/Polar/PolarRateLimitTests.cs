@@ -31,7 +31,7 @@ public sealed class PolarRateLimitTests : DatabaseTest
 
     /// <summary>An app on this test's database and emulator with the given <c>KavachPolar:</c> settings.</summary>
     private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings) =>
-        KavachTestApp.StartAsync(Db.ConnectionString, _polar, settings.ToDictionary(s => "KavachPolar:" + s.Key, s => (string?)s.Value));
+        KavachTestApp.StartAsync(Db.ConnectionString, _polar, new() { Settings = settings.ToDictionary(s => "KavachPolar:" + s.Key, s => (string?)s.Value) });
 
     [Fact]
     public async Task Calls_over_this_instances_budget_are_not_sent_and_answer_503_with_retry_after()

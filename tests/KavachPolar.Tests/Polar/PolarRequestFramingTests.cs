@@ -45,10 +45,13 @@ public sealed partial class PolarRequestFramingTests : PolarAppTest
 
     protected override PolarEmulatorOptions EmulatorOptions() => FastRetries();
 
-    protected override Task<KavachTestApp> StartAppAsync() => KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?>
+    protected override Task<KavachTestApp> StartAppAsync() => KavachTestApp.StartAsync(Db.ConnectionString, Polar, new()
     {
-        ["KavachPolar:SelfCheck:Enabled"] = "true",
-        ["KavachPolar:OrganizationId"] = Polar.OrganizationId,
+        Settings = new Dictionary<string, string?>
+        {
+            ["KavachPolar:SelfCheck:Enabled"] = "true",
+            ["KavachPolar:OrganizationId"] = Polar.OrganizationId,
+        },
     });
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class AttributionTests : PolarAppTest
     {
         var options = new PolarEmulatorOptions { AllowMultipleSubscriptions = true };
         await using var polar = await PolarEmulator.StartAsync(options, Ct);
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" } });
 
         // No webhooks reach this app: what it knows comes from reconcile only.
         using var client = app.ClientFor("multi", "multi.user@gmail.com");

@@ -15,7 +15,7 @@ public sealed class OriginTests : PolarAppTest
     protected override bool ReceivesWebhooks => false;
 
     protected override Task<KavachTestApp> StartAppAsync() =>
-        KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?> { ["KavachPolar:PublicOrigin"] = PublicOrigin });
+        KavachTestApp.StartAsync(Db.ConnectionString, Polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:PublicOrigin"] = PublicOrigin } });
 
     [Fact]
     public async Task With_a_public_origin_a_forged_host_header_neither_passes_the_cross_site_check_nor_redirects_the_payer()
@@ -50,11 +50,14 @@ public sealed class OriginTests : PolarAppTest
     [Fact]
     public async Task Redirect_origins_and_trusted_origins_are_kept_apart()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new Dictionary<string, string?>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, Polar, new()
         {
-            ["KavachPolar:PublicOrigin"] = PublicOrigin,
-            ["KavachPolar:AllowedRedirectOrigins:0"] = "https://pay.example.org",
-            ["KavachPolar:TrustedOrigins:0"] = "https://admin.example.org",
+            Settings = new Dictionary<string, string?>
+            {
+                ["KavachPolar:PublicOrigin"] = PublicOrigin,
+                ["KavachPolar:AllowedRedirectOrigins:0"] = "https://pay.example.org",
+                ["KavachPolar:TrustedOrigins:0"] = "https://admin.example.org",
+            },
         });
         using var browser = await app.BrowserForAsync("user-3", "katherine.johnson@gmail.com");
 
@@ -83,9 +86,12 @@ public sealed class OriginTests : PolarAppTest
     {
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            Polar.BaseUrl,
-            settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken, ["KavachPolar:PublicOrigin"] = publicOrigin },
-            environment: environment);
+            new()
+            {
+                PolarApi = Polar.BaseUrl,
+                Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken, ["KavachPolar:PublicOrigin"] = publicOrigin },
+                Environment = environment,
+            });
 
         var warnings = app.Logs.Lines.Where(l => l.Contains("[4008]", StringComparison.Ordinal)).ToList();
         if (warned)

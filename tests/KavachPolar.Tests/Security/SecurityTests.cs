@@ -11,16 +11,13 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Security;
 
-public sealed class SecurityTests
+public sealed class SecurityTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Tokens_secrets_and_signatures_never_reach_the_logs()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var polar = await PolarEmulator.StartAsync(cancellationToken: Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, polar);
         polar.AddWebhookEndpoint(app.WebhookUrl, KavachTestApp.DefaultSecret);
 
         // A full run: checkout, payment, webhooks (valid, duplicate, tampered, wrong secret), a rejected token.
@@ -35,7 +32,7 @@ public sealed class SecurityTests
             await app.Client.SendAsync(request, Ct);
         }
 
-        await using var badTokenApp = await KavachTestApp.StartAsync(db.ConnectionString, polar.BaseUrl, settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" });
+        await using var badTokenApp = await KavachTestApp.StartAsync(Db.ConnectionString, new() { PolarApi = polar.BaseUrl, Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = "polar_oat_leaky_token_value_123" } });
         using var other = badTokenApp.ClientFor("user-2", "grace.hopper@gmail.com");
         await other.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = polar.Products[0].Id }, Ct);
 
@@ -60,8 +57,7 @@ public sealed class SecurityTests
         const string oldSecret = "whsec_old_secret_used_before_rotation";
         var newSecret = PolarWebhookSigner.CreateStandardSecret();
         var config = new MutableConfigurationSource();
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, secret: oldSecret, configuration: c => c.Add(config));
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Secret = oldSecret, Configuration = c => c.Add(config) });
         var oldSigner = new PolarWebhookSigner(oldSecret);
         var newSigner = new PolarWebhookSigner(newSecret, PolarWebhookSigningMode.Standard);
 
@@ -90,15 +86,17 @@ public sealed class SecurityTests
     [Fact]
     public async Task A_hosts_global_rate_limiter_never_throttles_polars_deliveries()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(
-            db.ConnectionString,
-            services: s => s.AddRateLimiter(o =>
+            Db.ConnectionString,
+            new()
             {
-                o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-                o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetFixedWindowLimiter("all", _ => new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMinutes(1) }));
-            }),
-            pipeline: a => a.UseRateLimiter());
+                Services = s => s.AddRateLimiter(o =>
+                {
+                    o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                    o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetFixedWindowLimiter("all", _ => new FixedWindowRateLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromMinutes(1) }));
+                }),
+                Pipeline = a => a.UseRateLimiter(),
+            });
 
         Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync("nothing-here", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await app.Client.GetAsync("nothing-here", Ct)).StatusCode);

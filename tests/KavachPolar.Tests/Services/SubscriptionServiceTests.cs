@@ -225,7 +225,7 @@ public sealed class SubscriptionServiceTests : PolarAppTest
         var options = new PolarEmulatorOptions { AllowMultipleSubscriptions = true };
         await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var polar = await PolarEmulator.StartAsync(options, Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar, new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" });
+        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, polar, new() { Settings = new Dictionary<string, string?> { ["KavachPolar:AllowMultipleSubscriptions"] = "true" } });
         using var client = app.ClientFor("user-13", "j.backus@gmail.com");
         foreach (var product in new[] { 0, 1 })
         {
@@ -274,7 +274,7 @@ public sealed class SubscriptionServiceTests : PolarAppTest
     [Fact]
     public async Task A_wrong_api_base_url_is_reported_as_an_unexpected_response_not_a_missing_customer()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new Uri(Polar.BaseUrl, "wrong-prefix/"), settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken });
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { PolarApi = new Uri(Polar.BaseUrl, "wrong-prefix/"), Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken } });
         using var client = app.ClientFor("user-15", "k.thompson@gmail.com");
         var response = await client.PostAsJsonAsync("api/kavach/auth/polar/checkout", new { productId = Polar.Products[0].Id }, Ct);
         await CheckoutEndpointTests.AssertProblemAsync(response, HttpStatusCode.BadGateway, "polar_unexpected_response");

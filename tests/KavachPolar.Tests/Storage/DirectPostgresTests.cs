@@ -19,14 +19,12 @@ namespace KavachPolar.Tests.Storage;
 /// </summary>
 public sealed class DirectPostgresTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     private static readonly Dictionary<string, string?> NoReadCache = new() { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" };
 
     [Fact]
     public async Task Webhooks_and_uncached_reads_run_their_command_outside_EF_Core()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = NoReadCache });
         using var client = app.ClientFor("usr_1337");
 
         await ApplyThreeSnapshotsAsync(app, client, "sub-direct-1");
@@ -45,8 +43,11 @@ public sealed class DirectPostgresTests : DatabaseTest
         var seen = new CommandRecorder();
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            settings: NoReadCache,
-            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(seen));
+            new()
+            {
+                Settings = NoReadCache,
+                Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(seen),
+            });
         using var client = app.ClientFor("usr_1337");
 
         await ApplyThreeSnapshotsAsync(app, client, "sub-direct-2");
@@ -58,7 +59,7 @@ public sealed class DirectPostgresTests : DatabaseTest
     [Fact]
     public async Task A_function_dropped_after_it_was_learnt_sends_deliveries_down_the_general_path()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = NoReadCache });
         using var client = app.ClientFor("usr_1337");
         const string subscriptionId = "sub-direct-3";
         await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
@@ -82,10 +83,13 @@ public sealed class DirectPostgresTests : DatabaseTest
         var probes = new RefuseProbes();
         await using var app = await KavachTestApp.StartAsync(
             Db.ConnectionString,
-            settings: NoReadCache,
-            fastPath: false,
-            database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(probes),
-            services: s => s.AddSingleton<TimeProvider>(clock));
+            new()
+            {
+                Settings = NoReadCache,
+                FastPath = false,
+                Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(probes),
+                Services = s => s.AddSingleton<TimeProvider>(clock),
+            });
         var direct = app.Services.GetRequiredService<DirectPostgres>();
         const string subscriptionId = "sub-direct-4";
         await PostAsync(app, Subscription("subscription.created", subscriptionId, createdAt: T0));
@@ -108,7 +112,7 @@ public sealed class DirectPostgresTests : DatabaseTest
     [Fact]
     public async Task A_webhook_function_of_an_earlier_version_is_not_called_and_the_log_says_so()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, settings: NoReadCache, fastPath: false);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Settings = NoReadCache, FastPath = false });
         var direct = app.Services.GetRequiredService<DirectPostgres>();
         Assert.Null(direct.Current());
 
@@ -128,7 +132,7 @@ public sealed class DirectPostgresTests : DatabaseTest
     {
         // The host's connections look in "shadow" first; the function and the tables are in public.
         var shadowFirst = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { SearchPath = "shadow,public" }.ConnectionString;
-        await using var app = await KavachTestApp.StartAsync(shadowFirst, settings: NoReadCache);
+        await using var app = await KavachTestApp.StartAsync(shadowFirst, new() { Settings = NoReadCache });
         await Db.QueryAsync("CREATE SCHEMA shadow; CREATE TABLE shadow.kavach_polar_webhook_events (LIKE public.kavach_polar_webhook_events INCLUDING ALL)", Ct);
 
         await PostAsync(app, Subscription("subscription.created", "sub-direct-6", createdAt: T0));

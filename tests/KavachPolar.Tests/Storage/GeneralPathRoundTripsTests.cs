@@ -24,7 +24,7 @@ public sealed class GeneralPathRoundTripsTests : DatabaseTest
     [Fact]
     public async Task A_change_to_a_bound_user_takes_nine_commands_with_the_customer_locked()
     {
-        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: false);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = false });
         await PostAsync(app, Subscription("subscription.created", "sub-trips", createdAt: T0));
         await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 1), because: "the first change's callback ran");
         await Wait.UntilAsync(

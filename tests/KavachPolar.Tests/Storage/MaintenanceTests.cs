@@ -26,7 +26,10 @@ public sealed class MaintenanceTests
         {
             await using var app = await KavachTestApp.StartAsync(
                 db?.ConnectionString ?? "",
-                database: db is null ? o => o.UseSqlite($"Data Source={file}") : null);
+                new()
+                {
+                    Database = db is null ? o => o.UseSqlite($"Data Source={file}") : null,
+                });
             var now = DateTimeOffset.UtcNow;
             await app.WithDbAsync(async c =>
             {
@@ -61,18 +64,21 @@ public sealed class MaintenanceTests
         {
             await using var app = await KavachTestApp.StartAsync(
                 db?.ConnectionString ?? "",
-                database: o =>
+                new()
                 {
-                    if (db is null)
+                    Database = o =>
                     {
-                        o.UseSqlite($"Data Source={file}");
-                    }
-                    else
-                    {
-                        o.UseNpgsql(db.ConnectionString);
-                    }
+                        if (db is null)
+                        {
+                            o.UseSqlite($"Data Source={file}");
+                        }
+                        else
+                        {
+                            o.UseNpgsql(db.ConnectionString);
+                        }
 
-                    o.AddInterceptors(commands);
+                        o.AddInterceptors(commands);
+                    },
                 });
             var expired = 2 * WebhookEventRetention.BatchSize + 500;
             var now = DateTimeOffset.UtcNow;

@@ -18,8 +18,6 @@ namespace KavachPolar.Tests.Storage;
 /// </summary>
 public sealed class PoolerTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -28,12 +26,15 @@ public sealed class PoolerTests : DatabaseTest
         await CreateSchemaDirectlyAsync();
         await using var app = await KavachTestApp.StartAsync(
             PgBouncer.ConnectionStringTo(Db.Name, poolerSettings),
-            createSchema: false,
-            settings: new Dictionary<string, string?>
+            new()
             {
-                ["KavachPolar:ReadCacheExpiry"] = "00:00:00",
-                ["KavachPolar:WebhookProcessingTimeout"] = "00:00:09",
-                ["KavachPolar:DatabaseTimeout"] = "00:00:30",
+                CreateSchema = false,
+                Settings = new Dictionary<string, string?>
+                {
+                    ["KavachPolar:ReadCacheExpiry"] = "00:00:00",
+                    ["KavachPolar:WebhookProcessingTimeout"] = "00:00:09",
+                    ["KavachPolar:DatabaseTimeout"] = "00:00:30",
+                },
             });
         var users = Enumerable.Range(0, 60).Select(i => $"usr_pool_{i}").ToArray();
 
@@ -68,10 +69,13 @@ public sealed class PoolerTests : DatabaseTest
         await CreateSchemaDirectlyAsync();
         await using var app = await KavachTestApp.StartAsync(
             PgBouncer.ConnectionStringTo(Db.Name),
-            createSchema: false,
-            // The default probe timeout (5 s): with 1 s, a loaded machine made the probe's own round trips time out,
-            // which is a failure to retry (3003), not the deafness this test is about.
-            services: s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(5))));
+            new()
+            {
+                CreateSchema = false,
+                // The default probe timeout (5 s): with 1 s, a loaded machine made the probe's own round trips time out,
+                // which is a failure to retry (3003), not the deafness this test is about.
+                Services = s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(5))),
+            });
         var listener = app.Services.GetServices<IHostedService>().OfType<CacheListener>().Single();
 
         await Wait.UntilAsync(() => Task.FromResult(listener.ExecuteTask is { IsCompleted: true }), because: "the listener gives up once it finds it cannot hear announcements");
@@ -87,8 +91,8 @@ public sealed class PoolerTests : DatabaseTest
     {
         var direct = new Dictionary<string, string?> { ["KavachPolar:NotificationConnectionString"] = Db.ConnectionString };
         await CreateSchemaDirectlyAsync();
-        await using var a = await KavachTestApp.StartAsync(PgBouncer.ConnectionStringTo(Db.Name), settings: direct, createSchema: false);
-        await using var b = await KavachTestApp.StartAsync(PgBouncer.ConnectionStringTo(Db.Name), settings: direct, createSchema: false);
+        await using var a = await KavachTestApp.StartAsync(PgBouncer.ConnectionStringTo(Db.Name), new() { Settings = direct, CreateSchema = false });
+        await using var b = await KavachTestApp.StartAsync(PgBouncer.ConnectionStringTo(Db.Name), new() { Settings = direct, CreateSchema = false });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e40";
         Assert.Equal(HttpStatusCode.Accepted, (await a.PostWebhookAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct)).StatusCode);

@@ -11,97 +11,94 @@ using static KavachPolar.Tests.Infrastructure.PolarPayloads;
 
 namespace KavachPolar.Tests.Storage;
 
-public sealed class StoreSchemaTests
+public sealed class StoreSchemaTests : DatabaseTest
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task The_shipped_migrations_create_the_documented_schema_and_match_the_model()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(Db.ConnectionString).Options;
         await using (var context = new KavachPolarDbContext(options))
         {
             await context.Database.MigrateAsync(Ct);
             Assert.False(context.Database.HasPendingModelChanges(), "The model changed: regenerate the migrations (see docs/architecture.md).");
         }
 
-        var columns = (await db.QueryAsync("SELECT column_name FROM information_schema.columns WHERE table_name = 'kavach_users' ORDER BY column_name", Ct))
+        var columns = (await Db.QueryAsync("SELECT column_name FROM information_schema.columns WHERE table_name = 'kavach_users' ORDER BY column_name", Ct))
             .Select(r => (string)r["column_name"]!).ToArray();
         Assert.Equal(
             new[] { "created_at", "email", "id", "name", "polar_cancel_at_period_end", "polar_current_period_end", "polar_customer_id", "polar_product_id", "polar_scheduled_change_at", "polar_scheduled_product_id", "polar_subscription_id", "polar_subscription_status", "updated_at" },
             columns);
-        Assert.Equal("timestamp with time zone", await db.ScalarAsync<string>("SELECT data_type FROM information_schema.columns WHERE table_name = 'kavach_users' AND column_name = 'polar_current_period_end'", Ct));
-        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
-        Assert.True(await db.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct), "the migrations install the webhook's one-round-trip function");
+        Assert.Equal("timestamp with time zone", await Db.ScalarAsync<string>("SELECT data_type FROM information_schema.columns WHERE table_name = 'kavach_users' AND column_name = 'polar_current_period_end'", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE tablename = 'kavach_users' AND indexdef LIKE 'CREATE UNIQUE INDEX%polar_customer_id%'", Ct));
+        Assert.True(await Db.ScalarAsync<bool>("SELECT to_regproc('kavach_polar_apply_subscription') IS NOT NULL", Ct), "the migrations install the webhook's one-round-trip function");
 
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, createSchema: false);
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.Equal("active", await db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
+        Assert.Equal("active", await Db.ScalarAsync<string>("SELECT polar_subscription_status FROM kavach_users", Ct));
     }
 
     [Fact]
     public async Task The_webhook_function_announces_nothing_inside_its_transaction_after_AnnounceAfterCommit_and_did_before_it()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(Db.ConnectionString).Options;
         await using var context = new KavachPolarDbContext(options);
         var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
         const string notifies = "SELECT prosrc LIKE '%pg_notify%' FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
 
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
-        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "the FastWebhookPath migration shipped the function with its NOTIFY");
+        Assert.True(await Db.ScalarAsync<bool>(notifies, Ct), "the FastWebhookPath migration shipped the function with its NOTIFY");
         await migrator.MigrateAsync(cancellationToken: Ct);
-        Assert.False(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit takes the NOTIFY out");
+        Assert.False(await Db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit takes the NOTIFY out");
         await migrator.MigrateAsync("20261129211126_FastWebhookPath", Ct);
-        Assert.True(await db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit's Down puts it back");
+        Assert.True(await Db.ScalarAsync<bool>(notifies, Ct), "AnnounceAfterCommit's Down puts it back");
         await migrator.MigrateAsync("20261129203405_ForgottenUsers", Ct);
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
     }
 
     [Fact]
     public async Task The_webhook_function_migrations_pin_the_search_path_and_mark_the_version_and_each_Down_puts_back_the_earlier_function()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(db.ConnectionString).Options;
+        var options = new DbContextOptionsBuilder<KavachPolarDbContext>().UseNpgsql(Db.ConnectionString).Options;
         await using var context = new KavachPolarDbContext(options);
         var migrator = context.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>();
         const string settings = "SELECT coalesce(array_to_string(proconfig, ';'), '') FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
         const string mark = "SELECT coalesce(obj_description(oid, 'pg_proc'), '') FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'";
 
         await migrator.MigrateAsync("20261207020000_PinnedWebhookFunction", Ct);
-        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal("search_path=public, pg_temp", await Db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await Db.ScalarAsync<string>(mark, Ct));
 
         // The latest function (BenefitGrants) replaces it, pinned and marked alike; its Down puts version 4 back, and
         // ScheduledPlanChange's Down version 3.
         await migrator.MigrateAsync(cancellationToken: Ct);
-        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal(WebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal("search_path=public, pg_temp", await Db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(WebhookFunction.Version, await Db.ScalarAsync<string>(mark, Ct));
         Assert.NotEqual(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, WebhookFunction.Version);
         await migrator.MigrateAsync("20261207045000_ScheduledPlanChange", Ct);
-        Assert.Equal(KavachPolar.Storage.Migrations.ScheduledPlanChange.Version, await db.ScalarAsync<string>(mark, Ct));
-        Assert.Equal("search_path=public, pg_temp", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'kavach_polar_benefit_grants'", Ct));
+        Assert.Equal(KavachPolar.Storage.Migrations.ScheduledPlanChange.Version, await Db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal("search_path=public, pg_temp", await Db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'kavach_polar_benefit_grants'", Ct));
         await migrator.MigrateAsync("20261207024902_HandledKinds", Ct);
-        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await db.ScalarAsync<string>(mark, Ct));
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));
+        Assert.Equal(KavachPolar.Storage.Migrations.PinnedWebhookFunction.Version, await Db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM information_schema.columns WHERE column_name LIKE '%scheduled%'", Ct));
 
         await migrator.MigrateAsync("20261130011500_AnnounceAfterCommit", Ct);
-        Assert.Equal("", await db.ScalarAsync<string>(settings, Ct));
-        Assert.Equal("", await db.ScalarAsync<string>(mark, Ct));
-        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
+        Assert.Equal("", await Db.ScalarAsync<string>(settings, Ct));
+        Assert.Equal("", await Db.ScalarAsync<string>(mark, Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'kavach_polar_apply_subscription'", Ct));
     }
 
     [Fact]
     public async Task A_host_dbcontext_can_own_the_tables()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
-        await using var app = await KavachTestApp.StartAsync(db.ConnectionString, services: s =>
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new()
         {
-            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
-            s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+            Services = s =>
+            {
+                s.AddDbContext<HostDbContext>(o => o.UseNpgsql(Db.ConnectionString));
+                s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
+            },
         });
 
         var response = await app.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct);
@@ -112,21 +109,20 @@ public sealed class StoreSchemaTests
         var user = await host.Set<KavachUser>().SingleAsync(Ct);
         Assert.Equal(ExampleExternalId, user.Id);
         Assert.Equal("active", user.PolarSubscriptionStatus);
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM app_notes", Ct)); // the host's own table lives beside ours
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM app_notes", Ct)); // the host's own table lives beside ours
     }
 
     [Fact]
     public async Task A_host_dbcontext_is_told_it_lacks_the_webhook_function_and_gets_it_from_CreateKavachPolarFunctions()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         void HostContext(IServiceCollection s)
         {
-            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(db.ConnectionString));
+            s.AddDbContext<HostDbContext>(o => o.UseNpgsql(Db.ConnectionString));
             s.AddKavachPolar().AddEntityFrameworkStore<HostDbContext>();
         }
 
         // Tables from the host's model, no function: correct, on the general path, and the log says what to do.
-        await using (var without = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, fastPath: false))
+        await using (var without = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Services = HostContext, FastPath = false }))
         {
             Assert.Equal(HttpStatusCode.Accepted, (await without.PostWebhookAsync(Compact(Example("subscription.created.json")), ct: Ct)).StatusCode);
             Assert.False(without.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
@@ -138,15 +134,15 @@ public sealed class StoreSchemaTests
         migration.CreateKavachPolarFunctions();
         foreach (var operation in migration.Operations.OfType<SqlOperation>())
         {
-            await db.QueryAsync(operation.Sql, Ct);
+            await Db.QueryAsync(operation.Sql, Ct);
         }
 
-        await using var with = await KavachTestApp.StartAsync(db.ConnectionString, services: HostContext, createSchema: false);
+        await using var with = await KavachTestApp.StartAsync(Db.ConnectionString, new() { Services = HostContext, CreateSchema = false });
         var update = Subscription("subscription.updated", ExampleSubscriptionId, modifiedAt: new DateTimeOffset(2026, 10, 2, 9, 16, 48, TimeSpan.Zero), cancelAtPeriodEnd: true);
         var response = await with.PostWebhookAsync(Compact(update), ct: Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.True(with.Services.GetRequiredService<DirectPostgres>().Current()!.HasFunction);
-        Assert.True(await db.ScalarAsync<bool>("SELECT polar_cancel_at_period_end FROM kavach_users", Ct));
+        Assert.True(await Db.ScalarAsync<bool>("SELECT polar_cancel_at_period_end FROM kavach_users", Ct));
         Assert.DoesNotContain(with.Logs.Lines, l => l.Contains("[4007]", StringComparison.Ordinal));
 
         var other = new MigrationBuilder("Microsoft.EntityFrameworkCore.Sqlite");
@@ -156,16 +152,18 @@ public sealed class StoreSchemaTests
     [Fact]
     public async Task A_host_dbcontext_with_a_schema_of_its_own_gets_webhooks_reads_and_callbacks_there()
     {
-        await using var db = await PostgresDatabase.CreateAsync(Ct);
         await using var app = await KavachTestApp.StartAsync(
-            db.ConnectionString,
-            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" },
-            services: s =>
+            Db.ConnectionString,
+            new()
             {
-                s.AddDbContext<BillingSchemaDbContext>(o => o.UseNpgsql(db.ConnectionString));
-                s.AddKavachPolar().AddEntityFrameworkStore<BillingSchemaDbContext>();
-            },
-            fastPath: false);
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:00" },
+                Services = s =>
+                {
+                    s.AddDbContext<BillingSchemaDbContext>(o => o.UseNpgsql(Db.ConnectionString));
+                    s.AddKavachPolar().AddEntityFrameworkStore<BillingSchemaDbContext>();
+                },
+                FastPath = false,
+            });
         using var client = app.ClientFor(ExampleExternalId);
 
         for (var i = 0; i < 3; i++)
@@ -178,7 +176,7 @@ public sealed class StoreSchemaTests
             Assert.Contains($"\"cancelAtPeriodEnd\":{(i % 2 == 1 ? "true" : "false")}", await read.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         }
 
-        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM billing.kavach_users", Ct));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM billing.kavach_users", Ct));
         await KavachTestApp.EventuallyAsync(() => app.Changes.Count == 3, TimeSpan.FromSeconds(10), "the dispatcher runs the callbacks from billing.kavach_polar_callbacks");
         Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("[3002]", StringComparison.Ordinal));
     }
@@ -189,7 +187,7 @@ public sealed class StoreSchemaTests
         var file = Path.Combine(Path.GetTempPath(), "kavach-" + Guid.NewGuid().ToString("N") + ".db");
         try
         {
-            await using var app = await KavachTestApp.StartAsync("", database: o => o.UseSqlite($"Data Source={file}"));
+            await using var app = await KavachTestApp.StartAsync("", new() { Database = o => o.UseSqlite($"Data Source={file}") });
             // Delivered as Polar does (5xx retried): a cold SQLite store on a loaded machine can outlast the 5 s budget once.
             var first = await app.DeliverAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);
             var again = await app.DeliverAsync(Compact(Example("subscription.created.json")), "b0000000-0000-4000-8000-000000000001", ct: Ct);

@@ -22,16 +22,14 @@ namespace KavachPolar.Tests.Storage;
 /// </summary>
 public sealed class SubscriptionCacheTests : DatabaseTest
 {
-    private static readonly DateTimeOffset T0 = new(2026, 10, 1, 9, 16, 48, 730, TimeSpan.Zero);
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task A_change_on_one_instance_is_seen_by_its_own_reads_at_once_and_by_another_instances_within_a_second(bool fastPath)
     {
         var readsOnB = new QueryCounter();
-        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB));
+        await using var a = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath });
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB) });
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e21";
@@ -59,7 +57,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     public async Task After_the_notification_connection_drops_the_cache_stops_serving_and_starts_empty_when_it_reconnects()
     {
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e22";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -97,7 +95,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         sources.UsePasswordProvider(_ => password, (_, _) => ValueTask.FromResult(password));
         await using var dataSource = sources.Build();
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(dataSource));
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Database = o => o.UseNpgsql(dataSource) });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e23";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -121,7 +119,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     {
         var readsOnB = new QueryCounter();
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false, database: o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB));
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false, Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(readsOnB) });
         using var onB = b.ClientFor("usr_1337");
         await a.DeliverAsync(Compact(Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e24", createdAt: T0)), ct: Ct);
         await WaitUntilListeningAsync(b);
@@ -148,7 +146,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     public async Task An_announcement_whose_kept_connection_was_dropped_goes_out_at_once_on_a_fresh_one()
     {
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e25";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -178,8 +176,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
         await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
         var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, fastPath: fastPath); // without it, both take the general path
-        await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath }); // without it, both take the general path
+        await using var a = await KavachTestApp.StartAsync(viaProxy, new() { CreateSchema = false });
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e26";
@@ -214,7 +212,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
         var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
         await using var b = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var a = await KavachTestApp.StartAsync(viaProxy, createSchema: false, settings: new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:01" });
+        await using var a = await KavachTestApp.StartAsync(viaProxy, new() { CreateSchema = false, Settings = new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:01" } });
         using var onA = a.ClientFor("usr_1337");
         using var onB = b.ClientFor("usr_1337");
         var meters = a.Services.GetRequiredService<IMeterFactory>();
@@ -319,7 +317,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     public async Task A_user_id_no_row_can_have_does_not_hold_back_the_announcements_after_it()
     {
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e28";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);
@@ -350,7 +348,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         // with that prefix was taken for a probe, never for a user.
         const string user = "kavach-probe:usr_1337";
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
-        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, createSchema: false);
+        await using var b = await KavachTestApp.StartAsync(Db.ConnectionString, new() { CreateSchema = false });
         using var onB = b.ClientFor(user);
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e30";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0, externalId: user)), ct: Ct);
@@ -375,9 +373,12 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await using var a = await KavachTestApp.StartAsync(Db.ConnectionString);
         await using var b = await KavachTestApp.StartAsync(
             viaProxy,
-            createSchema: false,
-            settings: new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:10:00" },
-            services: s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))));
+            new()
+            {
+                CreateSchema = false,
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:10:00" },
+                Services = s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(1))),
+            });
         using var onB = b.ClientFor("usr_1337");
         const string subscriptionId = "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e31";
         await a.DeliverAsync(Compact(Subscription("subscription.created", subscriptionId, createdAt: T0)), ct: Ct);

@@ -35,19 +35,22 @@ public abstract class UsageTest : DatabaseTest
     internal Task<KavachTestApp> StartAppAsync(UsageSendSettings sender, bool createSchema = true, Action<KavachPolarOptions>? configure = null, IngestGate? gate = null) =>
         KavachTestApp.StartAsync(
             Db.ConnectionString,
-            Polar.BaseUrl,
-            configure: configure,
-            settings: new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken },
-            services: s =>
+            new()
             {
-                s.AddSingleton(sender);
-                s.AddHealthChecks().AddKavachPolar();
-                if (gate is not null)
+                PolarApi = Polar.BaseUrl,
+                Configure = configure,
+                Settings = new Dictionary<string, string?> { ["KavachPolar:AccessToken"] = Polar.AccessToken },
+                Services = s =>
                 {
-                    s.AddHttpClient<KavachPolar.Polar.PolarApiClient>().AddHttpMessageHandler(() => gate.CreateHandler());
-                }
-            },
-            createSchema: createSchema);
+                    s.AddSingleton(sender);
+                    s.AddHealthChecks().AddKavachPolar();
+                    if (gate is not null)
+                    {
+                        s.AddHttpClient<KavachPolar.Polar.PolarApiClient>().AddHttpMessageHandler(() => gate.CreateHandler());
+                    }
+                },
+                CreateSchema = createSchema,
+            });
 
     protected override async ValueTask DisposeAsyncCore()
     {
