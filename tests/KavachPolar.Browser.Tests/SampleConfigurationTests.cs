@@ -34,7 +34,7 @@ public sealed class SampleConfigurationTests
         Assert.Empty(polar.WebhookEndpoints);
 
         // Within seconds of the start, the self-check says in one line that Polar has no endpoint for the sample.
-        var line = await LineAsync(app, 1105, ct);
+        var line = await LineAsync(app, 1105);
         Assert.Contains("/api/kavach/auth/polar/webhook", line, StringComparison.Ordinal);
     }
 
@@ -69,23 +69,17 @@ public sealed class SampleConfigurationTests
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, unsigned.StatusCode);
 
         // The embedded Polar is set up right: the self-check passes and finds nothing to fix.
-        await LineAsync(app, 1100, ct);
+        await LineAsync(app, 1100);
         Assert.DoesNotContain(app.Logs.Records, r => r.EventId is >= 1101 and <= 1111);
     }
 
-    private static async Task<string> LineAsync(SampleServer app, int eventId, CancellationToken ct)
+    private static async Task<string> LineAsync(SampleServer app, int eventId)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            var record = app.Logs.Records.FirstOrDefault(r => r.EventId == eventId);
-            if (record.Line is not null)
-            {
-                return record.Line;
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"no log event {eventId} within 30 s:\n" + string.Join('\n', app.Logs.Records.Select(r => r.Line)));
-            await Task.Delay(50, ct);
-        }
+        string? line = null;
+        await Wait.UntilAsync(
+            () => Task.FromResult((line = app.Logs.Records.FirstOrDefault(r => r.EventId == eventId).Line) is not null),
+            because: $"the sample logs event {eventId}",
+            explain: () => "what it logged:\n" + string.Join('\n', app.Logs.Records.Select(r => r.Line)));
+        return line!;
     }
 }

@@ -39,14 +39,7 @@ public sealed class QuietCommandsTests : DatabaseTest
         }
 
         await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 3), because: "the three changes' callbacks ran");
-        await Wait.UntilAsync(
-            async () =>
-            {
-                await using var scope = app.Services.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
-                return !await db.Set<KavachPolar.Storage.PendingCallbackRecord>().AnyAsync(Ct);
-            },
-            because: "the dispatcher settled the callbacks");
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
 
         var records = app.Logs.Collector.GetSnapshot().Skip(before).ToList();
         // Not the one warning a host without the webhook function is meant to see (4007, once).

@@ -277,7 +277,7 @@ public sealed class WebhookEndpointTests : AppTest
 
         var response = await App.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
         var answer = await response.Content.ReadAsStringAsync(Ct);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"the redelivery was answered {(int)response.StatusCode}: {answer}");
+        Assert.True(response.IsSuccessStatusCode, $"the redelivery was answered {(int)response.StatusCode}: {answer}");
         Assert.Equal("applied", (string?)JsonNode.Parse(answer)!["outcome"]);
         Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", (string?)(await SubscriptionOfAsync("replay-1"))!["id"]);
         Assert.Equal("duplicate", await PostOutcomeAsync(redelivered.Body, redelivered.Id));

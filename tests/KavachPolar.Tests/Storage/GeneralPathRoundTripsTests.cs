@@ -27,14 +27,7 @@ public sealed class GeneralPathRoundTripsTests : DatabaseTest
         await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = false });
         await PostAsync(app, Subscription("subscription.created", "sub-trips", createdAt: T0));
         await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 1), because: "the first change's callback ran");
-        await Wait.UntilAsync(
-            async () =>
-            {
-                await using var scope = app.Services.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<KavachPolar.Storage.KavachPolarDbContext>();
-                return !await db.Set<KavachPolar.Storage.PendingCallbackRecord>().AnyAsync(Ct);
-            },
-            because: "the dispatcher settled the first callback");
+        await Wait.ForOutboxToDrainAsync(Db, Ct);
 
         var before = app.Logs.Collector.GetSnapshot().Count;
         await PostAsync(app, Subscription("subscription.updated", "sub-trips", createdAt: T0, modifiedAt: T0.AddDays(1), cancelAtPeriodEnd: true));
