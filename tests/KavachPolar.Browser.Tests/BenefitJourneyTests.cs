@@ -40,9 +40,9 @@ public sealed partial class BenefitJourneyTests
             // Subscribe to Pro, which carries Downloads, Beta features, a license key and (in the sample) AI token credits.
             await page.GotoAsync("/pricing");
             await page.GetByTestId("subscribe-pro").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
             // The grants come in their own webhooks, after the subscription's.
             await polar.WaitForDeliveriesAsync(ct);

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace KavachPolar.Browser.Tests;
@@ -29,11 +30,13 @@ public sealed class Browser : IAsyncDisposable
     public static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// For <c>WaitForURLAsync</c>: the navigation has committed to the URL; the steps after it wait for what they need
-    /// (Playwright's <c>Expect</c>). Waiting for the load event as well timed out twice under contention although the
-    /// page had rendered and the network was idle (r19 and a clean-clone run this session).
+    /// Waits until the page's URL has left <paramref name="baseUrl"/> (for Polar's checkout). Playwright's
+    /// <c>Expect</c> polls the URL only; <c>WaitForURLAsync</c> also waits for a load state, even with
+    /// <c>WaitUntil = Commit</c> when the URL already matches as it is called, and that wait timed out under contention
+    /// with the page rendered and the network idle (r19, and clean-clone runs in two sessions).
     /// </summary>
-    public static readonly PageWaitForURLOptions UntilCommitted = new() { WaitUntil = WaitUntilState.Commit };
+    public static Task LeftAsync(IPage page, Uri baseUrl) =>
+        Assertions.Expect(page).Not.ToHaveURLAsync(new Regex("^" + Regex.Escape(baseUrl.AbsoluteUri)));
 
     public static async Task<Browser> LaunchAsync()
     {

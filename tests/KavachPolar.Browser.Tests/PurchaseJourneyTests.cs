@@ -41,9 +41,9 @@ public sealed partial class PurchaseJourneyTests
             // Buy Pro Lifetime at Polar's checkout page.
             await page.GotoAsync("/pricing");
             await page.GetByTestId("buy-pro-lifetime").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             await polar.WaitForDeliveriesAsync(ct);
 
             // The page opens.

@@ -40,7 +40,7 @@ public sealed partial class SubscriptionJourneyTests
 
             // Subscribe: the page asks KavachPolar for a checkout and opens Polar's (the emulator's) hosted page.
             await page.GetByTestId("subscribe-pro").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await Expect(page.Locator("#product-name")).ToHaveTextAsync("Pro");
             await Expect(page.Locator("#email")).ToHaveValueAsync(email);
             await shots.TakeAsync(page, "checkout");
@@ -56,7 +56,7 @@ public sealed partial class SubscriptionJourneyTests
 
             // Pay: Polar redirects to the success page, which reconciles the checkout and shows the subscription.
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             var success = page.GetByTestId("success");
             await Expect(success).ToHaveAttributeAsync("data-state", "done");
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
@@ -160,9 +160,9 @@ public sealed partial class SubscriptionJourneyTests
 
             // Subscribe to Pro through the hosted checkout.
             await page.GetByTestId("subscribe-pro").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
 
             // The members area opens at once, page and API.
@@ -218,7 +218,7 @@ public sealed partial class SubscriptionJourneyTests
             // Manage billing opens Polar's customer portal (the emulator's) for this customer: the plan, when it renews
             // (written as the app writes dates), and the orders with their invoices.
             await page.GetByTestId("manage-billing").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             Assert.Contains("customer_session_token=", page.Url, StringComparison.Ordinal);
             var subscription = page.Locator("article.sub");
             await Expect(subscription).ToHaveAttributeAsync("data-status", "active");
@@ -249,7 +249,7 @@ public sealed partial class SubscriptionJourneyTests
 
             // Uncancel in the portal; back in the app, the subscription simply renews again.
             await page.GetByTestId("manage-billing").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await page.Locator(".uncancel-subscription").ClickAsync();
             await Expect(subscription).ToHaveAttributeAsync("data-cancel-at-period-end", "false");
             await Expect(subscription.Locator(".sub-when")).ToHaveTextAsync("Renews on " + renewal);
@@ -345,11 +345,11 @@ public sealed partial class SubscriptionJourneyTests
             await shots.TakeAsync(page, "pricing");
 
             await page.GetByTestId("subscribe-pro-trial").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await Expect(page.Locator("#pay")).ToHaveTextAsync("Start trial");
             await AssertFaviconAsync(page);
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("trialing");
             await Expect(page.GetByTestId("success-renewal-label")).ToHaveTextAsync("First charge on");
             await Expect(page.GetByTestId("success-renewal")).ToHaveTextAsync(DateText());

@@ -39,9 +39,9 @@ public sealed partial class UsageJourneyTests
 
             await page.GotoAsync("/pricing");
             await page.GetByTestId("subscribe-pro").ClickAsync();
-            await page.WaitForURLAsync(url => !url.StartsWith(baseUrl.AbsoluteUri, StringComparison.Ordinal), Browser.UntilCommitted);
+            await Browser.LeftAsync(page, baseUrl);
             await page.Locator("#pay").ClickAsync();
-            await page.WaitForURLAsync(SuccessUrl(), Browser.UntilCommitted);
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
             await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
 
             // A subscriber, with no usage yet: zero used, nothing pending. KavachPolar keeps the "no customer" answer of the

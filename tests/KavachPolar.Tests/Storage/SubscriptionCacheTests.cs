@@ -299,7 +299,7 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await Db.ScalarAsync<int>(
             $"INSERT INTO kavach_polar_webhook_events (id, event_type, outcome, received_at, payload, error) VALUES ('{Guid.NewGuid()}', 'subscription.created', 'unprocessable', now(), $p${body.ToJsonString()}$p$, 'an older parser') RETURNING 1",
             Ct);
-        Assert.Equal(1, (await KavachJob.RunAsync(Db.ConnectionString, s => s.ReplayUnprocessableAsync(Ct))).Replayed);
+        Assert.Equal(1, (await ReplayAsJobAsync()).Replayed);
 
         await Wait.UntilAsync(
             async () => await SubscriptionAsync(onB) is not null,
@@ -477,6 +477,25 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             }
 
             return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Runs the replay as a job would, again if the database's time budget ran out first: on a starved machine that is
+    /// the designed answer (the work is rolled back, the row stays unprocessable, the job runs again), not what the
+    /// test is about.
+    /// </summary>
+    private async Task<KavachReplaySummary> ReplayAsJobAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await KavachJob.RunAsync(Db.ConnectionString, s => s.ReplayUnprocessableAsync(Ct));
+            }
+            catch (OperationCanceledException) when (!Ct.IsCancellationRequested && attempt < 3)
+            {
+            }
         }
     }
 }
