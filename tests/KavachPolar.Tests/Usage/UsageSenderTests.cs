@@ -179,9 +179,10 @@ public sealed class UsageSenderTests : UsageTest
         // 100 ms and claims whatever is due and not leased.
         var gate = new IngestGate(pass: 0);
         App = await StartAppAsync(Sender(), createSchema: false, gate: gate);
-        await using var other = await StartAppAsync(Sender(), createSchema: false);
         var ids = await RecordInOneTransactionAsync(3);
         await Wait.UntilAsync(() => Task.FromResult(gate.Held > 0), because: "instance A is sending its batch");
+        // B starts once A holds the batch: started earlier, B could claim first on a starved machine and A never send.
+        await using var other = await StartAppAsync(Sender(), createSchema: false);
         var owner = await Db.ScalarAsync<string>("SELECT min(lock_owner) FROM kavach_polar_usage_events", Ct);
         var firstLeaseEnds = await Db.ScalarAsync<long>("SELECT max(locked_until_us) FROM kavach_polar_usage_events", Ct);
 
