@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -223,24 +224,39 @@ internal sealed class WrkComparison : IDisposable
         var url = new Uri(Base(target), target == Target.Floor ? FloorWebhookPath : KavachWebhookPath);
         var next = -1;
         var failures = 0;
+        var retried = 0;
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, _connections).Select(async _ =>
         {
             int user;
             while ((user = Interlocked.Increment(ref next)) < _users)
             {
-                using var request = _factory.HttpRequest(url, user, 0);
-                using var response = await _http.SendAsync(request);
-                if (!response.IsSuccessStatusCode)
+                // A 503 is the server's "not stored, send it again" (its database budget ran out, as it can while a
+                // cold process compiles its queries): Polar retries it, and so does seeding, a few times.
+                for (var attempt = 1; ; attempt++)
                 {
-                    Interlocked.Increment(ref failures);
+                    using var request = _factory.HttpRequest(url, user, 0);
+                    using var response = await _http.SendAsync(request);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+
+                    if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 5)
+                    {
+                        Interlocked.Increment(ref failures);
+                        break;
+                    }
+
+                    Interlocked.Increment(ref retried);
+                    await Task.Delay(200 * attempt);
                 }
             }
         }));
         clock.Stop();
         _rate[target] = _users / clock.Elapsed.TotalSeconds;
         var check = await CheckWebhooksAsync(target, before);
-        Console.WriteLine($"seeded {Name(target)}: {_users} created snapshots in {clock.Elapsed.TotalSeconds:F1} s (HttpClient), {check.Describe()}");
+        Console.WriteLine($"seeded {Name(target)}: {_users} created snapshots in {clock.Elapsed.TotalSeconds:F1} s (HttpClient){(retried > 0 ? $", {retried} answered 503 and were sent again" : "")}, {check.Describe()}");
         if (failures > 0 || check.Applied != _users)
         {
             throw new InvalidOperationException($"seeding {Name(target)} failed: {failures} non-2xx, {check.Applied} of {_users} applied");

@@ -10,13 +10,19 @@ internal abstract class WakeSignal : IDisposable
 
     public void Notify()
     {
+        // Already signalled (the common case under load): one wake-up covers every pending row, and asking first spares
+        // a thrown and caught exception per commit. Two callers can still both see zero; the second one's Release throws.
+        if (_signal.CurrentCount > 0)
+        {
+            return;
+        }
+
         try
         {
             _signal.Release();
         }
         catch (SemaphoreFullException)
         {
-            // Already signalled: one wake-up covers every pending row.
         }
     }
 
