@@ -1,6 +1,7 @@
 using KavachPolar.Sample.Data;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Sample.Hosting;
@@ -36,6 +37,10 @@ internal sealed class SampleStartup(
 
         await db.Database.EnsureCreatedAsync(cancellationToken);
         await SampleDatabase.AddMissingColumnsAsync(db, settings.DatabaseProvider, cancellationToken);
+
+        // EnsureCreated creates tables only: on PostgreSQL this adds the function that applies a webhook in one round
+        // trip (nothing on SQLite).
+        await db.Database.CreateKavachPolarFunctionsAsync(cancellationToken);
     }
 
     public Task StartedAsync(CancellationToken cancellationToken)

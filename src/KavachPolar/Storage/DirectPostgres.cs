@@ -183,7 +183,8 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
     {
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var cts = new CancellationTokenSource();
+            using var deadline = Deadline.Cancel(cts, TimeSpan.FromSeconds(30));
             await using var store = KavachDbScope.Open(scopes);
             await store.OpenAsync(cts.Token).ConfigureAwait(false);
             await LearnAsync(store.Db, cts.Token).ConfigureAwait(false);

@@ -17,14 +17,14 @@ internal static class StoreBudget
     public static async Task<T> RunAsync<T>(KavachDbScope store, TimeSpan budget, bool openContext, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationToken ct)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(budget);
+        var deadline = Deadline.Cancel(cts, budget);
         var token = cts.Token; // before the work can finish and dispose its source
-        var task = RunOwnedAsync(store, openContext, work, cts);
+        var task = RunOwnedAsync(store, openContext, work, cts, deadline);
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return await task.WaitAsync(token).ConfigureAwait(false);
     }
 
-    private static async Task<T> RunOwnedAsync<T>(KavachDbScope store, bool openContext, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationTokenSource cts)
+    private static async Task<T> RunOwnedAsync<T>(KavachDbScope store, bool openContext, Func<KavachDbScope, CancellationToken, Task<T>> work, CancellationTokenSource cts, Deadline deadline)
     {
         try
         {
@@ -40,6 +40,7 @@ internal static class StoreBudget
         }
         finally
         {
+            deadline.Dispose();
             cts.Dispose();
         }
     }

@@ -150,10 +150,11 @@ public sealed class KavachTestApp : IAsyncDisposable
             await using var scope = app.Services.CreateAsyncScope();
             var context = scope.ServiceProvider.GetRequiredService<IKavachDbContextAccessor>().Context;
             await context.Database.EnsureCreatedAsync();
-            if (options.FastPath && context.Database.ProviderName == "Npgsql.EntityFrameworkCore.PostgreSQL")
+            if (options.FastPath)
             {
-                // What the shipped migration adds beside the tables: the webhook's one-round-trip function.
-                await context.Database.ExecuteSqlRawAsync(WebhookFunction.CreateSql);
+                // What the shipped migration adds beside the tables, as the README tells an EnsureCreated host to add it:
+                // the webhook's one-round-trip function (PostgreSQL only; nothing elsewhere).
+                await context.Database.CreateKavachPolarFunctionsAsync();
             }
         }
 

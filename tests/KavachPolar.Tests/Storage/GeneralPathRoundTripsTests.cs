@@ -25,7 +25,16 @@ public sealed class GeneralPathRoundTripsTests : DatabaseTest
     public async Task A_change_to_a_bound_user_takes_nine_commands_with_the_customer_locked()
     {
         await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = false });
-        await PostAsync(app, Subscription("subscription.created", "sub-trips", createdAt: T0));
+
+        // The first delivery into a cold process can outlast the 5 s database budget on a loaded machine (the general
+        // path's EF Core queries are compiled and its code is still tier-0 JIT): 503, and Polar sends it again with the
+        // same webhook-id. It only seeds the subscription; the delivery counted below runs warm.
+        var seedId = Guid.NewGuid().ToString();
+        using (var seeded = await Retry503.SendAsync(() => app.PostWebhookAsync(Compact(Subscription("subscription.created", "sub-trips", createdAt: T0)), seedId, ct: Ct), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, seeded.StatusCode);
+        }
+
         await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 1), because: "the first change's callback ran");
         await Wait.ForOutboxToDrainAsync(Db, Ct);
 

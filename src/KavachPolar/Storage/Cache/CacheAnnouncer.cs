@@ -185,7 +185,7 @@ internal sealed class CacheAnnouncer(
     private async Task SendAsync(string[] announcement, CancellationToken ct)
     {
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        budget.CancelAfter(options.CurrentValue.DatabaseTimeout);
+        using var timer = Deadline.Cancel(budget, options.CurrentValue.DatabaseTimeout);
         var kept = _connection is not null;
         try
         {
@@ -228,7 +228,8 @@ internal sealed class CacheAnnouncer(
             return;
         }
 
-        using var deadline = new CancellationTokenSource(FlushTimeout);
+        using var deadline = new CancellationTokenSource();
+        using var timer = Deadline.Cancel(deadline, FlushTimeout);
         try
         {
             if (await IsPostgresAsync().ConfigureAwait(false))

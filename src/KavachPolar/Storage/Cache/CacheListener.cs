@@ -196,7 +196,7 @@ internal sealed class CacheListener(
     private static async Task<bool> WithinAsync(TimeSpan budget, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        cts.CancelAfter(budget);
+        using var deadline = Deadline.Cancel(cts, budget);
         var running = work(cts.Token);
         try
         {
