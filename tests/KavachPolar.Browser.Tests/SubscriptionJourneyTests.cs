@@ -323,6 +323,55 @@ public sealed partial class SubscriptionJourneyTests
     }
 
     [Fact]
+    public async Task When_the_database_is_slow_to_confirm_the_checkout_the_success_page_asks_again_and_shows_the_subscription()
+    {
+        await using var app = await SampleServer.StartAsync(TestContext.Current.CancellationToken);
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewPageAsync(app.BaseUrl);
+        var shots = new Screenshots(nameof(When_the_database_is_slow_to_confirm_the_checkout_the_success_page_asks_again_and_shows_the_subscription));
+
+        // The first two confirmations get KavachPolar's answer when its database misses the time budget (503
+        // store_unavailable, "try again shortly"); the page must ask again rather than give up with that message.
+        var refused = 0;
+        await page.RouteAsync("**/api/kavach/auth/polar/reconcile", async route =>
+        {
+            if (Interlocked.Increment(ref refused) <= 2)
+            {
+                await route.FulfillAsync(new RouteFulfillOptions
+                {
+                    Status = 503,
+                    ContentType = "application/problem+json",
+                    Body = """{"type":"https://kavachpolar.dev/problems/store_unavailable","title":"The database is unavailable; try again shortly.","status":503,"code":"store_unavailable"}""",
+                });
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+
+        try
+        {
+            await page.GotoAsync("/signin?returnUrl=%2Fpricing");
+            await page.GetByTestId("sign-in-email").FillAsync($"mae.{Guid.NewGuid():N}@kavachpolar.dev");
+            await page.GetByTestId("sign-in-submit").ClickAsync();
+            await page.GetByTestId("subscribe-pro").ClickAsync();
+            await Browser.LeftAsync(page, app.BaseUrl);
+            await page.Locator("#pay").ClickAsync();
+            await Expect(page).ToHaveURLAsync(SuccessUrl());
+
+            await Expect(page.GetByTestId("success-status")).ToHaveTextAsync("active");
+            Assert.True(Volatile.Read(ref refused) >= 3, $"the page confirmed after {refused} requests; two were refused");
+            await shots.TakeAsync(page, "confirmed-after-503");
+        }
+        catch (Exception) when (!page.IsClosed)
+        {
+            await shots.TakeAsync(page, "failure");
+            TestContext.Current.TestOutputHelper?.WriteLine($"failed at {page.Url}");
+            throw;
+        }
+    }
+
+    [Fact]
     public async Task A_trial_shows_its_first_charge_date_pricing_cards_line_up_and_both_apps_serve_a_favicon()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -275,10 +275,21 @@ public sealed class WebhookEndpointTests : AppTest
                 Ct);
         }
 
-        var response = await App.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
+        // A 503 at the database budget (a loaded machine) is Polar's cue to send the same delivery again; an attempt
+        // that committed before its answer was lost makes the next one a duplicate, applied all the same.
+        var resent = false;
+        using var response = await Retry503.SendAsync(
+            async () =>
+            {
+                var attempt = await App.PostWebhookAsync(Compact(redelivered.Body), redelivered.Id, ct: Ct);
+                resent |= attempt.StatusCode == HttpStatusCode.ServiceUnavailable;
+                return attempt;
+            },
+            Ct);
         var answer = await response.Content.ReadAsStringAsync(Ct);
         Assert.True(response.IsSuccessStatusCode, $"the redelivery was answered {(int)response.StatusCode}: {answer}");
-        Assert.Equal("applied", (string?)JsonNode.Parse(answer)!["outcome"]);
+        var outcome = (string?)JsonNode.Parse(answer)!["outcome"];
+        Assert.True(outcome == "applied" || (resent && outcome == "duplicate"), $"outcome {outcome}, resent after a 503: {resent}");
         Assert.Equal("6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c91", (string?)(await SubscriptionOfAsync("replay-1"))!["id"]);
         Assert.Equal("duplicate", await PostOutcomeAsync(redelivered.Body, redelivered.Id));
 

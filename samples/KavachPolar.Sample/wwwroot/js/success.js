@@ -28,6 +28,11 @@
       return;
     }
     const body = await response.json().catch(() => ({}));
+    if (response.status === 503 && attempt < 10) {
+      // The server's database did not answer in time ("try again shortly"): ask again, as for a payment in progress.
+      setTimeout(() => reconcile(attempt + 1), Math.min(1000 * (attempt + 1), 3000));
+      return;
+    }
     if (!response.ok) {
       show('Payment received', body.detail || body.title || `Confirmation failed (HTTP ${response.status}).`, 'error');
       return;
