@@ -68,7 +68,13 @@ public sealed partial class BenefitJourneyTests
             await polar.RevokeSubscriptionAsync(subscriptionId, ct);
             await polar.WaitForDeliveriesAsync(ct);
             Assert.Contains(polar.Deliveries, d => d.EventType == "benefit_grant.revoked");
-            Assert.All(polar.Deliveries, d => Assert.True(d.Succeeded, $"{d.EventType} got {d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error}"));
+            // Every event reached the app; an attempt answered 503 at the database budget (a loaded machine) is sent again, as
+            // Polar does, and counts once its retry is accepted.
+            await Wait.UntilAsync(
+                () => Task.FromResult(polar.Deliveries.GroupBy(d => d.EventId).All(e => e.Any(d => d.Succeeded))),
+                because: "every event reached the app",
+                timeout: TimeSpan.FromSeconds(60),
+                explain: () => string.Join("; ", polar.Deliveries.GroupBy(d => d.EventId).Where(e => !e.Any(d => d.Succeeded)).Select(e => $"{e.First().EventType} got " + string.Join(", ", e.Select(d => d.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? d.Error)))));
 
             // The page is closed again, and the account lists no benefit.
             await page.GotoAsync("/downloads");
