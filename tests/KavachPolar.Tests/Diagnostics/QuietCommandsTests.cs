@@ -27,6 +27,17 @@ public sealed class QuietCommandsTests : DatabaseTest
     public async Task Deliveries_and_their_callbacks_log_nothing_at_default_levels_and_every_command_at_Debug(bool fastPath)
     {
         await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath });
+
+        // A first delivery warms the process up: into a cold general-path process it can outlast the 5 s database
+        // budget on a loaded machine (503, logged as an error, and Polar sends it again with the same webhook-id). What
+        // is counted below is what a running host logs.
+        var warmId = Guid.NewGuid().ToString();
+        using (var warm = await Retry503.SendAsync(() => app.PostWebhookAsync(Compact(Subscription("subscription.created", "sub-warm-" + fastPath, externalId: "warm-user", customerId: "7b8c9d0e-1f2a-4b3c-9d4e-5f6a7b8c9d99", createdAt: T0, email: "warm.user@gmail.com")), warmId, ct: Ct), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, warm.StatusCode);
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 1), because: "the warm-up change's callback ran");
         var before = app.Logs.Collector.GetSnapshot().Count;
 
         for (var day = 0; day < 3; day++)
@@ -38,7 +49,7 @@ public sealed class QuietCommandsTests : DatabaseTest
             Assert.Equal("applied", (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"]);
         }
 
-        await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 3), because: "the three changes' callbacks ran");
+        await Wait.UntilAsync(() => Task.FromResult(app.Changes.Count == 4), because: "the three changes' callbacks ran");
         await Wait.ForOutboxToDrainAsync(Db, Ct);
 
         var records = app.Logs.Collector.GetSnapshot().Skip(before).ToList();
