@@ -9,18 +9,27 @@ namespace KavachPolar.Tests.Infrastructure;
 /// </summary>
 internal static class Retry503
 {
-    public static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct)
+    public static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct) =>
+        (await SendCountingAsync(send, ct)).Response;
+
+    /// <summary>
+    /// As <see cref="SendAsync"/>, and whether a 503 made it send again: a webhook resent with the same id after an
+    /// attempt that committed before its answer was lost is answered <c>duplicate</c>, which only a resend explains.
+    /// </summary>
+    public static async Task<(HttpResponseMessage Response, bool Resent)> SendCountingAsync(Func<Task<HttpResponseMessage>> send, CancellationToken ct)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var resent = false;
         var response = await send();
         while (response.StatusCode == HttpStatusCode.ServiceUnavailable && clock.Elapsed < TimeSpan.FromMinutes(1))
         {
             response.Dispose();
             // The pause a retrying client makes (Retry-After's spirit), not a wait for an event.
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+            resent = true;
             response = await send();
         }
 
-        return response;
+        return (response, resent);
     }
 }

@@ -177,15 +177,8 @@ public sealed class DirectPostgresTests : DatabaseTest
     private static async Task PostAsync(KavachTestApp app, JsonObject body)
     {
         var id = Guid.NewGuid().ToString();
-        var resent = false;
-        using var response = await Retry503.SendAsync(
-            async () =>
-            {
-                var attempt = await app.PostWebhookAsync(Compact(body), id, ct: Ct);
-                resent |= attempt.StatusCode == HttpStatusCode.ServiceUnavailable;
-                return attempt;
-            },
-            Ct);
+        var (response, resent) = await Retry503.SendCountingAsync(() => app.PostWebhookAsync(Compact(body), id, ct: Ct), Ct);
+        using var _ = response;
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var outcome = (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["outcome"];
         Assert.True(outcome == "applied" || (resent && outcome == "duplicate"), $"outcome {outcome}, resent after a 503: {resent}");
