@@ -164,6 +164,12 @@ echo
 if grep -q '^failed ' "$test_log"; then
   echo "== failed tests"
   grep '^failed ' "$test_log" | sed 's/ ([0-9hms ]*)$//' | sort -u
+  # What each failure said, up to its first stack frame: CI shows the end of this output, and a name alone does not
+  # say which assertion failed.
+  echo "== what they said"
+  awk '/^failed / { print; said = 0; on = 1; next }
+       on && (/^    at / || /^[^ ]/ || said >= 12) { on = 0 }
+       on && !/^  from / { print; said++ }' "$test_log"
 fi
 echo "tests: $(count succeeded || true) passed, $(count failed || true) failed, $(count skipped || true) skipped"
 exit "$status"

@@ -45,6 +45,13 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
     public string? BlackHoleApplication { get; set; }
 
     private int _delayedConnects;
+    private int _heldFromClients;
+
+    /// <summary>
+    /// How many reads from a client <see cref="BlackHoleApplication"/> has held so far (a command the client sent into the
+    /// silence).
+    /// </summary>
+    public int HeldFromClients => Volatile.Read(ref _heldFromClients);
 
     /// <summary>Connections accepted whose <see cref="ConnectDelay"/> has not run out yet (not yet forwarded).</summary>
     public int DelayedConnects => Volatile.Read(ref _delayedConnects);
@@ -129,6 +136,11 @@ public sealed class DelayingTcpProxy : IAsyncDisposable
             }
 
             application.Value ??= ApplicationName(buffer.AsSpan(0, read));
+            if (application.Value is { } held && BlackHoleApplication == held)
+            {
+                Interlocked.Increment(ref _heldFromClients);
+            }
+
             await HoldWhileBlackHoledAsync(application);
             await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }

@@ -81,9 +81,10 @@ public sealed class PoolerTests : DatabaseTest
         await Wait.UntilAsync(() => Task.FromResult(listener.ExecuteTask is { IsCompleted: true }), because: "the listener gives up once it finds it cannot hear announcements");
 
         Assert.False(app.Services.GetRequiredService<SubscriptionCache>().Serving);
-        var line = Assert.Single(app.Logs.Lines, l => l.Contains("[3005]", StringComparison.Ordinal));
-        Assert.Contains("NotificationConnectionString", line, StringComparison.Ordinal);
-        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal));
+        var listenerLines = app.Logs.Lines.Where(l => l.Contains("[3005]", StringComparison.Ordinal) || l.Contains("[3003]", StringComparison.Ordinal)).ToList();
+        var said = string.Join(Environment.NewLine, listenerLines);
+        Assert.True(listenerLines.Count == 1 && listenerLines[0].Contains("[3005]", StringComparison.Ordinal), "the listener's lines: " + said);
+        Assert.Contains("NotificationConnectionString", listenerLines[0], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -364,6 +364,33 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task A_probe_heard_only_after_its_time_is_sent_again_on_the_same_connection_without_a_failure_logged()
+    {
+        var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
+        await using var proxy = new DelayingTcpProxy(target.Host!, target.Port);
+        var viaProxy = new NpgsqlConnectionStringBuilder(Db.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port }.ConnectionString;
+        await using var app = await KavachTestApp.StartAsync(
+            viaProxy,
+            new() { Services = s => s.AddSingleton(new CacheListener.Timing(ProbeInterval: TimeSpan.FromSeconds(1), ProbeTimeout: TimeSpan.FromSeconds(2))) });
+        await WaitUntilListeningAsync(app);
+        var listener = await ListenerPidAsync();
+
+        // The listening connection goes silent until the listener, its probe not back in time, asks it whether it still
+        // answers; then everything it held arrives at once: the probe's notification first, then the answer. That is a
+        // probe heard late (as behind a pooler in transaction mode whose check ran on the server connection that had the
+        // probe waiting), not a dead connection.
+        proxy.BlackHoleApplication = "KavachPolar cache listener";
+        await Wait.UntilAsync(() => Task.FromResult(proxy.HeldFromClients > 0), because: "the listener asks its silent connection whether it still answers");
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        await Wait.UntilAsync(() => Task.FromResult(!cache.Serving), TimeSpan.FromSeconds(1), "the cache stops serving when the probe is due back", interval: TimeSpan.FromMilliseconds(5));
+        proxy.BlackHoleApplication = null;
+
+        await WaitUntilListeningAsync(app);
+        Assert.Equal(listener, await ListenerPidAsync());
+        Assert.DoesNotContain(app.Logs.Lines, l => l.Contains("[3003]", StringComparison.Ordinal) || l.Contains("[3005]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_listening_connection_that_goes_silent_stops_the_cache_once_a_probe_does_not_come_back_and_it_serves_again_once_back()
     {
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
@@ -430,6 +457,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         waiting.RecordObservableInstruments();
         return waiting.LastMeasurement!.Value;
     }
+
+    private Task<int> ListenerPidAsync() =>
+        Db.ScalarAsync<int>("SELECT pid FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
 
     private Task<long> ListenersAsync() =>
         Db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'KavachPolar cache listener' AND datname = current_database() AND state IS NOT NULL", Ct);
