@@ -158,7 +158,7 @@ internal sealed class CacheListener(
 
             while (heard.CurrentCount == 0 && Until(dueBack) > TimeSpan.Zero)
             {
-                await listening.WaitAsync(Until(dueBack), stoppingToken).ConfigureAwait(false);
+                await listening.WaitAsync(WaitMilliseconds(Until(dueBack)), stoppingToken).ConfigureAwait(false);
             }
 
             if (!heard.Wait(0, CancellationToken.None))
@@ -199,7 +199,7 @@ internal sealed class CacheListener(
             var next = heardAt + Ticks(timing.ProbeInterval);
             while (Until(next) > TimeSpan.Zero)
             {
-                await listening.WaitAsync(Until(next), stoppingToken).ConfigureAwait(false);
+                await listening.WaitAsync(WaitMilliseconds(Until(next)), stoppingToken).ConfigureAwait(false);
             }
         }
     }
@@ -208,7 +208,7 @@ internal sealed class CacheListener(
     /// Whether <paramref name="work"/> ended within <paramref name="budget"/> (cancelled at the budget: false). Waited
     /// for at most the budget even when the work ignores its token, so the listener never waits on a command forever:
     /// an idle host whose listener stopped probing without an error would keep its cache off and its dispatcher polling
-    /// every second, and never reconnect (seen once in a test, cause not found).
+    /// every second, and never reconnect (the wait for notifications did that; see <see cref="WaitMilliseconds"/>).
     /// </summary>
     private static async Task<bool> WithinAsync(TimeSpan budget, Func<CancellationToken, Task> work, CancellationToken stoppingToken)
     {
@@ -237,6 +237,14 @@ internal sealed class CacheListener(
 
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// <paramref name="span"/> in whole milliseconds for <see cref="NpgsqlConnection.WaitAsync(int, CancellationToken)"/>,
+    /// rounded up and at least 1: Npgsql reads 0 as "no time-out", and its <see cref="TimeSpan"/> overload truncates, so a
+    /// wait of less than a millisecond before a probe was due waited for good on a connection that heard nothing (an idle
+    /// host, or a silent connection): the listener stopped probing without an error and its cache stayed off.
+    /// </summary>
+    internal static int WaitMilliseconds(TimeSpan span) => (int)Math.Clamp(Math.Ceiling(span.TotalMilliseconds), 1, int.MaxValue);
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
