@@ -10,14 +10,23 @@ namespace KavachPolar.Tests.Callbacks;
 
 /// <summary>
 /// An idle host costs the database close to nothing and logs nothing (issue 27 item 3): one host written as the README
-/// says (PostgreSQL, a change handler, Polar's stand-in), left alone for one minute once started, measured from outside:
+/// says (PostgreSQL, a change handler, Polar's stand-in), left alone for three minutes once started, measured from outside:
 /// the transactions PostgreSQL counted for its database (<c>pg_stat_database</c>, read from another database so that
 /// reading it counts nothing) and the lines its log would show at <c>dotnet new web</c>'s default levels.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The budget is a rate, and an idle host's work is periodic (the listener's probe every 15 s, the dispatcher's look
+/// at the queue every 30 s, the usage sender's every 60 s, each of the last two after a pooled connection's reset, which
+/// PostgreSQL counts as a transaction of its own): a one-minute window catches one more of each when it happens to open
+/// just before one and close just after another: 15 for a host that averages 10. Three minutes spread that edge over
+/// three: at most 35 for that host, against a budget of 36.
+/// </para>
+/// <para>
 /// PostgreSQL's own autovacuum workers also run transactions in every database they visit, more often the more databases
 /// the test cluster holds (one visit per database per <c>autovacuum_naptime</c> across all of them): a second database
-/// that nothing uses, measured over the same minute, counts that, and the host's figure is the difference.
+/// that nothing uses, measured over the same minutes, counts that, and the host's figure is the difference.
+/// </para>
 /// </remarks>
 // Alone: a parallel test that drops its database clears every Npgsql pool in the process, this host's included, and
 // each new physical connection then costs the host transactions it would not run in production.
@@ -31,27 +40,29 @@ public sealed class IdleHostTests(IdleHostTests.IdleMinute minute) : IClassFixtu
     public void An_idle_host_runs_at_most_twelve_transactions_a_minute()
     {
         Assert.True(
-            minute.Transactions <= MaxTransactionsPerMinute,
-            $"{minute.Transactions} transactions in the host's database during an idle minute (at most {MaxTransactionsPerMinute}), after {minute.Background} that PostgreSQL ran in an unused database meanwhile");
+            minute.Transactions <= MaxTransactionsPerMinute * IdleMinute.Minutes,
+            $"{minute.Transactions} transactions in the host's database during {IdleMinute.Minutes} idle minutes (at most {MaxTransactionsPerMinute} a minute), after {minute.Background} that PostgreSQL ran in an unused database meanwhile");
     }
 
     [Fact]
-    public void An_idle_host_logs_nothing_for_a_minute_at_default_levels()
+    public void An_idle_host_logs_nothing_for_three_minutes_at_default_levels()
     {
-        Assert.True(minute.Started, "the host started and its listener heard its own probe before the minute began");
-        Assert.True(minute.Lines.Count == 0, $"{minute.Lines.Count} lines logged during an idle minute, the first:\n" + string.Join('\n', minute.Lines.Take(5)));
+        Assert.True(minute.Started, "the host started and its listener heard its own probe before the minutes began");
+        Assert.True(minute.Lines.Count == 0, $"{minute.Lines.Count} lines logged during {IdleMinute.Minutes} idle minutes, the first:\n" + string.Join('\n', minute.Lines.Take(5)));
     }
 
-    /// <summary>Starts the host, waits until it has settled, then counts over one minute of idleness.</summary>
+    /// <summary>Starts the host, waits until it has settled, then counts over <see cref="Minutes"/> minutes of idleness.</summary>
     public sealed class IdleMinute : IAsyncLifetime
     {
         /// <summary>
         /// PostgreSQL (15) sends a backend's transaction counts to the shared statistics at most once a second, and within
-        /// 10 s once the backend is idle: the start-up's own transactions are counted before the minute begins after this.
+        /// 10 s once the backend is idle: the start-up's own transactions are counted before the window opens after this.
         /// </summary>
         private static readonly TimeSpan StatisticsSettle = TimeSpan.FromSeconds(12);
 
-        private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+        public const int Minutes = 3;
+
+        private static readonly TimeSpan Window = TimeSpan.FromMinutes(Minutes);
 
         private PostgresDatabase? _db;
         private PostgresDatabase? _unused;
@@ -61,12 +72,12 @@ public sealed class IdleHostTests(IdleHostTests.IdleMinute minute) : IClassFixtu
         /// <summary>The host's transactions: those counted in its database less those counted in the unused one.</summary>
         public long Transactions { get; private set; }
 
-        /// <summary>The transactions counted in the unused database over the same minute (autovacuum's visits).</summary>
+        /// <summary>The transactions counted in the unused database over the same minutes (autovacuum's visits).</summary>
         public long Background { get; private set; }
 
         public bool Started { get; private set; }
 
-        /// <summary>The log lines written during the minute that <c>dotnet new web</c>'s appsettings.json lets through.</summary>
+        /// <summary>The log lines written during the minutes that <c>dotnet new web</c>'s appsettings.json lets through.</summary>
         public IReadOnlyList<string> Lines { get; private set; } = [];
 
         public async ValueTask InitializeAsync()
@@ -77,7 +88,7 @@ public sealed class IdleHostTests(IdleHostTests.IdleMinute minute) : IClassFixtu
             _polar = await PolarEmulator.StartAsync(new PolarEmulatorOptions(), ct);
             _app = await KavachTestApp.StartAsync(_db.ConnectionString, _polar);
             var cache = _app.Services.GetRequiredService<SubscriptionCache>();
-            await Wait.UntilAsync(() => Task.FromResult(cache.Serving), because: "the cache listener hears its own probe");
+            await Wait.UntilAsync(() => Task.FromResult(cache.Hearing), because: "the cache listener hears its own probe");
             Started = true;
 
             // The measurement's own design, not a wait for an event: see StatisticsSettle.
@@ -86,7 +97,7 @@ public sealed class IdleHostTests(IdleHostTests.IdleMinute minute) : IClassFixtu
             var unusedBefore = await CountAsync(_unused, ct);
             var logged = _app.Logs.Collector.GetSnapshot().Count;
             await Task.Delay(Window, ct);
-            // Counts reach the statistics late by the same few seconds at both ends: the difference is one minute's.
+            // Counts reach the statistics late by the same few seconds at both ends: the difference is the window's.
             Background = await CountAsync(_unused, ct) - unusedBefore;
             Transactions = await CountAsync(_db, ct) - before - Background;
             Lines = [.. _app.Logs.Collector.GetSnapshot().Skip(logged).Where(AtDefaultLevels).Select(Format)];
