@@ -57,7 +57,7 @@ internal sealed class BenefitReader(KavachStore store, SubscriptionCache cache, 
             },
             ct).ConfigureAwait(false);
         var read = BenefitHoldings.Of(grants);
-        cache.Set(userId, state with { BenefitDetails = read }, stamp);
+        cache.Replace(userId, state, state with { BenefitDetails = read }, stamp);
         return read;
     }
 

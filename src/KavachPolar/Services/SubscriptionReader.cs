@@ -15,12 +15,28 @@ namespace KavachPolar.Services;
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
 {
-    /// <summary>The user's state when the read cache holds it and may serve it now; no database, no allocation.</summary>
-    public bool TryGetCached(string userId, [NotNullWhen(true)] out CachedUser? state) => cache.TryGet(userId, out state);
+    /// <summary>
+    /// The user's state when the read cache holds it and may serve it now; no database on this path (an entry near the
+    /// end of its life is read again in the background, see <see cref="SubscriptionCache"/>).
+    /// </summary>
+    public bool TryGetCached(string userId, [NotNullWhen(true)] out CachedUser? state)
+    {
+        if (!cache.TryGet(userId, out state, out var refresh))
+        {
+            return false;
+        }
+
+        if (refresh)
+        {
+            _ = RefreshAsync(userId);
+        }
+
+        return true;
+    }
 
     public async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
     {
-        if (cache.TryGet(userId, out var hit))
+        if (TryGetCached(userId, out var hit))
         {
             return hit;
         }
@@ -29,6 +45,25 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
         cache.Set(userId, loaded, stamp);
         return loaded;
+    }
+
+    /// <summary>
+    /// Reads a cached user again, off the request that noticed the entry's age. A failure changes nothing: the entry
+    /// serves until it expires, and the next read after that goes to the database and fails or succeeds there.
+    /// </summary>
+    private async Task RefreshAsync(string userId)
+    {
+        try
+        {
+            await Task.Yield();
+            var stamp = cache.Stamp(userId);
+            var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), CancellationToken.None).ConfigureAwait(false);
+            cache.Set(userId, loaded, stamp);
+        }
+        catch (Exception)
+        {
+            // See above: nothing to undo, and the request that started this has its answer already.
+        }
     }
 
     /// <summary>Whether the user has an entitled subscription, of one of <paramref name="products"/> when given (ids or slugs).</summary>

@@ -364,6 +364,42 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task A_user_read_in_the_last_quarter_of_the_cache_entry_is_read_again_in_the_background_and_keeps_being_served_from_memory()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var reads = new QueryCounter();
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:08" },
+                Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(reads),
+                Services = s => s.AddSingleton<TimeProvider>(clock),
+            });
+        using var client = app.ClientFor("usr_1337");
+        await app.DeliverAsync(Compact(Subscription("subscription.created", "e8b2c6b4-1b9e-4a4e-9b0c-3f5d2a7c9e41", createdAt: T0)), ct: Ct);
+        Assert.Equal("active", (string?)(await CachedAsync(app, client, writers: [app]))!["status"]);
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        var before = reads.Count;
+
+        // 6.5 s of an 8 s life: served from memory, and read again behind the answer, once however many ask.
+        clock.Advance(TimeSpan.FromSeconds(6.5));
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => SubscriptionAsync(client)));
+        await Wait.UntilAsync(() => Task.FromResult(reads.Count > before), because: "the entry is read again in the background");
+        Assert.Equal(before + 1, reads.Count);
+
+        // Past the first entry's 8 s: the refreshed one serves, without the database.
+        clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal("active", (string?)(await SubscriptionAsync(client))!["status"]);
+        Assert.True(cache.TryGet("usr_1337", out _), "the refreshed entry is cached");
+        Assert.Equal(before + 1, reads.Count);
+
+        // Nobody reads it in its last quarter: it expires at 8 s, and the next read goes to the database.
+        clock.Advance(TimeSpan.FromSeconds(8.5));
+        Assert.False(cache.TryGet("usr_1337", out _), "an entry nobody read again expires");
+    }
+
+    [Fact]
     public async Task A_probe_heard_only_after_its_time_is_sent_again_on_the_same_connection_without_a_failure_logged()
     {
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);

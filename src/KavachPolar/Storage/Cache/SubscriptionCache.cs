@@ -13,6 +13,12 @@ namespace KavachPolar.Storage.Cache;
 /// whether or not anything reported an error. With SQLite it serves the one process; with other providers, which
 /// cannot announce changes to other instances, it stays off.
 /// </summary>
+/// <remarks>
+/// An entry read in the last quarter of its life is read again in the background while it keeps serving (see
+/// <see cref="TryGet(string, out CachedUser?, out bool)"/>): a user who keeps coming back never waits for the database
+/// again, and the users cached in one burst (a deploy, a warm-up, a marketing e-mail) do not all miss in the same second
+/// 30 s later, which had a gated endpoint under load queue for the pool at every expiry.
+/// </remarks>
 internal sealed class SubscriptionCache : IDisposable
 {
     private const int Stripes = 1024;
@@ -63,12 +69,25 @@ internal sealed class SubscriptionCache : IDisposable
         Volatile.Write(ref _hearingUntil, 0);
     }
 
-    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value)
+    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value) => TryGet(userId, out value, out _);
+
+    /// <summary>
+    /// The user's cached state, if any may be served now; <paramref name="refresh"/> is true for the one caller that
+    /// should read the user again in the background (the entry is in the last quarter of its life, and nobody else is
+    /// reading it again), and then <see cref="Set"/> it with a <see cref="Stamp"/> taken before the read.
+    /// </summary>
+    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value, out bool refresh)
     {
-        if (Serving && _cache.TryGetValue(userId, out CachedUser? hit) && hit is not null)
+        refresh = false;
+        if (Serving && _cache.TryGetValue(userId, out Entry? entry) && entry is not null)
         {
-            value = hit;
-            return true;
+            var now = _time.GetTimestamp();
+            if (now < entry.ExpiresAt)
+            {
+                value = entry.Value;
+                refresh = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.Refreshing, 1) == 0;
+                return true;
+            }
         }
 
         value = null;
@@ -87,13 +106,42 @@ internal sealed class SubscriptionCache : IDisposable
             return;
         }
 
-        _cache.Set(userId, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = expiry });
+        var now = _time.GetTimestamp();
+        var life = (long)(expiry.TotalSeconds * _time.TimestampFrequency);
+        _cache.Set(userId, new Entry(value, now + life - (life / 4), now + life), Memory(expiry));
 
         // A change committed while we read (Invalidate bumps the stamp, then removes): what we read may be older.
         if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
         {
             _cache.Remove(userId);
         }
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="replacement"/>, <paramref name="current"/> with more read into it, for what is left of
+    /// <paramref name="current"/>'s life when it is the entry cached: the state was read when <paramref name="current"/>
+    /// was, and must not outlive it. Otherwise as <see cref="Set"/>.
+    /// </summary>
+    public void Replace(string userId, CachedUser current, CachedUser replacement, long stamp)
+    {
+        if (Serving && _cache.TryGetValue(userId, out Entry? entry) && entry is not null && ReferenceEquals(entry.Value, current))
+        {
+            var left = entry.ExpiresAt - _time.GetTimestamp();
+            if (left <= 0)
+            {
+                return;
+            }
+
+            _cache.Set(userId, new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing) }, Memory(TimeSpan.FromSeconds(left / (double)_time.TimestampFrequency)));
+            if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
+            {
+                _cache.Remove(userId);
+            }
+
+            return;
+        }
+
+        Set(userId, replacement, stamp);
     }
 
     /// <summary>Forgets the user (after a commit that changed them, or an announcement from another instance).</summary>
@@ -127,6 +175,21 @@ internal sealed class SubscriptionCache : IDisposable
     }
 
     public void Dispose() => _cache.Dispose();
+
+    /// <summary>
+    /// An entry's life is counted on the host's <see cref="TimeProvider"/> (<see cref="Entry.ExpiresAt"/>); MemoryCache's
+    /// own expiry, on its system clock, only frees the memory of entries nobody reads, well after they stopped serving.
+    /// </summary>
+    private static MemoryCacheEntryOptions Memory(TimeSpan life) => new() { Size = 1, AbsoluteExpirationRelativeToNow = life + life + TimeSpan.FromSeconds(1) };
+
+    /// <summary>A cached state, when to read it again (<see cref="RefreshFrom"/>) and when to stop serving it (TimeProvider timestamps).</summary>
+    private sealed class Entry(CachedUser value, long refreshFrom, long expiresAt)
+    {
+        public readonly CachedUser Value = value;
+        public readonly long RefreshFrom = refreshFrom;
+        public readonly long ExpiresAt = expiresAt;
+        public int Refreshing;
+    }
 
     private static int Stripe(string userId) => (int)((uint)StringComparer.Ordinal.GetHashCode(userId) % Stripes);
 }
