@@ -82,6 +82,8 @@ trap - EXIT
 # come back in time on a starved machine) turns every cached read into a query and explains a low cached figure.
 for log in "$logs/kavach.log" "$logs/uncached.log" "$logs/floor.log"; do
     echo "$(basename "$log"): $(grep -c -E '^(warn|fail|crit):' "$log" || true) warnings or errors$(grep -o -E '^(warn|fail|crit): [^[]+\[[0-9]+\]' "$log" | sort | uniq -c | awk '{printf ", %s x %s %s", $1, $2, $3}')"
+    # The logs go with a successful run: show what each error said (its first lines) while they are here.
+    awk '/^(fail|crit):/ { if (!seen[$2]++) { n = 6 } } n > 0 { print "    " $0; n-- }' "$log"
 done
 if [[ $status -ne 0 ]]; then
     echo "server logs: $logs" >&2

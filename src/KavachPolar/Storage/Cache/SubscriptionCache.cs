@@ -14,7 +14,8 @@ namespace KavachPolar.Storage.Cache;
 /// cannot announce changes to other instances, it stays off.
 /// </summary>
 /// <remarks>
-/// An entry read in the last quarter of its life is read again in the background while it keeps serving (see
+/// An entry read in the second half of its life (from a point between half and nine tenths of it, at random) is read
+/// again in the background while it keeps serving (see
 /// <see cref="TryGet(string, out CachedUser?, out bool)"/>): a user who keeps coming back never waits for the database
 /// again, and the users cached in one burst (a deploy, a warm-up, a marketing e-mail) do not all miss in the same second
 /// 30 s later, which had a gated endpoint under load queue for the pool at every expiry.
@@ -73,8 +74,8 @@ internal sealed class SubscriptionCache : IDisposable
 
     /// <summary>
     /// The user's cached state, if any may be served now; <paramref name="refresh"/> is true for the one caller that
-    /// should read the user again in the background (the entry is in the last quarter of its life, and nobody else is
-    /// reading it again), and then <see cref="Set"/> it with a <see cref="Stamp"/> taken before the read.
+    /// should read the user again in the background (the entry is past its refresh point, and nobody else is reading it
+    /// again), and then <see cref="Set"/> it with a <see cref="Stamp"/> taken before the read.
     /// </summary>
     public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value, out bool refresh)
     {
@@ -108,7 +109,7 @@ internal sealed class SubscriptionCache : IDisposable
 
         var now = _time.GetTimestamp();
         var life = (long)(expiry.TotalSeconds * _time.TimestampFrequency);
-        _cache.Set(userId, new Entry(value, now + life - (life / 4), now + life), Memory(expiry));
+        _cache.Set(userId, new Entry(value, now + RefreshAfter(life), now + life), Memory(expiry));
 
         // A change committed while we read (Invalidate bumps the stamp, then removes): what we read may be older.
         if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
@@ -175,6 +176,14 @@ internal sealed class SubscriptionCache : IDisposable
     }
 
     public void Dispose() => _cache.Dispose();
+
+    /// <summary>
+    /// When, in an entry's life of <paramref name="life"/> ticks, the first read of it starts reading it again: anywhere
+    /// from half to nine tenths of it, at random, so that the users cached in one second (a load test's warm-up, a
+    /// deploy) are read again over two fifths of the expiry instead of all at once, while a read near
+    /// the end still finds it due.
+    /// </summary>
+    private static long RefreshAfter(long life) => (life / 2) + (long)(life * 0.4 * Random.Shared.NextDouble());
 
     /// <summary>
     /// An entry's life is counted on the host's <see cref="TimeProvider"/> (<see cref="Entry.ExpiresAt"/>); MemoryCache's
