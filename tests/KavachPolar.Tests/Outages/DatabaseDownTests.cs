@@ -50,8 +50,12 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
     }
 
     [Theory]
-    [InlineData(false)] // the general path: several statements, then a COMMIT the crash never lets through
-    [InlineData(true)] // the one-round-trip function: it may commit in the instant the lock goes, before its backend stops
+    // Either path may commit in the instant the lock goes, before its backend stops: the function in the same round trip
+    // as the INSERT, more often; the general path's INSERT and COMMIT when the postmaster, stopping every backend one
+    // after the other, is descheduled between the locker's and this one's (seen once, under two test suites at once).
+    // What must never happen is an answer that does not match what was committed.
+    [InlineData(false)] // the general path: several statements, then a COMMIT the crash almost always cuts off
+    [InlineData(true)] // the one-round-trip function
     public async Task A_delivery_cut_off_by_a_database_crash_before_commit_is_never_acknowledged_without_its_effects(bool fastPath)
     {
         await using var app = await KavachTestApp.StartAsync(Db.ConnectionString, new() { FastPath = fastPath });
@@ -80,8 +84,7 @@ public sealed class DatabaseDownTests : ChaosDatabaseTest
 
         if (cut.StatusCode == HttpStatusCode.Accepted)
         {
-            // Only the function can win that race, and then everything was committed: Polar's retry is a duplicate.
-            Assert.True(fastPath, "the general path acknowledged a delivery cut off before its commit");
+            // The delivery won the race, and then everything was committed: Polar's retry is a duplicate.
             Assert.Equal(1L, await Probe.ScalarAsync<long>($"SELECT count(*) FROM kavach_polar_subscriptions WHERE id = '{ExampleSubscriptionId}'", Ct));
             Assert.Equal("duplicate", (await DeliverLikePolarAsync(app, body, id)).Outcome);
         }

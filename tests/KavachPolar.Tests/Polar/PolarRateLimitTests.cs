@@ -30,8 +30,21 @@ public sealed class PolarRateLimitTests : DatabaseTest
     }
 
     /// <summary>An app on this test's database and emulator with the given <c>KavachPolar:</c> settings.</summary>
-    private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings) =>
-        KavachTestApp.StartAsync(Db.ConnectionString, _polar, new() { Settings = settings.ToDictionary(s => "KavachPolar:" + s.Key, s => (string?)s.Value) });
+    /// <summary>
+    /// An app with <paramref name="settings"/> and a 30 s database budget unless they set one: these tests are about
+    /// Polar's answers, and a first checkout on a loaded machine outlasted the default 5 s (<c>store_unavailable</c>
+    /// where the test waited for <c>polar_rate_limited</c>, under two test suites at once).
+    /// </summary>
+    private Task<KavachTestApp> StartAppAsync(params (string Key, string Value)[] settings)
+    {
+        var all = new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:30" };
+        foreach (var (key, value) in settings)
+        {
+            all["KavachPolar:" + key] = value;
+        }
+
+        return KavachTestApp.StartAsync(Db.ConnectionString, _polar, new() { Settings = all });
+    }
 
     [Fact]
     public async Task Calls_over_this_instances_budget_are_not_sent_and_answer_503_with_retry_after()
