@@ -183,8 +183,22 @@ public sealed partial class SubscriptionJourneyTests
             await Expect(page.GetByTestId("proration-next_period-explained")).ToContainTextAsync("Keep Pro until");
             await page.GetByTestId("change-plan-product").SelectOptionAsync(new SelectOptionValue { Label = "Team ($49.00 / month)" });
             await shots.TakeAsync(page, "change-plan");
+
+            // The changes table refreshes itself every 2 s, with a request the page model answers. One that comes in
+            // after the plan change's POST has answered (its message now in the TempData cookie) and before the page it
+            // redirects to (as on a slow connection or a loaded server) must not take the message with it: the POST
+            // goes through here, then such a refresh with the browser's cookies, then the browser gets the redirect.
+            var refreshedBetween = new List<int>();
+            await page.RouteAsync("**/account?handler=ChangePlan", async route =>
+            {
+                var posted = await route.FetchAsync(new() { MaxRedirects = 0 });
+                refreshedBetween.Add((await page.Context.APIRequest.GetAsync("/account?handler=Changes")).Status);
+                await route.FulfillAsync(new() { Status = posted.Status, Headers = new Dictionary<string, string> { ["Location"] = posted.Headers["location"] } });
+            });
             await page.GetByTestId("change-plan-submit").ClickAsync();
             await Expect(page.GetByTestId("account-message")).ToContainTextAsync("You are now on Team.");
+            await page.UnrouteAllAsync();
+            Assert.Equal(200, Assert.Single(refreshedBetween));
             await Expect(page.GetByTestId("subscription-product")).ToHaveTextAsync("Team");
             await shots.TakeAsync(page, "plan-changed");
 

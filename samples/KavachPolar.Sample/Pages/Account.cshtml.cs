@@ -65,16 +65,22 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
     /// <summary>Plans the user can switch to: every product but the current one.</summary>
     public IReadOnlyList<CatalogProduct> OtherPlans { get; private set; } = [];
 
-    [TempData]
-    public string? Message { get; set; }
+    /// <summary>
+    /// What the last action said, carried over its redirect in TempData and read only by the page's own GET: a
+    /// [TempData] property is loaded by every handler of the page, the changes table's refresh included, and that
+    /// refresh, started before a plan change's POST and answered after it, saved its empty TempData over the message
+    /// (the page came back without it, seen on a loaded machine).
+    /// </summary>
+    public string? Message { get; private set; }
 
-    [TempData]
-    public bool MessageIsError { get; set; }
+    public bool MessageIsError { get; private set; }
 
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
         UserId = User.UserId()!;
         Email = User.FindFirstValue(ClaimTypes.Email);
+        Message = TempData[nameof(Message)] as string;
+        MessageIsError = TempData[nameof(MessageIsError)] is true;
         Subscription = await subscriptions.GetSubscriptionAsync(UserId, cancellationToken);
         if (Subscription is not null)
         {
@@ -276,8 +282,8 @@ public sealed class AccountModel(IKavachPolarSubscriptions subscriptions, IKavac
 
     private RedirectToPageResult Done(KavachPolarResult result, string success)
     {
-        MessageIsError = !result.Succeeded;
-        Message = result.Succeeded ? success : Explain(result.ErrorCode, result.RetryAfter);
+        TempData[nameof(MessageIsError)] = !result.Succeeded;
+        TempData[nameof(Message)] = result.Succeeded ? success : Explain(result.ErrorCode, result.RetryAfter);
         return RedirectToPage();
     }
 
