@@ -41,6 +41,15 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             return hit;
         }
 
+        return await ReadAndCacheAsync(userId, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads the user from the database and caches what was read, unless a change to the user was announced since the
+    /// read began (the stripe's stamp, taken first, then no longer matches).
+    /// </summary>
+    private async Task<CachedUser> ReadAndCacheAsync(string userId, CancellationToken ct)
+    {
         var stamp = cache.Stamp(userId);
         var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
         cache.Set(userId, loaded, stamp);
@@ -56,9 +65,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         try
         {
             await Task.Yield();
-            var stamp = cache.Stamp(userId);
-            var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), CancellationToken.None).ConfigureAwait(false);
-            cache.Set(userId, loaded, stamp);
+            await ReadAndCacheAsync(userId, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception)
         {

@@ -109,13 +109,7 @@ internal sealed class SubscriptionCache : IDisposable
 
         var now = _time.GetTimestamp();
         var life = (long)(expiry.TotalSeconds * _time.TimestampFrequency);
-        _cache.Set(userId, new Entry(value, now + RefreshAfter(life), now + life), Memory(expiry));
-
-        // A change committed while we read (Invalidate bumps the stamp, then removes): what we read may be older.
-        if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
-        {
-            _cache.Remove(userId);
-        }
+        Store(userId, new Entry(value, now + RefreshAfter(life), now + life), expiry, stamp);
     }
 
     /// <summary>
@@ -133,12 +127,8 @@ internal sealed class SubscriptionCache : IDisposable
                 return;
             }
 
-            _cache.Set(userId, new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing) }, Memory(TimeSpan.FromSeconds(left / (double)_time.TimestampFrequency)));
-            if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
-            {
-                _cache.Remove(userId);
-            }
-
+            var kept = new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing) };
+            Store(userId, kept, TimeSpan.FromSeconds(left / (double)_time.TimestampFrequency), stamp);
             return;
         }
 
@@ -176,6 +166,19 @@ internal sealed class SubscriptionCache : IDisposable
     }
 
     public void Dispose() => _cache.Dispose();
+
+    /// <summary>
+    /// Caches <paramref name="entry"/>, then drops it if a change to the user was committed while it was read
+    /// (<see cref="Invalidate(string?)"/> bumps the stripe's stamp, then removes): what was read may be older.
+    /// </summary>
+    private void Store(string userId, Entry entry, TimeSpan life, long stamp)
+    {
+        _cache.Set(userId, entry, Memory(life));
+        if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
+        {
+            _cache.Remove(userId);
+        }
+    }
 
     /// <summary>
     /// When, in an entry's life of <paramref name="life"/> ticks, the first read of it starts reading it again: anywhere
