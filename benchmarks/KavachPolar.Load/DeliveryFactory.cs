@@ -10,7 +10,7 @@ namespace KavachPolar.Load;
 /// Signed Polar subscription deliveries, built from the same template for the floor and for KavachPolar.
 /// Delivery (user, round) is snapshot number <c>round</c> of the user's one subscription: <c>subscription.created</c>
 /// at round 0, then <c>subscription.updated</c> with <c>modified_at</c> advancing one minute a round. Every round
-/// changes what the user's projection shows (the status flips active/past_due and the period end moves with the
+/// changes what the user's projection shows (the status flips active/trialing and the period end moves with the
 /// round), so a later round is a real change even when the rounds in between were never sent.
 /// </summary>
 internal sealed partial class DeliveryFactory
@@ -61,7 +61,7 @@ internal sealed partial class DeliveryFactory
                 "type" => round == 0 ? "\"subscription.created\"" : "\"subscription.updated\"",
                 "timestamp" => Quote(modified.AddTicks(user * 10L)),
                 "subscription" => "\"" + LoadClient.SubscriptionId(user) + "\"",
-                "status" => round % 2 == 0 ? "\"active\"" : "\"past_due\"",
+                "status" => round % 2 == 0 ? "\"active\"" : "\"trialing\"",
                 "modified" => round == 0 ? "null" : Quote(modified),
                 "end" => Quote(Start.AddDays(31).AddMinutes(round)),
                 "customer" => "\"" + LoadClient.CustomerId(user) + "\"",

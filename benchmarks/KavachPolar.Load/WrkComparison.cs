@@ -302,7 +302,7 @@ internal sealed class WrkComparison : IDisposable
 
     /// <summary>
     /// One endpoint of the KavachPolar server (<see cref="GatePaths"/>) as the users whose subscription is entitled
-    /// now (the webhook runs flip statuses), each user's state in the read cache after the first request.
+    /// now (the webhook runs flip statuses between active and trialing, so that is every user), each user's state in the read cache after the first request.
     /// </summary>
     private async Task<Run> GateRunAsync(Kind kind, int round, int seconds)
     {

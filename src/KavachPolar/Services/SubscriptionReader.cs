@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using KavachPolar.Storage;
 using KavachPolar.Storage.Cache;
@@ -15,6 +16,12 @@ namespace KavachPolar.Services;
 /// </summary>
 internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
 {
+    /// <summary>The most users one background refresh reads with one query.</summary>
+    internal const int RefreshBatch = 256;
+
+    private readonly ConcurrentQueue<string> _due = new();
+    private int _refreshing; // 1 while RefreshDueAsync runs
+
     /// <summary>
     /// The user's state when the read cache holds it and may serve it now; no database on this path (an entry near the
     /// end of its life is read again in the background, see <see cref="SubscriptionCache"/>).
@@ -28,7 +35,11 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
         if (refresh)
         {
-            _ = RefreshAsync(userId);
+            _due.Enqueue(userId);
+            if (Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+            {
+                _ = RefreshDueAsync();
+            }
         }
 
         return true;
@@ -57,20 +68,88 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     }
 
     /// <summary>
-    /// Reads a cached user again, off the request that noticed the entry's age. A failure changes nothing: the entry
-    /// serves until it expires, and the next read after that goes to the database and fails or succeeds there.
+    /// Reads the users whose entries asked to be read again (<see cref="TryGetCached"/>), off the requests that noticed
+    /// their age, as many with one query as have asked since the last one (at most <see cref="RefreshBatch"/>): users
+    /// cached in the same moment (a deploy, a newsletter, a benchmark's first round) reach their refresh points
+    /// together, and one query a batch costs a fraction of one a user. A failure changes nothing: the entries serve until
+    /// they expire, and the next read after that goes to the database and fails or succeeds there.
     /// </summary>
-    private async Task RefreshAsync(string userId)
+    private async Task RefreshDueAsync()
     {
-        try
+        await Task.Yield();
+        var batch = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
         {
-            await Task.Yield();
-            await ReadAndCacheAsync(userId, CancellationToken.None).ConfigureAwait(false);
+            batch.Clear();
+            seen.Clear();
+            while (batch.Count < RefreshBatch && _due.TryDequeue(out var userId))
+            {
+                if (seen.Add(userId))
+                {
+                    batch.Add(userId);
+                }
+            }
+
+            if (batch.Count == 0)
+            {
+                Volatile.Write(ref _refreshing, 0);
+
+                // A user queued after the queue looked empty and before the flag was cleared found it still set: take
+                // it now, unless a new refresher already has.
+                if (_due.IsEmpty || Interlocked.CompareExchange(ref _refreshing, 1, 0) != 0)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            try
+            {
+                await ReadAndCacheAsync(batch, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // See above: nothing to undo, and the requests that asked have their answers already.
+            }
         }
-        catch (Exception)
+    }
+
+    /// <summary>
+    /// <see cref="ReadAndCacheAsync(string, CancellationToken)"/> for several users: on PostgreSQL with one query
+    /// (<see cref="DirectManySql"/>), else one query a user on one DbContext.
+    /// </summary>
+    private async Task ReadAndCacheAsync(List<string> userIds, CancellationToken ct)
+    {
+        var stamps = new long[userIds.Count];
+        for (var i = 0; i < stamps.Length; i++)
         {
-            // See above: nothing to undo, and the request that started this has its answer already.
+            stamps[i] = cache.Stamp(userIds[i]);
         }
+
+        var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryManyAsync(s, userIds, t), ct).ConfigureAwait(false);
+        for (var i = 0; i < stamps.Length; i++)
+        {
+            cache.Set(userIds[i], loaded.TryGetValue(userIds[i], out var state) ? state : NoRow(), stamps[i]);
+        }
+    }
+
+    private async Task<Dictionary<string, CachedUser>> QueryManyAsync(KavachDbScope store, List<string> userIds, CancellationToken ct)
+    {
+        var loaded = new Dictionary<string, CachedUser>(userIds.Count, StringComparer.Ordinal);
+        if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
+        {
+            await store.QueryDirectEachAsync(connection, DirectManySql, [.. userIds], r => loaded[r.GetString(0)] = ReadRow(r, first: 1), ct).ConfigureAwait(false);
+            return loaded;
+        }
+
+        foreach (var userId in userIds)
+        {
+            loaded[userId] = await QueryAsync(store, userId, ct).ConfigureAwait(false);
+        }
+
+        return loaded;
     }
 
     /// <summary>Whether the user has an entitled subscription, of one of <paramref name="products"/> when given (ids or slugs).</summary>
@@ -143,39 +222,48 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         + "' AND o.product_id IS NOT NULL AND o.status IN ('" + string.Join("', '", Billing.BillingStore.PurchasedStatuses) + "')) "
         + "FROM kavach_users u WHERE u.id = $1";
 
+    /// <summary><see cref="DirectSql"/> for the users in <c>$1</c> (a text array), each row led by the user's id; a user without a row has none.</summary>
+    private static readonly string DirectManySql = "SELECT u.id, " + DirectSql["SELECT ".Length..^"$1".Length] + "ANY($1)";
+
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
     {
         if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
         {
-            return await store.QueryDirectAsync(connection, DirectSql, userId, ReadRow, ct).ConfigureAwait(false)
-                ?? new CachedUser(null, [], [], PurchasedProducts: []);
+            return await store.QueryDirectAsync(connection, DirectSql, userId, r => ReadRow(r, first: 0), ct).ConfigureAwait(false)
+                ?? NoRow();
         }
 
         await store.OpenAsync(ct).ConfigureAwait(false);
         var row = await _query(store.Db, userId, ct).ConfigureAwait(false);
         return row is null
-            ? new CachedUser(null, [], [], PurchasedProducts: [])
+            ? NoRow()
             : new CachedUser(SubscriptionProjection.Read(row.User), row.Entitled, Distinct(row.Benefits), PurchasedProducts: Distinct(row.Purchases));
     }
 
-    /// <summary>A row of <see cref="DirectSql"/>, read as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.</summary>
-    private static CachedUser ReadRow(System.Data.Common.DbDataReader r) => new(
-        r.IsDBNull(0)
+    /// <summary>The state of a user without a row: nothing held.</summary>
+    private static CachedUser NoRow() => new(null, [], [], PurchasedProducts: []);
+
+    /// <summary>
+    /// A row of <see cref="DirectSql"/> (or of <see cref="DirectManySql"/> from its column <paramref name="first"/>), read
+    /// as <see cref="SubscriptionProjection.Read"/> reads a <see cref="KavachUser"/>.
+    /// </summary>
+    private static CachedUser ReadRow(System.Data.Common.DbDataReader r, int first) => new(
+        r.IsDBNull(first)
             ? null
             : new KavachSubscription
             {
-                Id = r.GetString(0),
-                Status = r.IsDBNull(1) ? "" : r.GetString(1),
-                ProductId = r.IsDBNull(2) ? "" : r.GetString(2),
-                CurrentPeriodEnd = r.IsDBNull(3) ? null : r.GetFieldValue<DateTimeOffset>(3),
-                CancelAtPeriodEnd = r.GetBoolean(4),
+                Id = r.GetString(first),
+                Status = r.IsDBNull(first + 1) ? "" : r.GetString(first + 1),
+                ProductId = r.IsDBNull(first + 2) ? "" : r.GetString(first + 2),
+                CurrentPeriodEnd = r.IsDBNull(first + 3) ? null : r.GetFieldValue<DateTimeOffset>(first + 3),
+                CancelAtPeriodEnd = r.GetBoolean(first + 4),
                 ScheduledChange = SubscriptionProjection.ScheduledChange(
-                    r.IsDBNull(5) ? null : r.GetString(5),
-                    r.IsDBNull(6) ? null : r.GetFieldValue<DateTimeOffset>(6)),
+                    r.IsDBNull(first + 5) ? null : r.GetString(first + 5),
+                    r.IsDBNull(first + 6) ? null : r.GetFieldValue<DateTimeOffset>(first + 6)),
             },
-        r.GetFieldValue<string[]>(7),
-        Distinct(r.GetFieldValue<string[]>(8)),
-        PurchasedProducts: Distinct(r.GetFieldValue<string[]>(9)));
+        r.GetFieldValue<string[]>(first + 7),
+        Distinct(r.GetFieldValue<string[]>(first + 8)),
+        PurchasedProducts: Distinct(r.GetFieldValue<string[]>(first + 9)));
 
     /// <summary><paramref name="values"/> without repeats, in their order; the same array when it has none (the usual case).</summary>
     internal static string[] Distinct(string[] values)

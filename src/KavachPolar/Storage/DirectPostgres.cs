@@ -109,14 +109,31 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
     /// then run unprepared. A prepared command that fails the way it does there (<c>42P05</c>, <c>26000</c>, <c>08P01</c>:
     /// the statement did not run) runs again unprepared, and so does every later one on this data source (warning 4009).
     /// </remarks>
-    public async Task<T?> QueryFirstAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, CancellationToken ct)
-        where T : class
+    public Task<T?> QueryFirstAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, CancellationToken ct)
+        where T : class =>
+        QueryAsync(connection, sql, parameters, read, static async (reader, read, t) => await reader.ReadAsync(t).ConfigureAwait(false) ? read(reader) : null, ct);
+
+    /// <summary>As <see cref="QueryFirstAsync"/>, calling <paramref name="read"/> for every row the command returns.</summary>
+    public Task<int> QueryEachAsync(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Action<NpgsqlDataReader> read, CancellationToken ct) =>
+        QueryAsync(connection, sql, parameters, read, static async (reader, read, t) =>
+        {
+            var rows = 0;
+            while (await reader.ReadAsync(t).ConfigureAwait(false))
+            {
+                read(reader);
+                rows++;
+            }
+
+            return rows;
+        }, ct);
+
+    private async Task<T> QueryAsync<TRead, T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, TRead read, Func<NpgsqlDataReader, TRead, CancellationToken, ValueTask<T>> consume, CancellationToken ct)
     {
         if (Volatile.Read(ref _state) is { Prepare: true })
         {
             try
             {
-                return await RunAsync(connection, sql, parameters, read, prepare: true, ct).ConfigureAwait(false);
+                return await RunAsync(connection, sql, parameters, read, consume, prepare: true, ct).ConfigureAwait(false);
             }
             catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.DuplicatePreparedStatement or PostgresErrorCodes.InvalidSqlStatementName or PostgresErrorCodes.ProtocolViolation)
             {
@@ -124,11 +141,10 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
             }
         }
 
-        return await RunAsync(connection, sql, parameters, read, prepare: false, ct).ConfigureAwait(false);
+        return await RunAsync(connection, sql, parameters, read, consume, prepare: false, ct).ConfigureAwait(false);
     }
 
-    private static async Task<T?> RunAsync<T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Func<NpgsqlDataReader, T> read, bool prepare, CancellationToken ct)
-        where T : class
+    private static async Task<T> RunAsync<TRead, T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, TRead read, Func<NpgsqlDataReader, TRead, CancellationToken, ValueTask<T>> consume, bool prepare, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddRange(parameters);
@@ -140,7 +156,7 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
             }
 
             await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? read(reader) : null;
+            return await consume(reader, read, ct).ConfigureAwait(false);
         }
         finally
         {

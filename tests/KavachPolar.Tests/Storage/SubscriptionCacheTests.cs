@@ -411,6 +411,158 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task Users_whose_entries_come_due_together_are_read_again_with_one_query_a_batch_each_from_its_own_row()
+    {
+        // Rows the host writes itself (the README allows it: seen after the expiry), so that the refresh has something to
+        // find and no announcement empties the cache mid-test. 30 users with a row, one without.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        string[] users = [.. Enumerable.Range(0, 30).Select(i => $"batch-user-{i}")];
+        const string none = "batch-user-none";
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:08" },
+                Services = s => s.AddSingleton<TimeProvider>(clock),
+            });
+        await Db.ScalarAsync<object>(
+            "INSERT INTO kavach_users (id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end, created_at, updated_at) "
+            + "SELECT 'batch-user-' || i, 'sub_' || i || '_a', 'active', 'prod_a', false, now(), now() FROM generate_series(0, 29) AS i",
+            Ct);
+        foreach (var user in users.Append(none))
+        {
+            using var client = app.ClientFor(user);
+            await CachedAsync(app, client, writers: [], userId: user);
+        }
+
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        var cached = users.Append(none).ToDictionary(u => u, u => cache.TryGet(u, out var state) ? state : throw new InvalidOperationException(u + " is not cached"));
+        Assert.Equal("sub_7_a", cached["batch-user-7"].Current?.Id);
+        Assert.Null(cached[none].Current);
+        await Db.ScalarAsync<object>("UPDATE kavach_users SET polar_subscription_id = replace(polar_subscription_id, '_a', '_b') WHERE id LIKE 'batch-user-%'", Ct);
+
+        // Count what the reads send from here on: Npgsql traces every command it runs, with its text and database.
+        var database = new NpgsqlConnectionStringBuilder(Db.ConnectionString).Database;
+        var one = 0;
+        var many = 0;
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Npgsql",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.GetTagItem("db.namespace") as string != database || activity.GetTagItem("db.query.text") is not string text || !text.Contains("FROM kavach_users u WHERE u.id = ", StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                Interlocked.Increment(ref text.EndsWith("ANY($1)", StringComparison.Ordinal) ? ref many : ref one);
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        // 7.5 s of an 8 s life: every entry is past its refresh point. The table is locked while the reads come, so the
+        // first refresh waits in PostgreSQL while the others are asked for: those must then go as one query.
+        clock.Advance(TimeSpan.FromSeconds(7.5));
+        await using (var locker = new NpgsqlConnection(Db.ConnectionString))
+        {
+            await locker.OpenAsync(Ct);
+            await using var tx = await locker.BeginTransactionAsync(Ct);
+            await using (var command = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", locker, tx))
+            {
+                await command.ExecuteNonQueryAsync(Ct);
+            }
+
+            using (var first = app.ClientFor(users[0]))
+            {
+                Assert.Equal("sub_0_a", (string?)(await SubscriptionAsync(first))!["id"]);
+            }
+
+            await Wait.UntilAsync(
+                async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct) > 0,
+                because: "the first refresh waits for the table");
+            foreach (var user in users.Skip(1).Append(none))
+            {
+                using var client = app.ClientFor(user);
+                var served = await SubscriptionAsync(client);
+                Assert.Equal(user == none ? null : user.Replace("batch-user-", "sub_", StringComparison.Ordinal) + "_a", (string?)served?["id"]);
+            }
+
+            await tx.CommitAsync(Ct);
+        }
+
+        await Wait.UntilAsync(
+            () => Task.FromResult(users.Append(none).All(u => cache.TryGet(u, out var state) && !ReferenceEquals(state, cached[u]))),
+            because: "every entry is read again and replaced");
+        foreach (var user in users)
+        {
+            Assert.True(cache.TryGet(user, out var state));
+            Assert.Equal(user.Replace("batch-user-", "sub_", StringComparison.Ordinal) + "_b", state.Current?.Id);
+        }
+
+        Assert.True(cache.TryGet(none, out var nothing));
+        Assert.Null(nothing.Current);
+        Assert.Equal(0, Volatile.Read(ref one));
+        Assert.Equal(2, Volatile.Read(ref many)); // the one that waited, then the other 30 together
+    }
+
+    [Fact]
+    public async Task A_background_read_that_fails_leaves_the_entries_serving_until_they_expire_and_later_ones_are_still_read_again()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:08", ["KavachPolar:DatabaseTimeout"] = "00:00:01" },
+                Services = s => s.AddSingleton<TimeProvider>(clock),
+            });
+        await Db.ScalarAsync<object>(
+            "INSERT INTO kavach_users (id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end, created_at, updated_at) "
+            + "VALUES ('stuck-user', 'sub_a', 'active', 'prod_a', false, now(), now())",
+            Ct);
+        using var client = app.ClientFor("stuck-user");
+        await CachedAsync(app, client, writers: [], userId: "stuck-user");
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        Assert.True(cache.TryGet("stuck-user", out var cached));
+        await Db.ScalarAsync<object>("UPDATE kavach_users SET polar_subscription_id = 'sub_b' WHERE id = 'stuck-user'", Ct);
+
+        // The background read waits on a locked table past its 1 s budget and gives up.
+        clock.Advance(TimeSpan.FromSeconds(7.5));
+        await using (var locker = new NpgsqlConnection(Db.ConnectionString))
+        {
+            await locker.OpenAsync(Ct);
+            await using var tx = await locker.BeginTransactionAsync(Ct);
+            await using (var command = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", locker, tx))
+            {
+                await command.ExecuteNonQueryAsync(Ct);
+            }
+
+            Assert.Equal("sub_a", (string?)(await SubscriptionAsync(client))!["id"]);
+            await Wait.UntilAsync(
+                async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct) > 0,
+                because: "the background read waits for the table");
+            await Task.Delay(TimeSpan.FromSeconds(2), Ct); // past the read's budget
+            Assert.Equal("sub_a", (string?)(await SubscriptionAsync(client))!["id"]);
+            Assert.True(cache.TryGet("stuck-user", out var still) && ReferenceEquals(still, cached), "the entry serves on after the failed read");
+            await tx.RollbackAsync(Ct);
+        }
+
+        // It expires on time (8 s after it was read), the next read goes to the database, and the entry read then is read
+        // again in the background when it comes due: the failure did not stop the refresher.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(cache.TryGet("stuck-user", out _), "the entry expired");
+        Assert.Equal("sub_b", (string?)(await SubscriptionAsync(client))!["id"]);
+        Assert.True(cache.TryGet("stuck-user", out var reread));
+        await Db.ScalarAsync<object>("UPDATE kavach_users SET polar_subscription_id = 'sub_c' WHERE id = 'stuck-user'", Ct);
+        clock.Advance(TimeSpan.FromSeconds(7.5));
+        Assert.Equal("sub_b", (string?)(await SubscriptionAsync(client))!["id"]);
+        await Wait.UntilAsync(
+            () => Task.FromResult(cache.TryGet("stuck-user", out var state) && state.Current?.Id == "sub_c"),
+            because: "the later entry is read again in the background");
+    }
+
+    [Fact]
     public async Task A_probe_heard_only_after_its_time_is_sent_again_on_the_same_connection_without_a_failure_logged()
     {
         var target = new NpgsqlConnectionStringBuilder(Db.ConnectionString);
