@@ -19,8 +19,18 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     /// <summary>The most users one background refresh reads with one query.</summary>
     internal const int RefreshBatch = 256;
 
+    /// <summary>
+    /// The most reads a process sends at once for users the cache does not hold; a user who misses while that many are
+    /// out joins the next batch (<see cref="ReadAndCacheAsync(string, CancellationToken)"/>).
+    /// </summary>
+    internal const int ReadsInFlight = 4;
+
     private readonly ConcurrentQueue<string> _due = new();
     private int _refreshing; // 1 while RefreshDueAsync runs
+
+    private readonly Lock _reads = new();
+    private int _readsOut; // reads sent and not yet answered (under _reads)
+    private MissBatch? _next; // users waiting for a read to end (under _reads)
 
     /// <summary>
     /// The user's state when the read cache holds it and may serve it now; no database on this path (an entry near the
@@ -55,16 +65,108 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         return await ReadAndCacheAsync(userId, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Users waiting in the next batch of reads (for tests and diagnostics).</summary>
+    internal int Waiting
+    {
+        get
+        {
+            lock (_reads)
+            {
+                return _next?.Users.Count ?? 0;
+            }
+        }
+    }
+
     /// <summary>
     /// Reads the user from the database and caches what was read, unless a change to the user was announced since the
-    /// read began (the stripe's stamp, taken first, then no longer matches).
+    /// read began (the stripe's stamp, taken first, then no longer matches). At most <see cref="ReadsInFlight"/> reads are
+    /// out at once: a user who misses while they are joins the next batch, which is read with one query (as the
+    /// background refresh is) when one of them ends. A quiet process reads each miss at once; a burst of misses (every
+    /// user's entry expired together, a cache that just came back, a host with the cache off under load) costs a query
+    /// per batch instead of one a user, and never waits for more than one read before its own. A read begins after the
+    /// request that asked for it, so it is never older than that request. Waiting and reading together are bounded by
+    /// <see cref="KavachPolarOptions.DatabaseTimeout"/>.
     /// </summary>
     private async Task<CachedUser> ReadAndCacheAsync(string userId, CancellationToken ct)
     {
-        var stamp = cache.Stamp(userId);
-        var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
-        cache.Set(userId, loaded, stamp);
-        return loaded;
+        MissBatch? batch;
+        lock (_reads)
+        {
+            if (_readsOut < ReadsInFlight)
+            {
+                _readsOut++;
+                batch = null;
+            }
+            else
+            {
+                batch = _next ??= new MissBatch();
+                batch.Users.Add(userId);
+            }
+        }
+
+        if (batch is not null)
+        {
+            var loaded = await batch.Done.Task.WaitAsync(options.CurrentValue.DatabaseTimeout, ct).ConfigureAwait(false);
+            return loaded.TryGetValue(userId, out var state) ? state : NoRow();
+        }
+
+        try
+        {
+            var stamp = cache.Stamp(userId);
+            var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
+            cache.Set(userId, loaded, stamp);
+            return loaded;
+        }
+        finally
+        {
+            ReadEnded();
+        }
+    }
+
+    /// <summary>A read ended: its place goes to the next batch, if users wait.</summary>
+    private void ReadEnded()
+    {
+        MissBatch? next;
+        lock (_reads)
+        {
+            next = _next;
+            _next = null;
+            if (next is null)
+            {
+                _readsOut--;
+                return;
+            }
+        }
+
+        _ = ReadBatchAsync(next);
+    }
+
+    private async Task ReadBatchAsync(MissBatch batch)
+    {
+        try
+        {
+            await Task.Yield();
+            var users = batch.Users.Distinct(StringComparer.Ordinal).ToList();
+            var loaded = new Dictionary<string, CachedUser>(users.Count, StringComparer.Ordinal);
+            for (var i = 0; i < users.Count; i += RefreshBatch)
+            {
+                foreach (var (user, state) in await ReadAndCacheAsync(users.GetRange(i, Math.Min(RefreshBatch, users.Count - i)), CancellationToken.None).ConfigureAwait(false))
+                {
+                    loaded[user] = state;
+                }
+            }
+
+            batch.Done.SetResult(loaded);
+        }
+        catch (Exception e)
+        {
+            batch.Done.SetException(e);
+            _ = batch.Done.Task.Exception; // observed, should every user have stopped waiting
+        }
+        finally
+        {
+            ReadEnded();
+        }
     }
 
     /// <summary>
@@ -120,7 +222,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     /// <see cref="ReadAndCacheAsync(string, CancellationToken)"/> for several users: on PostgreSQL with one query
     /// (<see cref="DirectManySql"/>), else one query a user on one DbContext.
     /// </summary>
-    private async Task ReadAndCacheAsync(List<string> userIds, CancellationToken ct)
+    private async Task<Dictionary<string, CachedUser>> ReadAndCacheAsync(List<string> userIds, CancellationToken ct)
     {
         var stamps = new long[userIds.Count];
         for (var i = 0; i < stamps.Length; i++)
@@ -131,8 +233,15 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryManyAsync(s, userIds, t), ct).ConfigureAwait(false);
         for (var i = 0; i < stamps.Length; i++)
         {
-            cache.Set(userIds[i], loaded.TryGetValue(userIds[i], out var state) ? state : NoRow(), stamps[i]);
+            if (!loaded.TryGetValue(userIds[i], out var state))
+            {
+                loaded[userIds[i]] = state = NoRow();
+            }
+
+            cache.Set(userIds[i], state, stamps[i]);
         }
+
+        return loaded;
     }
 
     private async Task<Dictionary<string, CachedUser>> QueryManyAsync(KavachDbScope store, List<string> userIds, CancellationToken ct)
@@ -280,6 +389,14 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         }
 
         return values;
+    }
+
+    /// <summary>Users who missed while <see cref="ReadsInFlight"/> reads were out, and what one read of them all found.</summary>
+    private sealed class MissBatch
+    {
+        public List<string> Users { get; } = [];
+
+        public TaskCompletionSource<Dictionary<string, CachedUser>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class UserState

@@ -441,25 +441,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.Null(cached[none].Current);
         await Db.ScalarAsync<object>("UPDATE kavach_users SET polar_subscription_id = replace(polar_subscription_id, '_a', '_b') WHERE id LIKE 'batch-user-%'", Ct);
 
-        // Count what the reads send from here on: Npgsql traces every command it runs, with its text and database.
-        var database = new NpgsqlConnectionStringBuilder(Db.ConnectionString).Database;
-        var one = 0;
-        var many = 0;
-        using var listener = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = source => source.Name == "Npgsql",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (activity.GetTagItem("db.namespace") as string != database || activity.GetTagItem("db.query.text") is not string text || !text.Contains("FROM kavach_users u WHERE u.id = ", StringComparison.Ordinal))
-                {
-                    return;
-                }
-
-                Interlocked.Increment(ref text.EndsWith("ANY($1)", StringComparison.Ordinal) ? ref many : ref one);
-            },
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        // Count what the reads send from here on.
+        using var reads = new ReadQueries(Db.ConnectionString);
 
         // 7.5 s of an 8 s life: every entry is past its refresh point. The table is locked while the reads come, so the
         // first refresh waits in PostgreSQL while the others are asked for: those must then go as one query.
@@ -502,8 +485,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
 
         Assert.True(cache.TryGet(none, out var nothing));
         Assert.Null(nothing.Current);
-        Assert.Equal(0, Volatile.Read(ref one));
-        Assert.Equal(2, Volatile.Read(ref many)); // the one that waited, then the other 30 together
+        Assert.Equal(0, reads.One);
+        Assert.Equal(2, reads.Many); // the one that waited, then the other 30 together
     }
 
     [Fact]
@@ -560,6 +543,77 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         await Wait.UntilAsync(
             () => Task.FromResult(cache.TryGet("stuck-user", out var state) && state.Current?.Id == "sub_c"),
             because: "the later entry is read again in the background");
+    }
+
+    [Fact]
+    public async Task Users_who_miss_while_every_read_is_out_are_read_together_when_one_ends_each_getting_their_own_row()
+    {
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString);
+        await Db.ScalarAsync<object>(
+            "INSERT INTO kavach_users (id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end, created_at, updated_at) "
+            + "SELECT 'miss-user-' || i, 'sub_miss_' || i, 'active', 'prod_a', false, now(), now() FROM generate_series(0, 13) AS i",
+            Ct);
+        await WaitUntilListeningAsync(app);
+        var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
+        using var reads = new ReadQueries(Db.ConnectionString);
+        var first = KavachPolar.Services.SubscriptionReader.ReadsInFlight;
+
+        async Task<string?> ReadAsync(string user)
+        {
+            using var client = app.ClientFor(user);
+            return (string?)(await SubscriptionAsync(client))?["id"];
+        }
+
+        // With the table locked, the first reads wait in PostgreSQL; the users who miss after them wait for one to end.
+        Task<string?>[] asked;
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
+        {
+            var out_ = Enumerable.Range(0, first).Select(i => ReadAsync($"miss-user-{i}")).ToList();
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() >= first, because: "every read allowed out waits for the table");
+            var waiting = Enumerable.Range(first, 14 - first).Select(i => ReadAsync($"miss-user-{i}")).Append(ReadAsync("miss-user-none")).ToList();
+            await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == 15 - first), because: "the later users wait for a read to end");
+            Assert.Equal(first, await WaitingForTableAsync()); // no more reads went out
+            asked = [.. out_, .. waiting];
+        }
+
+        var answers = await Task.WhenAll(asked);
+        Assert.Equal([.. Enumerable.Range(0, 14).Select(i => $"sub_miss_{i}"), null], answers);
+        Assert.Equal(first, reads.One);
+        Assert.Equal(1, reads.Many); // everyone who waited, with one query
+    }
+
+    [Fact]
+    public async Task Users_who_wait_for_a_read_that_outlasts_the_database_budget_get_store_unavailable_and_reads_go_on_afterwards()
+    {
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new() { Settings = new Dictionary<string, string?> { ["KavachPolar:DatabaseTimeout"] = "00:00:01" } });
+        await WaitUntilListeningAsync(app);
+        var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
+        var first = KavachPolar.Services.SubscriptionReader.ReadsInFlight;
+
+        async Task<HttpResponseMessage> ReadAsync(string user)
+        {
+            using var client = app.ClientFor(user);
+            return await client.GetAsync("api/kavach/auth/polar/subscription", Ct);
+        }
+
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
+        {
+            var out_ = Enumerable.Range(0, first).Select(i => ReadAsync($"late-user-{i}")).ToList();
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() >= first, because: "every read allowed out waits for the table");
+            var waiting = Enumerable.Range(0, 3).Select(i => ReadAsync($"late-waiter-{i}")).ToList();
+            await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == 3), because: "the later users wait for a read to end");
+            foreach (var response in await Task.WhenAll([.. out_, .. waiting]))
+            {
+                await KavachPolar.Tests.Endpoints.CheckoutEndpointTests.AssertProblemAsync(response, System.Net.HttpStatusCode.ServiceUnavailable, "store_unavailable");
+            }
+        }
+
+        // The lock is gone: what was left waiting ends, and reads are answered again.
+        await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == 0), because: "nobody is left waiting");
+        var after = await ReadAsync("late-user-0");
+        Assert.Equal(System.Net.HttpStatusCode.OK, after.StatusCode);
     }
 
     [Fact]
@@ -695,6 +749,69 @@ public sealed class SubscriptionCacheTests : DatabaseTest
 
     private static async Task<JsonNode?> SubscriptionAsync(HttpClient client) =>
         (await client.GetFromJsonAsync<JsonObject>("api/kavach/auth/polar/subscription", Ct))!["subscription"];
+
+    /// <summary>
+    /// Counts the reads of users an instance sent to one database and that ended, one user a query (<see cref="One"/>) or
+    /// several (<see cref="Many"/>): Npgsql traces every command it runs, with its text and database (known once it ends).
+    /// </summary>
+    private sealed class ReadQueries : IDisposable
+    {
+        private readonly System.Diagnostics.ActivityListener _listener;
+        private int _one;
+        private int _many;
+
+        public ReadQueries(string connectionString)
+        {
+            var database = new NpgsqlConnectionStringBuilder(connectionString).Database;
+            _listener = new System.Diagnostics.ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Npgsql",
+                Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = activity =>
+                {
+                    if (activity.GetTagItem("db.namespace") as string == database
+                        && activity.GetTagItem("db.query.text") is string text
+                        && text.Contains("FROM kavach_users u WHERE u.id = ", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref text.EndsWith("ANY($1)", StringComparison.Ordinal) ? ref _many : ref _one);
+                    }
+                },
+            };
+            System.Diagnostics.ActivitySource.AddActivityListener(_listener);
+        }
+
+        public int One => Volatile.Read(ref _one);
+
+        public int Many => Volatile.Read(ref _many);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>Holds <c>kavach_users</c> locked (reads wait in PostgreSQL) until disposed.</summary>
+    private sealed class TableLock : IAsyncDisposable
+    {
+        private NpgsqlConnection? _connection;
+        private NpgsqlTransaction? _transaction;
+
+        public static async Task<TableLock> TakeAsync(string connectionString)
+        {
+            var taken = new TableLock { _connection = new NpgsqlConnection(connectionString) };
+            await taken._connection.OpenAsync(Ct);
+            taken._transaction = await taken._connection.BeginTransactionAsync(Ct);
+            await using var command = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", taken._connection, taken._transaction);
+            await command.ExecuteNonQueryAsync(Ct);
+            return taken;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _transaction!.RollbackAsync();
+            await _connection!.DisposeAsync();
+        }
+    }
+
+    private Task<long> WaitingForTableAsync() =>
+        Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct);
 
     /// <summary>Counts the queries an instance sends (a host's own interceptor could do the same).</summary>
     private sealed class QueryCounter : DbCommandInterceptor
