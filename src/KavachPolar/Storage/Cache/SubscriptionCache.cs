@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
-using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
 namespace KavachPolar.Storage.Cache;
@@ -24,18 +24,38 @@ internal sealed class SubscriptionCache : IDisposable
 {
     private const int Stripes = 1024;
 
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000, CompactionPercentage = 0.25 });
+    /// <summary>How many users an instance keeps at most (a sweep then drops the quarter closest to expiry).</summary>
+    internal const int DefaultMaxEntries = 100_000;
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly long[] _generations = new long[Stripes];
     private readonly IOptionsMonitor<KavachPolarOptions> _options;
     private readonly TimeProvider _time;
+    private readonly int _maxEntries;
+    private readonly long _sweepEvery;
     private long _hearingUntil; // a TimeProvider timestamp; 0: not hearing
     private volatile bool _crossInstance;
+    private long _nextSweep; // a TimeProvider timestamp
+    private int _storedSinceSweep;
+    private int _countAtSweep;
+    private int _sweeping;
 
     public SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options, TimeProvider time)
+        : this(options, time, DefaultMaxEntries)
+    {
+    }
+
+    internal SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options, TimeProvider time, int maxEntries)
     {
         _options = options;
         _time = time;
+        _maxEntries = maxEntries;
+        _sweepEvery = (long)(10 * time.TimestampFrequency);
+        _nextSweep = time.GetTimestamp() + _sweepEvery;
     }
+
+    /// <summary>How many entries are held, serving or not (for tests and diagnostics).</summary>
+    internal int Count => _entries.Count;
 
     /// <summary>Whether reads may be served from memory now.</summary>
     public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || Hearing);
@@ -80,7 +100,7 @@ internal sealed class SubscriptionCache : IDisposable
     public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value, out bool refresh)
     {
         refresh = false;
-        if (Serving && _cache.TryGetValue(userId, out Entry? entry) && entry is not null)
+        if (Serving && _entries.TryGetValue(userId, out var entry))
         {
             var now = _time.GetTimestamp();
             if (now < entry.ExpiresAt)
@@ -109,7 +129,7 @@ internal sealed class SubscriptionCache : IDisposable
 
         var now = _time.GetTimestamp();
         var life = (long)(expiry.TotalSeconds * _time.TimestampFrequency);
-        Store(userId, new Entry(value, now + RefreshAfter(life), now + life), expiry, stamp);
+        Store(userId, new Entry(value, now + RefreshAfter(life), now + life), stamp);
     }
 
     /// <summary>
@@ -119,7 +139,7 @@ internal sealed class SubscriptionCache : IDisposable
     /// </summary>
     public void Replace(string userId, CachedUser current, CachedUser replacement, long stamp)
     {
-        if (Serving && _cache.TryGetValue(userId, out Entry? entry) && entry is not null && ReferenceEquals(entry.Value, current))
+        if (Serving && _entries.TryGetValue(userId, out var entry) && ReferenceEquals(entry.Value, current))
         {
             var left = entry.ExpiresAt - _time.GetTimestamp();
             if (left <= 0)
@@ -128,7 +148,7 @@ internal sealed class SubscriptionCache : IDisposable
             }
 
             var kept = new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing) };
-            Store(userId, kept, TimeSpan.FromSeconds(left / (double)_time.TimestampFrequency), stamp);
+            Store(userId, kept, stamp);
             return;
         }
 
@@ -144,7 +164,7 @@ internal sealed class SubscriptionCache : IDisposable
         }
 
         Interlocked.Increment(ref _generations[Stripe(userId)]);
-        _cache.Remove(userId);
+        _entries.TryRemove(userId, out _);
     }
 
     public void Invalidate(IEnumerable<string> userIds)
@@ -162,21 +182,69 @@ internal sealed class SubscriptionCache : IDisposable
             Interlocked.Increment(ref _generations[i]);
         }
 
-        _cache.Clear();
+        _entries.Clear();
     }
 
-    public void Dispose() => _cache.Dispose();
+    public void Dispose() => _entries.Clear();
 
     /// <summary>
     /// Caches <paramref name="entry"/>, then drops it if a change to the user was committed while it was read
     /// (<see cref="Invalidate(string?)"/> bumps the stripe's stamp, then removes): what was read may be older.
     /// </summary>
-    private void Store(string userId, Entry entry, TimeSpan life, long stamp)
+    private void Store(string userId, Entry entry, long stamp)
     {
-        _cache.Set(userId, entry, Memory(life));
+        _entries[userId] = entry;
         if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
         {
-            _cache.Remove(userId);
+            _entries.TryRemove(new KeyValuePair<string, Entry>(userId, entry));
+        }
+
+        var stored = Interlocked.Increment(ref _storedSinceSweep);
+        if ((Volatile.Read(ref _countAtSweep) + stored > _maxEntries || _time.GetTimestamp() >= Volatile.Read(ref _nextSweep))
+            && Interlocked.CompareExchange(ref _sweeping, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static cache => cache.Sweep(), this, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Frees what no longer serves: every expired entry, every ten seconds or when the cache may be full; then, if it
+    /// still holds more than its bound, the quarter of the bound closest to expiry. Off the request that stored the
+    /// entry that asked for it.
+    /// </summary>
+    private void Sweep()
+    {
+        try
+        {
+            var now = _time.GetTimestamp();
+            Volatile.Write(ref _storedSinceSweep, 0);
+            foreach (var (userId, entry) in _entries)
+            {
+                if (entry.ExpiresAt <= now)
+                {
+                    _entries.TryRemove(new KeyValuePair<string, Entry>(userId, entry));
+                }
+            }
+
+            var count = _entries.Count;
+            if (count > _maxEntries)
+            {
+                var oldest = _entries.ToArray();
+                Array.Sort(oldest, static (a, b) => a.Value.ExpiresAt.CompareTo(b.Value.ExpiresAt));
+                foreach (var pair in oldest.AsSpan(0, Math.Min(oldest.Length, count - (_maxEntries - (_maxEntries / 4)))))
+                {
+                    _entries.TryRemove(pair);
+                }
+
+                count = _entries.Count;
+            }
+
+            Volatile.Write(ref _countAtSweep, count);
+            Volatile.Write(ref _nextSweep, now + _sweepEvery);
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 
@@ -187,12 +255,6 @@ internal sealed class SubscriptionCache : IDisposable
     /// the end still finds it due.
     /// </summary>
     private static long RefreshAfter(long life) => (life / 2) + (long)(life * 0.4 * Random.Shared.NextDouble());
-
-    /// <summary>
-    /// An entry's life is counted on the host's <see cref="TimeProvider"/> (<see cref="Entry.ExpiresAt"/>); MemoryCache's
-    /// own expiry, on its system clock, only frees the memory of entries nobody reads, well after they stopped serving.
-    /// </summary>
-    private static MemoryCacheEntryOptions Memory(TimeSpan life) => new() { Size = 1, AbsoluteExpirationRelativeToNow = life + life + TimeSpan.FromSeconds(1) };
 
     /// <summary>A cached state, when to read it again (<see cref="RefreshFrom"/>) and when to stop serving it (TimeProvider timestamps).</summary>
     private sealed class Entry(CachedUser value, long refreshFrom, long expiresAt)

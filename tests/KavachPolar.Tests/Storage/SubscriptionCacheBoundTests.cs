@@ -1,0 +1,54 @@
+using KavachPolar.Storage.Cache;
+using KavachPolar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace KavachPolar.Tests.Storage;
+
+/// <summary>
+/// The read cache's memory: entries that expired are freed by a sweep (every ten seconds of the host's clock), and the
+/// cache never keeps much more than its bound: past it, a sweep drops the quarter closest to expiry.
+/// </summary>
+public sealed class SubscriptionCacheBoundTests
+{
+    private static readonly CachedUser State = new(null, []);
+
+    private static (SubscriptionCache Cache, FakeTimeProvider Clock) Create(int maxEntries)
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new ServiceCollection().AddOptions().Configure<KavachPolarOptions>(o => o.ReadCacheExpiry = TimeSpan.FromSeconds(30))
+            .BuildServiceProvider().GetRequiredService<IOptionsMonitor<KavachPolarOptions>>();
+        return (new SubscriptionCache(options, clock, maxEntries), clock);
+    }
+
+    [Fact]
+    public async Task Past_its_bound_the_cache_drops_the_entries_closest_to_expiry_and_keeps_the_newest()
+    {
+        var (cache, clock) = Create(maxEntries: 40);
+        for (var i = 0; i < 100; i++)
+        {
+            cache.Set($"user-{i}", State, cache.Stamp($"user-{i}"));
+            clock.Advance(TimeSpan.FromMilliseconds(10)); // each entry expires after the one before
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(cache.Count <= 40), because: "a sweep brings the cache back under its bound");
+        Assert.True(cache.TryGet("user-99", out _), "the newest entry is kept");
+        Assert.False(cache.TryGet("user-0", out _), "the oldest entry is dropped");
+    }
+
+    [Fact]
+    public async Task Expired_entries_are_freed_by_the_next_sweep_and_those_still_serving_are_kept()
+    {
+        var (cache, clock) = Create(maxEntries: 1_000);
+        for (var i = 0; i < 20; i++)
+        {
+            cache.Set($"old-{i}", State, cache.Stamp($"old-{i}"));
+        }
+
+        clock.Advance(TimeSpan.FromSeconds(31)); // past the entries' 30 s, and past the sweep's 10 s
+        cache.Set("new", State, cache.Stamp("new"));
+        await Wait.UntilAsync(() => Task.FromResult(cache.Count == 1), because: "the sweep frees the expired entries");
+        Assert.True(cache.TryGet("new", out _));
+    }
+}
