@@ -447,31 +447,20 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         // 7.5 s of an 8 s life: every entry is past its refresh point. The table is locked while the reads come, so the
         // first refresh waits in PostgreSQL while the others are asked for: those must then go as one query.
         clock.Advance(TimeSpan.FromSeconds(7.5));
-        await using (var locker = new NpgsqlConnection(Db.ConnectionString))
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
         {
-            await locker.OpenAsync(Ct);
-            await using var tx = await locker.BeginTransactionAsync(Ct);
-            await using (var command = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", locker, tx))
-            {
-                await command.ExecuteNonQueryAsync(Ct);
-            }
-
             using (var first = app.ClientFor(users[0]))
             {
                 Assert.Equal("sub_0_a", (string?)(await SubscriptionAsync(first))!["id"]);
             }
 
-            await Wait.UntilAsync(
-                async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct) > 0,
-                because: "the first refresh waits for the table");
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() > 0, because: "the first refresh waits for the table");
             foreach (var user in users.Skip(1).Append(none))
             {
                 using var client = app.ClientFor(user);
                 var served = await SubscriptionAsync(client);
                 Assert.Equal(user == none ? null : user.Replace("batch-user-", "sub_", StringComparison.Ordinal) + "_a", (string?)served?["id"]);
             }
-
-            await tx.CommitAsync(Ct);
         }
 
         await Wait.UntilAsync(
@@ -512,23 +501,13 @@ public sealed class SubscriptionCacheTests : DatabaseTest
 
         // The background read waits on a locked table past its 1 s budget and gives up.
         clock.Advance(TimeSpan.FromSeconds(7.5));
-        await using (var locker = new NpgsqlConnection(Db.ConnectionString))
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
         {
-            await locker.OpenAsync(Ct);
-            await using var tx = await locker.BeginTransactionAsync(Ct);
-            await using (var command = new NpgsqlCommand("LOCK TABLE kavach_users IN ACCESS EXCLUSIVE MODE", locker, tx))
-            {
-                await command.ExecuteNonQueryAsync(Ct);
-            }
-
             Assert.Equal("sub_a", (string?)(await SubscriptionAsync(client))!["id"]);
-            await Wait.UntilAsync(
-                async () => await Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct) > 0,
-                because: "the background read waits for the table");
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() > 0, because: "the background read waits for the table");
             await Task.Delay(TimeSpan.FromSeconds(2), Ct); // past the read's budget
             Assert.Equal("sub_a", (string?)(await SubscriptionAsync(client))!["id"]);
             Assert.True(cache.TryGet("stuck-user", out var still) && ReferenceEquals(still, cached), "the entry serves on after the failed read");
-            await tx.RollbackAsync(Ct);
         }
 
         // It expires on time (8 s after it was read), the next read goes to the database, and the entry read then is read
