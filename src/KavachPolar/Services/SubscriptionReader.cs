@@ -106,7 +106,17 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
         if (batch is not null)
         {
-            var loaded = await batch.Done.Task.WaitAsync(options.CurrentValue.DatabaseTimeout, ct).ConfigureAwait(false);
+            Dictionary<string, CachedUser> loaded;
+            try
+            {
+                loaded = await batch.Done.Task.WaitAsync(options.CurrentValue.DatabaseTimeout, ct).ConfigureAwait(false);
+            }
+            catch (TimeoutException e)
+            {
+                // What a read past its budget throws (StoreBudget): a cancellation that is not the caller's.
+                throw new OperationCanceledException("The database did not answer within KavachPolar:DatabaseTimeout.", e);
+            }
+
             return loaded.TryGetValue(userId, out var state) ? state : NoRow();
         }
 

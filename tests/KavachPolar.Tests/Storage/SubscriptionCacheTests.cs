@@ -583,10 +583,18 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             await Wait.UntilAsync(async () => await WaitingForTableAsync() >= first, because: "every read allowed out waits for the table");
             var waiting = Enumerable.Range(0, 3).Select(i => ReadAsync($"late-waiter-{i}")).ToList();
             await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == 3), because: "the later users wait for a read to end");
+
+            // App code that waits gets what a read past its budget throws: a cancellation that is not its own.
+            await using var scope = app.Services.CreateAsyncScope();
+            var fromCode = scope.ServiceProvider.GetRequiredService<IKavachPolarSubscriptions>().GetSubscriptionAsync("late-waiter-code", Ct);
+            await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == 4), because: "app code waits for a read to end too");
             foreach (var response in await Task.WhenAll([.. out_, .. waiting]))
             {
                 await KavachPolar.Tests.Endpoints.CheckoutEndpointTests.AssertProblemAsync(response, System.Net.HttpStatusCode.ServiceUnavailable, "store_unavailable");
             }
+
+            var thrown = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fromCode);
+            Assert.False(thrown.CancellationToken.IsCancellationRequested, "not the caller's cancellation");
         }
 
         // The lock is gone: what was left waiting ends, and reads are answered again.
