@@ -29,8 +29,10 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     private int _refreshing; // 1 while RefreshDueAsync runs
 
     private readonly Lock _reads = new();
+    private readonly Queue<MissBatch> _waiting = new(); // batches waiting for a read to end (under _reads)
     private int _readsOut; // reads sent and not yet answered (under _reads)
-    private MissBatch? _next; // users waiting for a read to end (under _reads)
+    private MissBatch? _filling; // the last of _waiting while it has room (under _reads)
+    private volatile bool _batchable; // the latest read went over a raw PostgreSQL connection, where a batch is one query
 
     /// <summary>
     /// The user's state when the read cache holds it and may serve it now; no database on this path (an entry near the
@@ -72,16 +74,17 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         {
             lock (_reads)
             {
-                return _next?.Users.Count ?? 0;
+                return _waiting.Sum(b => b.Users.Count);
             }
         }
     }
 
     /// <summary>
     /// Reads the user from the database and caches what was read, unless a change to the user was announced since the
-    /// read began (the stripe's stamp, taken first, then no longer matches). At most <see cref="ReadsInFlight"/> reads are
-    /// out at once: a user who misses while they are joins the next batch, which is read with one query (as the
-    /// background refresh is) when one of them ends. A quiet process reads each miss at once; a burst of misses (every
+    /// read began (the stripe's stamp, taken first, then no longer matches). On PostgreSQL over a raw connection, at most
+    /// <see cref="ReadsInFlight"/> reads are out at once: a user who misses while they are joins the newest batch waiting
+    /// (up to <see cref="RefreshBatch"/> users), which is read with one query (as the background refresh is) when one of
+    /// them ends. A quiet process reads each miss at once; a burst of misses (every
     /// user's entry expired together, a cache that just came back, a host with the cache off under load) costs a query
     /// per batch instead of one a user, and never waits for more than one read before its own. A read begins after the
     /// request that asked for it, so it is never older than that request. Waiting and reading together are bounded by
@@ -89,6 +92,13 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     /// </summary>
     private async Task<CachedUser> ReadAndCacheAsync(string userId, CancellationToken ct)
     {
+        if (!_batchable)
+        {
+            // Through EF Core (another provider, or interceptors to honour) a batch would be one query a user in turn:
+            // each miss reads at once, as many at a time as the pool allows.
+            return await ReadOneAsync(userId, ct).ConfigureAwait(false);
+        }
+
         MissBatch? batch;
         lock (_reads)
         {
@@ -99,7 +109,13 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
             }
             else
             {
-                batch = _next ??= new MissBatch();
+                if (_filling is null || _filling.Users.Count >= RefreshBatch)
+                {
+                    _filling = new MissBatch();
+                    _waiting.Enqueue(_filling);
+                }
+
+                batch = _filling;
                 batch.Users.Add(userId);
             }
         }
@@ -122,10 +138,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
         try
         {
-            var stamp = cache.Stamp(userId);
-            var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
-            cache.Set(userId, loaded, stamp);
-            return loaded;
+            return await ReadOneAsync(userId, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -133,18 +146,29 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         }
     }
 
-    /// <summary>A read ended: its place goes to the next batch, if users wait.</summary>
+    private async Task<CachedUser> ReadOneAsync(string userId, CancellationToken ct)
+    {
+        var stamp = cache.Stamp(userId);
+        var loaded = await store.RunHotAsync(options.CurrentValue.DatabaseTimeout, (s, t) => QueryAsync(s, userId, t), ct).ConfigureAwait(false);
+        cache.Set(userId, loaded, stamp);
+        return loaded;
+    }
+
+    /// <summary>A read ended: its place goes to the oldest batch waiting, if any.</summary>
     private void ReadEnded()
     {
         MissBatch? next;
         lock (_reads)
         {
-            next = _next;
-            _next = null;
-            if (next is null)
+            if (!_waiting.TryDequeue(out next))
             {
                 _readsOut--;
                 return;
+            }
+
+            if (ReferenceEquals(next, _filling))
+            {
+                _filling = null;
             }
         }
 
@@ -156,17 +180,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         try
         {
             await Task.Yield();
-            var users = batch.Users.Distinct(StringComparer.Ordinal).ToList();
-            var loaded = new Dictionary<string, CachedUser>(users.Count, StringComparer.Ordinal);
-            for (var i = 0; i < users.Count; i += RefreshBatch)
-            {
-                foreach (var (user, state) in await ReadAndCacheAsync(users.GetRange(i, Math.Min(RefreshBatch, users.Count - i)), CancellationToken.None).ConfigureAwait(false))
-                {
-                    loaded[user] = state;
-                }
-            }
-
-            batch.Done.SetResult(loaded);
+            batch.Done.SetResult(await ReadAndCacheAsync(batch.Users.Distinct(StringComparer.Ordinal).ToList(), CancellationToken.None).ConfigureAwait(false));
         }
         catch (Exception e)
         {
@@ -205,7 +219,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
             if (batch.Count == 0)
             {
-                Volatile.Write(ref _refreshing, 0);
+                Interlocked.Exchange(ref _refreshing, 0); // a full fence: the look at the queue below comes after it
 
                 // A user queued after the queue looked empty and before the flag was cleared found it still set: take
                 // it now, unless a new refresher already has.
@@ -346,7 +360,9 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
 
     private async Task<CachedUser> QueryAsync(KavachDbScope store, string userId, CancellationToken ct)
     {
-        if (await store.OpenDirectAsync(ct).ConfigureAwait(false) is { } connection)
+        var connection = await store.OpenDirectAsync(ct).ConfigureAwait(false);
+        _batchable = connection is not null;
+        if (connection is not null)
         {
             return await store.QueryDirectAsync(connection, DirectSql, userId, r => ReadRow(r, first: 0), ct).ConfigureAwait(false)
                 ?? NoRow();

@@ -38,6 +38,25 @@ public sealed class SubscriptionCacheBoundTests
     }
 
     [Fact]
+    public async Task Entries_read_again_do_not_count_towards_the_bound_and_trigger_no_sweep()
+    {
+        var (cache, _) = Create(maxEntries: 10);
+        for (var round = 0; round < 50; round++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                cache.Set($"user-{i}", State, cache.Stamp($"user-{i}"));
+            }
+        }
+
+        await Task.Delay(200, TestContext.Current.CancellationToken); // a sweep, had one been queued, would have run
+        Assert.Equal(0, cache.Sweeps);
+        Assert.Equal(10, cache.Count);
+        cache.Set("user-10", State, cache.Stamp("user-10")); // one more user than the bound: now it sweeps
+        await Wait.UntilAsync(() => Task.FromResult(cache.Sweeps == 1), because: "a user past the bound starts a sweep");
+    }
+
+    [Fact]
     public async Task Expired_entries_are_freed_by_the_next_sweep_and_those_still_serving_are_kept()
     {
         var (cache, clock) = Create(maxEntries: 1_000);

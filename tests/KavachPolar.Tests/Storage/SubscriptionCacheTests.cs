@@ -534,7 +534,6 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             Ct);
         await WaitUntilListeningAsync(app);
         var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
-        using var reads = new ReadQueries(Db.ConnectionString);
         var first = KavachPolar.Services.SubscriptionReader.ReadsInFlight;
 
         async Task<string?> ReadAsync(string user)
@@ -542,6 +541,9 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             using var client = app.ClientFor(user);
             return (string?)(await SubscriptionAsync(client))?["id"];
         }
+
+        Assert.Null(await ReadAsync("warm-up")); // the process has read over a raw connection once (a fresh one reads each miss at once)
+        using var reads = new ReadQueries(Db.ConnectionString);
 
         // With the table locked, the first reads wait in PostgreSQL; the users who miss after them wait for one to end.
         Task<string?>[] asked;
@@ -562,6 +564,35 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task Through_ef_core_every_miss_reads_at_once_as_many_at_a_time_as_the_pool_allows()
+    {
+        // A host's interceptor takes every read through EF Core, where a batch would be one query a user in turn.
+        var first = KavachPolar.Services.SubscriptionReader.ReadsInFlight;
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new() { Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(new QueryCounter()) });
+        await WaitUntilListeningAsync(app);
+        var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
+
+        async Task<string?> ReadAsync(string user)
+        {
+            using var client = app.ClientFor(user);
+            return (string?)(await SubscriptionAsync(client))?["id"];
+        }
+
+        Assert.Null(await ReadAsync("warm-up")); // as in the raw-connection tests, the process has read once
+        Task<string?>[] asked;
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
+        {
+            asked = [.. Enumerable.Range(0, first + 3).Select(i => ReadAsync($"ef-user-{i}"))];
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() >= first + 3, because: "every miss reads at once");
+            Assert.Equal(0, reader.Waiting);
+        }
+
+        Assert.All(await Task.WhenAll(asked), Assert.Null);
+    }
+
+    [Fact]
     public async Task Users_who_wait_for_a_read_that_outlasts_the_database_budget_get_store_unavailable_and_reads_go_on_afterwards()
     {
         await using var app = await KavachTestApp.StartAsync(
@@ -576,6 +607,8 @@ public sealed class SubscriptionCacheTests : DatabaseTest
             using var client = app.ClientFor(user);
             return await client.GetAsync("api/kavach/auth/polar/subscription", Ct);
         }
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await ReadAsync("warm-up")).StatusCode); // see the test above
 
         await using (await TableLock.TakeAsync(Db.ConnectionString))
         {

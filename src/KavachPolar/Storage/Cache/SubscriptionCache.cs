@@ -39,6 +39,7 @@ internal sealed class SubscriptionCache : IDisposable
     private int _storedSinceSweep;
     private int _countAtSweep;
     private int _sweeping;
+    private int _sweeps;
 
     public SubscriptionCache(IOptionsMonitor<KavachPolarOptions> options, TimeProvider time)
         : this(options, time, DefaultMaxEntries)
@@ -56,6 +57,9 @@ internal sealed class SubscriptionCache : IDisposable
 
     /// <summary>How many entries are held, serving or not (for tests and diagnostics).</summary>
     internal int Count => _entries.Count;
+
+    /// <summary>How many sweeps ran (for tests and diagnostics).</summary>
+    internal int Sweeps => Volatile.Read(ref _sweeps);
 
     /// <summary>Whether reads may be served from memory now.</summary>
     public bool Serving => _options.CurrentValue.ReadCacheExpiry > TimeSpan.Zero && (!_crossInstance || Hearing);
@@ -193,13 +197,19 @@ internal sealed class SubscriptionCache : IDisposable
     /// </summary>
     private void Store(string userId, Entry entry, long stamp)
     {
-        _entries[userId] = entry;
+        // Only a user not held yet counts towards the bound: a refresh that replaces an entry must not trigger sweeps.
+        var added = _entries.TryAdd(userId, entry);
+        if (!added)
+        {
+            _entries[userId] = entry;
+        }
+
         if (Volatile.Read(ref _generations[Stripe(userId)]) != stamp)
         {
             _entries.TryRemove(new KeyValuePair<string, Entry>(userId, entry));
         }
 
-        var stored = Interlocked.Increment(ref _storedSinceSweep);
+        var stored = added ? Interlocked.Increment(ref _storedSinceSweep) : Volatile.Read(ref _storedSinceSweep);
         if ((Volatile.Read(ref _countAtSweep) + stored > _maxEntries || _time.GetTimestamp() >= Volatile.Read(ref _nextSweep))
             && Interlocked.CompareExchange(ref _sweeping, 1, 0) == 0)
         {
@@ -241,6 +251,7 @@ internal sealed class SubscriptionCache : IDisposable
 
             Volatile.Write(ref _countAtSweep, count);
             Volatile.Write(ref _nextSweep, now + _sweepEvery);
+            Interlocked.Increment(ref _sweeps);
         }
         finally
         {
