@@ -14,8 +14,20 @@ namespace KavachPolar.Services;
 /// subscriptions, the benefits they hold and the products they bought once) bounded by <see cref="KavachPolarOptions.DatabaseTimeout"/>. A singleton with nothing else to
 /// build per request.
 /// </summary>
-internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
+internal sealed class SubscriptionReader
 {
+    private readonly KavachStore store;
+    private readonly SubscriptionCache cache;
+    private readonly IOptionsMonitor<KavachPolarOptions> options;
+
+    public SubscriptionReader(KavachStore store, SubscriptionCache cache, IOptionsMonitor<KavachPolarOptions> options)
+    {
+        this.store = store;
+        this.cache = cache;
+        this.options = options;
+        cache.KeepWarm = RefreshLater;
+    }
+
     /// <summary>The most users one background refresh reads with one query.</summary>
     internal const int RefreshBatch = 256;
 
@@ -48,13 +60,29 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         if (refresh)
         {
             _due.Enqueue(userId);
-            if (Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
-            {
-                _ = RefreshDueAsync();
-            }
+            StartRefresher();
         }
 
         return true;
+    }
+
+    /// <summary>Reads <paramref name="userIds"/> again in the background (entries the cache's sweep keeps warm).</summary>
+    private void RefreshLater(List<string> userIds)
+    {
+        foreach (var userId in userIds)
+        {
+            _due.Enqueue(userId);
+        }
+
+        StartRefresher();
+    }
+
+    private void StartRefresher()
+    {
+        if (Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
+        {
+            _ = RefreshDueAsync();
+        }
     }
 
     public async Task<CachedUser> LoadAsync(string userId, CancellationToken ct)
@@ -180,7 +208,7 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
         try
         {
             await Task.Yield();
-            batch.Done.SetResult(await ReadAndCacheAsync(batch.Users.Distinct(StringComparer.Ordinal).ToList(), CancellationToken.None).ConfigureAwait(false));
+            batch.Done.SetResult(await ReadAndCacheAsync(batch.Users, CancellationToken.None).ConfigureAwait(false));
         }
         catch (Exception e)
         {
@@ -204,17 +232,12 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     {
         await Task.Yield();
         var batch = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (true)
         {
             batch.Clear();
-            seen.Clear();
             while (batch.Count < RefreshBatch && _due.TryDequeue(out var userId))
             {
-                if (seen.Add(userId))
-                {
-                    batch.Add(userId);
-                }
+                batch.Add(userId);
             }
 
             if (batch.Count == 0)
@@ -243,11 +266,24 @@ internal sealed class SubscriptionReader(KavachStore store, SubscriptionCache ca
     }
 
     /// <summary>
-    /// <see cref="ReadAndCacheAsync(string, CancellationToken)"/> for several users: on PostgreSQL with one query
-    /// (<see cref="DirectManySql"/>), else one query a user on one DbContext.
+    /// <see cref="ReadAndCacheAsync(string, CancellationToken)"/> for several users, each read once however often named:
+    /// over a raw PostgreSQL connection with one query (<see cref="DirectManySql"/>); through EF Core, where a batch would
+    /// be one query a user in turn, each with a budget of its own.
     /// </summary>
-    private async Task<Dictionary<string, CachedUser>> ReadAndCacheAsync(List<string> userIds, CancellationToken ct)
+    private async Task<Dictionary<string, CachedUser>> ReadAndCacheAsync(List<string> named, CancellationToken ct)
     {
+        List<string> userIds = named.Count > 1 ? [.. new HashSet<string>(named, StringComparer.Ordinal)] : named;
+        if (!_batchable)
+        {
+            var each = new Dictionary<string, CachedUser>(userIds.Count, StringComparer.Ordinal);
+            foreach (var userId in userIds)
+            {
+                each[userId] = await ReadOneAsync(userId, ct).ConfigureAwait(false);
+            }
+
+            return each;
+        }
+
         var stamps = new long[userIds.Count];
         for (var i = 0; i < stamps.Length; i++)
         {

@@ -114,17 +114,15 @@ internal sealed class DirectPostgres(IServiceScopeFactory scopes, TimeProvider t
         QueryAsync(connection, sql, parameters, read, static async (reader, read, t) => await reader.ReadAsync(t).ConfigureAwait(false) ? read(reader) : null, ct);
 
     /// <summary>As <see cref="QueryFirstAsync"/>, calling <paramref name="read"/> for every row the command returns.</summary>
-    public Task<int> QueryEachAsync(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Action<NpgsqlDataReader> read, CancellationToken ct) =>
+    public Task QueryEachAsync(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, Action<NpgsqlDataReader> read, CancellationToken ct) =>
         QueryAsync(connection, sql, parameters, read, static async (reader, read, t) =>
         {
-            var rows = 0;
             while (await reader.ReadAsync(t).ConfigureAwait(false))
             {
                 read(reader);
-                rows++;
             }
 
-            return rows;
+            return true;
         }, ct);
 
     private async Task<T> QueryAsync<TRead, T>(NpgsqlConnection connection, string sql, NpgsqlParameter[] parameters, TRead read, Func<NpgsqlDataReader, TRead, CancellationToken, ValueTask<T>> consume, CancellationToken ct)

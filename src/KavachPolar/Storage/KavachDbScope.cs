@@ -103,9 +103,9 @@ internal sealed class KavachDbScope : IAsyncDisposable
 
     /// <summary>
     /// Runs one hot command with one text array argument (<c>$1</c>) on the connection <see cref="OpenDirectAsync"/>
-    /// returned, calling <paramref name="read"/> for each row; the number of rows.
+    /// returned, calling <paramref name="read"/> for each row.
     /// </summary>
-    public Task<int> QueryDirectEachAsync(NpgsqlConnection connection, string sql, string[] argument, Action<System.Data.Common.DbDataReader> read, CancellationToken ct) =>
+    public Task QueryDirectEachAsync(NpgsqlConnection connection, string sql, string[] argument, Action<System.Data.Common.DbDataReader> read, CancellationToken ct) =>
         _direct!.QueryEachAsync(connection, sql, [new NpgsqlParameter<string[]> { TypedValue = argument }], read, ct);
 
     /// <summary>What <see cref="DirectPostgres"/> knows about the database, learnt on this scope's DbContext the first time.</summary>

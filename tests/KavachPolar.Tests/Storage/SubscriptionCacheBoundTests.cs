@@ -7,8 +7,9 @@ using Microsoft.Extensions.Time.Testing;
 namespace KavachPolar.Tests.Storage;
 
 /// <summary>
-/// The read cache's memory: entries that expired are freed by a sweep (every ten seconds of the host's clock), and the
-/// cache never keeps much more than its bound: past it, a sweep drops the quarter closest to expiry.
+/// The read cache's memory: entries that expired are freed by a sweep (every ten seconds of the host's clock for 30 s
+/// entries), and the cache never keeps much more than its bound: past it, a sweep drops the quarter closest to expiry.
+/// The sweep also hands the entries read in their life to be read again before they expire.
 /// </summary>
 public sealed class SubscriptionCacheBoundTests
 {
@@ -54,6 +55,29 @@ public sealed class SubscriptionCacheBoundTests
         Assert.Equal(10, cache.Count);
         cache.Set("user-10", State, cache.Stamp("user-10")); // one more user than the bound: now it sweeps
         await Wait.UntilAsync(() => Task.FromResult(cache.Sweeps == 1), because: "a user past the bound starts a sweep");
+    }
+
+    [Fact]
+    public void An_entry_read_since_it_was_cached_is_handed_to_be_read_again_once_before_it_expires_and_one_never_read_is_not()
+    {
+        var (cache, clock) = Create(maxEntries: 1_000); // 30 s entries, swept every 10 s
+        var handed = new List<string>();
+        cache.KeepWarm = users => handed.AddRange(users);
+        cache.Set("read", State, cache.Stamp("read"));
+        cache.Set("unread", State, cache.Stamp("unread"));
+        Assert.True(cache.TryGet("read", out _, out _)); // served once
+        Assert.True(cache.TryGet("unread", out _)); // looked at only: not a read
+
+        clock.Advance(TimeSpan.FromSeconds(10)); // 20 s left, before its refresh point (15 to 27 s): not yet
+        Assert.Empty(handed);
+
+        clock.Advance(TimeSpan.FromSeconds(10)); // 10 s left: the next sweep would come too late
+        Assert.Equal(["read"], handed);
+        Assert.False(cache.TryGet("read", out _, out var refresh) && refresh, "claimed once: no request reads it again too");
+
+        clock.Advance(TimeSpan.FromSeconds(10)); // both expired: freed, and nothing handed again
+        Assert.Equal(["read"], handed);
+        Assert.Equal(0, cache.Count);
     }
 
     [Fact]

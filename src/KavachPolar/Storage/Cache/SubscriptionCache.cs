@@ -18,7 +18,9 @@ namespace KavachPolar.Storage.Cache;
 /// again in the background while it keeps serving (see
 /// <see cref="TryGet(string, out CachedUser?, out bool)"/>): a user who keeps coming back never waits for the database
 /// again, and the users cached in one burst (a deploy, a warm-up, a marketing e-mail) do not all miss in the same second
-/// 30 s later, which had a gated endpoint under load queue for the pool at every expiry.
+/// 30 s later, which had a gated endpoint under load queue for the pool at every expiry. An entry read at least once
+/// since it was cached is also read again by the sweep before it expires (see <see cref="KeepWarm"/>), so a user who
+/// comes back within one more life finds it still there; one who does not costs one more read, then expires.
 /// </remarks>
 internal sealed class SubscriptionCache : IDisposable
 {
@@ -32,10 +34,10 @@ internal sealed class SubscriptionCache : IDisposable
     private readonly IOptionsMonitor<KavachPolarOptions> _options;
     private readonly TimeProvider _time;
     private readonly int _maxEntries;
-    private readonly long _sweepEvery;
+    private readonly ITimer _timer;
+    private TimeSpan _sweepPeriod;
     private long _hearingUntil; // a TimeProvider timestamp; 0: not hearing
     private volatile bool _crossInstance;
-    private long _nextSweep; // a TimeProvider timestamp
     private int _storedSinceSweep;
     private int _countAtSweep;
     private int _sweeping;
@@ -51,9 +53,16 @@ internal sealed class SubscriptionCache : IDisposable
         _options = options;
         _time = time;
         _maxEntries = maxEntries;
-        _sweepEvery = (long)(10 * time.TimestampFrequency);
-        _nextSweep = time.GetTimestamp() + _sweepEvery;
+        _sweepPeriod = SweepPeriod(options.CurrentValue.ReadCacheExpiry);
+        _timer = time.CreateTimer(static cache => ((SubscriptionCache)cache!).OnTimer(), this, _sweepPeriod, _sweepPeriod);
     }
+
+    /// <summary>
+    /// Given the users whose entries the sweep found due to be read again (read at least once since they were cached,
+    /// and at their refresh point or expiring before the next sweep), each claimed for that read: the reader reads them
+    /// in the background and caches what it reads (<see cref="Set"/>).
+    /// </summary>
+    internal Action<List<string>>? KeepWarm { get; set; }
 
     /// <summary>How many entries are held, serving or not (for tests and diagnostics).</summary>
     internal int Count => _entries.Count;
@@ -94,7 +103,21 @@ internal sealed class SubscriptionCache : IDisposable
         Volatile.Write(ref _hearingUntil, 0);
     }
 
-    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value) => TryGet(userId, out value, out _);
+    /// <summary>
+    /// The user's cached state, if any may be served now, without counting as a read of it (for tests and diagnostics:
+    /// it neither keeps the entry warm nor reads it again).
+    /// </summary>
+    public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value)
+    {
+        if (Serving && _entries.TryGetValue(userId, out var entry) && _time.GetTimestamp() < entry.ExpiresAt)
+        {
+            value = entry.Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
 
     /// <summary>
     /// The user's cached state, if any may be served now; <paramref name="refresh"/> is true for the one caller that
@@ -109,6 +132,11 @@ internal sealed class SubscriptionCache : IDisposable
             var now = _time.GetTimestamp();
             if (now < entry.ExpiresAt)
             {
+                if (entry.Read == 0)
+                {
+                    entry.Read = 1; // written once a life: read by the sweep, never contended after
+                }
+
                 value = entry.Value;
                 refresh = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.Refreshing, 1) == 0;
                 return true;
@@ -151,7 +179,7 @@ internal sealed class SubscriptionCache : IDisposable
                 return;
             }
 
-            var kept = new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing) };
+            var kept = new Entry(replacement, entry.RefreshFrom, entry.ExpiresAt) { Refreshing = Volatile.Read(ref entry.Refreshing), Read = Volatile.Read(ref entry.Read) };
             Store(userId, kept, stamp);
             return;
         }
@@ -189,7 +217,11 @@ internal sealed class SubscriptionCache : IDisposable
         _entries.Clear();
     }
 
-    public void Dispose() => _entries.Clear();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _entries.Clear();
+    }
 
     /// <summary>
     /// Caches <paramref name="entry"/>, then drops it if a change to the user was committed while it was read
@@ -209,30 +241,55 @@ internal sealed class SubscriptionCache : IDisposable
             _entries.TryRemove(new KeyValuePair<string, Entry>(userId, entry));
         }
 
-        var stored = added ? Interlocked.Increment(ref _storedSinceSweep) : Volatile.Read(ref _storedSinceSweep);
-        if ((Volatile.Read(ref _countAtSweep) + stored > _maxEntries || _time.GetTimestamp() >= Volatile.Read(ref _nextSweep))
+        if (added && Volatile.Read(ref _countAtSweep) + Interlocked.Increment(ref _storedSinceSweep) > _maxEntries
             && Interlocked.CompareExchange(ref _sweeping, 1, 0) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static cache => cache.Sweep(), this, preferLocal: false);
         }
     }
 
+    /// <summary>The sweep's tick (a timer on the host's clock, every <see cref="SweepPeriod"/>), unless one runs already.</summary>
+    private void OnTimer()
+    {
+        if (Interlocked.CompareExchange(ref _sweeping, 1, 0) == 0)
+        {
+            Sweep();
+        }
+    }
+
     /// <summary>
-    /// Frees what no longer serves: every expired entry, every ten seconds or when the cache may be full; then, if it
-    /// still holds more than its bound, the quarter of the bound closest to expiry. Off the request that stored the
-    /// entry that asked for it.
+    /// How often the sweep runs: a third of an entry's life (at most 10 s, at least 1 s), so that every entry is seen
+    /// by a sweep while between half a period and a period and a half of its life is left.
+    /// </summary>
+    private static TimeSpan SweepPeriod(TimeSpan expiry) =>
+        expiry <= TimeSpan.Zero ? TimeSpan.FromSeconds(10) : TimeSpan.FromTicks(Math.Clamp(expiry.Ticks / 3, TimeSpan.TicksPerSecond, 10 * TimeSpan.TicksPerSecond));
+
+    /// <summary>
+    /// Frees what no longer serves: every expired entry, each <see cref="SweepPeriod"/> or when the cache may be full; then, if it
+    /// still holds more than its bound, the quarter of the bound closest to expiry. Hands the entries to keep warm to
+    /// <see cref="KeepWarm"/>. Off any request.
     /// </summary>
     private void Sweep()
     {
         try
         {
             var now = _time.GetTimestamp();
+            var period = SweepPeriod(_options.CurrentValue.ReadCacheExpiry);
+            var soon = (long)(period.TotalSeconds * 1.5 * _time.TimestampFrequency);
+            var keepWarm = KeepWarm is not null && Serving ? KeepWarm : null;
+            List<string>? warm = null;
             Volatile.Write(ref _storedSinceSweep, 0);
             foreach (var (userId, entry) in _entries)
             {
                 if (entry.ExpiresAt <= now)
                 {
                     _entries.TryRemove(new KeyValuePair<string, Entry>(userId, entry));
+                }
+                else if (keepWarm is not null && Volatile.Read(ref entry.Read) != 0
+                         && (now >= entry.RefreshFrom || entry.ExpiresAt - now <= soon)
+                         && Interlocked.Exchange(ref entry.Refreshing, 1) == 0)
+                {
+                    (warm ??= []).Add(userId);
                 }
             }
 
@@ -250,8 +307,17 @@ internal sealed class SubscriptionCache : IDisposable
             }
 
             Volatile.Write(ref _countAtSweep, count);
-            Volatile.Write(ref _nextSweep, now + _sweepEvery);
             Interlocked.Increment(ref _sweeps);
+            if (period != _sweepPeriod)
+            {
+                _sweepPeriod = period; // ReadCacheExpiry changed at run time
+                _timer.Change(period, period);
+            }
+
+            if (warm is not null)
+            {
+                keepWarm!(warm);
+            }
         }
         finally
         {
@@ -274,6 +340,7 @@ internal sealed class SubscriptionCache : IDisposable
         public readonly long RefreshFrom = refreshFrom;
         public readonly long ExpiresAt = expiresAt;
         public int Refreshing;
+        public int Read; // 1 once served from the cache
     }
 
     private static int Stripe(string userId) => (int)((uint)StringComparer.Ordinal.GetHashCode(userId) % Stripes);
