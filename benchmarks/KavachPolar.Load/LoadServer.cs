@@ -16,14 +16,16 @@ internal static class LoadServer
 
     public static async Task<int> RunAsync(Arguments args)
     {
+        // --sqlite <file>: the embedded default (SQLite, the general path), recreated; no PostgreSQL needed.
+        var sqlite = args.Get("sqlite", "");
         var pg = args.Get("pg", Environment.GetEnvironmentVariable("KAVACH_TEST_PG") ?? "");
-        if (pg.Length == 0)
+        if (pg.Length == 0 && sqlite.Length == 0)
         {
-            Console.Error.WriteLine("--pg <connection string> (or KAVACH_TEST_PG) is required");
+            Console.Error.WriteLine("--pg <connection string> (or KAVACH_TEST_PG) or --sqlite <file> is required");
             return 2;
         }
 
-        var database = new NpgsqlConnectionStringBuilder(pg) { Database = "kavach_load", MaxPoolSize = 64 }.ConnectionString;
+        var database = sqlite.Length > 0 ? "" : new NpgsqlConnectionStringBuilder(pg) { Database = "kavach_load", MaxPoolSize = 64 }.ConnectionString;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(args.Get("urls", "http://127.0.0.1:5095"));
         // --logging warning (default): console, Warning and above. template: what `dotnet new web` writes into
@@ -43,7 +45,11 @@ internal static class LoadServer
                 break;
         }
 
-        if (args.Get("pool", "false") == "true")
+        if (sqlite.Length > 0)
+        {
+            builder.Services.AddDbContext<KavachPolarDbContext>(o => o.UseSqlite($"Data Source={sqlite}"));
+        }
+        else if (args.Get("pool", "false") == "true")
         {
             builder.Services.AddDbContextPool<KavachPolarDbContext>(o => o.UseNpgsql(database));
         }
@@ -109,7 +115,7 @@ internal static class LoadServer
             await db.Database.EnsureDeletedAsync();
             // --schema ensure-created: the tables without the webhook function (the general path, as a host that
             // creates its schema with EnsureCreated runs it). migrate (default): the migrations, function included.
-            if (args.Get("schema", "migrate") == "ensure-created")
+            if (sqlite.Length > 0 || args.Get("schema", "migrate") == "ensure-created")
             {
                 await db.Database.EnsureCreatedAsync();
             }
@@ -119,7 +125,7 @@ internal static class LoadServer
             }
         }
 
-        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database kavach_load ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}, schema {args.Get("schema", "migrate")}, logging {args.Get("logging", "warning")}");
+        Console.WriteLine($"serving on {args.Get("urls", "http://127.0.0.1:5095")}, database {(sqlite.Length > 0 ? sqlite : "kavach_load")} ({(recreate ? "recreated" : "existing")}), DbContext pooling {args.Get("pool", "false")}, read cache {args.Get("read-cache", "true")}, schema {args.Get("schema", "migrate")}, logging {args.Get("logging", "warning")}");
         await app.RunAsync();
         return 0;
     }
