@@ -11,6 +11,9 @@ namespace KavachPolar.Storage;
 /// </summary>
 internal static class StoreTransactions
 {
+    /// <summary>Per SQLite database (its connection string), the queue of this process's write transactions.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Writers = new(StringComparer.Ordinal);
+
     public static Task<T> RunAsync<T>(DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken ct)
     {
         var strategy = db.Database.CreateExecutionStrategy();
@@ -22,14 +25,40 @@ internal static class StoreTransactions
                 // PostgreSQL serializes through advisory locks (LockAsync). Every other provider gets
                 // SERIALIZABLE, which for SQLite means BEGIN IMMEDIATE: one writer at a time.
                 var isolation = StoreProvider.IsPostgres(state.db) ? IsolationLevel.ReadCommitted : IsolationLevel.Serializable;
-                await using var tx = await state.db.Database.BeginTransactionAsync(isolation, token).ConfigureAwait(false);
-                var result = await state.work(token).ConfigureAwait(false);
-                await tx.CommitAsync(token).ConfigureAwait(false);
-                return result;
+                var writers = SqliteWriters(state.db);
+                if (writers is not null)
+                {
+                    await writers.WaitAsync(token).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await using var tx = await state.db.Database.BeginTransactionAsync(isolation, token).ConfigureAwait(false);
+                    var result = await state.work(token).ConfigureAwait(false);
+                    await tx.CommitAsync(token).ConfigureAwait(false);
+                    return result;
+                }
+                finally
+                {
+                    writers?.Release();
+                }
             },
             verifySucceeded: null,
             ct);
     }
+
+    /// <summary>
+    /// On SQLite, the queue this process's write transactions on that database wait in, one at a time, before
+    /// <c>BEGIN IMMEDIATE</c>. SQLite lets one writer in; Microsoft.Data.Sqlite answers a busy database by retrying
+    /// until the command's timeout, holding the thread, in no order: under a burst of deliveries a few waited seconds
+    /// (past <see cref="KavachPolarOptions.WebhookProcessingTimeout"/>: 503) while later ones went through. Waiting here
+    /// is asynchronous, roughly first come first served, and bounded by the caller's budget. Other processes on the same
+    /// file still meet SQLite's own lock. <see langword="null"/> for other providers.
+    /// </summary>
+    private static SemaphoreSlim? SqliteWriters(DbContext db) =>
+        db.Database.ProviderName == StoreProvider.Sqlite
+            ? Writers.GetOrAdd(db.Database.GetConnectionString() ?? "", static _ => new SemaphoreSlim(1, 1))
+            : null;
 
     /// <summary>
     /// Takes a transaction-scoped lock on <paramref name="key"/>. Callers take at most one customer
