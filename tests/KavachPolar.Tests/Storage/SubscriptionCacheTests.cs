@@ -574,6 +574,49 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task A_batch_of_waiting_users_holds_at_most_RefreshBatch_users_and_the_next_one_goes_with_the_next_read_to_end()
+    {
+        await using var app = await KavachTestApp.StartAsync(Db.ConnectionString);
+        var first = KavachPolar.Services.SubscriptionReader.ReadsInFlight;
+        var cap = KavachPolar.Services.SubscriptionReader.RefreshBatch;
+        var total = first + cap + 44;
+        await Db.ScalarAsync<object>(
+            "INSERT INTO kavach_users (id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end, created_at, updated_at) "
+            + $"SELECT 'cap-user-' || i, 'sub_cap_' || i, 'active', 'prod_a', false, now(), now() FROM generate_series(0, {total - 1}) AS i",
+            Ct);
+        await WaitUntilListeningAsync(app);
+        var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
+        using var client = app.ClientFor("warm-up");
+
+        async Task<string?> ReadAsync(string user)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "api/kavach/auth/polar/subscription");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Test", Uri.EscapeDataString(user) + "||");
+            using var response = await client.SendAsync(request, Ct);
+            response.EnsureSuccessStatusCode();
+            return (string?)(await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["subscription"]?["id"];
+        }
+
+        Assert.Null(await ReadAsync("warm-up")); // the process has read over a raw connection once
+        using var reads = new ReadQueries(Db.ConnectionString);
+
+        Task<string?>[] asked;
+        await using (await TableLock.TakeAsync(Db.ConnectionString))
+        {
+            var out_ = Enumerable.Range(0, first).Select(i => ReadAsync($"cap-user-{i}")).ToList();
+            await Wait.UntilAsync(async () => await WaitingForTableAsync() >= first, because: "every read allowed out waits for the table");
+            var waiting = Enumerable.Range(first, total - first).Select(i => ReadAsync($"cap-user-{i}")).ToList();
+            await Wait.UntilAsync(() => Task.FromResult(reader.Waiting == total - first), because: "the later users wait for a read to end");
+            asked = [.. out_, .. waiting];
+        }
+
+        var answers = await Task.WhenAll(asked);
+        Assert.Equal(Enumerable.Range(0, total).Select(i => $"sub_cap_{i}"), answers);
+        Assert.Equal(first, reads.One);
+        Assert.Equal(2, reads.Many); // 256 users, then the other 44 with the next read to end
+    }
+
+    [Fact]
     public async Task Through_ef_core_every_miss_reads_at_once_as_many_at_a_time_as_the_pool_allows()
     {
         // A host's interceptor takes every read through EF Core, where a batch would be one query a user in turn.
