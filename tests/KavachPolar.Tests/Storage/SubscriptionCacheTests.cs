@@ -405,16 +405,17 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Assert.True(cache.TryGet("usr_1337", out var served) && ReferenceEquals(served, refreshed), "the refreshed entry still serves");
         Assert.Equal(before + 1, reads.Count);
 
-        // It was read in its life, so before it expires (15.5 s) the cache's sweep (every 8/3 s) reads it again, though
-        // nobody asks: at 13.3 s, the last sweep before its end.
-        clock.Advance(TimeSpan.FromSeconds(3));
+        // It was read in its life, so before it expires (15.5 s) the cache's sweep (every second here) reads it again,
+        // though nobody asks: at the first sweep past its refresh point (11.5 to 14.7 s), or at 14 s, when the next
+        // sweep would come too late.
+        clock.Advance(TimeSpan.FromSeconds(4));
         CachedUser? warm = null;
         await Wait.UntilAsync(
             () => Task.FromResult(cache.TryGet("usr_1337", out warm) && !ReferenceEquals(warm, refreshed)),
             because: "an entry read in its life is read again before it expires");
         Assert.Equal(before + 2, reads.Count);
 
-        // Nobody reads that one: it expires 8 s after it was read (21.5 s), and the next read goes to the database.
+        // Nobody reads that one: it expires 8 s after it was read (by 22 s), and the next read goes to the database.
         clock.Advance(TimeSpan.FromSeconds(9));
         Assert.False(cache.TryGet("usr_1337", out _), "an entry nobody read expires");
         Assert.Equal(before + 2, reads.Count);

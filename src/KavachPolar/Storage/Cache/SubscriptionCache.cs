@@ -258,11 +258,13 @@ internal sealed class SubscriptionCache : IDisposable
     }
 
     /// <summary>
-    /// How often the sweep runs: a third of an entry's life (at most 10 s, at least 1 s), so that every entry is seen
-    /// by a sweep while between half a period and a period and a half of its life is left.
+    /// How often the sweep runs: a tenth of an entry's life (at most 10 s, at least 1 s). Fine enough that an entry kept
+    /// warm is read again close to its own refresh point (random per entry: the users cached in one second are not all
+    /// read again in the same sweep), and every entry is seen by a sweep while between half a period and a period and a
+    /// half of its life is left.
     /// </summary>
     private static TimeSpan SweepPeriod(TimeSpan expiry) =>
-        expiry <= TimeSpan.Zero ? TimeSpan.FromSeconds(10) : TimeSpan.FromTicks(Math.Clamp(expiry.Ticks / 3, TimeSpan.TicksPerSecond, 10 * TimeSpan.TicksPerSecond));
+        expiry <= TimeSpan.Zero ? TimeSpan.FromSeconds(10) : TimeSpan.FromTicks(Math.Clamp(expiry.Ticks / 10, TimeSpan.TicksPerSecond, 10 * TimeSpan.TicksPerSecond));
 
     /// <summary>
     /// Frees what no longer serves: every expired entry, each <see cref="SweepPeriod"/> or when the cache may be full; then, if it
