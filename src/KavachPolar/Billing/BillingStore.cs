@@ -132,7 +132,7 @@ internal sealed partial class BillingStore(
                     // Every delivery of this subscription takes this customer lock first, so the
                     // duplicate check below cannot race with a concurrent twin on another instance.
                     await StoreTransactions.LockAsync(db, LockKeys.Customer(subscription.CustomerId), token).ConfigureAwait(false);
-                    var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
+                    var recorded = await CompiledQueries.For(db).Delivery(db, webhookId, token).ConfigureAwait(false);
                     if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
                     {
                         return (WebhookOutcomes.Duplicate, 0, (string[]?)null);

@@ -55,7 +55,8 @@ internal sealed class SubscriptionSynchronizer(
         }
 
         var version = UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt);
-        var record = await db.Set<SubscriptionRecord>().FirstOrDefaultAsync(r => r.Id == s.Id, ct).ConfigureAwait(false);
+        var queries = CompiledQueries.For(db);
+        var record = await queries.Subscription(db, s.Id, ct).ConfigureAwait(false);
         if (record is not null
             && (record.VersionUs > version || (record.VersionUs == version && record.SourceTimestampUs >= sourceTimestampUs)))
         {
@@ -92,7 +93,7 @@ internal sealed class SubscriptionSynchronizer(
         KavachUser? user = null;
         if (userId is not null)
         {
-            user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+            user = await queries.User(db, userId, ct).ConfigureAwait(false);
             if (user is null && await UserAttribution.IsForgottenAsync(db, userId, s.CustomerId, ct).ConfigureAwait(false))
             {
                 Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
@@ -140,7 +141,7 @@ internal sealed class SubscriptionSynchronizer(
 
         if (previousUserId is not null && previousUserId != userId)
         {
-            var previousUser = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == previousUserId, ct).ConfigureAwait(false);
+            var previousUser = await queries.User(db, previousUserId, ct).ConfigureAwait(false);
             if (previousUser is not null)
             {
                 changes += await ReprojectAsync(db, previousUser, eventId, eventType, now, ct).ConfigureAwait(false);
@@ -196,7 +197,7 @@ internal sealed class SubscriptionSynchronizer(
     /// </summary>
     public async Task<int> BindAndReprojectAsync(DbContext db, string userId, string customerId, CancellationToken ct)
     {
-        var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+        var user = await CompiledQueries.For(db).User(db, userId, ct).ConfigureAwait(false);
         if (user is null)
         {
             return 0;
@@ -243,9 +244,7 @@ internal sealed class SubscriptionSynchronizer(
     {
         if (user.PolarCustomerId != customerId)
         {
-            var takenByOther = await db.Set<KavachUser>()
-                .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
-                .ConfigureAwait(false);
+            var takenByOther = await CompiledQueries.For(db).CustomerTakenByOther(db, customerId, user.Id, ct).ConfigureAwait(false);
             if (takenByOther)
             {
                 return null;
@@ -266,10 +265,7 @@ internal sealed class SubscriptionSynchronizer(
     {
         // Tracked entities include rows added or relinked in this transaction and not saved yet.
         var userId = user.Id;
-        var loaded = await db.Set<SubscriptionRecord>()
-            .Where(r => r.UserId == userId || (orphansOf != null && r.CustomerId == orphansOf && r.UserId == null))
-            .ToListAsync(ct)
-            .ConfigureAwait(false);
+        var loaded = await CompiledQueries.ToListAsync(CompiledQueries.For(db).SubscriptionsOf(db, userId, orphansOf), ct).ConfigureAwait(false);
         if (orphansOf is not null)
         {
             foreach (var orphan in loaded)
