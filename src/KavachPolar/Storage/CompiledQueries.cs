@@ -35,6 +35,35 @@ internal sealed class CompiledQueries
         EF.CompileAsyncQuery((DbContext db, string id, CancellationToken ct) =>
             db.Set<SubscriptionRecord>().AsTracking().FirstOrDefault(r => r.Id == id));
 
+    /// <summary>
+    /// The stored subscription by id, tracked, with the outcome recorded for the delivery's <c>webhook-id</c> beside it
+    /// (a scalar subquery: SQLite has no APPLY), in one statement (one snapshot); null when the subscription is not
+    /// stored (then <see cref="Delivery"/> asks for the record).
+    /// </summary>
+    public Func<DbContext, string, string, CancellationToken, Task<SubscriptionAndDelivery?>> SubscriptionWithDelivery { get; } =
+        EF.CompileAsyncQuery((DbContext db, string subscriptionId, string webhookId, CancellationToken ct) =>
+            db.Set<SubscriptionRecord>().AsTracking()
+                .Where(r => r.Id == subscriptionId)
+                .Select(r => new SubscriptionAndDelivery
+                {
+                    Subscription = r,
+                    DeliveryOutcome = db.Set<WebhookEventRecord>().Where(e => e.Id == webhookId).Select(e => e.Outcome).FirstOrDefault(),
+                })
+                .FirstOrDefault());
+
+    /// <summary>
+    /// The user's row, with what <see cref="SubscriptionsOf"/> reads beside it, both tracked, in one statement (one
+    /// snapshot): a row per subscription, or one with none; no row when the user has none. A left join on a condition
+    /// that is always true (SQLite has no APPLY).
+    /// </summary>
+    public Func<DbContext, string, string?, IAsyncEnumerable<UserAndSubscription>> UserWithSubscriptions { get; } =
+        EF.CompileAsyncQuery((DbContext db, string userId, string? orphansOf) =>
+            from u in db.Set<KavachUser>().AsTracking().Where(u => u.Id == userId)
+            from r in db.Set<SubscriptionRecord>()
+                .Where(r => r.UserId == userId || (orphansOf != null && r.CustomerId == orphansOf && r.UserId == null))
+                .DefaultIfEmpty()
+            select new UserAndSubscription { User = u, Subscription = r });
+
     /// <summary>The user's row by id, tracked.</summary>
     public Func<DbContext, string, CancellationToken, Task<KavachUser?>> User { get; } =
         EF.CompileAsyncQuery((DbContext db, string id, CancellationToken ct) =>
@@ -101,6 +130,26 @@ internal sealed class CompiledQueries
                 .Where(o => o.UserId == null
                             && ((o.SubscriptionId != null && subscriptionIds.Contains(o.SubscriptionId))
                                 || (customerId != null && o.CustomerId == customerId && o.SubscriptionId == null))));
+
+    /// <summary>What <see cref="SubscriptionWithDelivery"/> reads.</summary>
+    public sealed class SubscriptionAndDelivery
+    {
+        /// <summary>The stored subscription.</summary>
+        public required SubscriptionRecord Subscription { get; init; }
+
+        /// <summary>The outcome recorded for the delivery, when it was recorded.</summary>
+        public string? DeliveryOutcome { get; init; }
+    }
+
+    /// <summary>A row of <see cref="UserWithSubscriptions"/>.</summary>
+    public sealed class UserAndSubscription
+    {
+        /// <summary>The user's row.</summary>
+        public required KavachUser User { get; init; }
+
+        /// <summary>One of the user's subscriptions, or of the customer's orphans asked for; null when there are none.</summary>
+        public SubscriptionRecord? Subscription { get; init; }
+    }
 
     /// <summary>Collects a compiled query's rows.</summary>
     public static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> rows, CancellationToken ct)
