@@ -110,7 +110,7 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
     public Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct) =>
         subscriptionIds.Count == 0
             ? Task.FromResult(0)
-            : LinkWhereAsync(db, userId, g => g.SubscriptionId != null && subscriptionIds.Contains(g.SubscriptionId) && (g.UserId == null || g.UserId != userId), eventId, eventType, touched, ct);
+            : MoveAsync(db, userId, CompiledQueries.For(db).GrantsOfSubscriptionsNotHeldBy(db, userId, subscriptionIds as string[] ?? [.. subscriptionIds]), eventId, eventType, touched, ct);
 
     /// <summary>
     /// Links the grants of <paramref name="orderIds"/> (orders now attributed to <paramref name="userId"/>) to that user:
@@ -120,14 +120,11 @@ internal sealed class BenefitGrantSynchronizer(Callbacks.CallbackKinds kinds, Ti
     public Task<int> LinkOrdersAsync(DbContext db, string userId, IReadOnlyCollection<string> orderIds, string eventId, string eventType, ISet<string>? touched, CancellationToken ct) =>
         orderIds.Count == 0
             ? Task.FromResult(0)
-            : LinkWhereAsync(db, userId, g => g.OrderId != null && orderIds.Contains(g.OrderId) && (g.UserId == null || g.UserId != userId), eventId, eventType, touched, ct);
+            : MoveAsync(db, userId, CompiledQueries.For(db).GrantsOfOrdersNotHeldBy(db, userId, orderIds as string[] ?? [.. orderIds]), eventId, eventType, touched, ct);
 
-    private async Task<int> LinkWhereAsync(DbContext db, string userId, System.Linq.Expressions.Expression<Func<BenefitGrantRecord, bool>> scope, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
+    private async Task<int> MoveAsync(DbContext db, string userId, IAsyncEnumerable<BenefitGrantRecord> grantsToMove, string eventId, string eventType, ISet<string>? touched, CancellationToken ct)
     {
-        var moving = await db.Set<BenefitGrantRecord>()
-            .Where(scope)
-            .ToListAsync(ct)
-            .ConfigureAwait(false);
+        var moving = await CompiledQueries.ToListAsync(grantsToMove, ct).ConfigureAwait(false);
         if (moving.Count == 0)
         {
             return 0;

@@ -132,13 +132,23 @@ internal sealed partial class BillingStore(
                     // Every delivery of this subscription takes this customer lock first, so the
                     // duplicate check below cannot race with a concurrent twin on another instance.
                     await StoreTransactions.LockAsync(db, LockKeys.Customer(subscription.CustomerId), token).ConfigureAwait(false);
-                    var recorded = await db.Set<WebhookEventRecord>().FirstOrDefaultAsync(e => e.Id == webhookId, token).ConfigureAwait(false);
+                    // The delivery's record and the stored snapshot (the version guard's) in one statement when the
+                    // snapshot is stored, as it is for every delivery after a subscription's first.
+                    var queries = CompiledQueries.For(db);
+                    var stored = await queries.SubscriptionWithDelivery(db, subscription.Id, webhookId, token).ConfigureAwait(false);
+                    if (stored?.DeliveryOutcome is { } first && first != WebhookOutcomes.Unprocessable)
+                    {
+                        return (WebhookOutcomes.Duplicate, 0, (string[]?)null);
+                    }
+
+                    // Not stored yet, or recorded as unprocessable (its row is updated below): the record itself.
+                    var recorded = stored is null || stored.DeliveryOutcome is not null ? await queries.Delivery(db, webhookId, token).ConfigureAwait(false) : null;
                     if (recorded is not null && recorded.Outcome != WebhookOutcomes.Unprocessable)
                     {
                         return (WebhookOutcomes.Duplicate, 0, (string[]?)null);
                     }
 
-                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true, touched: touched).ConfigureAwait(false);
+                    var result = await synchronizer.ApplyAsync(db, subscription, timestampUs, webhookId, type, token, customerLocked: true, touched: touched, stored: new(stored?.Subscription)).ConfigureAwait(false);
                     var o = result.Forgotten ? WebhookOutcomes.Forgotten : result.Applied ? WebhookOutcomes.Applied : WebhookOutcomes.Stale;
                     Record(db, recorded, webhookId, type, o, null, null);
                     await db.SaveChangesAsync(token).ConfigureAwait(false);

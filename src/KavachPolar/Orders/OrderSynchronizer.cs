@@ -123,11 +123,9 @@ internal sealed class OrderSynchronizer(Benefits.BenefitGrantSynchronizer grants
     /// </summary>
     public async Task<int> LinkAsync(DbContext db, string userId, IReadOnlyCollection<string> subscriptionIds, string? customerId, string eventId, string eventType, CancellationToken ct)
     {
-        var orphans = await db.Set<OrderRecord>()
-            .Where(o => o.UserId == null
-                        && ((o.SubscriptionId != null && subscriptionIds.Contains(o.SubscriptionId))
-                            || (customerId != null && o.CustomerId == customerId && o.SubscriptionId == null)))
-            .ToListAsync(ct)
+        var orphans = await CompiledQueries.ToListAsync(
+                CompiledQueries.For(db).OrphanOrders(db, subscriptionIds as string[] ?? [.. subscriptionIds], customerId),
+                ct)
             .ConfigureAwait(false);
         if (orphans.Count == 0)
         {

@@ -18,11 +18,11 @@ internal static class UserAttribution
 
     /// <summary>The user of the stored subscription <paramref name="subscriptionId"/>; null when it is not stored or names nobody.</summary>
     public static Task<string?> SubscriptionOwnerAsync(DbContext db, string subscriptionId, CancellationToken ct) =>
-        db.Set<SubscriptionRecord>().Where(s => s.Id == subscriptionId).Select(s => s.UserId).FirstOrDefaultAsync(ct);
+        CompiledQueries.For(db).SubscriptionOwner(db, subscriptionId, ct);
 
     /// <summary>The user bound to the Polar customer <paramref name="customerId"/>, if any.</summary>
     public static Task<string?> BoundUserAsync(DbContext db, string customerId, CancellationToken ct) =>
-        db.Set<KavachUser>().Where(u => u.PolarCustomerId == customerId).Select(u => (string?)u.Id).FirstOrDefaultAsync(ct);
+        CompiledQueries.For(db).BoundUser(db, customerId, ct);
 
     /// <summary>
     /// The customer's rules: its <c>external_id</c> when usable (<c>Named</c>: a user the object names, who gets a row
@@ -44,8 +44,8 @@ internal static class UserAttribution
     /// </summary>
     public static Task<bool> IsForgottenAsync(DbContext db, string? userId, string customerId, CancellationToken ct) =>
         userId is null
-            ? db.Set<ForgottenUserRecord>().AnyAsync(f => f.PolarCustomerId == customerId, ct)
-            : db.Set<ForgottenUserRecord>().AnyAsync(f => f.UserId == userId || f.PolarCustomerId == customerId, ct);
+            ? CompiledQueries.For(db).ForgottenCustomer(db, customerId, ct)
+            : CompiledQueries.For(db).ForgottenUserOrCustomer(db, userId, customerId, ct);
 
     /// <summary>
     /// Adds the row of a user first seen in a webhook (the checkout was created elsewhere, or the row was deleted), from
@@ -68,7 +68,7 @@ internal static class UserAttribution
     /// <summary><see cref="NewUser"/> unless <paramref name="userId"/> has a row already.</summary>
     public static async Task EnsureUserAsync(DbContext db, string userId, string? email, string? name, DateTimeOffset now, CancellationToken ct)
     {
-        if (!await db.Set<KavachUser>().AnyAsync(u => u.Id == userId, ct).ConfigureAwait(false))
+        if (!await CompiledQueries.For(db).UserExists(db, userId, ct).ConfigureAwait(false))
         {
             NewUser(db, userId, email, name, now);
         }

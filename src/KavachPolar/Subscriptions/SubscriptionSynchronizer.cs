@@ -36,6 +36,9 @@ internal sealed class SubscriptionSynchronizer(
     /// <param name="Users">The users whose subscriptions were written: forget them in caches once committed.</param>
     public readonly record struct ApplyResult(bool Applied, int Changes, bool Forgotten = false, string[]? Users = null);
 
+    /// <summary>The stored snapshot, read by the caller after the customer's lock (<see langword="null"/>: not stored).</summary>
+    public readonly record struct Stored(SubscriptionRecord? Record);
+
     /// <summary>Who a snapshot belongs to, and whether it may bind its customer to that user.</summary>
     private readonly record struct Attribution(string? UserId, bool BindsCustomer);
 
@@ -47,7 +50,7 @@ internal sealed class SubscriptionSynchronizer(
     /// the users this write may change as soon as they are known (the stored owner of a stale snapshot included), for
     /// a caller that cannot tell whether its commit went through.
     /// </summary>
-    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, bool customerLocked = false, ISet<string>? touched = null)
+    public async Task<ApplyResult> ApplyAsync(DbContext db, PolarSubscription s, long sourceTimestampUs, string eventId, string eventType, CancellationToken ct, bool customerLocked = false, ISet<string>? touched = null, Stored? stored = null)
     {
         if (!customerLocked)
         {
@@ -55,7 +58,8 @@ internal sealed class SubscriptionSynchronizer(
         }
 
         var version = UnixTime.Microseconds(s.ModifiedAt ?? s.CreatedAt);
-        var record = await db.Set<SubscriptionRecord>().FirstOrDefaultAsync(r => r.Id == s.Id, ct).ConfigureAwait(false);
+        var queries = CompiledQueries.For(db);
+        var record = stored is { } known ? known.Record : await queries.Subscription(db, s.Id, ct).ConfigureAwait(false);
         if (record is not null
             && (record.VersionUs > version || (record.VersionUs == version && record.SourceTimestampUs >= sourceTimestampUs)))
         {
@@ -90,9 +94,23 @@ internal sealed class SubscriptionSynchronizer(
 
         var now = time.GetUtcNow();
         KavachUser? user = null;
+        List<SubscriptionRecord>? subscriptionsOfUser = null;
         if (userId is not null)
         {
-            user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+            // The user's row and, in the same statement, what the reprojection below reads: the user's subscriptions,
+            // with the customer's orphans when the snapshot may bind it (BindAsync decides; orphans read and not bound
+            // stay as they are). Both after the user's lock, as they were when read one after the other.
+            var orphansIfBound = attribution.BindsCustomer ? s.CustomerId : null;
+            foreach (var row in await CompiledQueries.ToListAsync(queries.UserWithSubscriptions(db, userId, orphansIfBound), ct).ConfigureAwait(false))
+            {
+                user = row.User;
+                subscriptionsOfUser ??= [];
+                if (row.Subscription is { } subscription)
+                {
+                    subscriptionsOfUser.Add(subscription);
+                }
+            }
+
             if (user is null && await UserAttribution.IsForgottenAsync(db, userId, s.CustomerId, ct).ConfigureAwait(false))
             {
                 Log.SubscriptionOfForgottenUser(logger, s.Id, s.CustomerId);
@@ -135,12 +153,12 @@ internal sealed class SubscriptionSynchronizer(
         {
             user ??= UserAttribution.NewUser(db, userId, s.Customer?.Email, s.Customer?.Name, now);
             var orphansOf = attribution.BindsCustomer ? await BindAsync(db, user, s.CustomerId, ct).ConfigureAwait(false) : null;
-            changes += await ReprojectAsync(db, user, eventId, eventType, now, ct, orphansOf).ConfigureAwait(false);
+            changes += await ReprojectAsync(db, user, eventId, eventType, now, ct, orphansOf, subscriptionsOfUser).ConfigureAwait(false);
         }
 
         if (previousUserId is not null && previousUserId != userId)
         {
-            var previousUser = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == previousUserId, ct).ConfigureAwait(false);
+            var previousUser = await queries.User(db, previousUserId, ct).ConfigureAwait(false);
             if (previousUser is not null)
             {
                 changes += await ReprojectAsync(db, previousUser, eventId, eventType, now, ct).ConfigureAwait(false);
@@ -196,7 +214,7 @@ internal sealed class SubscriptionSynchronizer(
     /// </summary>
     public async Task<int> BindAndReprojectAsync(DbContext db, string userId, string customerId, CancellationToken ct)
     {
-        var user = await db.Set<KavachUser>().FirstOrDefaultAsync(u => u.Id == userId, ct).ConfigureAwait(false);
+        var user = await CompiledQueries.For(db).User(db, userId, ct).ConfigureAwait(false);
         if (user is null)
         {
             return 0;
@@ -243,9 +261,7 @@ internal sealed class SubscriptionSynchronizer(
     {
         if (user.PolarCustomerId != customerId)
         {
-            var takenByOther = await db.Set<KavachUser>()
-                .AnyAsync(u => u.PolarCustomerId == customerId && u.Id != user.Id, ct)
-                .ConfigureAwait(false);
+            var takenByOther = await CompiledQueries.For(db).CustomerTakenByOther(db, customerId, user.Id, ct).ConfigureAwait(false);
             if (takenByOther)
             {
                 return null;
@@ -262,14 +278,13 @@ internal sealed class SubscriptionSynchronizer(
     /// <paramref name="orphansOf"/>, a customer just bound to the user: its subscriptions that name no user are linked to
     /// the user, read by the same query as the user's own (one round trip fewer while the locks are held).
     /// </remarks>
-    private async Task<int> ReprojectAsync(DbContext db, KavachUser user, string eventId, string eventType, DateTimeOffset now, CancellationToken ct, string? orphansOf = null)
+    private async Task<int> ReprojectAsync(DbContext db, KavachUser user, string eventId, string eventType, DateTimeOffset now, CancellationToken ct, string? orphansOf = null, List<SubscriptionRecord>? loaded = null)
     {
-        // Tracked entities include rows added or relinked in this transaction and not saved yet.
+        // Tracked entities include rows added or relinked in this transaction and not saved yet. Loaded already (with
+        // the user's row, under the user's lock): the user's subscriptions, and the orphans of every customer this
+        // write may bind.
         var userId = user.Id;
-        var loaded = await db.Set<SubscriptionRecord>()
-            .Where(r => r.UserId == userId || (orphansOf != null && r.CustomerId == orphansOf && r.UserId == null))
-            .ToListAsync(ct)
-            .ConfigureAwait(false);
+        loaded ??= await CompiledQueries.ToListAsync(CompiledQueries.For(db).SubscriptionsOf(db, userId, orphansOf), ct).ConfigureAwait(false);
         if (orphansOf is not null)
         {
             foreach (var orphan in loaded)
