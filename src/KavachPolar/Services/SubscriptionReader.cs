@@ -28,7 +28,7 @@ internal sealed class SubscriptionReader
         cache.KeepWarm = RefreshLater;
     }
 
-    /// <summary>The most users one background refresh reads with one query.</summary>
+    /// <summary>The most users one background refresh, or one batch of waiting misses, reads with one query (over a raw PostgreSQL connection).</summary>
     internal const int RefreshBatch = 256;
 
     /// <summary>
@@ -222,8 +222,9 @@ internal sealed class SubscriptionReader
     }
 
     /// <summary>
-    /// Reads the users whose entries asked to be read again (<see cref="TryGetCached"/>), off the requests that noticed
-    /// their age, as many with one query as have asked since the last one (at most <see cref="RefreshBatch"/>): users
+    /// Reads the users whose entries are due to be read again (found by a request, <see cref="TryGetCached"/>, or by the
+    /// cache's sweep, <see cref="RefreshLater"/>), off any request, as many with one query as were queued since the last
+    /// one (at most <see cref="RefreshBatch"/>; through EF Core one after another, each with its own budget): users
     /// cached in the same moment (a deploy, a newsletter, a benchmark's first round) reach their refresh points
     /// together, and one query a batch costs a fraction of one a user. A failure changes nothing: the entries serve until
     /// they expire, and the next read after that goes to the database and fails or succeeds there.
@@ -256,7 +257,7 @@ internal sealed class SubscriptionReader
 
             try
             {
-                await ReadAndCacheAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                await ReadAndCacheAsync(batch, CancellationToken.None, skipFailures: true).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -268,9 +269,11 @@ internal sealed class SubscriptionReader
     /// <summary>
     /// <see cref="ReadAndCacheAsync(string, CancellationToken)"/> for several users, each read once however often named:
     /// over a raw PostgreSQL connection with one query (<see cref="DirectManySql"/>); through EF Core, where a batch would
-    /// be one query a user in turn, each with a budget of its own.
+    /// be one query a user in turn, each with a budget of its own. With <paramref name="skipFailures"/> (a background
+    /// refresh) a user whose own read fails there is left out and the others are still read; otherwise the failure
+    /// propagates (users waiting for the batch must not take a missing answer for "nothing held").
     /// </summary>
-    private async Task<Dictionary<string, CachedUser>> ReadAndCacheAsync(List<string> named, CancellationToken ct)
+    private async Task<Dictionary<string, CachedUser>> ReadAndCacheAsync(List<string> named, CancellationToken ct, bool skipFailures = false)
     {
         List<string> userIds = named.Count > 1 ? [.. new HashSet<string>(named, StringComparer.Ordinal)] : named;
         if (!_batchable)
@@ -278,7 +281,14 @@ internal sealed class SubscriptionReader
             var each = new Dictionary<string, CachedUser>(userIds.Count, StringComparer.Ordinal);
             foreach (var userId in userIds)
             {
-                each[userId] = await ReadOneAsync(userId, ct).ConfigureAwait(false);
+                try
+                {
+                    each[userId] = await ReadOneAsync(userId, ct).ConfigureAwait(false);
+                }
+                catch (Exception) when (skipFailures)
+                {
+                    // This user's entry serves until it expires, as after a failed batch.
+                }
             }
 
             return each;

@@ -11,7 +11,11 @@ namespace KavachPolar.Storage;
 /// </summary>
 internal static class StoreTransactions
 {
-    /// <summary>Per SQLite database (its connection string), the queue of this process's write transactions.</summary>
+    /// <summary>
+    /// Per SQLite database (its connection string), the queue of this process's write transactions: kept for the process's
+    /// life, one small entry per database (a process serves one; every <c>:memory:</c> database shares one queue, which is
+    /// only slower).
+    /// </summary>
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> Writers = new(StringComparer.Ordinal);
 
     public static Task<T> RunAsync<T>(DbContext db, Func<CancellationToken, Task<T>> work, CancellationToken ct)

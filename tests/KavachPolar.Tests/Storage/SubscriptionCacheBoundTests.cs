@@ -83,6 +83,25 @@ public sealed class SubscriptionCacheBoundTests
     }
 
     [Fact]
+    public void A_sweep_that_fails_is_contained_and_the_next_one_runs()
+    {
+        // Options that fail validation after a reload throw from CurrentValue; the sweep runs on a timer thread, where
+        // an exception would end the process.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var options = new FailingOptions(new KavachPolarOptions { ReadCacheExpiry = TimeSpan.FromSeconds(30) });
+        using var cache = new SubscriptionCache(options, clock, 1_000);
+        cache.Set("user", State, cache.Stamp("user"));
+
+        options.Failing = true;
+        clock.Advance(TimeSpan.FromSeconds(3)); // a tick: the sweep fails inside
+        Assert.Equal(0, cache.Sweeps);
+
+        options.Failing = false;
+        clock.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(1, cache.Sweeps);
+    }
+
+    [Fact]
     public async Task Expired_entries_are_freed_by_the_next_sweep_and_those_still_serving_are_kept()
     {
         var (cache, clock) = Create(maxEntries: 1_000);
@@ -95,5 +114,16 @@ public sealed class SubscriptionCacheBoundTests
         cache.Set("new", State, cache.Stamp("new"));
         await Wait.UntilAsync(() => Task.FromResult(cache.Count == 1), because: "the sweep frees the expired entries");
         Assert.True(cache.TryGet("new", out _));
+    }
+
+    private sealed class FailingOptions(KavachPolarOptions value) : IOptionsMonitor<KavachPolarOptions>
+    {
+        public bool Failing { get; set; }
+
+        public KavachPolarOptions CurrentValue => Failing ? throw new OptionsValidationException("", typeof(KavachPolarOptions), ["reloaded badly"]) : value;
+
+        public KavachPolarOptions Get(string? name) => CurrentValue;
+
+        public IDisposable? OnChange(Action<KavachPolarOptions, string?> listener) => null;
     }
 }

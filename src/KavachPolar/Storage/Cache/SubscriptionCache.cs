@@ -54,7 +54,11 @@ internal sealed class SubscriptionCache : IDisposable
         _time = time;
         _maxEntries = maxEntries;
         _sweepPeriod = SweepPeriod(options.CurrentValue.ReadCacheExpiry);
-        _timer = time.CreateTimer(static cache => ((SubscriptionCache)cache!).OnTimer(), this, _sweepPeriod, _sweepPeriod);
+        using (ExecutionContext.SuppressFlow())
+        {
+            // The sweep's reads are nobody's: they must not carry the activity or scope of whoever first resolved the cache.
+            _timer = time.CreateTimer(static cache => ((SubscriptionCache)cache!).OnTimer(), this, _sweepPeriod, _sweepPeriod);
+        }
     }
 
     /// <summary>
@@ -320,6 +324,11 @@ internal sealed class SubscriptionCache : IDisposable
             {
                 keepWarm!(warm);
             }
+        }
+        catch (Exception)
+        {
+            // On a timer or pool thread, nothing may escape: options that fail validation after a reload, a timer
+            // disposed with the host meanwhile. Entries still expire when read; the next sweep tries again.
         }
         finally
         {
