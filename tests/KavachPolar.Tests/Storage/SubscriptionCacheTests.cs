@@ -422,6 +422,52 @@ public sealed class SubscriptionCacheTests : DatabaseTest
     }
 
     [Fact]
+    public async Task Through_ef_core_a_background_refresh_whose_read_of_one_user_fails_still_reads_the_others()
+    {
+        // Through EF Core (a host's interceptor) a refresh batch reads its users one after another: the first read fails,
+        // the second must still be read. Rows the host writes itself, so no announcement empties the cache mid-test.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var failing = new FailNextRead();
+        string[] users = ["skip-user-a", "skip-user-b"];
+        await using var app = await KavachTestApp.StartAsync(
+            Db.ConnectionString,
+            new()
+            {
+                Settings = new Dictionary<string, string?> { ["KavachPolar:ReadCacheExpiry"] = "00:00:08" },
+                Database = o => o.UseNpgsql(Db.ConnectionString).AddInterceptors(failing),
+                Services = s => s.AddSingleton<TimeProvider>(clock),
+            });
+        await Db.ScalarAsync<object>(
+            "INSERT INTO kavach_users (id, polar_subscription_id, polar_subscription_status, polar_product_id, polar_cancel_at_period_end, created_at, updated_at) "
+            + "VALUES ('skip-user-a', 'sub_skip_a', 'active', 'prod_a', false, now(), now()), ('skip-user-b', 'sub_skip_b', 'active', 'prod_a', false, now(), now())",
+            Ct);
+        var cache = app.Services.GetRequiredService<SubscriptionCache>();
+        var reader = app.Services.GetRequiredService<KavachPolar.Services.SubscriptionReader>();
+        var first = new Dictionary<string, CachedUser>();
+        foreach (var user in users)
+        {
+            using var client = app.ClientFor(user);
+            await CachedAsync(app, client, writers: [], userId: user);
+            Assert.True(cache.TryGet(user, out var entry));
+            first[user] = entry;
+        }
+
+        // 7.3 s of an 8 s life: past both refresh points (4 to 7.2 s). Both are read now, one after the other: the
+        // refresh that this starts reads them together, and the first of its reads fails.
+        clock.Advance(TimeSpan.FromSeconds(7.3));
+        failing.Arm();
+        Assert.True(reader.TryGetCached(users[0], out _));
+        Assert.True(reader.TryGetCached(users[1], out _));
+
+        await Wait.UntilAsync(
+            () => Task.FromResult(users.Count(u => cache.TryGet(u, out var now) && !ReferenceEquals(now, first[u])) == 1),
+            because: "the user after the failed read is read again");
+        Assert.True(failing.Failed, "one read failed");
+        var kept = Assert.Single(users, u => cache.TryGet(u, out var now) && ReferenceEquals(now, first[u]));
+        Assert.Equal("sub_skip_" + kept[^1], cache.TryGet(kept, out var old) ? old.Current?.Id : null); // still serving
+    }
+
+    [Fact]
     public async Task Users_whose_entries_come_due_together_are_read_again_with_one_query_a_batch_each_from_its_own_row()
     {
         // Rows the host writes itself (the README allows it: seen after the expiry), so that the refresh has something to
@@ -888,6 +934,28 @@ public sealed class SubscriptionCacheTests : DatabaseTest
         Probe.ScalarAsync<long>("SELECT count(*) FROM pg_locks WHERE relation = 'kavach_users'::regclass AND NOT granted", Ct);
 
     /// <summary>Counts the queries an instance sends (a host's own interceptor could do the same).</summary>
+    /// <summary>Fails the next read of a user through EF Core once armed, as a database error would.</summary>
+    private sealed class FailNextRead : DbCommandInterceptor
+    {
+        private int _armed;
+        private int _failed;
+
+        public bool Failed => Volatile.Read(ref _failed) == 1;
+
+        public void Arm() => Volatile.Write(ref _armed, 1);
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            if (command.CommandText.Contains("kavach_users", StringComparison.Ordinal) && Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                Volatile.Write(ref _failed, 1);
+                throw new InvalidOperationException("the database failed this read");
+            }
+
+            return base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
+        }
+    }
+
     private sealed class QueryCounter : DbCommandInterceptor
     {
         private int _count;
