@@ -88,7 +88,7 @@ internal sealed partial class BillingStore
             async (s, t) =>
             {
                 var mine = s.Db.Set<OrderRecord>().AsNoTracking().Where(o => o.UserId == userId);
-                if (s.Db.Database.ProviderName == StoreProvider.Sqlite)
+                if (StoreProvider.IsSqlite(s.Db))
                 {
                     // SQLite cannot order by a DateTimeOffset in SQL (EF Core refuses to translate it): one user's orders
                     // are few, so they are ordered here.

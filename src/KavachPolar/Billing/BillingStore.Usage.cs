@@ -38,7 +38,7 @@ internal sealed partial class BillingStore
     /// <summary>One statement that inserts the row unless its <c>external_id</c> is taken (so it never aborts a host's transaction).</summary>
     private static async Task<bool> InsertUsageAsync(DbContext db, UsageEventRecord row, CancellationToken ct)
     {
-        if (StoreProvider.IsPostgres(db) || db.Database.ProviderName == StoreProvider.Sqlite)
+        if (StoreProvider.IsPostgres(db) || StoreProvider.IsSqlite(db))
         {
             var table = StoreProvider.Table(db, typeof(UsageEventRecord), "kavach_polar_usage_events")
                         ?? throw new InvalidOperationException("The DbContext's model lacks KavachPolar's usage table: call modelBuilder.ApplyKavachPolarModel() and add a migration.");

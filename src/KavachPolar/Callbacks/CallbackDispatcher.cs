@@ -142,7 +142,7 @@ internal sealed class CallbackDispatcher(
 
         await using var store = KavachDbScope.Open(scopes);
         var db = store.Db;
-        _oneProcess = db.Database.ProviderName == StoreProvider.Sqlite;
+        _oneProcess = StoreProvider.IsSqlite(db);
         await _leases.CatchUpAsync(db, NowUs()).ConfigureAwait(false);
 
         if (_lastClaimFull && (_analyzedAt is not { } analyzedAt || time.GetElapsedTime(analyzedAt) > settings.AnalyzeEvery))

@@ -90,7 +90,7 @@ internal sealed class WebhookSilenceMonitor : BackgroundService
         var db = scope.Db;
         var deliveries = db.Set<WebhookEventRecord>().AsNoTracking();
         DateTimeOffset? last;
-        if (db.Database.ProviderName == StoreProvider.Sqlite)
+        if (StoreProvider.IsSqlite(db))
         {
             // SQLite stores DateTimeOffset as text EF Core cannot aggregate; the embedded default is small.
             var all = await deliveries.Select(e => e.ReceivedAt).ToListAsync(ct).ConfigureAwait(false);

@@ -13,6 +13,8 @@ internal static class StoreProvider
 
     public static bool IsPostgres(DbContext db) => db.Database.ProviderName == Npgsql;
 
+    public static bool IsSqlite(DbContext db) => db.Database.ProviderName == Sqlite;
+
     /// <summary>
     /// The table of <paramref name="entity"/> as SQL names it: <paramref name="standard"/> when the model keeps the
     /// default name and schema, else the delimited, schema-qualified name; <see langword="null"/> when the model lacks

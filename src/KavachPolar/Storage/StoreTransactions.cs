@@ -60,7 +60,7 @@ internal static class StoreTransactions
     /// file still meet SQLite's own lock. <see langword="null"/> for other providers.
     /// </summary>
     private static SemaphoreSlim? SqliteWriters(DbContext db) =>
-        db.Database.ProviderName == StoreProvider.Sqlite
+        StoreProvider.IsSqlite(db)
             ? Writers.GetOrAdd(db.Database.GetConnectionString() ?? "", static _ => new SemaphoreSlim(1, 1))
             : null;
 

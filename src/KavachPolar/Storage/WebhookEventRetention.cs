@@ -47,7 +47,7 @@ internal sealed class WebhookEventRetention(IServiceScopeFactory scopes, TimePro
         int deleted;
         do
         {
-            deleted = db.Database.ProviderName == StoreProvider.Sqlite
+            deleted = StoreProvider.IsSqlite(db)
                 ? await DeleteSqliteBatchAsync(db, cutoff, ct).ConfigureAwait(false)
                 : await db.Set<WebhookEventRecord>()
                     .Where(e => e.ReceivedAt < cutoff && e.Outcome != WebhookOutcomes.Unprocessable)

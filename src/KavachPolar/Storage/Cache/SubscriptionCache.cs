@@ -113,14 +113,8 @@ internal sealed class SubscriptionCache : IDisposable
     /// </summary>
     public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value)
     {
-        if (Serving && _entries.TryGetValue(userId, out var entry) && _time.GetTimestamp() < entry.ExpiresAt)
-        {
-            value = entry.Value;
-            return true;
-        }
-
-        value = null;
-        return false;
+        value = TryFind(userId, out var entry, out _) ? entry.Value : null;
+        return value is not null;
     }
 
     /// <summary>
@@ -131,23 +125,36 @@ internal sealed class SubscriptionCache : IDisposable
     public bool TryGet(string userId, [NotNullWhen(true)] out CachedUser? value, out bool refresh)
     {
         refresh = false;
-        if (Serving && _entries.TryGetValue(userId, out var entry))
+        if (!TryFind(userId, out var entry, out var now))
         {
-            var now = _time.GetTimestamp();
+            value = null;
+            return false;
+        }
+
+        if (entry.Read == 0)
+        {
+            entry.Read = 1; // written once a life: read by the sweep, never contended after
+        }
+
+        value = entry.Value;
+        refresh = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.Refreshing, 1) == 0;
+        return true;
+    }
+
+    /// <summary>The user's entry when the cache serves and it has not expired at <paramref name="now"/>.</summary>
+    private bool TryFind(string userId, [NotNullWhen(true)] out Entry? entry, out long now)
+    {
+        now = 0;
+        if (Serving && _entries.TryGetValue(userId, out entry))
+        {
+            now = _time.GetTimestamp();
             if (now < entry.ExpiresAt)
             {
-                if (entry.Read == 0)
-                {
-                    entry.Read = 1; // written once a life: read by the sweep, never contended after
-                }
-
-                value = entry.Value;
-                refresh = now >= entry.RefreshFrom && Interlocked.Exchange(ref entry.Refreshing, 1) == 0;
                 return true;
             }
         }
 
-        value = null;
+        entry = null;
         return false;
     }
 
